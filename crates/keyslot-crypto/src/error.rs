@@ -1,0 +1,51 @@
+//! The one error type of the crate. Its messages never carry key material, plaintext or
+//! credential text: they name what failed, never what was inside.
+
+use crate::text_credential::CredentialFormatError;
+
+/// What can go wrong in the crypto core.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The AEAD tag did not verify: wrong key, wrong context (AAD), or tampered bytes.
+    /// Deliberately one variant for all three, so callers cannot learn which.
+    #[error("decryption failed: wrong key, wrong context or tampered data")]
+    Decrypt,
+    /// An encoded envelope, slot or key file is malformed.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// Which structure.
+        what: &'static str,
+        /// What about it.
+        reason: &'static str,
+    },
+    /// An algorithm id that this build does not know.
+    #[error("unknown algorithm id {0}")]
+    UnknownAlgorithm(u8),
+    /// A format version that this build does not know.
+    #[error("unsupported {what} version {version}")]
+    UnsupportedVersion {
+        /// Which structure.
+        what: &'static str,
+        /// The version byte found.
+        version: u8,
+    },
+    /// Argon2 parameters outside the policy's floor and ceiling; refused before hashing.
+    #[error("password KDF parameters outside policy: {0}")]
+    KdfPolicy(&'static str),
+    /// The credential does not match its verifier.
+    #[error("credential rejected")]
+    WrongCredential,
+    /// A credential string that does not parse.
+    #[error(transparent)]
+    CredentialFormat(#[from] CredentialFormatError),
+    /// The operating system's random number generator failed.
+    #[error("random number generator unavailable")]
+    Rng,
+    /// Argon2 refused its inputs (for instance a password past its maximum length).
+    #[error("password hashing failed")]
+    Kdf,
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

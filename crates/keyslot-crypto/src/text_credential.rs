@@ -1,0 +1,204 @@
+//! The text form of API tokens (`kst_…`) and session credentials (`kss_…`).
+//!
+//! ```text
+//! kst_ ‖ base62(id (16 bytes) ‖ secret (32 bytes), 65 chars) ‖ base62(CRC32(everything before), 6 chars)
+//! ```
+//!
+//! The prefix makes a leaked token findable by secret scanners; the CRC32 lets a client or
+//! the server reject a mistyped token offline, before any database lookup. The checksum is
+//! for typos, not for security: the 256-bit secret is what authenticates.
+//! Base62 uses the alphabet `0-9A-Za-z` and is a fixed-width big-endian number, so every
+//! token of a kind has the same length (75 characters).
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use secrecy::{ExposeSecret, SecretBox};
+use zeroize::Zeroizing;
+
+use crate::aad::CredentialKind;
+use crate::slot::UnlockedCredential;
+use crate::{Id, Result, random};
+
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// Characters of base62 for the 48-byte body: ceil(384 / log2(62)).
+const BODY_CHARS: usize = 65;
+/// Characters of base62 for the CRC32: ceil(32 / log2(62)).
+const CRC_CHARS: usize = 6;
+/// Bytes of the body: 16-byte id and 32-byte secret.
+const BODY_BYTES: usize = 48;
+
+/// Why a credential string was refused. Carries no part of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialFormatError {
+    /// Does not start with the expected prefix.
+    #[error("wrong prefix: expected {0}")]
+    WrongPrefix(&'static str),
+    /// Not the right number of characters.
+    #[error("wrong length")]
+    WrongLength,
+    /// A character outside base62.
+    #[error("invalid character")]
+    InvalidCharacter,
+    /// The number does not fit its width (cannot come from a real credential).
+    #[error("out of range")]
+    OutOfRange,
+    /// The checksum does not match: most likely a typo or a truncated copy.
+    #[error("checksum mismatch (mistyped or truncated)")]
+    Checksum,
+}
+
+/// Which kind of credential a prefix marks.
+pub trait Kind {
+    /// The text prefix, e.g. `kst_`.
+    const PREFIX: &'static str;
+    /// The credential kind, which selects the HKDF labels and is bound into slot AAD.
+    const KIND: CredentialKind;
+}
+
+/// Marker for API tokens.
+#[derive(Debug)]
+pub enum TokenKind {}
+impl Kind for TokenKind {
+    const PREFIX: &'static str = "kst_";
+    const KIND: CredentialKind = CredentialKind::Token;
+}
+
+/// Marker for sessions.
+#[derive(Debug)]
+pub enum SessionKind {}
+impl Kind for SessionKind {
+    const PREFIX: &'static str = "kss_";
+    const KIND: CredentialKind = CredentialKind::Session;
+}
+
+/// A credential: a public 128-bit id (the row it names) and a 256-bit secret.
+pub struct CredentialSecret<K: Kind> {
+    id: Id,
+    secret: SecretBox<[u8; 32]>,
+    kind: PhantomData<K>,
+}
+
+/// An API token.
+pub type TokenCredential = CredentialSecret<TokenKind>;
+/// A session credential.
+pub type SessionCredential = CredentialSecret<SessionKind>;
+
+impl<K: Kind> fmt::Debug for CredentialSecret<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}…(***)", K::PREFIX, self.id)
+    }
+}
+
+impl<K: Kind> CredentialSecret<K> {
+    /// A new credential with a random id and secret.
+    pub fn generate() -> Result<Self> {
+        Ok(Self::from_parts(Id::random()?, random::array()?))
+    }
+
+    /// From its parts (test vectors).
+    pub fn from_parts(id: Id, secret: [u8; 32]) -> Self {
+        Self {
+            id,
+            secret: SecretBox::new(Box::new(secret)),
+            kind: PhantomData,
+        }
+    }
+
+    /// The public id: which row this credential names.
+    pub const fn id(&self) -> &Id {
+        &self.id
+    }
+
+    /// The secret bytes. Loudly named: only KDFs and test vectors need them.
+    pub fn expose_secret(&self) -> &[u8; 32] {
+        self.secret.expose_secret()
+    }
+
+    /// Derive the verifier and wrap key (HKDF; microseconds).
+    pub fn unlock(&self) -> UnlockedCredential {
+        UnlockedCredential::derive(K::KIND, self.id, self.secret.expose_secret())
+    }
+
+    /// The full text, to show the user once. Zeroized when dropped.
+    pub fn expose_text(&self) -> Zeroizing<String> {
+        let mut body = Zeroizing::new([0u8; BODY_BYTES]);
+        body[..16].copy_from_slice(self.id.as_bytes());
+        body[16..].copy_from_slice(self.secret.expose_secret());
+        let mut out = Zeroizing::new(String::with_capacity(
+            K::PREFIX.len() + BODY_CHARS + CRC_CHARS,
+        ));
+        out.push_str(K::PREFIX);
+        out.push_str(&base62_encode::<BODY_BYTES, BODY_CHARS>(&body));
+        let crc = crc32fast::hash(out.as_bytes());
+        out.push_str(&base62_encode::<4, CRC_CHARS>(&crc.to_be_bytes()));
+        out
+    }
+
+    /// Parse the text form; refuses anything malformed with a typed error that carries no
+    /// part of the input.
+    pub fn parse(text: &str) -> Result<Self, CredentialFormatError> {
+        let rest = text
+            .strip_prefix(K::PREFIX)
+            .ok_or(CredentialFormatError::WrongPrefix(K::PREFIX))?;
+        if rest.len() != BODY_CHARS + CRC_CHARS || !rest.is_ascii() {
+            return Err(CredentialFormatError::WrongLength);
+        }
+        let (body_text, crc_text) = rest.split_at(BODY_CHARS);
+        let crc = u32::from_be_bytes(base62_decode::<4>(crc_text)?);
+        let signed = &text[..K::PREFIX.len() + BODY_CHARS];
+        if crc != crc32fast::hash(signed.as_bytes()) {
+            return Err(CredentialFormatError::Checksum);
+        }
+        let body = Zeroizing::new(base62_decode::<BODY_BYTES>(body_text)?);
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&body[..16]);
+        let mut secret = [0u8; 32];
+        secret.copy_from_slice(&body[16..]);
+        let parsed = Self::from_parts(Id::from_bytes(id), secret);
+        zeroize::Zeroize::zeroize(&mut secret);
+        Ok(parsed)
+    }
+}
+
+/// Fixed-width base62 of a big-endian number of `N` bytes, as `C` characters.
+fn base62_encode<const N: usize, const C: usize>(bytes: &[u8; N]) -> Zeroizing<String> {
+    let mut number = Zeroizing::new(*bytes);
+    let mut digits = Zeroizing::new([0u8; C]);
+    for digit in digits.iter_mut().rev() {
+        // Long division of the whole number by 62; the remainder is the next digit.
+        let mut remainder: u32 = 0;
+        for byte in number.iter_mut() {
+            let acc = (remainder << 8) | u32::from(*byte);
+            *byte = (acc / 62) as u8;
+            remainder = acc % 62;
+        }
+        *digit = ALPHABET[remainder as usize];
+    }
+    Zeroizing::new(digits.iter().map(|&d| d as char).collect())
+}
+
+/// Inverse of [`base62_encode`]; refuses characters outside the alphabet and numbers that
+/// do not fit in `N` bytes.
+fn base62_decode<const N: usize>(text: &str) -> Result<[u8; N], CredentialFormatError> {
+    let mut number = [0u8; N];
+    for c in text.bytes() {
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'A'..=b'Z' => c - b'A' + 10,
+            b'a'..=b'z' => c - b'a' + 36,
+            _ => return Err(CredentialFormatError::InvalidCharacter),
+        };
+        // number = number * 62 + digit
+        let mut carry = u32::from(digit);
+        for byte in number.iter_mut().rev() {
+            let acc = u32::from(*byte) * 62 + carry;
+            *byte = (acc & 0xff) as u8;
+            carry = acc >> 8;
+        }
+        if carry != 0 {
+            return Err(CredentialFormatError::OutOfRange);
+        }
+    }
+    Ok(number)
+}
