@@ -1,1 +1,25 @@
-//! wip
+//! # keyslot-core
+//!
+//! Keyslot's use cases — accounts, sessions, vaults, items, tokens, audit — over two
+//! joints: the [`Store`] trait (one implementation per database, in its own crate) and the
+//! [`keyslot_crypto::SealKey`] trait. No HTTP and no SQL here: the server maps
+//! [`Error`] to problem+json, the store crates map records to rows.
+//!
+//! Every request is authenticated into a [`Principal`] that holds the keys it unlocked
+//! *for this request only*; they are zeroized when it drops. Nothing unwrapped is cached
+//! across requests, so a revocation is effective on every instance at the next request.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+mod error;
+pub mod gate;
+pub mod model;
+pub mod policy;
+mod principal;
+mod service;
+pub mod store;
+
+pub use error::{Error, FieldError, Result};
+pub use principal::{Principal, TokenAccess};
+pub use service::{Config, Keyslot, views};
+pub use store::{Store, StoreError};

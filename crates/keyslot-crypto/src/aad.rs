@@ -28,8 +28,10 @@ pub enum Purpose {
     ItemValue,
     /// A vault's name, under the vault key.
     VaultName,
-    /// A token's name, under the user key.
+    /// A token's name, under its own content key.
     TokenName,
+    /// A token name's content key, under the user key.
+    TokenNameKey,
     /// A user's X25519 private key, under the user key.
     UserX25519,
     /// A password slot sealed under the server's seal key.
@@ -51,6 +53,7 @@ impl Purpose {
             Self::ItemValue => "keyslot/v1/item/value",
             Self::VaultName => "keyslot/v1/vault/name",
             Self::TokenName => "keyslot/v1/token/name",
+            Self::TokenNameKey => "keyslot/v1/token/name-key",
             Self::UserX25519 => "keyslot/v1/user/x25519",
             Self::SealedPasswordSlot => "keyslot/v1/seal/password-slot",
             Self::SealCheck => "keyslot/v1/seal/check",

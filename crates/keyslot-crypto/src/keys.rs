@@ -119,6 +119,9 @@ impl Wraps<UserKey> for WrapKey {}
 impl Wraps<VaultKey> for WrapKey {}
 impl Wraps<VaultKey> for UserKey {}
 impl Wraps<ItemKey> for VaultKey {}
+/// The user key wraps the content keys of the account's own metadata (token names), so
+/// that the user key itself never encrypts content.
+impl Wraps<ItemKey> for UserKey {}
 
 /// Keys that encrypt content (names and values), never other keys.
 pub trait ContentKey: SymmetricKey {

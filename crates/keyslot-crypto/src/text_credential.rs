@@ -161,6 +161,18 @@ impl<K: Kind> CredentialSecret<K> {
     }
 }
 
+impl CredentialSecret<SessionKind> {
+    /// The session's CSRF token: `base64url(HKDF-Expand(PRK, "keyslot/v1/session/csrf", 32))`
+    /// with the session's PRK. The server recomputes it from the cookie on every unsafe
+    /// request and compares in constant time, so it stores nothing for it; a page that
+    /// cannot read the cookie (another origin) cannot compute it.
+    pub fn csrf_token(&self) -> Zeroizing<String> {
+        use base64::Engine as _;
+        let bytes = crate::kdf::expand(&self.id, self.secret.expose_secret(), b"keyslot/v1/session/csrf");
+        Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()))
+    }
+}
+
 /// Fixed-width base62 of a big-endian number of `N` bytes, as `C` characters.
 fn base62_encode<const N: usize, const C: usize>(bytes: &[u8; N]) -> Zeroizing<String> {
     let mut number = Zeroizing::new(*bytes);

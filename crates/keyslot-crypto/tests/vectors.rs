@@ -66,6 +66,7 @@ fn computed() -> Vec<(&'static str, String)> {
         "session.wrap_key",
         hex::encode(s.expose_wrap_key().expose_secret()),
     ));
+    v.push(("session.csrf_token", session.csrf_token().to_string()));
     v.push((
         "aad.session_user_key_slot",
         hex::encode(

@@ -1,0 +1,92 @@
+//! What a use case can answer besides success. Each variant maps to one HTTP status in the
+//! server; none carries a secret or an internal detail (those are logged where they happen).
+
+/// One problem with one input field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name in the request body, e.g. `password`.
+    pub field: &'static str,
+    /// What is wrong, in words a user can act on.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
+/// Errors of the use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Missing, malformed, wrong, expired or revoked credential; unknown user or wrong
+    /// password. One variant for all, so no answer tells them apart.
+    #[error("authentication required")]
+    Unauthorized,
+    /// Nothing the caller can open has this id (whether or not it exists).
+    #[error("not found")]
+    NotFound,
+    /// Authenticated, but not allowed (a token's permission, a session-only route, a wrong
+    /// current password).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// `If-Match` names a version that is no longer current.
+    #[error("the item has changed since version {expected}")]
+    PreconditionFailed {
+        /// The version the caller expected.
+        expected: u64,
+    },
+    /// Well-formed input that breaks a rule.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The username is taken.
+    #[error("username taken")]
+    UsernameTaken,
+    /// Too many failed logins: try again after this many seconds.
+    #[error("too many attempts")]
+    TooManyAttempts {
+        /// Seconds until a login may be tried again.
+        retry_after: u64,
+    },
+    /// Overloaded (the Argon2 queue is full) or the database is away.
+    #[error("temporarily unavailable")]
+    Unavailable {
+        /// Seconds after which a retry is sensible.
+        retry_after: u64,
+    },
+    /// Something that should not happen (corrupt data, a crypto failure on data we
+    /// wrote). Logged with its cause; the caller sees only that it happened.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// A single field error.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable { retry_after: 1 },
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict => Self::Internal("unexpected conflict".into()),
+            StoreError::Corrupt(what) => Self::Internal(format!("corrupt record: {what}")),
+        }
+    }
+}
+
+impl From<keyslot_crypto::Error> for Error {
+    fn from(e: keyslot_crypto::Error) -> Self {
+        // A crypto failure on data that authenticated properly is an internal fault
+        // (tampered rows, wrong seal key); never a reason to show the caller anything.
+        Self::Internal(format!("crypto: {e}"))
+    }
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

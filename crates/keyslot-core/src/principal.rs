@@ -1,0 +1,64 @@
+//! Who is making this request, with the keys their credential unlocked — for this
+//! request only. Dropping a principal zeroizes its keys.
+
+use keyslot_crypto::{Id, UnlockedCredential, UserKey};
+
+/// An authenticated caller.
+#[derive(Debug)]
+pub enum Principal {
+    /// A logged-in browser or CLI session: holds the user key.
+    Session {
+        /// The user.
+        user: Id,
+        /// The session id.
+        session: Id,
+        /// The user key, unwrapped from the session slot.
+        user_key: UserKey,
+    },
+    /// An API token.
+    Token {
+        /// The user who minted it.
+        user: Id,
+        /// The token id.
+        token: Id,
+        /// Whether it may write.
+        can_write: bool,
+        /// What its slots open.
+        access: TokenAccess,
+    },
+}
+
+/// What a token's keys reach.
+#[derive(Debug)]
+pub enum TokenAccess {
+    /// A `"*"` token: the user key, so every vault, including those created later.
+    AllVaults(UserKey),
+    /// A token scoped to listed vaults: its credential opens one vault-key slot per vault
+    /// and nothing else.
+    Vaults(UnlockedCredential),
+}
+
+impl Principal {
+    /// The user this principal acts for.
+    pub const fn user(&self) -> &Id {
+        match self {
+            Self::Session { user, .. } | Self::Token { user, .. } => user,
+        }
+    }
+
+    /// The audit actor string.
+    pub fn actor(&self) -> String {
+        match self {
+            Self::Session { session, .. } => format!("session:{session}"),
+            Self::Token { token, .. } => format!("token:{token}"),
+        }
+    }
+
+    /// Session-only routes: refuse tokens with 403.
+    pub fn require_session(&self) -> crate::Result<(&Id, &UserKey)> {
+        match self {
+            Self::Session { user, user_key, .. } => Ok((user, user_key)),
+            Self::Token { .. } => Err(crate::Error::Forbidden("this route needs a session, not an API token")),
+        }
+    }
+}

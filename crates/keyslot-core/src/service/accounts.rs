@@ -1,0 +1,296 @@
+//! Accounts and sessions: sign-up, login, session authentication, logout, password change,
+//! recovery, and the account's audit log.
+
+use keyslot_crypto::slot::password::derive;
+use keyslot_crypto::{
+    Aad, ContentKey, Envelope, Id, Password, PasswordSlot, Purpose, RecoveryCode, SealedPasswordSlot,
+    SessionCredential, UserKey, UserKeyPair, VaultKey, Verifier, Wraps,
+};
+use subtle::ConstantTimeEq;
+
+use super::views::{AuditEntry, LoggedIn, SignedUp};
+use super::{Keyslot, event, now};
+use crate::model::{Outcome, RecoveryRecord, SessionRecord, UserRecord, VaultRecord};
+use crate::store::{NewAccount, StoreError};
+use crate::{Error, Principal, Result, policy};
+
+/// The name of the vault every account starts with.
+pub const DEFAULT_VAULT_NAME: &str = "Personal";
+
+/// A session is touched in the store at most this often.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+impl Keyslot {
+    /// Sign up: user key, default vault, X25519 pair, password and recovery slots. One
+    /// Argon2id. Returns the recovery code, to be shown once.
+    pub async fn signup(&self, username: &str, password: Password) -> Result<SignedUp> {
+        policy::collect([policy::username(username), policy::password("password", password.expose_secret(), username)])?;
+        if self.store.user_by_name(username).await?.is_some() {
+            return Err(Error::UsernameTaken);
+        }
+        let (user, password_credential) = (Id::random()?, Id::random()?);
+        let user_key = UserKey::generate()?;
+        let (slot, user_key) = self.hash(password, move |password, kdf| {
+            let slot = PasswordSlot::create(&password, &kdf, &user, password_credential, &user_key);
+            (slot, user_key)
+        })
+        .await?;
+        let password_slot = slot?.seal(self.seal.as_ref(), &user, &password_credential)?.to_bytes();
+
+        let (recovery, code) = new_recovery(&user, &user_key)?;
+        let pair = UserKeyPair::generate()?;
+        let vault = new_vault(&user, &user_key, DEFAULT_VAULT_NAME)?;
+        let vault_id = vault.id;
+        let at = now();
+        let account = NewAccount {
+            user: UserRecord {
+                id: user,
+                username: username.to_owned(),
+                created_at: at,
+                password_credential,
+                password_slot,
+                x25519_public: pair.public().to_vec(),
+                x25519_wrapped: pair.wrap(&user_key, &user)?.to_bytes(),
+                failed_logins: 0,
+                locked_until: None,
+            },
+            recovery,
+            vault,
+            audit: event(Some(&user), "signup", "password".into(), Outcome::Ok, format!("vault={vault_id}")),
+        };
+        match self.store.create_account(account).await {
+            Err(StoreError::Conflict) => Err(Error::UsernameTaken),
+            other => other.map_err(Error::from),
+        }?;
+        Ok(SignedUp { user_id: user, vault_id, recovery_code: code.expose_text() })
+    }
+
+    /// Log in with a password: back-off checks, one Argon2id, a new session.
+    pub async fn login(&self, username: &str, password: Password, ip: &str) -> Result<LoggedIn> {
+        let user = self.admit_attempt(username, ip).await?;
+        let Some(user) = user else {
+            // Unknown user: spend the same Argon2 as a real check so timing tells nothing.
+            self.hash(password, |password, kdf| {
+                let _ = derive(&password, &[0; 16], &kdf.target, Id::from_bytes([0; 16]));
+            })
+            .await?;
+            return Err(self.fail_attempt(None, "login", ip).await);
+        };
+        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(self.seal.as_ref(), &user.id, &user.password_credential)?;
+        let (uid, cred) = (user.id, user.password_credential);
+        let (opened, upgrade) = self
+            .hash(password, move |password, kdf| {
+                let opened = slot.unlock(&password, &kdf, &uid, cred);
+                // Policy rose since this slot was written: rewrite it at the new target.
+                let upgrade = match &opened {
+                    Ok(uk) if kdf.needs_upgrade(slot.params()) => PasswordSlot::create(&password, &kdf, &uid, cred, uk).ok(),
+                    _ => None,
+                };
+                (opened, upgrade)
+            })
+            .await?;
+        let user_key = match opened {
+            Ok(key) => key,
+            Err(keyslot_crypto::Error::WrongCredential) => return Err(self.fail_attempt(Some(&user.id), "login", ip).await),
+            Err(other) => return Err(other.into()),
+        };
+        let upgraded = match upgrade {
+            Some(slot) => Some(slot.seal(self.seal.as_ref(), &user.id, &user.password_credential)?.to_bytes()),
+            None => None,
+        };
+        let session = SessionCredential::generate()?;
+        let unlocked = session.unlock();
+        let at = now();
+        let expires_at = at + self.config.session_absolute_secs;
+        let record = SessionRecord {
+            id: *session.id(),
+            user_id: user.id,
+            verifier: unlocked.verifier().as_bytes().to_vec(),
+            wrapped_user_key: unlocked.wrap_user_key(&user.id, &user_key)?.to_bytes(),
+            created_at: at,
+            last_seen_at: at,
+            expires_at,
+        };
+        let mut audit = event(Some(&user.id), "login", "password".into(), Outcome::Ok, format!("session={}", session.id()));
+        audit.ip = Some(ip.to_owned());
+        self.store.record_login(record, upgraded, audit).await?;
+        Ok(LoggedIn { session: session.expose_text(), csrf_token: session.csrf_token(), expires_at })
+    }
+
+    /// Authenticate a `kss_…` session credential (from the cookie).
+    pub async fn authenticate_session(&self, text: &str) -> Result<Principal> {
+        let credential = SessionCredential::parse(text).map_err(|_| Error::Unauthorized)?;
+        let record = self.store.session(credential.id()).await?.ok_or(Error::Unauthorized)?;
+        let at = now();
+        if at >= record.expires_at || at >= record.last_seen_at + self.config.session_idle_secs {
+            return Err(Error::Unauthorized);
+        }
+        let unlocked = credential.unlock();
+        unlocked.check(&Verifier::from_slice(&record.verifier)?).map_err(|_| Error::Unauthorized)?;
+        let user_key = unlocked.open_user_key(&record.user_id, &Envelope::from_bytes(&record.wrapped_user_key)?)?;
+        if at - record.last_seen_at >= TOUCH_INTERVAL_SECS {
+            self.store.touch_session(&record.id, at).await?;
+        }
+        Ok(Principal::Session { user: record.user_id, session: record.id, user_key })
+    }
+
+    /// Whether `presented` is the CSRF token of the session `session_text`; constant time.
+    pub fn csrf_matches(session_text: &str, presented: &str) -> bool {
+        let Ok(credential) = SessionCredential::parse(session_text) else { return false };
+        bool::from(credential.csrf_token().as_bytes().ct_eq(presented.as_bytes()))
+    }
+
+    /// Log out: the session row goes; its slot with it.
+    pub async fn logout(&self, principal: &Principal) -> Result<()> {
+        let Principal::Session { user, session, .. } = principal else {
+            return Err(Error::Forbidden("this route needs a session, not an API token"));
+        };
+        let audit = event(Some(user), "logout", principal.actor(), Outcome::Ok, String::new());
+        self.store.delete_session(session, audit).await.map_err(Error::from)
+    }
+
+    /// The caller's user id and username.
+    pub async fn me(&self, principal: &Principal) -> Result<(Id, String)> {
+        let user = self.store.user(principal.user()).await?.ok_or(Error::Unauthorized)?;
+        Ok((user.id, user.username))
+    }
+
+    /// Change the password: needs the current one; re-wraps the user key only (no data is
+    /// touched, tokens keep working); ends the other sessions unless asked not to.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: Password,
+        new: Password,
+        end_other_sessions: bool,
+    ) -> Result<()> {
+        let (user_id, _) = principal.require_session()?;
+        let Principal::Session { session, .. } = principal else { return Err(Error::Unauthorized) };
+        let user = self.store.user(user_id).await?.ok_or(Error::Unauthorized)?;
+        policy::collect([policy::password("new_password", new.expose_secret(), &user.username)])?;
+        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(self.seal.as_ref(), &user.id, &user.password_credential)?;
+        let (uid, cred) = (user.id, user.password_credential);
+        let new_slot = self
+            .hash(current, move |current, kdf| {
+                let user_key = slot.unlock(&current, &kdf, &uid, cred)?;
+                PasswordSlot::create(&new, &kdf, &uid, cred, &user_key)
+            })
+            .await?
+            .map_err(|e| match e {
+                keyslot_crypto::Error::WrongCredential => Error::Forbidden("the current password is wrong"),
+                other => other.into(),
+            })?;
+        let sealed = new_slot.seal(self.seal.as_ref(), &user.id, &user.password_credential)?.to_bytes();
+        let audit = event(Some(&user.id), "password.change", principal.actor(), Outcome::Ok, format!("end_other_sessions={end_other_sessions}"));
+        self.store.change_password(&user.id, sealed, end_other_sessions, Some(session), audit).await?;
+        Ok(())
+    }
+
+    /// Recover with the recovery code: new password slot, new recovery code (the old one
+    /// dies), every session ends; data and tokens are untouched.
+    pub async fn recover(&self, username: &str, code: &str, new_password: Password, ip: &str) -> Result<String> {
+        let code = RecoveryCode::parse(code).map_err(|_| Error::invalid("recovery_code", "is not a recovery code: 26 characters, groups of four"))?;
+        let user = self.admit_attempt(username, ip).await?;
+        let Some(user) = user else { return Err(self.fail_attempt(None, "recover", ip).await) };
+        let record = self.store.recovery(&user.id).await?.ok_or(Error::Unauthorized)?;
+        let unlocked = code.unlock(record.credential_id);
+        if unlocked.check(&Verifier::from_slice(&record.verifier)?).is_err() {
+            return Err(self.fail_attempt(Some(&user.id), "recover", ip).await);
+        }
+        let user_key = unlocked.open_user_key(&user.id, &Envelope::from_bytes(&record.wrapped_user_key)?)?;
+        policy::collect([policy::password("new_password", new_password.expose_secret(), &user.username)])?;
+        let (uid, cred) = (user.id, user.password_credential);
+        let (slot, user_key) = self
+            .hash(new_password, move |password, kdf| (PasswordSlot::create(&password, &kdf, &uid, cred, &user_key), user_key))
+            .await?;
+        let sealed = slot?.seal(self.seal.as_ref(), &user.id, &user.password_credential)?.to_bytes();
+        let (new_record, new_code) = new_recovery(&user.id, &user_key)?;
+        let mut audit = event(Some(&user.id), "recover", "recovery-code".into(), Outcome::Ok, String::new());
+        audit.ip = Some(ip.to_owned());
+        match self.store.recover(&user.id, &record.credential_id, sealed, new_record, audit).await {
+            Err(StoreError::Conflict) => Err(Error::Unauthorized),
+            other => other.map_err(Error::from),
+        }?;
+        Ok(new_code.expose_text().to_string())
+    }
+
+    /// The account's audit events, newest first (sessions only).
+    pub async fn audit_log(&self, principal: &Principal, limit: u32) -> Result<Vec<AuditEntry>> {
+        let (user, _) = principal.require_session()?;
+        let events = self.store.audit_events(user, limit.clamp(1, 1000)).await?;
+        Ok(events
+            .into_iter()
+            .map(|e| AuditEntry { at: e.at, action: e.action, actor: e.actor, outcome: e.outcome.as_str().into(), ip: e.ip, detail: e.detail })
+            .collect())
+    }
+
+    /// Run an Argon2 job through the admission gate with the password and policy.
+    async fn hash<T, F>(&self, password: Password, job: F) -> Result<T>
+    where
+        F: FnOnce(Password, keyslot_crypto::KdfPolicy) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let kdf = self.config.kdf;
+        self.gate.run(move || job(password, kdf)).await
+    }
+
+    /// Per-IP budget and per-account lock, checked before any Argon2 runs.
+    async fn admit_attempt(&self, username: &str, ip: &str) -> Result<Option<UserRecord>> {
+        let at = now();
+        if self.store.ip_failures(ip, at - 60).await? >= self.config.ip_failures_per_minute {
+            return Err(Error::TooManyAttempts { retry_after: 60 });
+        }
+        let user = self.store.user_by_name(username).await?;
+        if let Some(until) = user.as_ref().and_then(|u| u.locked_until)
+            && until > at
+        {
+            return Err(Error::TooManyAttempts { retry_after: (until - at).unsigned_abs() });
+        }
+        Ok(user)
+    }
+
+    /// Count a failure and return the error to answer with.
+    async fn fail_attempt(&self, user: Option<&Id>, action: &str, ip: &str) -> Error {
+        let actor = if action == "recover" { "recovery-code" } else { "password" };
+        let mut audit = event(user, action, actor.into(), Outcome::Failed, String::new());
+        audit.ip = Some(ip.to_owned());
+        match self.store.record_login_failure(user, ip, self.config.backoff, audit).await {
+            Ok(_) => Error::Unauthorized,
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// A fresh recovery code and its slot.
+fn new_recovery(user: &Id, user_key: &UserKey) -> Result<(RecoveryRecord, RecoveryCode)> {
+    let code = RecoveryCode::generate()?;
+    let credential_id = Id::random()?;
+    let unlocked = code.unlock(credential_id);
+    let record = RecoveryRecord {
+        user_id: *user,
+        credential_id,
+        verifier: unlocked.verifier().as_bytes().to_vec(),
+        wrapped_user_key: unlocked.wrap_user_key(user, user_key)?.to_bytes(),
+    };
+    Ok((record, code))
+}
+
+/// A new vault record: fresh vault key wrapped under the user key, name under the vault key.
+pub(super) fn new_vault(user: &Id, user_key: &UserKey, name: &str) -> Result<VaultRecord> {
+    let id = Id::random()?;
+    let key = VaultKey::generate()?;
+    let key_version = 1;
+    Ok(VaultRecord {
+        id,
+        user_id: *user,
+        key_version,
+        wrapped_vault_key: user_key.wrap(&key, &keyslot_crypto::slot::vault_key_for_user_aad(user, &id, key_version))?.to_bytes(),
+        name: key.seal_content(&vault_name_aad(user, &id, key_version), name.as_bytes())?.to_bytes(),
+        created_at: now(),
+    })
+}
+
+/// AAD of a vault's name.
+pub(super) fn vault_name_aad(user: &Id, vault: &Id, key_version: u32) -> Aad {
+    Aad::new(Purpose::VaultName).user(user).vault(vault).key_version(key_version)
+}

@@ -1,0 +1,124 @@
+//! The use cases, as methods of [`Keyslot`]. Split by subject: accounts and sessions,
+//! vaults and items, tokens.
+
+mod accounts;
+mod items;
+mod tokens;
+pub mod views;
+
+use std::sync::Arc;
+
+use keyslot_crypto::{Aad, Id, KdfPolicy, Purpose, SealKey};
+
+use crate::audit::AuditBuffer;
+use crate::gate::Argon2Gate;
+use crate::model::{AuditEvent, Backoff, Outcome, Timestamp};
+use crate::store::Store;
+use crate::{Error, Result};
+
+/// Tunables of the use cases, validated once at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Argon2id floor, ceiling and target.
+    pub kdf: KdfPolicy,
+    /// Per-account back-off after failed logins.
+    pub backoff: Backoff,
+    /// Failed logins allowed per client address per minute.
+    pub ip_failures_per_minute: u32,
+    /// A session ends after this long without a request.
+    pub session_idle_secs: i64,
+    /// A session ends this long after login, active or not.
+    pub session_absolute_secs: i64,
+    /// Token lifetime when none is asked for.
+    pub token_default_secs: i64,
+    /// Longest token lifetime that may be asked for.
+    pub token_max_secs: i64,
+    /// Concurrent Argon2 hashes (default: the cores).
+    pub argon2_workers: usize,
+    /// Argon2 requests that may wait beyond the workers.
+    pub argon2_queue: usize,
+    /// Largest item value, in bytes of JSON.
+    pub max_value_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            kdf: KdfPolicy::default(),
+            backoff: Backoff { threshold: 5, base_secs: 1, max_secs: 15 * 60 },
+            ip_failures_per_minute: 30,
+            session_idle_secs: 30 * 60,
+            session_absolute_secs: 12 * 3600,
+            token_default_secs: 30 * 86_400,
+            token_max_secs: 366 * 86_400,
+            argon2_workers: cores,
+            argon2_queue: cores * 2,
+            max_value_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Key of the seal-key check value in the store's meta table.
+const SEAL_CHECK: &str = "seal_check";
+
+/// Keyslot's use cases over one store and one seal key.
+#[derive(Debug, Clone)]
+pub struct Keyslot {
+    store: Arc<dyn Store>,
+    seal: Arc<dyn SealKey>,
+    config: Arc<Config>,
+    gate: Argon2Gate,
+    audit: AuditBuffer,
+}
+
+impl Keyslot {
+    /// Open Keyslot over `store` with `seal`. Refuses to start if the store was written
+    /// with another seal key: every login would fail, so say so now and why.
+    pub async fn open(store: Arc<dyn Store>, seal: Arc<dyn SealKey>, config: Config) -> Result<Self> {
+        let aad = Aad::new(Purpose::SealCheck);
+        let fresh = seal.seal(&aad, b"keyslot seal check")?.to_bytes();
+        let stored = store.init_meta(SEAL_CHECK, &fresh).await?;
+        let envelope = keyslot_crypto::Envelope::from_bytes(&stored)?;
+        if seal.open(&aad, &envelope).is_err() {
+            return Err(Error::Internal(format!(
+                "the seal key (fingerprint {}) is not the one this database was created with; \
+                 point --seal-key-file / KEYSLOT_SEAL_KEY_FILE at the original key",
+                seal.fingerprint()
+            )));
+        }
+        let gate = Argon2Gate::new(config.argon2_workers, config.argon2_queue);
+        let audit = AuditBuffer::start(store.clone());
+        Ok(Self { store, seal, config: Arc::new(config), gate, audit })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// Argon2 hashes running or queued now.
+    pub fn argon2_in_flight(&self) -> usize {
+        self.gate.in_flight()
+    }
+
+    /// Read-path audit events dropped because the buffer was full.
+    pub fn audit_dropped(&self) -> u64 {
+        self.audit.dropped()
+    }
+}
+
+/// Now, in seconds since the epoch.
+pub(crate) fn now() -> Timestamp {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// An audit event for `user` happening now.
+pub(crate) fn event(user: Option<&Id>, action: &str, actor: String, outcome: Outcome, detail: String) -> AuditEvent {
+    AuditEvent { at: now(), user_id: user.copied(), action: action.to_owned(), actor, outcome, ip: None, detail }
+}

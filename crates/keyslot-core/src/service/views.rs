@@ -1,0 +1,133 @@
+//! What the use cases return: plain data for the server to serialize. Secrets that must be
+//! shown once (a new token, a recovery code, a session credential) are `Zeroizing` strings.
+
+use keyslot_crypto::Id;
+use zeroize::Zeroizing;
+
+use crate::model::Timestamp;
+
+/// Sign-up result.
+#[derive(Debug)]
+pub struct SignedUp {
+    /// The new user.
+    pub user_id: Id,
+    /// The default vault.
+    pub vault_id: Id,
+    /// The recovery code, shown once.
+    pub recovery_code: Zeroizing<String>,
+}
+
+/// Login result.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The `kss_…` credential for the cookie.
+    pub session: Zeroizing<String>,
+    /// The CSRF token for unsafe requests.
+    pub csrf_token: Zeroizing<String>,
+    /// Absolute expiry of the session.
+    pub expires_at: Timestamp,
+}
+
+/// A vault as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vault {
+    /// Id.
+    pub id: Id,
+    /// Decrypted name.
+    pub name: String,
+}
+
+/// An item as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemSummary {
+    /// Id.
+    pub id: Id,
+    /// Decrypted name.
+    pub name: String,
+    /// Current version.
+    pub version: u64,
+    /// When this version was written.
+    pub updated_at: Timestamp,
+}
+
+/// An item as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Id.
+    pub id: Id,
+    /// Decrypted name.
+    pub name: String,
+    /// Decrypted value.
+    pub value: serde_json::Value,
+    /// Current version.
+    pub version: u64,
+    /// When this version was written.
+    pub updated_at: Timestamp,
+}
+
+/// Which vaults a token reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every vault, including later ones.
+    All,
+    /// These vaults.
+    Vaults(Vec<Id>),
+}
+
+/// A token as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Id.
+    pub id: Id,
+    /// Decrypted name.
+    pub name: String,
+    /// Its scope.
+    pub vaults: Scope,
+    /// Whether it may write.
+    pub can_write: bool,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// Last use.
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A new token.
+#[derive(Debug)]
+pub struct Minted {
+    /// Id.
+    pub id: Id,
+    /// The `kst_…` text, shown once.
+    pub token: Zeroizing<String>,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// What a caller asks a new token to reach.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    /// Its name.
+    pub name: String,
+    /// Its scope.
+    pub vaults: Scope,
+    /// Whether it may write.
+    pub can_write: bool,
+    /// Lifetime in seconds; the default when `None`.
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// An audit event as shown to its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: Timestamp,
+    /// What.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// `ok` or `failed`.
+    pub outcome: String,
+    /// Client address, if known.
+    pub ip: Option<String>,
+    /// Ids concerned.
+    pub detail: String,
+}

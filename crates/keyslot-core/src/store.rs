@@ -1,0 +1,160 @@
+//! The `Store` trait: everything Keyslot keeps, behind one interface, one implementation
+//! per database crate, one conformance suite (`keyslot-store-tests`) run on all.
+//!
+//! Every method that changes more than one row does so in one transaction, together with
+//! the audit event that records it: no crash leaves data that no credential can open, and
+//! no change goes unrecorded.
+
+use async_trait::async_trait;
+use keyslot_crypto::Id;
+
+use crate::model::{
+    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRecord, TokenVaultSlot,
+    UserRecord, VaultRecord,
+};
+
+/// What a store can fail with. Messages carry no secrets (stores never see any).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// The database cannot be reached or answered with an I/O error; retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The row to change does not exist (or belongs to someone else).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or version condition failed (username taken, stale item version).
+    #[error("conflict")]
+    Conflict,
+    /// A row that cannot be decoded.
+    #[error("corrupt record: {0}")]
+    Corrupt(&'static str),
+}
+
+/// Result of store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything sign-up writes, in one transaction.
+#[derive(Debug)]
+pub struct NewAccount {
+    /// The user with its sealed password slot.
+    pub user: UserRecord,
+    /// The recovery-code slot.
+    pub recovery: RecoveryRecord,
+    /// The default vault.
+    pub vault: VaultRecord,
+    /// `signup`.
+    pub audit: AuditEvent,
+}
+
+/// Keyslot's persistence. Implementations: `keyslot-store-sqlite` (and PostgreSQL later).
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// A value of the deployment (e.g. the seal key's check value).
+    async fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Set a value of the deployment only if it is not set yet; returns the value now stored.
+    async fn init_meta(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// Sign-up: user, recovery slot, default vault and audit event, all or nothing.
+    /// [`StoreError::Conflict`] if the username (case-insensitive) is taken.
+    async fn create_account(&self, account: NewAccount) -> StoreResult<()>;
+    /// A user by username, compared case-insensitively.
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// A user by id.
+    async fn user(&self, id: &Id) -> StoreResult<Option<UserRecord>>;
+    /// The recovery slot of a user.
+    async fn recovery(&self, user: &Id) -> StoreResult<Option<RecoveryRecord>>;
+
+    /// Failed logins from `ip` since `since`.
+    async fn ip_failures(&self, ip: &str, since: Timestamp) -> StoreResult<u32>;
+    /// Count a failed login (per account when known, and per IP), apply the back-off, and
+    /// write the audit event, in one transaction. Returns the account's lock end, if any.
+    async fn record_login_failure(
+        &self,
+        user: Option<&Id>,
+        ip: &str,
+        backoff: Backoff,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<Timestamp>>;
+    /// A successful login: reset the failure count, store the session, optionally replace
+    /// the password slot (parameter upgrade), write the audit event; one transaction.
+    async fn record_login(
+        &self,
+        session: SessionRecord,
+        upgraded_password_slot: Option<Vec<u8>>,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+
+    /// A session by id.
+    async fn session(&self, id: &Id) -> StoreResult<Option<SessionRecord>>;
+    /// Record activity on a session.
+    async fn touch_session(&self, id: &Id, at: Timestamp) -> StoreResult<()>;
+    /// Log out: delete the session and write the audit event.
+    async fn delete_session(&self, id: &Id, audit: AuditEvent) -> StoreResult<()>;
+
+    /// Replace the password slot; delete the user's sessions other than `keep_session`
+    /// when `end_other_sessions`; audit; one transaction.
+    async fn change_password(
+        &self,
+        user: &Id,
+        password_slot: Vec<u8>,
+        end_other_sessions: bool,
+        keep_session: Option<&Id>,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+    /// Recovery: replace the password slot and the recovery slot, delete every session of
+    /// the user, reset the failure count, audit; one transaction. `expected_recovery` is
+    /// the credential id of the code that was used: if it is no longer current (a
+    /// concurrent recovery won), nothing changes and [`StoreError::Conflict`] is returned.
+    async fn recover(
+        &self,
+        user: &Id,
+        expected_recovery: &Id,
+        password_slot: Vec<u8>,
+        recovery: RecoveryRecord,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+
+    /// Create a vault and audit it.
+    async fn create_vault(&self, vault: VaultRecord, audit: AuditEvent) -> StoreResult<()>;
+    /// All vaults of a user.
+    async fn vaults(&self, user: &Id) -> StoreResult<Vec<VaultRecord>>;
+    /// One vault of a user (`None` if it does not exist or is someone else's).
+    async fn vault(&self, user: &Id, vault: &Id) -> StoreResult<Option<VaultRecord>>;
+
+    /// Items of a vault of a user (current versions).
+    async fn items(&self, user: &Id, vault: &Id) -> StoreResult<Vec<ItemRecord>>;
+    /// One item.
+    async fn item(&self, user: &Id, vault: &Id, item: &Id) -> StoreResult<Option<ItemRecord>>;
+    /// Insert a new item (version 1) and audit it.
+    async fn create_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()>;
+    /// Replace an item with its next version if its current version is still
+    /// `item.version - 1`; [`StoreError::Conflict`] otherwise, [`StoreError::NotFound`]
+    /// if it is gone. Audited in the same transaction.
+    async fn update_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()>;
+    /// Delete an item; [`StoreError::NotFound`] if there is none. Audited.
+    async fn delete_item(&self, user: &Id, vault: &Id, item: &Id, audit: AuditEvent) -> StoreResult<()>;
+
+    /// Mint a token with its vault slots, audited, in one transaction.
+    async fn create_token(&self, token: TokenRecord, slots: Vec<TokenVaultSlot>, audit: AuditEvent) -> StoreResult<()>;
+    /// A token by id.
+    async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>>;
+    /// A token's slot for one vault.
+    async fn token_vault_slot(&self, token: &Id, vault: &Id) -> StoreResult<Option<TokenVaultSlot>>;
+    /// All slots of a token.
+    async fn token_vault_slots(&self, token: &Id) -> StoreResult<Vec<TokenVaultSlot>>;
+    /// All tokens of a user.
+    async fn tokens(&self, user: &Id) -> StoreResult<Vec<TokenRecord>>;
+    /// Revoke: delete the token and its slots, audited; [`StoreError::NotFound`] if the
+    /// user has no such token.
+    async fn delete_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<()>;
+    /// Record token uses (batched from the read path).
+    async fn mark_tokens_used(&self, uses: &[(Id, Timestamp)]) -> StoreResult<()>;
+
+    /// Append audit events (batched reads; changes are audited inside their own call).
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// The newest `limit` events of a user, newest first.
+    async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+}
