@@ -39,7 +39,10 @@ impl AuditBuffer {
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (tx, rx) = mpsc::channel(CAPACITY);
         tokio::spawn(flush_loop(store, rx));
-        Self { tx, dropped: Arc::new(AtomicU64::new(0)) }
+        Self {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Queue a read event without waiting.
@@ -83,7 +86,10 @@ async fn flush_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Entry>) {
             if events.len() >= BATCH {
                 break;
             }
-            next = tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten();
+            next = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .ok()
+                .flatten();
         }
         if !events.is_empty() {
             if let Err(e) = store.append_audit(&events).await {
@@ -99,4 +105,3 @@ async fn flush_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Entry>) {
         }
     }
 }
-

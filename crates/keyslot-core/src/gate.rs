@@ -22,7 +22,11 @@ impl Argon2Gate {
     /// `workers` concurrent hashes (the cores), `queue` waiting beyond them.
     pub fn new(workers: usize, queue: usize) -> Self {
         let workers = workers.max(1);
-        Self { permits: Arc::new(Semaphore::new(workers)), admitted: Arc::new(AtomicUsize::new(0)), limit: workers + queue }
+        Self {
+            permits: Arc::new(Semaphore::new(workers)),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            limit: workers + queue,
+        }
     }
 
     /// Run `work` (an Argon2 derivation) on the blocking pool if admitted.
@@ -36,8 +40,14 @@ impl Argon2Gate {
             return Err(Error::Unavailable { retry_after: 1 });
         }
         let _admission = Admission(&self.admitted);
-        let _permit = self.permits.acquire().await.map_err(|_| Error::Internal("argon2 gate closed".into()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|_| Error::Internal("argon2 worker failed".into()))
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Internal("argon2 gate closed".into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| Error::Internal("argon2 worker failed".into()))
     }
 
     /// Hashes running or waiting now (for `/metrics`).

@@ -201,6 +201,8 @@ impl Backoff {
             return 0;
         }
         let doublings = (failures - self.threshold).min(30);
-        self.base_secs.saturating_mul(1u64 << doublings).min(self.max_secs)
+        self.base_secs
+            .saturating_mul(1u64 << doublings)
+            .min(self.max_secs)
     }
 }

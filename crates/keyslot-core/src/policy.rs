@@ -9,8 +9,14 @@ pub fn username(name: &str) -> Option<FieldError> {
     if !(3..=128).contains(&len) {
         return Some(FieldError::new("username", "must be 3 to 128 characters"));
     }
-    if !name.chars().all(|c| c.is_alphanumeric() || "._@+-".contains(c)) {
-        return Some(FieldError::new("username", "may contain only letters, digits and . _ @ + -"));
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || "._@+-".contains(c))
+    {
+        return Some(FieldError::new(
+            "username",
+            "may contain only letters, digits and . _ @ + -",
+        ));
     }
     None
 }
@@ -35,7 +41,10 @@ pub fn password(field: &'static str, password: &str, username: &str) -> Option<F
     }
     let estimate = zxcvbn::zxcvbn(password, &[username]);
     if (estimate.score() as u8) < 3 {
-        return Some(FieldError::new(field, "is too easy to guess: use a longer passphrase of unrelated words"));
+        return Some(FieldError::new(
+            field,
+            "is too easy to guess: use a longer passphrase of unrelated words",
+        ));
     }
     None
 }
@@ -47,7 +56,10 @@ pub fn name(field: &'static str, name: &str) -> Option<FieldError> {
         return Some(FieldError::new(field, "must be 1 to 256 characters"));
     }
     if name.chars().any(char::is_control) {
-        return Some(FieldError::new(field, "must not contain control characters"));
+        return Some(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     None
 }
@@ -55,5 +67,9 @@ pub fn name(field: &'static str, name: &str) -> Option<FieldError> {
 /// Collect the problems of several checks into one list.
 pub fn collect(checks: impl IntoIterator<Item = Option<FieldError>>) -> Result<(), crate::Error> {
     let errors: Vec<FieldError> = checks.into_iter().flatten().collect();
-    if errors.is_empty() { Ok(()) } else { Err(crate::Error::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::Error::Invalid(errors))
+    }
 }

@@ -58,7 +58,9 @@ impl Principal {
     pub fn require_session(&self) -> crate::Result<(&Id, &UserKey)> {
         match self {
             Self::Session { user, user_key, .. } => Ok((user, user_key)),
-            Self::Token { .. } => Err(crate::Error::Forbidden("this route needs a session, not an API token")),
+            Self::Token { .. } => Err(crate::Error::Forbidden(
+                "this route needs a session, not an API token",
+            )),
         }
     }
 }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use keyslot_crypto::Id;
 
 use crate::model::{
-    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRecord, TokenVaultSlot,
-    UserRecord, VaultRecord,
+    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRecord,
+    TokenVaultSlot, UserRecord, VaultRecord,
 };
 
 /// What a store can fail with. Messages carry no secrets (stores never see any).
@@ -135,14 +135,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// if it is gone. Audited in the same transaction.
     async fn update_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()>;
     /// Delete an item; [`StoreError::NotFound`] if there is none. Audited.
-    async fn delete_item(&self, user: &Id, vault: &Id, item: &Id, audit: AuditEvent) -> StoreResult<()>;
+    async fn delete_item(
+        &self,
+        user: &Id,
+        vault: &Id,
+        item: &Id,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
 
     /// Mint a token with its vault slots, audited, in one transaction.
-    async fn create_token(&self, token: TokenRecord, slots: Vec<TokenVaultSlot>, audit: AuditEvent) -> StoreResult<()>;
+    async fn create_token(
+        &self,
+        token: TokenRecord,
+        slots: Vec<TokenVaultSlot>,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
     /// A token by id.
     async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>>;
     /// A token's slot for one vault.
-    async fn token_vault_slot(&self, token: &Id, vault: &Id) -> StoreResult<Option<TokenVaultSlot>>;
+    async fn token_vault_slot(&self, token: &Id, vault: &Id)
+    -> StoreResult<Option<TokenVaultSlot>>;
     /// All slots of a token.
     async fn token_vault_slots(&self, token: &Id) -> StoreResult<Vec<TokenVaultSlot>>;
     /// All tokens of a user.

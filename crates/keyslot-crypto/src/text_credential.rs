@@ -168,7 +168,11 @@ impl CredentialSecret<SessionKind> {
     /// cannot read the cookie (another origin) cannot compute it.
     pub fn csrf_token(&self) -> Zeroizing<String> {
         use base64::Engine as _;
-        let bytes = crate::kdf::expand(&self.id, self.secret.expose_secret(), b"keyslot/v1/session/csrf");
+        let bytes = crate::kdf::expand(
+            &self.id,
+            self.secret.expose_secret(),
+            b"keyslot/v1/session/csrf",
+        );
         Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()))
     }
 }

@@ -3,8 +3,8 @@
 
 use keyslot_crypto::slot::password::derive;
 use keyslot_crypto::{
-    Aad, ContentKey, Envelope, Id, Password, PasswordSlot, Purpose, RecoveryCode, SealedPasswordSlot,
-    SessionCredential, UserKey, UserKeyPair, VaultKey, Verifier, Wraps,
+    Aad, ContentKey, Envelope, Id, Password, PasswordSlot, Purpose, RecoveryCode,
+    SealedPasswordSlot, SessionCredential, UserKey, UserKeyPair, VaultKey, Verifier, Wraps,
 };
 use subtle::ConstantTimeEq;
 
@@ -24,18 +24,25 @@ impl Keyslot {
     /// Sign up: user key, default vault, X25519 pair, password and recovery slots. One
     /// Argon2id. Returns the recovery code, to be shown once.
     pub async fn signup(&self, username: &str, password: Password) -> Result<SignedUp> {
-        policy::collect([policy::username(username), policy::password("password", password.expose_secret(), username)])?;
+        policy::collect([
+            policy::username(username),
+            policy::password("password", password.expose_secret(), username),
+        ])?;
         if self.store.user_by_name(username).await?.is_some() {
             return Err(Error::UsernameTaken);
         }
         let (user, password_credential) = (Id::random()?, Id::random()?);
         let user_key = UserKey::generate()?;
-        let (slot, user_key) = self.hash(password, move |password, kdf| {
-            let slot = PasswordSlot::create(&password, &kdf, &user, password_credential, &user_key);
-            (slot, user_key)
-        })
-        .await?;
-        let password_slot = slot?.seal(self.seal.as_ref(), &user, &password_credential)?.to_bytes();
+        let (slot, user_key) = self
+            .hash(password, move |password, kdf| {
+                let slot =
+                    PasswordSlot::create(&password, &kdf, &user, password_credential, &user_key);
+                (slot, user_key)
+            })
+            .await?;
+        let password_slot = slot?
+            .seal(self.seal.as_ref(), &user, &password_credential)?
+            .to_bytes();
 
         let (recovery, code) = new_recovery(&user, &user_key)?;
         let pair = UserKeyPair::generate()?;
@@ -56,13 +63,23 @@ impl Keyslot {
             },
             recovery,
             vault,
-            audit: event(Some(&user), "signup", "password".into(), Outcome::Ok, format!("vault={vault_id}")),
+            audit: event(
+                Some(&user),
+                "signup",
+                "password".into(),
+                Outcome::Ok,
+                format!("vault={vault_id}"),
+            ),
         };
         match self.store.create_account(account).await {
             Err(StoreError::Conflict) => Err(Error::UsernameTaken),
             other => other.map_err(Error::from),
         }?;
-        Ok(SignedUp { user_id: user, vault_id, recovery_code: code.expose_text() })
+        Ok(SignedUp {
+            user_id: user,
+            vault_id,
+            recovery_code: code.expose_text(),
+        })
     }
 
     /// Log in with a password: back-off checks, one Argon2id, a new session.
@@ -76,14 +93,20 @@ impl Keyslot {
             .await?;
             return Err(self.fail_attempt(None, "login", ip).await);
         };
-        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(self.seal.as_ref(), &user.id, &user.password_credential)?;
+        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(
+            self.seal.as_ref(),
+            &user.id,
+            &user.password_credential,
+        )?;
         let (uid, cred) = (user.id, user.password_credential);
         let (opened, upgrade) = self
             .hash(password, move |password, kdf| {
                 let opened = slot.unlock(&password, &kdf, &uid, cred);
                 // Policy rose since this slot was written: rewrite it at the new target.
                 let upgrade = match &opened {
-                    Ok(uk) if kdf.needs_upgrade(slot.params()) => PasswordSlot::create(&password, &kdf, &uid, cred, uk).ok(),
+                    Ok(uk) if kdf.needs_upgrade(slot.params()) => {
+                        PasswordSlot::create(&password, &kdf, &uid, cred, uk).ok()
+                    }
                     _ => None,
                 };
                 (opened, upgrade)
@@ -91,11 +114,16 @@ impl Keyslot {
             .await?;
         let user_key = match opened {
             Ok(key) => key,
-            Err(keyslot_crypto::Error::WrongCredential) => return Err(self.fail_attempt(Some(&user.id), "login", ip).await),
+            Err(keyslot_crypto::Error::WrongCredential) => {
+                return Err(self.fail_attempt(Some(&user.id), "login", ip).await);
+            }
             Err(other) => return Err(other.into()),
         };
         let upgraded = match upgrade {
-            Some(slot) => Some(slot.seal(self.seal.as_ref(), &user.id, &user.password_credential)?.to_bytes()),
+            Some(slot) => Some(
+                slot.seal(self.seal.as_ref(), &user.id, &user.password_credential)?
+                    .to_bytes(),
+            ),
             None => None,
         };
         let session = SessionCredential::generate()?;
@@ -111,47 +139,92 @@ impl Keyslot {
             last_seen_at: at,
             expires_at,
         };
-        let mut audit = event(Some(&user.id), "login", "password".into(), Outcome::Ok, format!("session={}", session.id()));
+        let mut audit = event(
+            Some(&user.id),
+            "login",
+            "password".into(),
+            Outcome::Ok,
+            format!("session={}", session.id()),
+        );
         audit.ip = Some(ip.to_owned());
         self.store.record_login(record, upgraded, audit).await?;
-        Ok(LoggedIn { session: session.expose_text(), csrf_token: session.csrf_token(), expires_at })
+        Ok(LoggedIn {
+            session: session.expose_text(),
+            csrf_token: session.csrf_token(),
+            expires_at,
+        })
     }
 
     /// Authenticate a `kss_…` session credential (from the cookie).
     pub async fn authenticate_session(&self, text: &str) -> Result<Principal> {
         let credential = SessionCredential::parse(text).map_err(|_| Error::Unauthorized)?;
-        let record = self.store.session(credential.id()).await?.ok_or(Error::Unauthorized)?;
+        let record = self
+            .store
+            .session(credential.id())
+            .await?
+            .ok_or(Error::Unauthorized)?;
         let at = now();
         if at >= record.expires_at || at >= record.last_seen_at + self.config.session_idle_secs {
             return Err(Error::Unauthorized);
         }
         let unlocked = credential.unlock();
-        unlocked.check(&Verifier::from_slice(&record.verifier)?).map_err(|_| Error::Unauthorized)?;
-        let user_key = unlocked.open_user_key(&record.user_id, &Envelope::from_bytes(&record.wrapped_user_key)?)?;
+        unlocked
+            .check(&Verifier::from_slice(&record.verifier)?)
+            .map_err(|_| Error::Unauthorized)?;
+        let user_key = unlocked.open_user_key(
+            &record.user_id,
+            &Envelope::from_bytes(&record.wrapped_user_key)?,
+        )?;
         if at - record.last_seen_at >= TOUCH_INTERVAL_SECS {
             self.store.touch_session(&record.id, at).await?;
         }
-        Ok(Principal::Session { user: record.user_id, session: record.id, user_key })
+        Ok(Principal::Session {
+            user: record.user_id,
+            session: record.id,
+            user_key,
+        })
     }
 
     /// Whether `presented` is the CSRF token of the session `session_text`; constant time.
     pub fn csrf_matches(session_text: &str, presented: &str) -> bool {
-        let Ok(credential) = SessionCredential::parse(session_text) else { return false };
-        bool::from(credential.csrf_token().as_bytes().ct_eq(presented.as_bytes()))
+        let Ok(credential) = SessionCredential::parse(session_text) else {
+            return false;
+        };
+        bool::from(
+            credential
+                .csrf_token()
+                .as_bytes()
+                .ct_eq(presented.as_bytes()),
+        )
     }
 
     /// Log out: the session row goes; its slot with it.
     pub async fn logout(&self, principal: &Principal) -> Result<()> {
         let Principal::Session { user, session, .. } = principal else {
-            return Err(Error::Forbidden("this route needs a session, not an API token"));
+            return Err(Error::Forbidden(
+                "this route needs a session, not an API token",
+            ));
         };
-        let audit = event(Some(user), "logout", principal.actor(), Outcome::Ok, String::new());
-        self.store.delete_session(session, audit).await.map_err(Error::from)
+        let audit = event(
+            Some(user),
+            "logout",
+            principal.actor(),
+            Outcome::Ok,
+            String::new(),
+        );
+        self.store
+            .delete_session(session, audit)
+            .await
+            .map_err(Error::from)
     }
 
     /// The caller's user id and username.
     pub async fn me(&self, principal: &Principal) -> Result<(Id, String)> {
-        let user = self.store.user(principal.user()).await?.ok_or(Error::Unauthorized)?;
+        let user = self
+            .store
+            .user(principal.user())
+            .await?
+            .ok_or(Error::Unauthorized)?;
         Ok((user.id, user.username))
     }
 
@@ -165,10 +238,20 @@ impl Keyslot {
         end_other_sessions: bool,
     ) -> Result<()> {
         let (user_id, _) = principal.require_session()?;
-        let Principal::Session { session, .. } = principal else { return Err(Error::Unauthorized) };
+        let Principal::Session { session, .. } = principal else {
+            return Err(Error::Unauthorized);
+        };
         let user = self.store.user(user_id).await?.ok_or(Error::Unauthorized)?;
-        policy::collect([policy::password("new_password", new.expose_secret(), &user.username)])?;
-        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(self.seal.as_ref(), &user.id, &user.password_credential)?;
+        policy::collect([policy::password(
+            "new_password",
+            new.expose_secret(),
+            &user.username,
+        )])?;
+        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(
+            self.seal.as_ref(),
+            &user.id,
+            &user.password_credential,
+        )?;
         let (uid, cred) = (user.id, user.password_credential);
         let new_slot = self
             .hash(current, move |current, kdf| {
@@ -177,37 +260,91 @@ impl Keyslot {
             })
             .await?
             .map_err(|e| match e {
-                keyslot_crypto::Error::WrongCredential => Error::Forbidden("the current password is wrong"),
+                keyslot_crypto::Error::WrongCredential => {
+                    Error::Forbidden("the current password is wrong")
+                }
                 other => other.into(),
             })?;
-        let sealed = new_slot.seal(self.seal.as_ref(), &user.id, &user.password_credential)?.to_bytes();
-        let audit = event(Some(&user.id), "password.change", principal.actor(), Outcome::Ok, format!("end_other_sessions={end_other_sessions}"));
-        self.store.change_password(&user.id, sealed, end_other_sessions, Some(session), audit).await?;
+        let sealed = new_slot
+            .seal(self.seal.as_ref(), &user.id, &user.password_credential)?
+            .to_bytes();
+        let audit = event(
+            Some(&user.id),
+            "password.change",
+            principal.actor(),
+            Outcome::Ok,
+            format!("end_other_sessions={end_other_sessions}"),
+        );
+        self.store
+            .change_password(&user.id, sealed, end_other_sessions, Some(session), audit)
+            .await?;
         Ok(())
     }
 
     /// Recover with the recovery code: new password slot, new recovery code (the old one
     /// dies), every session ends; data and tokens are untouched.
-    pub async fn recover(&self, username: &str, code: &str, new_password: Password, ip: &str) -> Result<String> {
-        let code = RecoveryCode::parse(code).map_err(|_| Error::invalid("recovery_code", "is not a recovery code: 26 characters, groups of four"))?;
+    pub async fn recover(
+        &self,
+        username: &str,
+        code: &str,
+        new_password: Password,
+        ip: &str,
+    ) -> Result<String> {
+        let code = RecoveryCode::parse(code).map_err(|_| {
+            Error::invalid(
+                "recovery_code",
+                "is not a recovery code: 26 characters, groups of four",
+            )
+        })?;
         let user = self.admit_attempt(username, ip).await?;
-        let Some(user) = user else { return Err(self.fail_attempt(None, "recover", ip).await) };
-        let record = self.store.recovery(&user.id).await?.ok_or(Error::Unauthorized)?;
+        let Some(user) = user else {
+            return Err(self.fail_attempt(None, "recover", ip).await);
+        };
+        let record = self
+            .store
+            .recovery(&user.id)
+            .await?
+            .ok_or(Error::Unauthorized)?;
         let unlocked = code.unlock(record.credential_id);
-        if unlocked.check(&Verifier::from_slice(&record.verifier)?).is_err() {
+        if unlocked
+            .check(&Verifier::from_slice(&record.verifier)?)
+            .is_err()
+        {
             return Err(self.fail_attempt(Some(&user.id), "recover", ip).await);
         }
-        let user_key = unlocked.open_user_key(&user.id, &Envelope::from_bytes(&record.wrapped_user_key)?)?;
-        policy::collect([policy::password("new_password", new_password.expose_secret(), &user.username)])?;
+        let user_key =
+            unlocked.open_user_key(&user.id, &Envelope::from_bytes(&record.wrapped_user_key)?)?;
+        policy::collect([policy::password(
+            "new_password",
+            new_password.expose_secret(),
+            &user.username,
+        )])?;
         let (uid, cred) = (user.id, user.password_credential);
         let (slot, user_key) = self
-            .hash(new_password, move |password, kdf| (PasswordSlot::create(&password, &kdf, &uid, cred, &user_key), user_key))
+            .hash(new_password, move |password, kdf| {
+                (
+                    PasswordSlot::create(&password, &kdf, &uid, cred, &user_key),
+                    user_key,
+                )
+            })
             .await?;
-        let sealed = slot?.seal(self.seal.as_ref(), &user.id, &user.password_credential)?.to_bytes();
+        let sealed = slot?
+            .seal(self.seal.as_ref(), &user.id, &user.password_credential)?
+            .to_bytes();
         let (new_record, new_code) = new_recovery(&user.id, &user_key)?;
-        let mut audit = event(Some(&user.id), "recover", "recovery-code".into(), Outcome::Ok, String::new());
+        let mut audit = event(
+            Some(&user.id),
+            "recover",
+            "recovery-code".into(),
+            Outcome::Ok,
+            String::new(),
+        );
         audit.ip = Some(ip.to_owned());
-        match self.store.recover(&user.id, &record.credential_id, sealed, new_record, audit).await {
+        match self
+            .store
+            .recover(&user.id, &record.credential_id, sealed, new_record, audit)
+            .await
+        {
             Err(StoreError::Conflict) => Err(Error::Unauthorized),
             other => other.map_err(Error::from),
         }?;
@@ -220,7 +357,14 @@ impl Keyslot {
         let events = self.store.audit_events(user, limit.clamp(1, 1000)).await?;
         Ok(events
             .into_iter()
-            .map(|e| AuditEntry { at: e.at, action: e.action, actor: e.actor, outcome: e.outcome.as_str().into(), ip: e.ip, detail: e.detail })
+            .map(|e| AuditEntry {
+                at: e.at,
+                action: e.action,
+                actor: e.actor,
+                outcome: e.outcome.as_str().into(),
+                ip: e.ip,
+                detail: e.detail,
+            })
             .collect())
     }
 
@@ -244,17 +388,27 @@ impl Keyslot {
         if let Some(until) = user.as_ref().and_then(|u| u.locked_until)
             && until > at
         {
-            return Err(Error::TooManyAttempts { retry_after: (until - at).unsigned_abs() });
+            return Err(Error::TooManyAttempts {
+                retry_after: (until - at).unsigned_abs(),
+            });
         }
         Ok(user)
     }
 
     /// Count a failure and return the error to answer with.
     async fn fail_attempt(&self, user: Option<&Id>, action: &str, ip: &str) -> Error {
-        let actor = if action == "recover" { "recovery-code" } else { "password" };
+        let actor = if action == "recover" {
+            "recovery-code"
+        } else {
+            "password"
+        };
         let mut audit = event(user, action, actor.into(), Outcome::Failed, String::new());
         audit.ip = Some(ip.to_owned());
-        match self.store.record_login_failure(user, ip, self.config.backoff, audit).await {
+        match self
+            .store
+            .record_login_failure(user, ip, self.config.backoff, audit)
+            .await
+        {
             Ok(_) => Error::Unauthorized,
             Err(e) => e.into(),
         }
@@ -284,13 +438,23 @@ pub(super) fn new_vault(user: &Id, user_key: &UserKey, name: &str) -> Result<Vau
         id,
         user_id: *user,
         key_version,
-        wrapped_vault_key: user_key.wrap(&key, &keyslot_crypto::slot::vault_key_for_user_aad(user, &id, key_version))?.to_bytes(),
-        name: key.seal_content(&vault_name_aad(user, &id, key_version), name.as_bytes())?.to_bytes(),
+        wrapped_vault_key: user_key
+            .wrap(
+                &key,
+                &keyslot_crypto::slot::vault_key_for_user_aad(user, &id, key_version),
+            )?
+            .to_bytes(),
+        name: key
+            .seal_content(&vault_name_aad(user, &id, key_version), name.as_bytes())?
+            .to_bytes(),
         created_at: now(),
     })
 }
 
 /// AAD of a vault's name.
 pub(super) fn vault_name_aad(user: &Id, vault: &Id, key_version: u32) -> Aad {
-    Aad::new(Purpose::VaultName).user(user).vault(vault).key_version(key_version)
+    Aad::new(Purpose::VaultName)
+        .user(user)
+        .vault(vault)
+        .key_version(key_version)
 }

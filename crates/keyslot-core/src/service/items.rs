@@ -28,7 +28,11 @@ impl Keyslot {
     pub async fn list_vaults(&self, principal: &Principal) -> Result<Vec<Vault>> {
         let user = principal.user();
         let records = match principal {
-            Principal::Token { token, access: TokenAccess::Vaults(_), .. } => {
+            Principal::Token {
+                token,
+                access: TokenAccess::Vaults(_),
+                ..
+            } => {
                 let mut records = Vec::new();
                 for slot in self.store.token_vault_slots(token).await? {
                     if let Some(v) = self.store.vault(user, &slot.vault_id).await? {
@@ -42,7 +46,10 @@ impl Keyslot {
         let mut out = Vec::with_capacity(records.len());
         for record in records {
             let open = self.open_vault(principal, &record.id).await?;
-            out.push(Vault { id: record.id, name: vault_name(user, &open, &record)? });
+            out.push(Vault {
+                id: record.id,
+                name: vault_name(user, &open, &record)?,
+            });
         }
         Ok(out)
     }
@@ -53,9 +60,18 @@ impl Keyslot {
         policy::collect([policy::name("name", name)])?;
         let record = new_vault(user, user_key, name)?;
         let id = record.id;
-        let audit = event(Some(user), "vault.create", principal.actor(), Outcome::Ok, format!("vault={id}"));
+        let audit = event(
+            Some(user),
+            "vault.create",
+            principal.actor(),
+            Outcome::Ok,
+            format!("vault={id}"),
+        );
         self.store.create_vault(record, audit).await?;
-        Ok(Vault { id, name: name.to_owned() })
+        Ok(Vault {
+            id,
+            name: name.to_owned(),
+        })
     }
 
     /// Items of a vault, names decrypted.
@@ -65,8 +81,17 @@ impl Keyslot {
         let mut out = Vec::new();
         for record in self.store.items(user, vault).await? {
             let key = open_item_key(user, &open, &record)?;
-            let name = open_text(&key, &content_aad(Purpose::ItemName, user, &record), &record.name)?;
-            out.push(ItemSummary { id: record.id, name, version: record.version, updated_at: record.updated_at });
+            let name = open_text(
+                &key,
+                &content_aad(Purpose::ItemName, user, &record),
+                &record.name,
+            )?;
+            out.push(ItemSummary {
+                id: record.id,
+                name,
+                version: record.version,
+                updated_at: record.updated_at,
+            });
         }
         Ok(out)
     }
@@ -75,17 +100,47 @@ impl Keyslot {
     pub async fn get_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<Item> {
         let open = self.open_vault(principal, vault).await?;
         let user = principal.user();
-        let record = self.store.item(user, vault, item).await?.ok_or(Error::NotFound)?;
+        let record = self
+            .store
+            .item(user, vault, item)
+            .await?
+            .ok_or(Error::NotFound)?;
         let key = open_item_key(user, &open, &record)?;
-        let name = open_text(&key, &content_aad(Purpose::ItemName, user, &record), &record.name)?;
-        let value_bytes = key.open_content(&content_aad(Purpose::ItemValue, user, &record), &Envelope::from_bytes(&record.value)?)?;
-        let value = serde_json::from_slice(&value_bytes).map_err(|_| Error::Internal("item value is not JSON".into()))?;
-        self.audit.event(event(Some(user), "item.read", principal.actor(), Outcome::Ok, format!("vault={vault} item={item}")));
-        Ok(Item { id: record.id, name, value, version: record.version, updated_at: record.updated_at })
+        let name = open_text(
+            &key,
+            &content_aad(Purpose::ItemName, user, &record),
+            &record.name,
+        )?;
+        let value_bytes = key.open_content(
+            &content_aad(Purpose::ItemValue, user, &record),
+            &Envelope::from_bytes(&record.value)?,
+        )?;
+        let value = serde_json::from_slice(&value_bytes)
+            .map_err(|_| Error::Internal("item value is not JSON".into()))?;
+        self.audit.event(event(
+            Some(user),
+            "item.read",
+            principal.actor(),
+            Outcome::Ok,
+            format!("vault={vault} item={item}"),
+        ));
+        Ok(Item {
+            id: record.id,
+            name,
+            value,
+            version: record.version,
+            updated_at: record.updated_at,
+        })
     }
 
     /// Create an item (version 1).
-    pub async fn create_item(&self, principal: &Principal, vault: &Id, name: &str, value: &serde_json::Value) -> Result<(Id, u64)> {
+    pub async fn create_item(
+        &self,
+        principal: &Principal,
+        vault: &Id,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(Id, u64)> {
         let open = self.open_vault(principal, vault).await?;
         require_write(principal)?;
         let value = self.encode_value(name, value)?;
@@ -93,7 +148,13 @@ impl Keyslot {
         let at = now();
         let record = seal_item(user, &open, Id::random()?, 1, name, &value, at, at)?;
         let id = record.id;
-        let audit = event(Some(user), "item.create", principal.actor(), Outcome::Ok, format!("vault={vault} item={id}"));
+        let audit = event(
+            Some(user),
+            "item.create",
+            principal.actor(),
+            Outcome::Ok,
+            format!("vault={vault} item={id}"),
+        );
         self.store.create_item(record, audit).await?;
         Ok((id, 1))
     }
@@ -111,7 +172,11 @@ impl Keyslot {
     ) -> Result<u64> {
         let open = self.open_vault(principal, vault).await?;
         let user = principal.user();
-        let current = self.store.item(user, vault, item).await?.ok_or(Error::NotFound)?;
+        let current = self
+            .store
+            .item(user, vault, item)
+            .await?
+            .ok_or(Error::NotFound)?;
         require_write(principal)?;
         let value = self.encode_value(name, value)?;
         let mut current = current;
@@ -122,27 +187,60 @@ impl Keyslot {
                 return Err(Error::PreconditionFailed { expected });
             }
             let version = current.version + 1;
-            let record = seal_item(user, &open, *item, version, name, &value, current.created_at, now())?;
-            let audit = event(Some(user), "item.update", principal.actor(), Outcome::Ok, format!("vault={vault} item={item} version={version}"));
+            let record = seal_item(
+                user,
+                &open,
+                *item,
+                version,
+                name,
+                &value,
+                current.created_at,
+                now(),
+            )?;
+            let audit = event(
+                Some(user),
+                "item.update",
+                principal.actor(),
+                Outcome::Ok,
+                format!("vault={vault} item={item} version={version}"),
+            );
             match self.store.update_item(record, audit).await {
                 Ok(()) => return Ok(version),
                 Err(StoreError::Conflict) => {
-                    current = self.store.item(user, vault, item).await?.ok_or(Error::NotFound)?;
+                    current = self
+                        .store
+                        .item(user, vault, item)
+                        .await?
+                        .ok_or(Error::NotFound)?;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(Error::PreconditionFailed { expected: if_match.unwrap_or(current.version) })
+        Err(Error::PreconditionFailed {
+            expected: if_match.unwrap_or(current.version),
+        })
     }
 
     /// Delete an item.
     pub async fn delete_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<()> {
         self.open_vault(principal, vault).await?;
         let user = principal.user();
-        self.store.item(user, vault, item).await?.ok_or(Error::NotFound)?;
+        self.store
+            .item(user, vault, item)
+            .await?
+            .ok_or(Error::NotFound)?;
         require_write(principal)?;
-        let audit = event(Some(user), "item.delete", principal.actor(), Outcome::Ok, format!("vault={vault} item={item}"));
-        self.store.delete_item(user, vault, item, audit).await.map_err(Error::from)
+        let audit = event(
+            Some(user),
+            "item.delete",
+            principal.actor(),
+            Outcome::Ok,
+            format!("vault={vault} item={item}"),
+        );
+        self.store
+            .delete_item(user, vault, item, audit)
+            .await
+            .map_err(Error::from)
     }
 
     /// Find the vault key through the caller's own slots; `NotFound` when the caller holds
@@ -150,24 +248,61 @@ impl Keyslot {
     async fn open_vault(&self, principal: &Principal, vault: &Id) -> Result<OpenVault> {
         let user = principal.user();
         let user_key = match principal {
-            Principal::Session { user_key, .. } | Principal::Token { access: TokenAccess::AllVaults(user_key), .. } => user_key,
-            Principal::Token { token, access: TokenAccess::Vaults(credential), .. } => {
-                let slot = self.store.token_vault_slot(token, vault).await?.ok_or(Error::NotFound)?;
-                let key = credential.open_vault_key(user, vault, slot.key_version, &Envelope::from_bytes(&slot.wrapped_vault_key)?)?;
-                return Ok(OpenVault { id: *vault, key_version: slot.key_version, key });
+            Principal::Session { user_key, .. }
+            | Principal::Token {
+                access: TokenAccess::AllVaults(user_key),
+                ..
+            } => user_key,
+            Principal::Token {
+                token,
+                access: TokenAccess::Vaults(credential),
+                ..
+            } => {
+                let slot = self
+                    .store
+                    .token_vault_slot(token, vault)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                let key = credential.open_vault_key(
+                    user,
+                    vault,
+                    slot.key_version,
+                    &Envelope::from_bytes(&slot.wrapped_vault_key)?,
+                )?;
+                return Ok(OpenVault {
+                    id: *vault,
+                    key_version: slot.key_version,
+                    key,
+                });
             }
         };
-        let record = self.store.vault(user, vault).await?.ok_or(Error::NotFound)?;
-        let key = user_key.unwrap_key(&Envelope::from_bytes(&record.wrapped_vault_key)?, &vault_key_for_user_aad(user, vault, record.key_version))?;
-        Ok(OpenVault { id: *vault, key_version: record.key_version, key })
+        let record = self
+            .store
+            .vault(user, vault)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let key = user_key.unwrap_key(
+            &Envelope::from_bytes(&record.wrapped_vault_key)?,
+            &vault_key_for_user_aad(user, vault, record.key_version),
+        )?;
+        Ok(OpenVault {
+            id: *vault,
+            key_version: record.key_version,
+            key,
+        })
     }
 
     /// Validate the name and serialize the value within the size limit.
     fn encode_value(&self, name: &str, value: &serde_json::Value) -> Result<Zeroizing<Vec<u8>>> {
         policy::collect([policy::name("name", name)])?;
-        let bytes = Zeroizing::new(serde_json::to_vec(value).map_err(|_| Error::invalid("value", "is not valid JSON"))?);
+        let bytes = Zeroizing::new(
+            serde_json::to_vec(value).map_err(|_| Error::invalid("value", "is not valid JSON"))?,
+        );
         if bytes.len() > self.config.max_value_bytes {
-            return Err(Error::invalid("value", format!("is larger than {} bytes", self.config.max_value_bytes)));
+            return Err(Error::invalid(
+                "value",
+                format!("is larger than {} bytes", self.config.max_value_bytes),
+            ));
         }
         Ok(bytes)
     }
@@ -175,13 +310,19 @@ impl Keyslot {
 
 fn require_write(principal: &Principal) -> Result<()> {
     match principal {
-        Principal::Token { can_write: false, .. } => Err(Error::Forbidden("this token is read-only")),
+        Principal::Token {
+            can_write: false, ..
+        } => Err(Error::Forbidden("this token is read-only")),
         _ => Ok(()),
     }
 }
 
 fn vault_name(user: &Id, open: &OpenVault, record: &VaultRecord) -> Result<String> {
-    open_text(&open.key, &vault_name_aad(user, &record.id, open.key_version), &record.name)
+    open_text(
+        &open.key,
+        &vault_name_aad(user, &record.id, open.key_version),
+        &record.name,
+    )
 }
 
 fn content_aad(purpose: Purpose, user: &Id, record: &ItemRecord) -> Aad {
@@ -195,10 +336,20 @@ fn content_aad(purpose: Purpose, user: &Id, record: &ItemRecord) -> Aad {
 
 fn open_item_key(user: &Id, open: &OpenVault, record: &ItemRecord) -> Result<ItemKey> {
     if record.key_version != open.key_version {
-        return Err(Error::Internal("item key version differs from the vault key's".into()));
+        return Err(Error::Internal(
+            "item key version differs from the vault key's".into(),
+        ));
     }
-    let aad = item_key_aad(user, &open.id, &record.id, record.version, record.key_version);
-    Ok(open.key.unwrap_key(&Envelope::from_bytes(&record.wrapped_item_key)?, &aad)?)
+    let aad = item_key_aad(
+        user,
+        &open.id,
+        &record.id,
+        record.version,
+        record.key_version,
+    );
+    Ok(open
+        .key
+        .unwrap_key(&Envelope::from_bytes(&record.wrapped_item_key)?, &aad)?)
 }
 
 fn open_text<K: ContentKey>(key: &K, aad: &Aad, bytes: &[u8]) -> Result<String> {
@@ -225,13 +376,26 @@ fn seal_item(
         user_id: *user,
         version,
         key_version: open.key_version,
-        wrapped_item_key: open.key.wrap(&key, &item_key_aad(user, &open.id, &id, version, open.key_version))?.to_bytes(),
+        wrapped_item_key: open
+            .key
+            .wrap(
+                &key,
+                &item_key_aad(user, &open.id, &id, version, open.key_version),
+            )?
+            .to_bytes(),
         name: Vec::new(),
         value: Vec::new(),
         created_at,
         updated_at,
     };
-    record.name = key.seal_content(&content_aad(Purpose::ItemName, user, &record), name.as_bytes())?.to_bytes();
-    record.value = key.seal_content(&content_aad(Purpose::ItemValue, user, &record), value)?.to_bytes();
+    record.name = key
+        .seal_content(
+            &content_aad(Purpose::ItemName, user, &record),
+            name.as_bytes(),
+        )?
+        .to_bytes();
+    record.value = key
+        .seal_content(&content_aad(Purpose::ItemValue, user, &record), value)?
+        .to_bytes();
     Ok(record)
 }

@@ -46,7 +46,11 @@ impl Default for Config {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
             kdf: KdfPolicy::default(),
-            backoff: Backoff { threshold: 5, base_secs: 1, max_secs: 15 * 60 },
+            backoff: Backoff {
+                threshold: 5,
+                base_secs: 1,
+                max_secs: 15 * 60,
+            },
             ip_failures_per_minute: 30,
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 3600,
@@ -75,7 +79,11 @@ pub struct Keyslot {
 impl Keyslot {
     /// Open Keyslot over `store` with `seal`. Refuses to start if the store was written
     /// with another seal key: every login would fail, so say so now and why.
-    pub async fn open(store: Arc<dyn Store>, seal: Arc<dyn SealKey>, config: Config) -> Result<Self> {
+    pub async fn open(
+        store: Arc<dyn Store>,
+        seal: Arc<dyn SealKey>,
+        config: Config,
+    ) -> Result<Self> {
         let aad = Aad::new(Purpose::SealCheck);
         let fresh = seal.seal(&aad, b"keyslot seal check")?.to_bytes();
         let stored = store.init_meta(SEAL_CHECK, &fresh).await?;
@@ -89,7 +97,13 @@ impl Keyslot {
         }
         let gate = Argon2Gate::new(config.argon2_workers, config.argon2_queue);
         let audit = AuditBuffer::start(store.clone());
-        Ok(Self { store, seal, config: Arc::new(config), gate, audit })
+        Ok(Self {
+            store,
+            seal,
+            config: Arc::new(config),
+            gate,
+            audit,
+        })
     }
 
     /// The configuration in force.
@@ -119,6 +133,20 @@ pub(crate) fn now() -> Timestamp {
 }
 
 /// An audit event for `user` happening now.
-pub(crate) fn event(user: Option<&Id>, action: &str, actor: String, outcome: Outcome, detail: String) -> AuditEvent {
-    AuditEvent { at: now(), user_id: user.copied(), action: action.to_owned(), actor, outcome, ip: None, detail }
+pub(crate) fn event(
+    user: Option<&Id>,
+    action: &str,
+    actor: String,
+    outcome: Outcome,
+    detail: String,
+) -> AuditEvent {
+    AuditEvent {
+        at: now(),
+        user_id: user.copied(),
+        action: action.to_owned(),
+        actor,
+        outcome,
+        ip: None,
+        detail,
+    }
 }

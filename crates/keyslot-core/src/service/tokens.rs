@@ -5,7 +5,10 @@
 //! policy check were skipped. A `"*"` token holds the user key instead and so reaches
 //! vaults created later.
 
-use keyslot_crypto::{Aad, ContentKey, CredentialKind, Envelope, Id, ItemKey, Purpose, TokenCredential, Verifier, Wraps};
+use keyslot_crypto::{
+    Aad, ContentKey, CredentialKind, Envelope, Id, ItemKey, Purpose, TokenCredential, Verifier,
+    Wraps,
+};
 
 use super::views::{Minted, Scope, Token, TokenRequest};
 use super::{Keyslot, event, now};
@@ -16,7 +19,9 @@ use crate::{Error, Principal, Result, TokenAccess, policy};
 const MAX_TOKEN_VAULTS: usize = 256;
 
 fn name_aad(purpose: Purpose, user: &Id, token: &Id) -> Aad {
-    Aad::new(purpose).user(user).credential(CredentialKind::Token, token)
+    Aad::new(purpose)
+        .user(user)
+        .credential(CredentialKind::Token, token)
 }
 
 impl Keyslot {
@@ -24,17 +29,25 @@ impl Keyslot {
     pub async fn mint_token(&self, principal: &Principal, request: TokenRequest) -> Result<Minted> {
         let (user, user_key) = principal.require_session()?;
         let mut problems = vec![policy::name("name", &request.name)];
-        let lifetime = request.expires_in_seconds.unwrap_or(self.config.token_default_secs);
+        let lifetime = request
+            .expires_in_seconds
+            .unwrap_or(self.config.token_default_secs);
         if lifetime < 1 || lifetime > self.config.token_max_secs {
             problems.push(Some(crate::FieldError::new(
                 "expires_in_seconds",
-                format!("must be between 1 and {} seconds", self.config.token_max_secs),
+                format!(
+                    "must be between 1 and {} seconds",
+                    self.config.token_max_secs
+                ),
             )));
         }
         if let Scope::Vaults(ids) = &request.vaults
             && (ids.is_empty() || ids.len() > MAX_TOKEN_VAULTS)
         {
-            problems.push(Some(crate::FieldError::new("vaults", format!("must list 1 to {MAX_TOKEN_VAULTS} vault ids, or be \"*\""))));
+            problems.push(Some(crate::FieldError::new(
+                "vaults",
+                format!("must list 1 to {MAX_TOKEN_VAULTS} vault ids, or be \"*\""),
+            )));
         }
         policy::collect(problems)?;
 
@@ -43,24 +56,35 @@ impl Keyslot {
         let mut slots = Vec::new();
         let mut wrapped_user_key = None;
         match &request.vaults {
-            Scope::All => wrapped_user_key = Some(unlocked.wrap_user_key(user, user_key)?.to_bytes()),
+            Scope::All => {
+                wrapped_user_key = Some(unlocked.wrap_user_key(user, user_key)?.to_bytes())
+            }
             Scope::Vaults(ids) => {
                 for vault in ids {
                     let Some(record) = self.store.vault(user, vault).await? else {
-                        return Err(Error::invalid("vaults", format!("no vault {vault} in this account")));
+                        return Err(Error::invalid(
+                            "vaults",
+                            format!("no vault {vault} in this account"),
+                        ));
                     };
                     if slots.iter().any(|s: &TokenVaultSlot| s.vault_id == *vault) {
                         continue;
                     }
                     let vault_key = user_key.unwrap_key(
                         &Envelope::from_bytes(&record.wrapped_vault_key)?,
-                        &keyslot_crypto::slot::vault_key_for_user_aad(user, vault, record.key_version),
+                        &keyslot_crypto::slot::vault_key_for_user_aad(
+                            user,
+                            vault,
+                            record.key_version,
+                        ),
                     )?;
                     slots.push(TokenVaultSlot {
                         token_id: *token.id(),
                         vault_id: *vault,
                         key_version: record.key_version,
-                        wrapped_vault_key: unlocked.wrap_vault_key(user, vault, record.key_version, &vault_key)?.to_bytes(),
+                        wrapped_vault_key: unlocked
+                            .wrap_vault_key(user, vault, record.key_version, &vault_key)?
+                            .to_bytes(),
                     });
                 }
             }
@@ -71,8 +95,18 @@ impl Keyslot {
         let record = TokenRecord {
             id: *token.id(),
             user_id: *user,
-            name_key: user_key.wrap(&name_key, &name_aad(Purpose::TokenNameKey, user, token.id()))?.to_bytes(),
-            name: name_key.seal_content(&name_aad(Purpose::TokenName, user, token.id()), request.name.as_bytes())?.to_bytes(),
+            name_key: user_key
+                .wrap(
+                    &name_key,
+                    &name_aad(Purpose::TokenNameKey, user, token.id()),
+                )?
+                .to_bytes(),
+            name: name_key
+                .seal_content(
+                    &name_aad(Purpose::TokenName, user, token.id()),
+                    request.name.as_bytes(),
+                )?
+                .to_bytes(),
             verifier: unlocked.verifier().as_bytes().to_vec(),
             can_write: request.can_write,
             wrapped_user_key,
@@ -83,17 +117,29 @@ impl Keyslot {
         };
         let scope = match &request.vaults {
             Scope::All => "*".to_owned(),
-            Scope::Vaults(ids) => ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+            Scope::Vaults(ids) => ids
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
         };
         let audit = event(
             Some(user),
             "token.mint",
             principal.actor(),
             Outcome::Ok,
-            format!("token={} vaults={scope} write={}", token.id(), request.can_write),
+            format!(
+                "token={} vaults={scope} write={}",
+                token.id(),
+                request.can_write
+            ),
         );
         self.store.create_token(record, slots, audit).await?;
-        Ok(Minted { id: *token.id(), token: token.expose_text(), expires_at })
+        Ok(Minted {
+            id: *token.id(),
+            token: token.expose_text(),
+            expires_at,
+        })
     }
 
     /// The caller's tokens (sessions only).
@@ -102,12 +148,23 @@ impl Keyslot {
         let mut out = Vec::new();
         for record in self.store.tokens(user).await? {
             let key_aad = name_aad(Purpose::TokenNameKey, user, &record.id);
-            let name_key: ItemKey = user_key.unwrap_key(&Envelope::from_bytes(&record.name_key)?, &key_aad)?;
-            let name = name_key.open_content(&name_aad(Purpose::TokenName, user, &record.id), &Envelope::from_bytes(&record.name)?)?;
+            let name_key: ItemKey =
+                user_key.unwrap_key(&Envelope::from_bytes(&record.name_key)?, &key_aad)?;
+            let name = name_key.open_content(
+                &name_aad(Purpose::TokenName, user, &record.id),
+                &Envelope::from_bytes(&record.name)?,
+            )?;
             let vaults = if record.wrapped_user_key.is_some() {
                 Scope::All
             } else {
-                Scope::Vaults(self.store.token_vault_slots(&record.id).await?.into_iter().map(|s| s.vault_id).collect())
+                Scope::Vaults(
+                    self.store
+                        .token_vault_slots(&record.id)
+                        .await?
+                        .into_iter()
+                        .map(|s| s.vault_id)
+                        .collect(),
+                )
             };
             out.push(Token {
                 id: record.id,
@@ -125,25 +182,47 @@ impl Keyslot {
     /// every instance.
     pub async fn revoke_token(&self, principal: &Principal, token: &Id) -> Result<()> {
         let (user, _) = principal.require_session()?;
-        let audit = event(Some(user), "token.revoke", principal.actor(), Outcome::Ok, format!("token={token}"));
-        self.store.delete_token(user, token, audit).await.map_err(Error::from)
+        let audit = event(
+            Some(user),
+            "token.revoke",
+            principal.actor(),
+            Outcome::Ok,
+            format!("token={token}"),
+        );
+        self.store
+            .delete_token(user, token, audit)
+            .await
+            .map_err(Error::from)
     }
 
     /// Authenticate a `kst_…` token (from `Authorization: Bearer`).
     pub async fn authenticate_token(&self, text: &str) -> Result<Principal> {
         let token = TokenCredential::parse(text).map_err(|_| Error::Unauthorized)?;
-        let record = self.store.token(token.id()).await?.ok_or(Error::Unauthorized)?;
+        let record = self
+            .store
+            .token(token.id())
+            .await?
+            .ok_or(Error::Unauthorized)?;
         let at = now();
         if at >= record.expires_at {
             return Err(Error::Unauthorized);
         }
         let unlocked = token.unlock();
-        unlocked.check(&Verifier::from_slice(&record.verifier)?).map_err(|_| Error::Unauthorized)?;
+        unlocked
+            .check(&Verifier::from_slice(&record.verifier)?)
+            .map_err(|_| Error::Unauthorized)?;
         let access = match &record.wrapped_user_key {
-            Some(wrapped) => TokenAccess::AllVaults(unlocked.open_user_key(&record.user_id, &Envelope::from_bytes(wrapped)?)?),
+            Some(wrapped) => TokenAccess::AllVaults(
+                unlocked.open_user_key(&record.user_id, &Envelope::from_bytes(wrapped)?)?,
+            ),
             None => TokenAccess::Vaults(unlocked),
         };
         self.audit.token_used(record.id, at);
-        Ok(Principal::Token { user: record.user_id, token: record.id, can_write: record.can_write, access })
+        Ok(Principal::Token {
+            user: record.user_id,
+            token: record.id,
+            can_write: record.can_write,
+            access,
+        })
     }
 }
