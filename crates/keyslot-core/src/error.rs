@@ -5,16 +5,16 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// The field's name in the request body, e.g. `password`.
-    pub field: &'static str,
+    pub field: String,
     /// What is wrong, in words a user can act on.
     pub message: String,
 }
 
 impl FieldError {
     /// A field error.
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            field,
+            field: field.into(),
             message: message.into(),
         }
     }

@@ -1,1 +1,173 @@
-//! wip
+//! # keyslot-server
+//!
+//! Keyslot over HTTP: axum routes for the contract of DESIGN.md §6 (the OpenAPI document at
+//! `/v1/openapi.json` is generated from them), authentication extractors, CSRF, security
+//! headers, metrics, and [`serve`], which opens the store and the seal key and listens.
+#![forbid(unsafe_code)]
+
+mod auth;
+pub mod config;
+mod error;
+mod extract;
+mod headers;
+mod metrics;
+pub mod openapi;
+mod routes;
+pub mod seal_file;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::routing::{delete, get, post};
+use keyslot_core::Keyslot;
+use keyslot_store_sqlite::SqliteStore;
+use tower_http::csrf::CsrfLayer;
+use tower_http::sensitive_headers::{
+    SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
+};
+use tower_http::trace::TraceLayer;
+
+pub use config::ServerConfig;
+pub use state::AppState;
+
+/// The router over `state`, with every layer. `body_limit` bounds request bodies.
+pub fn app(state: AppState, body_limit: usize) -> Router {
+    let csrf = CsrfLayer::new().with_rejection_response(|_| {
+        axum::response::IntoResponse::into_response(error::ApiError::forbidden(
+            "cross-origin request refused",
+        ))
+    });
+    Router::new()
+        .route("/v1/signup", post(routes::account::signup))
+        .route("/v1/login", post(routes::account::login))
+        .route("/v1/logout", post(routes::account::logout))
+        .route("/v1/me", get(routes::account::me))
+        .route("/v1/password", post(routes::account::change_password))
+        .route("/v1/recover", post(routes::account::recover))
+        .route(
+            "/v1/vaults",
+            get(routes::vaults::list_vaults).post(routes::vaults::create_vault),
+        )
+        .route(
+            "/v1/vaults/{vault}/items",
+            get(routes::vaults::list_items).post(routes::vaults::create_item),
+        )
+        .route(
+            "/v1/vaults/{vault}/items/{item}",
+            get(routes::vaults::get_item)
+                .put(routes::vaults::update_item)
+                .delete(routes::vaults::delete_item),
+        )
+        .route(
+            "/v1/tokens",
+            get(routes::tokens::list).post(routes::tokens::mint),
+        )
+        .route("/v1/tokens/{id}", delete(routes::tokens::revoke))
+        .route("/v1/audit", get(routes::audit::list))
+        .route("/v1/openapi.json", get(routes::ops::openapi))
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/readyz", get(routes::ops::readyz))
+        .route("/metrics", get(metrics::render))
+        .fallback(|| async { error::ApiError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(csrf)
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+            auth::CSRF_HEADER,
+        ]))
+        .with_state(state)
+}
+
+/// Open the data directory, the seal key and the store; build the state.
+pub async fn open(config: &ServerConfig) -> Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    restrict_dir(&config.data_dir)?;
+    let seal = seal_file::load_or_create(&config.seal_key_path(), config.seal_key_file.is_none())?;
+    let url = config.database_url();
+    let store = SqliteStore::open(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
+    let keyslot = Keyslot::open(Arc::new(store), Arc::new(seal), config.core.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}").context(describe(&e)))?;
+    Ok(AppState {
+        keyslot,
+        metrics: Arc::default(),
+    })
+}
+
+fn describe(e: &keyslot_core::Error) -> String {
+    match e {
+        keyslot_core::Error::Internal(why) => why.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(unix)]
+fn restrict_dir(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut perms = std::fs::metadata(dir)?.permissions();
+    if perms.mode() & 0o077 != 0 {
+        perms.set_mode(0o700);
+        std::fs::set_permissions(dir, perms)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_dir(_: &std::path::Path) -> Result<()> {
+    Ok(())
+}
+
+/// A bound, not yet serving, server.
+#[derive(Debug)]
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+impl Bound {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serve until `shutdown` completes, then finish in-flight requests.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")
+    }
+}
+
+/// Open everything and bind the listener.
+pub async fn bind(config: &ServerConfig) -> Result<Bound> {
+    let state = open(config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    Ok(Bound {
+        listener,
+        router: app(state, config.body_limit()),
+    })
+}

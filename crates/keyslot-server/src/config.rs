@@ -1,0 +1,54 @@
+//! Server configuration, validated once at start-up. What was given (flags, environment)
+//! is parsed by the CLI; this is the checked result.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use keyslot_core::Config as CoreConfig;
+
+/// A validated server configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Data directory (database and seal key by default).
+    pub data_dir: PathBuf,
+    /// `sqlite://…`; `None` means `<data_dir>/keyslot.db`.
+    pub database_url: Option<String>,
+    /// Seal key file; `None` means `<data_dir>/seal.key`, created at first start.
+    pub seal_key_file: Option<PathBuf>,
+    /// Use-case tunables.
+    pub core: CoreConfig,
+}
+
+impl ServerConfig {
+    /// Defaults for a data directory: listen on 127.0.0.1:8470.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8470)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            seal_key_file: None,
+            core: CoreConfig::default(),
+        }
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("keyslot.db").display()))
+    }
+
+    /// The seal key file in force.
+    pub fn seal_key_path(&self) -> PathBuf {
+        self.seal_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("seal.key"))
+    }
+
+    /// Largest request body: an item value at the limit plus room for its name and JSON.
+    pub fn body_limit(&self) -> usize {
+        self.core.max_value_bytes + 64 * 1024
+    }
+}

@@ -1,0 +1,69 @@
+//! `/metrics` in the Prometheus text format: request counts by route template and status,
+//! Argon2 admission, dropped audit events. No per-user labels, no secrets: routes are
+//! templates (`/v1/vaults/{vault}/items`), never concrete ids.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// Request counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+}
+
+impl Metrics {
+    fn record(&self, route: String, status: u16) {
+        if let Ok(mut map) = self.requests.lock() {
+            *map.entry((route, status)).or_default() += 1;
+        }
+    }
+}
+
+/// Middleware counting every request by matched route and status.
+pub async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state.metrics.record(route, response.status().as_u16());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::new();
+    out.push_str(
+        "# HELP keyslot_http_requests_total HTTP requests by route template and status.\n",
+    );
+    out.push_str("# TYPE keyslot_http_requests_total counter\n");
+    if let Ok(map) = state.metrics.requests.lock() {
+        for ((route, status), n) in map.iter() {
+            let _ = writeln!(
+                out,
+                "keyslot_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
+        }
+    }
+    out.push_str("# HELP keyslot_argon2_in_flight Argon2 hashes running or queued.\n# TYPE keyslot_argon2_in_flight gauge\n");
+    let _ = writeln!(
+        out,
+        "keyslot_argon2_in_flight {}",
+        state.keyslot.argon2_in_flight()
+    );
+    out.push_str("# HELP keyslot_audit_dropped_total Read-path audit events dropped because the buffer was full.\n# TYPE keyslot_audit_dropped_total counter\n");
+    let _ = writeln!(
+        out,
+        "keyslot_audit_dropped_total {}",
+        state.keyslot.audit_dropped()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}

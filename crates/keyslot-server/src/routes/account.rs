@@ -1,0 +1,222 @@
+//! Sign-up, login, logout, me, password change, recovery.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyslot_crypto::Password;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::rfc3339;
+use crate::auth::{Auth, ClientIp, clear_cookie, set_cookie};
+use crate::error::{ApiResult, Problem};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+/// Sign-up request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    /// 3–128 letters, digits and `._@+-`; compared case-insensitively.
+    pub username: String,
+    /// 12–1024 characters, not the username, not trivially guessable.
+    pub password: String,
+}
+
+/// Login request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The username as signed up (any case).
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// Password change request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    /// The current password.
+    pub current_password: String,
+    /// The new password.
+    pub new_password: String,
+    /// End the account's other sessions (default `true`). Tokens are never affected.
+    #[serde(default = "yes")]
+    pub end_other_sessions: bool,
+}
+
+/// Recovery request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverRequest {
+    /// The username.
+    pub username: String,
+    /// The recovery code (case, spaces and hyphens do not matter).
+    pub recovery_code: String,
+    /// The new password.
+    pub new_password: String,
+}
+
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), "(***)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(SignupRequest, LoginRequest, PasswordRequest, RecoverRequest);
+
+const fn yes() -> bool {
+    true
+}
+
+/// Sign-up answer: the recovery code is shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct SignupResponse {
+    /// The new user's id.
+    pub user_id: String,
+    /// The default vault's id.
+    pub vault_id: String,
+    /// Save it now: with the password it is the only way back into the data.
+    pub recovery_code: String,
+}
+
+/// Login answer (the session itself is in the `__Host-keyslot` cookie).
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `X-CSRF-Token` on every POST, PUT, PATCH and DELETE made with the cookie.
+    pub csrf_token: String,
+    /// When the session ends at the latest (RFC 3339).
+    pub expires_at: String,
+}
+
+/// The caller.
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    /// User id.
+    pub user_id: String,
+    /// Username as signed up.
+    pub username: String,
+}
+
+/// Recovery answer: the new recovery code (the old one no longer works).
+#[derive(Serialize, ToSchema)]
+pub struct RecoverResponse {
+    /// The new recovery code, shown this once.
+    pub recovery_code: String,
+}
+
+/// Create an account with its default vault.
+#[utoipa::path(post, path = "/v1/signup", tag = "account", request_body = SignupRequest,
+    responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SignupRequest>,
+) -> ApiResult<Response> {
+    let done = state
+        .keyslot
+        .signup(&req.username, Password::new(req.password))
+        .await?;
+    let body = SignupResponse {
+        user_id: done.user_id.to_string(),
+        vault_id: done.vault_id.to_string(),
+        recovery_code: done.recovery_code.to_string(),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Log in with a password; sets the session cookie and returns the CSRF token.
+#[utoipa::path(post, path = "/v1/login", tag = "account", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let done = state
+        .keyslot
+        .login(&req.username, Password::new(req.password), &ip)
+        .await?;
+    let max_age = state.keyslot.config().session_absolute_secs;
+    let body = LoginResponse {
+        csrf_token: done.csrf_token.to_string(),
+        expires_at: rfc3339(done.expires_at),
+    };
+    let mut response = Json(body).into_response();
+    if let Some(cookie) = set_cookie(&done.session, max_age) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// End this session.
+#[utoipa::path(post, path = "/v1/logout", tag = "account",
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn logout(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Response> {
+    state.keyslot.logout(&principal).await?;
+    Ok((
+        [(header::SET_COOKIE, clear_cookie())],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+/// Who the caller is.
+#[utoipa::path(get, path = "/v1/me", tag = "account",
+    responses((status = 200, body = MeResponse), (status = 401, body = Problem)))]
+pub async fn me(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<Json<MeResponse>> {
+    let (user_id, username) = state.keyslot.me(&principal).await?;
+    Ok(Json(MeResponse {
+        user_id: user_id.to_string(),
+        username,
+    }))
+}
+
+/// Change the password (re-wraps one key; data and tokens untouched).
+#[utoipa::path(post, path = "/v1/password", tag = "account", request_body = PasswordRequest,
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(req): ApiJson<PasswordRequest>,
+) -> ApiResult<StatusCode> {
+    state
+        .keyslot
+        .change_password(
+            &principal,
+            Password::new(req.current_password),
+            Password::new(req.new_password),
+            req.end_other_sessions,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set a new password with the recovery code; issues a new code and ends every session.
+#[utoipa::path(post, path = "/v1/recover", tag = "account", request_body = RecoverRequest,
+    responses((status = 200, body = RecoverResponse), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn recover(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<RecoverRequest>,
+) -> ApiResult<Json<RecoverResponse>> {
+    let code = state
+        .keyslot
+        .recover(
+            &req.username,
+            &req.recovery_code,
+            Password::new(req.new_password),
+            &ip,
+        )
+        .await?;
+    Ok(Json(RecoverResponse {
+        recovery_code: code,
+    }))
+}

@@ -1,0 +1,204 @@
+//! API tokens.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keyslot_core::FieldError;
+use keyslot_core::views::{Scope, TokenRequest};
+use keyslot_crypto::Id;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::rfc3339;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, PathIds};
+use crate::state::AppState;
+
+/// `"*"` for every vault (including later ones), or a list of vault ids.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum VaultScope {
+    /// `"*"`.
+    All(String),
+    /// Vault ids.
+    Listed(Vec<String>),
+}
+
+/// Mint request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MintRequest {
+    /// A name to recognise it by (1–256 characters).
+    pub name: String,
+    /// Which vaults it reaches.
+    #[schema(value_type = VaultScope)]
+    pub vaults: serde_json::Value,
+    /// `["read"]` or `["read", "write"]`.
+    pub permissions: Vec<String>,
+    /// Lifetime; 30 days when absent, at most the server's ceiling (366 days by default).
+    #[serde(default)]
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// A new token, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct MintResponse {
+    /// Token id.
+    pub id: String,
+    /// The token: store it now, it is not shown again.
+    pub token: String,
+    /// When it stops working (RFC 3339).
+    pub expires_at: String,
+}
+
+impl std::fmt::Debug for MintResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MintResponse(***)")
+    }
+}
+
+/// A token as listed (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// Token id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `"*"` or the vault ids.
+    #[schema(value_type = VaultScope)]
+    pub vaults: serde_json::Value,
+    /// `["read"]` or `["read", "write"]`.
+    pub permissions: Vec<String>,
+    /// When it stops working (RFC 3339).
+    pub expires_at: String,
+    /// Last use (RFC 3339), `null` until first use.
+    pub last_used_at: Option<String>,
+}
+
+/// The caller's tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    /// Tokens.
+    pub tokens: Vec<TokenView>,
+}
+
+fn parse_request(req: MintRequest) -> Result<TokenRequest, ApiError> {
+    let mut problems = Vec::new();
+    let vaults = match &req.vaults {
+        serde_json::Value::String(s) if s == "*" => Some(Scope::All),
+        serde_json::Value::Array(list) => {
+            let ids: Option<Vec<Id>> = list
+                .iter()
+                .map(|v| v.as_str().and_then(|s| s.parse().ok()))
+                .collect();
+            if ids.is_none() {
+                problems.push(FieldError::new(
+                    "vaults",
+                    "must be \"*\" or a list of vault ids",
+                ));
+            }
+            ids.map(Scope::Vaults)
+        }
+        _ => {
+            problems.push(FieldError::new(
+                "vaults",
+                "must be \"*\" or a list of vault ids",
+            ));
+            None
+        }
+    };
+    let mut perms: Vec<&str> = req.permissions.iter().map(String::as_str).collect();
+    perms.sort_unstable();
+    perms.dedup();
+    let can_write = match perms.as_slice() {
+        ["read"] => false,
+        ["read", "write"] => true,
+        _ => {
+            problems.push(FieldError::new(
+                "permissions",
+                "must be [\"read\"] or [\"read\", \"write\"]",
+            ));
+            false
+        }
+    };
+    match vaults {
+        Some(vaults) if problems.is_empty() => Ok(TokenRequest {
+            name: req.name,
+            vaults,
+            can_write,
+            expires_in_seconds: req.expires_in_seconds,
+        }),
+        _ => Err(ApiError::invalid(problems)),
+    }
+}
+
+fn scope_json(scope: &Scope) -> serde_json::Value {
+    match scope {
+        Scope::All => serde_json::Value::String("*".into()),
+        Scope::Vaults(ids) => ids
+            .iter()
+            .map(|i| serde_json::Value::String(i.to_string()))
+            .collect(),
+    }
+}
+
+fn permissions(can_write: bool) -> Vec<String> {
+    if can_write {
+        vec!["read".into(), "write".into()]
+    } else {
+        vec!["read".into()]
+    }
+}
+
+/// Mint a token (sessions only). The token is in this answer and nowhere else.
+#[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = MintRequest,
+    responses((status = 201, body = MintResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn mint(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(req): ApiJson<MintRequest>,
+) -> ApiResult<Response> {
+    let request = parse_request(req)?;
+    let minted = state.keyslot.mint_token(&p, request).await?;
+    let body = MintResponse {
+        id: minted.id.to_string(),
+        token: minted.token.to_string(),
+        expires_at: rfc3339(minted.expires_at),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// List tokens (sessions only).
+#[utoipa::path(get, path = "/v1/tokens", tag = "tokens",
+    responses((status = 200, body = TokenList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<TokenList>> {
+    let tokens = state.keyslot.list_tokens(&p).await?;
+    Ok(Json(TokenList {
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id.to_string(),
+                name: t.name,
+                vaults: scope_json(&t.vaults),
+                permissions: permissions(t.can_write),
+                expires_at: rfc3339(t.expires_at),
+                last_used_at: t.last_used_at.map(rfc3339),
+            })
+            .collect(),
+    }))
+}
+
+/// Revoke a token (sessions only); effective at the next request on every instance.
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    PathIds(ids): PathIds,
+) -> ApiResult<StatusCode> {
+    let [id]: [Id; 1] = ids.try_into().map_err(|_| ApiError::not_found())?;
+    state.keyslot.revoke_token(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

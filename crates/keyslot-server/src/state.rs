@@ -1,0 +1,17 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use keyslot_core::Keyslot;
+
+use crate::metrics::Metrics;
+
+/// Shared state: the use cases and the metrics registry. Holds no per-user state: every
+/// instance behind a load balancer is interchangeable.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub keyslot: Keyslot,
+    /// Request counters.
+    pub metrics: Arc<Metrics>,
+}
