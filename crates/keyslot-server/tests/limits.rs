@@ -1,0 +1,349 @@
+//! Bad input and abuse: clear problem+json answers naming the field, no panic, and the
+//! brute-force and overload defences (back-off, per-IP budget, Argon2 admission).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Auth, PASSWORD, TestServer};
+use proptest::prelude::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn malformed_requests_get_problems_that_name_the_field() {
+    let s = TestServer::start_with(|c| c.core.max_value_bytes = 64 * 1024).await;
+    let a = s.signup("nina").await;
+    let session = s.session("nina", PASSWORD).await;
+    let items = format!("/v1/vaults/{}/items", a.vault);
+    let cookie = format!("__Host-keyslot={}", session.session().cookie);
+    let csrf = session.session().csrf;
+
+    let r = s
+        .post("/v1/signup", &Auth::None, json!({"username": "x"}))
+        .await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["password"]
+    );
+    let r = s
+        .post(
+            "/v1/signup",
+            &Auth::None,
+            json!({"username": "ok-name", "password": PASSWORD, "admin": true}),
+        )
+        .await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["admin"]
+    );
+    let r = s
+        .post(
+            "/v1/signup",
+            &Auth::None,
+            json!({"username": "a b", "password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["username", "password"]
+    );
+    let r = s
+        .post(
+            "/v1/signup",
+            &Auth::None,
+            json!({"username": "nina2", "password": "nina2nina2nina2"}),
+        )
+        .await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["password"]
+    );
+    let r = s
+        .post(
+            "/v1/signup",
+            &Auth::None,
+            json!({"username": "NINA", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.problem(StatusCode::CONFLICT).fields(), ["username"]);
+    let r = s
+        .post(&items, &session, json!({"name": "", "value": 1}))
+        .await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["name"]
+    );
+    let r = s.post(&items, &session, json!({"name": "x"})).await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["value"]
+    );
+    let r = s
+        .post(&items, &session, json!({"name": 5, "value": 1}))
+        .await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["name"]
+    );
+
+    let raw = |body: &'static str, ctype: &'static str| {
+        s.http
+            .post(s.url(&items))
+            .header("cookie", cookie.clone())
+            .header("x-csrf-token", csrf.clone())
+            .header("content-type", ctype)
+            .body(body)
+    };
+    assert_eq!(
+        raw("{\"name\":", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        raw("name=x", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+
+    // Over the body limit: 413 and nothing written.
+    let big = "x".repeat(200 * 1024);
+    let r = s
+        .post(&items, &session, json!({"name": "big", "value": big}))
+        .await;
+    r.problem(StatusCode::PAYLOAD_TOO_LARGE);
+    // Under the body limit but over the value limit: 422 naming the value.
+    let over = "y".repeat(65 * 1024);
+    let r = s
+        .post(&items, &session, json!({"name": "big", "value": over}))
+        .await;
+    assert_eq!(
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["value"]
+    );
+    assert_eq!(
+        s.get(&items, &session).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let put = s
+        .http
+        .put(s.url(&format!("{items}/0123456789abcdef0123456789abcdef")))
+        .header("cookie", cookie.clone())
+        .header("x-csrf-token", csrf.clone())
+        .header("if-match", "\"yesterday\"")
+        .json(&json!({"name": "x", "value": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::BAD_REQUEST);
+    let bad_limit = s.get("/v1/audit?limit=lots", &session).await;
+    assert_eq!(
+        bad_limit.problem(StatusCode::BAD_REQUEST).fields(),
+        ["limit"]
+    );
+    s.get("/no/such/route", &Auth::None)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn failed_logins_back_off_even_for_the_right_password() {
+    let s = TestServer::start().await;
+    s.signup("oscar").await;
+    for _ in 0..5 {
+        s.login("oscar", "wrong password, quite long")
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+    }
+    let r = s.login("oscar", PASSWORD).await;
+    r.problem(StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100 * retry)).await;
+    assert_eq!(
+        s.login("oscar", PASSWORD).await.status,
+        StatusCode::OK,
+        "after the back-off the right password works"
+    );
+    // Success reset the count: one more failure does not lock.
+    s.login("oscar", "wrong password, quite long")
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(s.login("oscar", PASSWORD).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_per_ip_budget_stops_spraying_across_accounts() {
+    let s = TestServer::start_with(|c| c.core.ip_failures_per_minute = 4).await;
+    s.signup("pat").await;
+    for name in ["u1", "u2", "u3", "u4"] {
+        s.login(name, "wrong password, quite long")
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+    }
+    let r = s.login("pat", PASSWORD).await;
+    r.problem(StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.get("retry-after").is_some());
+}
+
+/// With one Argon2 worker and no queue, a burst of logins gets 503 + Retry-After for what
+/// does not fit, rather than queueing without bound; token reads go on meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_flood_gets_503_not_an_unbounded_queue() {
+    let s = TestServer::start_with(|c| {
+        c.core.argon2_workers = 1;
+        c.core.argon2_queue = 0;
+    })
+    .await;
+    let a = s.signup("quinn").await;
+    let session = s.session("quinn", PASSWORD).await;
+    let (_, token) = s.mint(&session, json!([a.vault]), json!(["read"])).await;
+    let s = std::sync::Arc::new(s);
+    let mut logins = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        logins.push(tokio::spawn(
+            async move { s.login("quinn", PASSWORD).await },
+        ));
+    }
+    let read = s
+        .get(
+            &format!("/v1/vaults/{}/items", a.vault),
+            &Auth::Token(token),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK);
+    let mut busy = 0;
+    for l in logins {
+        let r = l.await.unwrap();
+        if r.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(r.headers.get("retry-after").is_some());
+            busy += 1;
+        } else {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+    }
+    assert!(
+        busy >= 1,
+        "at least one of 8 concurrent logins was refused with one worker"
+    );
+}
+
+#[tokio::test]
+async fn security_headers_are_on_every_answer() {
+    let s = TestServer::start().await;
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/v1/openapi.json",
+        "/v1/me",
+        "/nowhere",
+    ] {
+        let r = s.get(path, &Auth::None).await;
+        assert_eq!(
+            r.headers.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(
+            r.headers.get("cache-control").unwrap(),
+            "no-store",
+            "{path}"
+        );
+        let csp = r
+            .headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}");
+        assert_eq!(
+            r.headers.get("referrer-policy").unwrap(),
+            "no-referrer",
+            "{path}"
+        );
+    }
+    assert_eq!(s.get("/readyz", &Auth::None).await.text, "ready");
+    let metrics = s.get("/metrics", &Auth::None).await.text;
+    assert!(
+        metrics.contains("keyslot_http_requests_total{route=\"/v1/me\",status=\"401\"}"),
+        "{metrics}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Arbitrary bodies, paths and headers never crash the server or produce a 5xx.
+    #[test]
+    fn hostile_input_never_panics_or_500s(body in proptest::collection::vec(any::<u8>(), 0..300), path in "[a-z0-9/%._-]{0,60}", auth in ".{0,90}") {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let s = shared_server().await;
+            for route in ["/v1/signup", "/v1/login", "/v1/recover", "/v1/tokens", "/v1/vaults"] {
+                let r = s.http.post(s.url(route)).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+                prop_assert!(r.status().is_client_error(), "{route}: {}", r.status());
+            }
+            let r = s.http.get(s.url(&format!("/v1/vaults/{path}"))).header("authorization", format!("Bearer {auth}")).send().await;
+            if let Ok(r) = r {
+                prop_assert!(!r.status().is_server_error(), "{path}: {}", r.status());
+            }
+            let r = s.http.get(s.url("/v1/me")).header("cookie", format!("__Host-keyslot={auth}")).send().await;
+            if let Ok(r) = r {
+                prop_assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+            }
+            Ok(())
+        })?;
+    }
+}
+
+/// One server for all proptest cases, on its own runtime thread.
+async fn shared_server() -> &'static SharedServer {
+    static SERVER: std::sync::OnceLock<SharedServer> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let s = TestServer::start().await;
+                tx.send(s.addr).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        SharedServer {
+            addr: rx.recv().unwrap(),
+            http: reqwest::Client::new(),
+        }
+    })
+}
+
+struct SharedServer {
+    addr: std::net::SocketAddr,
+    http: reqwest::Client,
+}
+
+impl SharedServer {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
