@@ -143,7 +143,7 @@ async fn the_data_dir_holds_no_plaintext_secret() {
             a.recovery_code.replace('-', "").into(),
         ),
         ("token", token.clone().into()),
-        ("token secret part", token[20..60].as_bytes().to_vec()),
+        ("token secret part", token.as_bytes()[20..60].to_vec()),
         ("all-vaults token", all_token.into()),
         ("session", cookie.into()),
         ("csrf token", csrf.into()),
