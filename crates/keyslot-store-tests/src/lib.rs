@@ -2,7 +2,7 @@
 //!
 //! One conformance suite for every [`Store`] backend. A backend crate runs it with
 //!
-//! ```ignore
+//! ```text
 //! keyslot_store_tests::conformance!(async { MyStore::open(fresh_database()).await.unwrap() });
 //! ```
 //!
