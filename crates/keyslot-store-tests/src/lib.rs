@@ -6,21 +6,24 @@
 //! keyslot_store_tests::conformance!(async { MyStore::open(fresh_database()).await.unwrap() });
 //! ```
 //!
-//! which expands to one `#[tokio::test]` per check, each on a fresh store. The checks use
+//! which expands to one `#[tokio::test]` per check, each on a fresh store. With
+//! `conformance!(optional …)` the expression yields an `Option`, and `None` (a backend
+//! not configured on this machine, never under CI) skips with a message. The checks use
 //! opaque bytes for envelopes: a store never interprets them, and must return them intact.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod checks;
+pub mod postgres;
 
 pub use keyslot_core::store::Store;
 
 /// Expand to one test per conformance check; `$make` is an async expression yielding a
-/// fresh store.
+/// fresh store (or, after `optional`, an `Option` of one).
 #[macro_export]
 macro_rules! conformance {
-    ($make:expr) => {
-        $crate::conformance!(@tests $make;
+    (@tests $mode:ident $make:expr) => {
+        $crate::conformance!(@each $mode $make;
             account_round_trip_and_case_insensitive_names,
             duplicate_username_conflicts_and_writes_nothing,
             failed_logins_back_off_and_success_resets,
@@ -37,7 +40,7 @@ macro_rules! conformance {
             meta_is_set_once
         );
     };
-    (@tests $make:expr; $($name:ident),+) => {
+    (@each required $make:expr; $($name:ident),+) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
@@ -45,5 +48,21 @@ macro_rules! conformance {
                 $crate::checks::$name(std::sync::Arc::new(store)).await;
             }
         )+
+    };
+    (@each optional $make:expr; $($name:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(store) = $make.await {
+                    $crate::checks::$name(std::sync::Arc::new(store)).await;
+                }
+            }
+        )+
+    };
+    (optional $make:expr) => {
+        $crate::conformance!(@tests optional $make);
+    };
+    ($make:expr) => {
+        $crate::conformance!(@tests required $make);
     };
 }

@@ -1,0 +1,695 @@
+//! # keyslot-store-postgres
+//!
+//! Keyslot's [`Store`] over PostgreSQL via sqlx, for many stateless instances sharing one
+//! database. Every multi-row change is one transaction; the conditional updates (item
+//! versions, the recovery code in use, failed-login counters) are single atomic statements
+//! or run under `SELECT … FOR UPDATE`, so concurrent instances cannot interleave them.
+//!
+//! Migrations are not applied on connect: several instances may start at once, so
+//! [`PostgresStore::migrate`] is called explicitly (`keyslot migrate`, or `keyslot serve
+//! --migrate`); sqlx serialises concurrent migrators with an advisory lock.
+//! [`PostgresStore::connect`] refuses a database whose schema is behind this build.
+#![forbid(unsafe_code)]
+
+mod rows;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keyslot_core::model::{
+    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRecord,
+    TokenVaultSlot, UserRecord, VaultRecord,
+};
+use keyslot_core::store::{NewAccount, Store, StoreError, StoreResult};
+use keyslot_crypto::Id;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use rows::{blob, map_err};
+
+/// The embedded migrations of this backend.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Keyslot's PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connect a pool to `url` (`postgres://…`) without touching the schema. Connections
+    /// are made lazily and re-made after an outage, and a request waits at most two
+    /// seconds for one: when the database is away, callers fail fast (503) and recover by
+    /// themselves when it returns.
+    pub fn connect_lazy(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(2))
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    /// Connect, and refuse a database whose schema is not at this build's version.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let store = Self::connect_lazy(url)?;
+        store.check_schema().await?;
+        Ok(store)
+    }
+
+    /// Apply pending migrations (safe to run from several instances at once).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+    }
+
+    /// `Ok` when every migration of this build has been applied.
+    pub async fn check_schema(&self) -> StoreResult<()> {
+        let applied: Vec<i64> =
+            match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+            {
+                Ok(v) => v,
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+                Err(e) => return Err(map_err(e)),
+            };
+        if MIGRATOR.iter().all(|m| applied.contains(&m.version)) {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable("the database schema is not up to date: run `keyslot migrate` (or serve with --migrate)".into()))
+        }
+    }
+
+    /// The underlying pool (for tests and maintenance).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(map_err)
+    }
+}
+
+async fn insert_audit(tx: &mut Transaction<'static, Postgres>, e: &AuditEvent) -> StoreResult<()> {
+    sqlx::query("INSERT INTO audit_events (user_id, at, action, actor, outcome, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(e.user_id.map(|id| id.as_bytes().to_vec()))
+        .bind(e.at)
+        .bind(&e.action)
+        .bind(&e.actor)
+        .bind(e.outcome.as_str())
+        .bind(&e.ip)
+        .bind(&e.detail)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+async fn commit(tx: Transaction<'static, Postgres>) -> StoreResult<()> {
+    tx.commit().await.map_err(map_err)
+}
+
+/// Fail with `NotFound` when an UPDATE or DELETE touched no row.
+fn touched(rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)
+            .map(|_| ())
+    }
+
+    async fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn init_meta(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let stored = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        commit(tx).await?;
+        Ok(stored)
+    }
+
+    async fn create_account(&self, a: NewAccount) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let u = &a.user;
+        sqlx::query(
+            "INSERT INTO users (id, username, username_key, created_at, password_credential, password_slot, \
+             x25519_public, x25519_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(blob(&u.id))
+        .bind(&u.username)
+        .bind(keyslot_core::policy::username_key(&u.username))
+        .bind(u.created_at)
+        .bind(blob(&u.password_credential))
+        .bind(&u.password_slot)
+        .bind(&u.x25519_public)
+        .bind(&u.x25519_wrapped)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        put_recovery(&mut tx, &a.recovery).await?;
+        insert_vault(&mut tx, &a.vault).await?;
+        insert_audit(&mut tx, &a.audit).await?;
+        commit(tx).await
+    }
+
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(rows::USER_SELECT_BY_NAME)
+            .bind(keyslot_core::policy::username_key(username))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn user(&self, id: &Id) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(rows::USER_SELECT_BY_ID)
+            .bind(blob(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn recovery(&self, user: &Id) -> StoreResult<Option<RecoveryRecord>> {
+        let row = sqlx::query("SELECT user_id, credential_id, verifier, wrapped_user_key FROM recovery_slots WHERE user_id = $1")
+            .bind(blob(user))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::recovery).transpose()
+    }
+
+    async fn ip_failures(&self, ip: &str, since: Timestamp) -> StoreResult<u32> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE ip = $1 AND at >= $2")
+                .bind(ip)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn record_login_failure(
+        &self,
+        user: Option<&Id>,
+        ip: &str,
+        backoff: Backoff,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<Timestamp>> {
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO login_failures (ip, at) VALUES ($1, $2)")
+            .bind(ip)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        // Keep the table small: only the last hour matters to any budget.
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(audit.at - 3600)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let mut locked_until = None;
+        if let Some(user) = user {
+            let failures: i64 = sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+                .bind(blob(user))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            let lock = backoff.lock_secs(u32::try_from(failures).unwrap_or(u32::MAX));
+            if lock > 0 {
+                let until = audit.at + i64::try_from(lock).unwrap_or(i64::MAX / 2);
+                sqlx::query("UPDATE users SET locked_until = $1 WHERE id = $2")
+                    .bind(until)
+                    .bind(blob(user))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                locked_until = Some(until);
+            }
+        }
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await?;
+        Ok(locked_until)
+    }
+
+    async fn record_login(
+        &self,
+        s: SessionRecord,
+        upgraded: Option<Vec<u8>>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(blob(&s.user_id))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if let Some(slot) = upgraded {
+            sqlx::query("UPDATE users SET password_slot = $1 WHERE id = $2")
+                .bind(slot)
+                .bind(blob(&s.user_id))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, verifier, wrapped_user_key, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(blob(&s.id))
+        .bind(blob(&s.user_id))
+        .bind(&s.verifier)
+        .bind(&s.wrapped_user_key)
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .bind(s.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        // Expired sessions of this user go while we hold the lock anyway.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2")
+            .bind(blob(&s.user_id))
+            .bind(s.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn session(&self, id: &Id) -> StoreResult<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT id, user_id, verifier, wrapped_user_key, created_at, last_seen_at, expires_at FROM sessions WHERE id = $1")
+            .bind(blob(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::session).transpose()
+    }
+
+    async fn touch_session(&self, id: &Id, at: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, $1) WHERE id = $2")
+            .bind(at)
+            .bind(blob(id))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id: &Id, audit: AuditEvent) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(blob(id))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn change_password(
+        &self,
+        user: &Id,
+        password_slot: Vec<u8>,
+        end_other_sessions: bool,
+        keep_session: Option<&Id>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let updated = sqlx::query("UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+            .bind(password_slot)
+            .bind(blob(user))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        touched(updated.rows_affected())?;
+        if end_other_sessions {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2")
+                .bind(blob(user))
+                .bind(keep_session.map(blob))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn recover(
+        &self,
+        user: &Id,
+        expected_recovery: &Id,
+        password_slot: Vec<u8>,
+        recovery: RecoveryRecord,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let current: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT credential_id FROM recovery_slots WHERE user_id = $1")
+                .bind(blob(user))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if current.as_deref() != Some(expected_recovery.as_bytes().as_slice()) {
+            return Err(StoreError::Conflict);
+        }
+        sqlx::query("UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+            .bind(password_slot)
+            .bind(blob(user))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        put_recovery(&mut tx, &recovery).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(blob(user))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn create_vault(&self, vault: VaultRecord, audit: AuditEvent) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        insert_vault(&mut tx, &vault).await?;
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn vaults(&self, user: &Id) -> StoreResult<Vec<VaultRecord>> {
+        let rows = sqlx::query(rows::VAULT_SELECT_BY_USER)
+            .bind(blob(user))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(rows::vault).collect()
+    }
+
+    async fn vault(&self, user: &Id, vault: &Id) -> StoreResult<Option<VaultRecord>> {
+        let row = sqlx::query(rows::VAULT_SELECT_ONE)
+            .bind(blob(vault))
+            .bind(blob(user))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::vault).transpose()
+    }
+
+    async fn items(&self, user: &Id, vault: &Id) -> StoreResult<Vec<ItemRecord>> {
+        let rows = sqlx::query(rows::ITEM_SELECT_BY_VAULT)
+            .bind(blob(vault))
+            .bind(blob(user))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(rows::item).collect()
+    }
+
+    async fn item(&self, user: &Id, vault: &Id, item: &Id) -> StoreResult<Option<ItemRecord>> {
+        let row = sqlx::query(rows::ITEM_SELECT_ONE)
+            .bind(blob(item))
+            .bind(blob(vault))
+            .bind(blob(user))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::item).transpose()
+    }
+
+    async fn create_item(&self, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(blob(&i.id))
+        .bind(blob(&i.vault_id))
+        .bind(blob(&i.user_id))
+        .bind(rows::version_to_db(i.version)?)
+        .bind(i64::from(i.key_version))
+        .bind(&i.wrapped_item_key)
+        .bind(&i.name)
+        .bind(&i.value)
+        .bind(i.created_at)
+        .bind(i.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn update_item(&self, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let previous = rows::version_to_db(i.version.saturating_sub(1))?;
+        let updated = sqlx::query(
+            "UPDATE items SET version = $1, key_version = $2, wrapped_item_key = $3, name = $4, value = $5, updated_at = $6 \
+             WHERE id = $7 AND vault_id = $8 AND user_id = $9 AND version = $10",
+        )
+        .bind(rows::version_to_db(i.version)?)
+        .bind(i64::from(i.key_version))
+        .bind(&i.wrapped_item_key)
+        .bind(&i.name)
+        .bind(&i.value)
+        .bind(i.updated_at)
+        .bind(blob(&i.id))
+        .bind(blob(&i.vault_id))
+        .bind(blob(&i.user_id))
+        .bind(previous)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if updated.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3",
+            )
+            .bind(blob(&i.id))
+            .bind(blob(&i.vault_id))
+            .bind(blob(&i.user_id))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            return Err(if exists.is_some() {
+                StoreError::Conflict
+            } else {
+                StoreError::NotFound
+            });
+        }
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn delete_item(
+        &self,
+        user: &Id,
+        vault: &Id,
+        item: &Id,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let deleted =
+            sqlx::query("DELETE FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3")
+                .bind(blob(item))
+                .bind(blob(vault))
+                .bind(blob(user))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        touched(deleted.rows_affected())?;
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn create_token(
+        &self,
+        t: TokenRecord,
+        slots: Vec<TokenVaultSlot>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, \
+             created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(blob(&t.id))
+        .bind(blob(&t.user_id))
+        .bind(&t.name_key)
+        .bind(&t.name)
+        .bind(&t.verifier)
+        .bind(t.can_write)
+        .bind(&t.wrapped_user_key)
+        .bind(&t.x25519_public)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.last_used_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for s in &slots {
+            sqlx::query("INSERT INTO token_vault_slots (token_id, vault_id, key_version, wrapped_vault_key) VALUES ($1, $2, $3, $4)")
+                .bind(blob(&s.token_id))
+                .bind(blob(&s.vault_id))
+                .bind(i64::from(s.key_version))
+                .bind(&s.wrapped_vault_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(rows::TOKEN_SELECT_ONE)
+            .bind(blob(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn token_vault_slot(
+        &self,
+        token: &Id,
+        vault: &Id,
+    ) -> StoreResult<Option<TokenVaultSlot>> {
+        let row = sqlx::query("SELECT token_id, vault_id, key_version, wrapped_vault_key FROM token_vault_slots WHERE token_id = $1 AND vault_id = $2")
+            .bind(blob(token))
+            .bind(blob(vault))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::token_slot).transpose()
+    }
+
+    async fn token_vault_slots(&self, token: &Id) -> StoreResult<Vec<TokenVaultSlot>> {
+        let rows = sqlx::query("SELECT token_id, vault_id, key_version, wrapped_vault_key FROM token_vault_slots WHERE token_id = $1 ORDER BY seq")
+            .bind(blob(token))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(rows::token_slot).collect()
+    }
+
+    async fn tokens(&self, user: &Id) -> StoreResult<Vec<TokenRecord>> {
+        let rows = sqlx::query(rows::TOKEN_SELECT_BY_USER)
+            .bind(blob(user))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(rows::token).collect()
+    }
+
+    async fn delete_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let deleted = sqlx::query("DELETE FROM tokens WHERE id = $1 AND user_id = $2")
+            .bind(blob(token))
+            .bind(blob(user))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        touched(deleted.rows_affected())?;
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
+    async fn mark_tokens_used(&self, uses: &[(Id, Timestamp)]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for (id, at) in uses {
+            sqlx::query(
+                "UPDATE tokens SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $1) WHERE id = $2",
+            )
+            .bind(at)
+            .bind(blob(id))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        commit(tx).await
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for e in events {
+            insert_audit(&mut tx, e).await?;
+        }
+        commit(tx).await
+    }
+
+    async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query("SELECT user_id, at, action, actor, outcome, ip, detail FROM audit_events WHERE user_id = $1 ORDER BY seq DESC LIMIT $2")
+            .bind(blob(user))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(rows::audit).collect()
+    }
+}
+
+async fn put_recovery(
+    tx: &mut Transaction<'static, Postgres>,
+    r: &RecoveryRecord,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO recovery_slots (user_id, credential_id, verifier, wrapped_user_key) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id) DO UPDATE SET credential_id = excluded.credential_id, verifier = excluded.verifier, \
+         wrapped_user_key = excluded.wrapped_user_key",
+    )
+    .bind(blob(&r.user_id))
+    .bind(blob(&r.credential_id))
+    .bind(&r.verifier)
+    .bind(&r.wrapped_user_key)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_vault(tx: &mut Transaction<'static, Postgres>, v: &VaultRecord) -> StoreResult<()> {
+    sqlx::query("INSERT INTO vaults (id, user_id, key_version, wrapped_vault_key, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(blob(&v.id))
+        .bind(blob(&v.user_id))
+        .bind(i64::from(v.key_version))
+        .bind(&v.wrapped_vault_key)
+        .bind(&v.name)
+        .bind(v.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Row ↔ record mapping and error mapping. Decoding failures become
+//! `StoreError::Corrupt` naming the column, never a panic.
+
+use keyslot_core::model::{
+    AuditEvent, ItemRecord, Outcome, RecoveryRecord, SessionRecord, TokenRecord, TokenVaultSlot,
+    UserRecord, VaultRecord,
+};
+use keyslot_core::store::{StoreError, StoreResult};
+use keyslot_crypto::Id;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+pub(crate) const USER_SELECT_BY_NAME: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until FROM users WHERE username_key = $1";
+pub(crate) const USER_SELECT_BY_ID: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until FROM users WHERE id = $1";
+pub(crate) const VAULT_SELECT_BY_USER: &str = "SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE user_id = $1 ORDER BY seq";
+pub(crate) const VAULT_SELECT_ONE: &str = "SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE id = $1 AND user_id = $2";
+pub(crate) const ITEM_SELECT_BY_VAULT: &str = "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE vault_id = $1 AND user_id = $2 ORDER BY seq";
+pub(crate) const ITEM_SELECT_ONE: &str = "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3";
+pub(crate) const TOKEN_SELECT_ONE: &str = "SELECT id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE id = $1";
+pub(crate) const TOKEN_SELECT_BY_USER: &str = "SELECT id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY seq";
+
+/// An id as stored.
+pub(crate) fn blob(id: &Id) -> Vec<u8> {
+    id.as_bytes().to_vec()
+}
+
+/// Map sqlx errors: uniqueness → `Conflict`; anything about reaching or talking to the
+/// database → `Unavailable` (the caller answers 503 and retries later).
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt("column"),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
+    row: &'r PgRow,
+    column: &'static str,
+) -> StoreResult<T> {
+    row.try_get(column).map_err(|_| StoreError::Corrupt(column))
+}
+
+fn id(row: &PgRow, column: &'static str) -> StoreResult<Id> {
+    let bytes: Vec<u8> = get(row, column)?;
+    Id::from_slice(&bytes).map_err(|_| StoreError::Corrupt(column))
+}
+
+fn u32_col(row: &PgRow, column: &'static str) -> StoreResult<u32> {
+    let v: i64 = get(row, column)?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(column))
+}
+
+/// Item versions are `u64` in the domain and `INTEGER` (i64) in SQLite.
+pub(crate) fn version_to_db(version: u64) -> StoreResult<i64> {
+    i64::try_from(version).map_err(|_| StoreError::Corrupt("version"))
+}
+
+pub(crate) fn user(row: &PgRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        id: id(row, "id")?,
+        username: get(row, "username")?,
+        created_at: get(row, "created_at")?,
+        password_credential: id(row, "password_credential")?,
+        password_slot: get(row, "password_slot")?,
+        x25519_public: get(row, "x25519_public")?,
+        x25519_wrapped: get(row, "x25519_wrapped")?,
+        failed_logins: u32_col(row, "failed_logins")?,
+        locked_until: get(row, "locked_until")?,
+    })
+}
+
+pub(crate) fn recovery(row: &PgRow) -> StoreResult<RecoveryRecord> {
+    Ok(RecoveryRecord {
+        user_id: id(row, "user_id")?,
+        credential_id: id(row, "credential_id")?,
+        verifier: get(row, "verifier")?,
+        wrapped_user_key: get(row, "wrapped_user_key")?,
+    })
+}
+
+pub(crate) fn session(row: &PgRow) -> StoreResult<SessionRecord> {
+    Ok(SessionRecord {
+        id: id(row, "id")?,
+        user_id: id(row, "user_id")?,
+        verifier: get(row, "verifier")?,
+        wrapped_user_key: get(row, "wrapped_user_key")?,
+        created_at: get(row, "created_at")?,
+        last_seen_at: get(row, "last_seen_at")?,
+        expires_at: get(row, "expires_at")?,
+    })
+}
+
+pub(crate) fn vault(row: &PgRow) -> StoreResult<VaultRecord> {
+    Ok(VaultRecord {
+        id: id(row, "id")?,
+        user_id: id(row, "user_id")?,
+        key_version: u32_col(row, "key_version")?,
+        wrapped_vault_key: get(row, "wrapped_vault_key")?,
+        name: get(row, "name")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+pub(crate) fn item(row: &PgRow) -> StoreResult<ItemRecord> {
+    let version: i64 = get(row, "version")?;
+    Ok(ItemRecord {
+        id: id(row, "id")?,
+        vault_id: id(row, "vault_id")?,
+        user_id: id(row, "user_id")?,
+        version: u64::try_from(version).map_err(|_| StoreError::Corrupt("version"))?,
+        key_version: u32_col(row, "key_version")?,
+        wrapped_item_key: get(row, "wrapped_item_key")?,
+        name: get(row, "name")?,
+        value: get(row, "value")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn token(row: &PgRow) -> StoreResult<TokenRecord> {
+    Ok(TokenRecord {
+        id: id(row, "id")?,
+        user_id: id(row, "user_id")?,
+        name_key: get(row, "name_key")?,
+        name: get(row, "name")?,
+        verifier: get(row, "verifier")?,
+        can_write: get(row, "can_write")?,
+        wrapped_user_key: get(row, "wrapped_user_key")?,
+        x25519_public: get(row, "x25519_public")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        last_used_at: get(row, "last_used_at")?,
+    })
+}
+
+pub(crate) fn token_slot(row: &PgRow) -> StoreResult<TokenVaultSlot> {
+    Ok(TokenVaultSlot {
+        token_id: id(row, "token_id")?,
+        vault_id: id(row, "vault_id")?,
+        key_version: u32_col(row, "key_version")?,
+        wrapped_vault_key: get(row, "wrapped_vault_key")?,
+    })
+}
+
+pub(crate) fn audit(row: &PgRow) -> StoreResult<AuditEvent> {
+    let user: Option<Vec<u8>> = get(row, "user_id")?;
+    let outcome: String = get(row, "outcome")?;
+    Ok(AuditEvent {
+        at: get(row, "at")?,
+        user_id: user
+            .map(|b| Id::from_slice(&b))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("user_id"))?,
+        action: get(row, "action")?,
+        actor: get(row, "actor")?,
+        outcome: if outcome == "ok" {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        },
+        ip: get(row, "ip")?,
+        detail: get(row, "detail")?,
+    })
+}
