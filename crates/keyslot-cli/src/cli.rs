@@ -25,6 +25,21 @@ enum Command {
     ///
     /// Example: keyslot serve --listen 127.0.0.1:9000 --data-dir /var/lib/keyslot
     Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    ///
+    /// PostgreSQL deployments run this once per upgrade (or start one instance with
+    /// `serve --migrate`); several instances starting at once then never race on the
+    /// schema. SQLite migrates by itself at start.
+    ///
+    /// Example: KEYSLOT_DATABASE_URL=postgres://keyslot@db/keyslot keyslot migrate
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MigrateArgs {
+    /// Database URL (sqlite://PATH or postgres://…).
+    #[arg(long, env = "KEYSLOT_DATABASE_URL")]
+    database_url: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,9 +50,13 @@ struct ServeArgs {
     /// Data directory: the SQLite database and the seal key live here by default.
     #[arg(long, env = "KEYSLOT_DATA_DIR", default_value = "./keyslot-data")]
     data_dir: PathBuf,
-    /// Database URL (sqlite://PATH). Default: sqlite://<data dir>/keyslot.db.
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default:
+    /// sqlite://<data dir>/keyslot.db.
     #[arg(long, env = "KEYSLOT_DATABASE_URL")]
     database_url: Option<String>,
+    /// Apply pending PostgreSQL migrations before serving (SQLite always does).
+    #[arg(long, env = "KEYSLOT_MIGRATE")]
+    migrate: bool,
     /// Seal key file shared by every instance. Default: <data dir>/seal.key, created at
     /// first start. A given file must exist.
     #[arg(long, env = "KEYSLOT_SEAL_KEY_FILE")]
@@ -51,6 +70,11 @@ struct ServeArgs {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => {
+            keyslot_server::open_store(&args.database_url, true).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
     }
 }
 
@@ -58,6 +82,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let mut config = ServerConfig::new(args.data_dir);
     config.listen = args.listen;
     config.database_url = args.database_url;
+    config.migrate = args.migrate;
     config.seal_key_file = args.seal_key_file;
     config.core.max_value_bytes = args.max_value_bytes;
     let bound = keyslot_server::bind(&config).await?;

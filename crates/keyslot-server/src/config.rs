@@ -13,8 +13,11 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Data directory (database and seal key by default).
     pub data_dir: PathBuf,
-    /// `sqlite://…`; `None` means `<data_dir>/keyslot.db`.
+    /// `sqlite://…` or `postgres://…`; `None` means `<data_dir>/keyslot.db`.
     pub database_url: Option<String>,
+    /// Apply pending PostgreSQL migrations at start (SQLite always migrates: one process
+    /// owns the file).
+    pub migrate: bool,
     /// Seal key file; `None` means `<data_dir>/seal.key`, created at first start.
     pub seal_key_file: Option<PathBuf>,
     /// Use-case tunables.
@@ -28,6 +31,7 @@ impl ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8470)),
             data_dir: data_dir.into(),
             database_url: None,
+            migrate: false,
             seal_key_file: None,
             core: CoreConfig::default(),
         }

@@ -25,7 +25,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::routing::{delete, get, post};
-use keyslot_core::Keyslot;
+use keyslot_core::{Keyslot, Store};
+use keyslot_store_postgres::PostgresStore;
 use keyslot_store_sqlite::SqliteStore;
 use tower_http::csrf::CsrfLayer;
 use tower_http::sensitive_headers::{
@@ -98,17 +99,43 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     restrict_dir(&config.data_dir)?;
     let seal = seal_file::load_or_create(&config.seal_key_path(), config.seal_key_file.is_none())?;
-    let url = config.database_url();
-    let store = SqliteStore::open(&url)
-        .await
-        .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
-    let keyslot = Keyslot::open(Arc::new(store), Arc::new(seal), config.core.clone())
+    let store = open_store(&config.database_url(), config.migrate).await?;
+    let keyslot = Keyslot::open(store, Arc::new(seal), config.core.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}").context(describe(&e)))?;
     Ok(AppState {
         keyslot,
         metrics: Arc::default(),
     })
+}
+
+/// The store for a database URL: the one place that chooses a backend.
+/// `postgres://` / `postgresql://` → PostgreSQL (migrated only when `migrate`, otherwise
+/// checked to be current); anything else is SQLite (`sqlite://PATH` or a path), which
+/// always migrates.
+pub async fn open_store(url: &str, migrate: bool) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::connect_lazy(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if migrate {
+            store.migrate().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        } else {
+            store
+                .check_schema()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        Ok(Arc::new(store))
+    } else {
+        let url = if url.starts_with("sqlite:") {
+            url.to_owned()
+        } else {
+            format!("sqlite://{url}")
+        };
+        let store = SqliteStore::open(&url)
+            .await
+            .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
+        Ok(Arc::new(store))
+    }
 }
 
 fn describe(e: &keyslot_core::Error) -> String {

@@ -1,0 +1,358 @@
+//! Many stateless instances on one PostgreSQL database: two `keyslot serve` processes
+//! behind no load balancer at all, the test talking to each in turn. Whatever one instance
+//! does, the other sees at its next request. Runs when `KEYSLOT_TEST_DATABASE_URL` is set
+//! (always in CI).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+const NEW_PASSWORD: &str = "a different long passphrase 7";
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn(dir: &Path, name: &str, url: &str, seal: &Path, migrate: bool) -> Instance {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyslot"));
+    cmd.arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.join(name))
+        .args(["--database-url", url])
+        .arg("--seal-key-file")
+        .arg(seal)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if migrate {
+        cmd.arg("--migrate");
+    }
+    Instance {
+        child: cmd.spawn().unwrap(),
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn wait_ready(http: &reqwest::Client, instance: &mut Instance) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{}/readyz", instance.base)).send().await
+            && r.status() == StatusCode::OK
+        {
+            return;
+        }
+        assert!(
+            instance.child.try_wait().unwrap().is_none(),
+            "instance exited before it was ready"
+        );
+        assert!(Instant::now() < deadline, "instance not ready in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn seal_key_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("shared-seal.key");
+    std::fs::write(
+        &path,
+        keyslot_crypto::LocalSealKey::generate()
+            .unwrap()
+            .to_file_text()
+            .as_bytes(),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path
+}
+
+struct Client {
+    http: reqwest::Client,
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+impl Client {
+    async fn send(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        session: Option<&Session>,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{base}{path}"));
+        if let Some(s) = session {
+            req = req
+                .header("cookie", format!("__Host-keyslot={}", s.cookie))
+                .header("x-csrf-token", &s.csrf);
+        }
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn login(&self, base: &str, user: &str, password: &str) -> Result<Session, StatusCode> {
+        let r = self
+            .http
+            .post(format!("{base}/v1/login"))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != StatusCode::OK {
+            return Err(r.status());
+        }
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("__Host-keyslot=")
+            .to_owned();
+        let body: Value = r.json().await.unwrap();
+        Ok(Session {
+            cookie,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_everything_through_the_database() {
+    let Some(url) = keyslot_store_tests::postgres::fresh_database_url("two instances").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let seal = seal_key_file(dir.path());
+    let migrate = Command::new(env!("CARGO_BIN_EXE_keyslot"))
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+
+    let c = Client {
+        http: reqwest::Client::new(),
+    };
+    let mut a = spawn(dir.path(), "a", &url, &seal, false);
+    let mut b = spawn(dir.path(), "b", &url, &seal, false);
+    wait_ready(&c.http, &mut a).await;
+    wait_ready(&c.http, &mut b).await;
+    let (a, b) = (a.base.clone(), b.base.clone());
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+
+    // Sign up on A, log in on B.
+    let (status, signup) = c
+        .send(
+            &a,
+            post.clone(),
+            "/v1/signup",
+            None,
+            None,
+            Some(json!({"username": "alice", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let vault = signup["vault_id"].as_str().unwrap().to_owned();
+    let on_b = c.login(&b, "alice", PASSWORD).await.unwrap();
+    let on_a = c.login(&a, "alice", PASSWORD).await.unwrap();
+    let (status, item) = c
+        .send(
+            &b,
+            post.clone(),
+            &format!("/v1/vaults/{vault}/items"),
+            Some(&on_b),
+            None,
+            Some(json!({"name": "k", "value": "shared"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let item_path = format!("/v1/vaults/{vault}/items/{}", item["id"].as_str().unwrap());
+
+    // A token minted on A reads on B; revoked on B, it fails on A at the very next request.
+    let (status, minted) = c
+        .send(
+            &a,
+            post.clone(),
+            "/v1/tokens",
+            Some(&on_a),
+            None,
+            Some(json!({"name": "t", "vaults": [vault], "permissions": ["read"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = minted["token"].as_str().unwrap().to_owned();
+    let (status, read) = c
+        .send(&b, get.clone(), &item_path, None, Some(&token), None)
+        .await;
+    assert_eq!(
+        (status, read["value"].as_str()),
+        (StatusCode::OK, Some("shared"))
+    );
+    assert_eq!(
+        c.send(&a, get.clone(), &item_path, None, Some(&token), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, _) = c
+        .send(
+            &b,
+            reqwest::Method::DELETE,
+            &format!("/v1/tokens/{}", minted["id"].as_str().unwrap()),
+            Some(&on_b),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        c.send(&a, get.clone(), &item_path, None, Some(&token), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A password changed on A is the only one that works on B.
+    let (status, _) = c
+        .send(
+            &a,
+            post.clone(),
+            "/v1/password",
+            Some(&on_a),
+            None,
+            Some(json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        c.login(&b, "alice", PASSWORD).await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    assert!(c.login(&b, "alice", NEW_PASSWORD).await.is_ok());
+    // …and the other sessions it ended are gone on B too.
+    assert_eq!(
+        c.send(&b, get.clone(), "/v1/me", Some(&on_b), None, None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Failed logins spread over A and B reach the back-off as if on one instance.
+    c.send(
+        &a,
+        post.clone(),
+        "/v1/signup",
+        None,
+        None,
+        Some(json!({"username": "bob", "password": PASSWORD})),
+    )
+    .await;
+    for i in 0..5 {
+        let base = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            c.login(base, "bob", "wrong password, quite long")
+                .await
+                .err(),
+            Some(StatusCode::UNAUTHORIZED)
+        );
+    }
+    assert_eq!(
+        c.login(&a, "bob", PASSWORD).await.err(),
+        Some(StatusCode::TOO_MANY_REQUESTS)
+    );
+    assert_eq!(
+        c.login(&b, "bob", PASSWORD).await.err(),
+        Some(StatusCode::TOO_MANY_REQUESTS)
+    );
+    keyslot_store_tests::postgres::drop_database(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_started_together_with_migrate_do_not_race() {
+    let Some(url) = keyslot_store_tests::postgres::fresh_database_url("concurrent migrate").await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let seal = seal_key_file(dir.path());
+    let http = reqwest::Client::new();
+    let mut instances: Vec<Instance> = (0..3)
+        .map(|i| spawn(dir.path(), &format!("i{i}"), &url, &seal, true))
+        .collect();
+    for instance in &mut instances {
+        wait_ready(&http, instance).await;
+    }
+    // Without --migrate, an instance on an up-to-date database starts; on an empty one it
+    // refuses and says what to do.
+    let mut plain = spawn(dir.path(), "plain", &url, &seal, false);
+    wait_ready(&http, &mut plain).await;
+    drop(instances);
+    drop(plain);
+    keyslot_store_tests::postgres::drop_database(&url).await;
+
+    let Some(empty) = keyslot_store_tests::postgres::fresh_database_url("unmigrated").await else {
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_keyslot"))
+        .arg("serve")
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--database-url",
+            &empty,
+        ])
+        .arg("--data-dir")
+        .arg(dir.path().join("x"))
+        .arg("--seal-key-file")
+        .arg(&seal)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keyslot migrate"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    keyslot_store_tests::postgres::drop_database(&empty).await;
+}
