@@ -453,3 +453,33 @@ fn common_token_with_wrong_secret(token: &str) -> String {
         .expose_text()
         .to_string()
 }
+
+#[tokio::test]
+async fn sessions_end_after_idle_time_and_at_their_absolute_expiry() {
+    let idle = TestServer::start_with(|c| c.core.session_idle_secs = 1).await;
+    idle.signup("hank").await;
+    let session = idle.session("hank", PASSWORD).await;
+    assert_eq!(idle.get("/v1/me", &session).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    idle.get("/v1/me", &session)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+
+    let absolute = TestServer::start_with(|c| c.core.session_absolute_secs = 2).await;
+    absolute.signup("iris").await;
+    let session = absolute.session("iris", PASSWORD).await;
+    assert!(session.session().set_cookie.contains("Max-Age=2"));
+    for _ in 0..3 {
+        // Activity does not extend the absolute expiry.
+        assert_eq!(
+            absolute.get("/v1/me", &session).await.status,
+            StatusCode::OK
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    absolute
+        .get("/v1/me", &session)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+}
