@@ -28,6 +28,8 @@ pub struct UserRecord {
     pub failed_logins: u32,
     /// No login, right password or not, before this time.
     pub locked_until: Option<Timestamp>,
+    /// When an operator disabled the account: no login, no session, no token works.
+    pub disabled_at: Option<Timestamp>,
 }
 
 /// The recovery-code slot of a user.

@@ -64,6 +64,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
     /// A user by id.
     async fn user(&self, id: &Id) -> StoreResult<Option<UserRecord>>;
+    /// Every user, oldest first (operators' `keyslot user list`).
+    async fn users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Disable (or re-enable) an account. Disabling also deletes its sessions; its tokens
+    /// stay but stop working while it is disabled. Audited in the same transaction.
+    async fn set_user_disabled(
+        &self,
+        user: &Id,
+        disabled_at: Option<Timestamp>,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
     /// The recovery slot of a user.
     async fn recovery(&self, user: &Id) -> StoreResult<Option<RecoveryRecord>>;
 
@@ -87,7 +97,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         audit: AuditEvent,
     ) -> StoreResult<()>;
 
-    /// A session by id.
+    /// A session by id; `None` as well when its user is disabled.
     async fn session(&self, id: &Id) -> StoreResult<Option<SessionRecord>>;
     /// Record activity on a session.
     async fn touch_session(&self, id: &Id, at: Timestamp) -> StoreResult<()>;
@@ -150,7 +160,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         slots: Vec<TokenVaultSlot>,
         audit: AuditEvent,
     ) -> StoreResult<()>;
-    /// A token by id.
+    /// A token by id; `None` as well when its user is disabled.
     async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>>;
     /// A token's slot for one vault.
     async fn token_vault_slot(&self, token: &Id, vault: &Id)

@@ -202,6 +202,39 @@ impl Store for PostgresStore {
         row.as_ref().map(rows::user).transpose()
     }
 
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        let rows = sqlx::query(rows::USER_SELECT_ALL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user: &Id,
+        disabled_at: Option<Timestamp>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let updated = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled_at)
+            .bind(blob(user))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        touched(updated.rows_affected())?;
+        if disabled_at.is_some() {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(blob(user))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        insert_audit(&mut tx, &audit).await?;
+        commit(tx).await
+    }
+
     async fn recovery(&self, user: &Id) -> StoreResult<Option<RecoveryRecord>> {
         let row = sqlx::query("SELECT user_id, credential_id, verifier, wrapped_user_key FROM recovery_slots WHERE user_id = $1")
             .bind(blob(user))
@@ -312,7 +345,7 @@ impl Store for PostgresStore {
     }
 
     async fn session(&self, id: &Id) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT id, user_id, verifier, wrapped_user_key, created_at, last_seen_at, expires_at FROM sessions WHERE id = $1")
+        let row = sqlx::query("SELECT s.id, s.user_id, s.verifier, s.wrapped_user_key, s.created_at, s.last_seen_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.disabled_at IS NULL AND s.id = $1")
             .bind(blob(id))
             .fetch_optional(&self.pool)
             .await

@@ -10,13 +10,14 @@ use keyslot_crypto::Id;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-pub(crate) const USER_SELECT_BY_NAME: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until FROM users WHERE username_key = $1";
-pub(crate) const USER_SELECT_BY_ID: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until FROM users WHERE id = $1";
+pub(crate) const USER_SELECT_BY_NAME: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE username_key = $1";
+pub(crate) const USER_SELECT_BY_ID: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE id = $1";
+pub(crate) const USER_SELECT_ALL: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users ORDER BY created_at, id";
 pub(crate) const VAULT_SELECT_BY_USER: &str = "SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE user_id = $1 ORDER BY seq";
 pub(crate) const VAULT_SELECT_ONE: &str = "SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE id = $1 AND user_id = $2";
 pub(crate) const ITEM_SELECT_BY_VAULT: &str = "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE vault_id = $1 AND user_id = $2 ORDER BY seq";
 pub(crate) const ITEM_SELECT_ONE: &str = "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3";
-pub(crate) const TOKEN_SELECT_ONE: &str = "SELECT id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE id = $1";
+pub(crate) const TOKEN_SELECT_ONE: &str = "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.wrapped_user_key, t.x25519_public, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1";
 pub(crate) const TOKEN_SELECT_BY_USER: &str = "SELECT id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY seq";
 
 /// An id as stored.
@@ -70,6 +71,7 @@ pub(crate) fn user(row: &PgRow) -> StoreResult<UserRecord> {
         x25519_wrapped: get(row, "x25519_wrapped")?,
         failed_logins: u32_col(row, "failed_logins")?,
         locked_until: get(row, "locked_until")?,
+        disabled_at: get(row, "disabled_at")?,
     })
 }
 

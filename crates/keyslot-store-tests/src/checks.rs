@@ -45,6 +45,7 @@ async fn account(store: &dyn Store, username: &str) -> Account {
                 x25519_wrapped: b"wrapped x25519".to_vec(),
                 failed_logins: 0,
                 locked_until: None,
+                disabled_at: None,
             },
             recovery: RecoveryRecord {
                 user_id: user,
@@ -637,4 +638,71 @@ pub async fn meta_is_set_once(store: Arc<dyn Store>) {
     assert_eq!(store.init_meta("k", b"first").await.unwrap(), b"first");
     assert_eq!(store.init_meta("k", b"second").await.unwrap(), b"first");
     assert_eq!(store.meta("k").await.unwrap(), Some(b"first".to_vec()));
+}
+
+pub async fn disabled_users_lose_sessions_and_tokens_until_enabled(store: Arc<dyn Store>) {
+    let a = account(store.as_ref(), "trent").await;
+    let other = account(store.as_ref(), "uma").await;
+    let s = session(&a.user, 10);
+    store
+        .record_login(s.clone(), None, audit(Some(&a.user), "login"))
+        .await
+        .unwrap();
+    let t = id();
+    let token = TokenRecord {
+        id: t,
+        user_id: a.user,
+        name_key: vec![1],
+        name: vec![2],
+        verifier: vec![4; 32],
+        can_write: true,
+        wrapped_user_key: Some(vec![3]),
+        x25519_public: vec![5; 32],
+        created_at: 10,
+        expires_at: 100,
+        last_used_at: None,
+    };
+    store
+        .create_token(token, vec![], audit(Some(&a.user), "token.mint"))
+        .await
+        .unwrap();
+    store
+        .set_user_disabled(&a.user, Some(20), audit(Some(&a.user), "user.disable"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user(&a.user).await.unwrap().unwrap().disabled_at,
+        Some(20)
+    );
+    assert!(
+        store.session(&s.id).await.unwrap().is_none(),
+        "sessions end"
+    );
+    assert!(store.token(&t).await.unwrap().is_none(), "tokens stop");
+    let users = store.users().await.unwrap();
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
+        ["trent", "uma"]
+    );
+    assert_eq!(
+        store.user(&other.user).await.unwrap().unwrap().disabled_at,
+        None
+    );
+    store
+        .set_user_disabled(&a.user, None, audit(Some(&a.user), "user.enable"))
+        .await
+        .unwrap();
+    assert!(
+        store.token(&t).await.unwrap().is_some(),
+        "tokens work again once enabled"
+    );
+    assert_eq!(
+        store
+            .set_user_disabled(&id(), Some(1), audit(None, "user.disable"))
+            .await,
+        Err(StoreError::NotFound)
+    );
 }

@@ -37,7 +37,8 @@ macro_rules! conformance {
             concurrent_writers_exactly_one_wins,
             tokens_with_slots_round_trip_and_revoke,
             audit_is_per_user_newest_first,
-            meta_is_set_once
+            meta_is_set_once,
+            disabled_users_lose_sessions_and_tokens_until_enabled
         );
     };
     (@each required $make:expr; $($name:ident),+) => {

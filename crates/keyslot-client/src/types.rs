@@ -1,0 +1,173 @@
+//! Request and response bodies of the API, as the OpenAPI document describes them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `POST /v1/signup` answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignedUp {
+    /// User id.
+    pub user_id: String,
+    /// Default vault id.
+    pub vault_id: String,
+    /// The recovery code, shown once.
+    pub recovery_code: String,
+}
+
+/// `POST /v1/login` answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoggedIn {
+    /// CSRF token for unsafe requests.
+    pub csrf_token: String,
+    /// Absolute session expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// `GET /v1/me` answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Me {
+    /// User id.
+    pub user_id: String,
+    /// Username.
+    pub username: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Recovered {
+    pub recovery_code: String,
+}
+
+/// A vault.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Vault {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Vaults {
+    pub vaults: Vec<Vault>,
+}
+
+/// An item as listed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ItemSummary {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: u64,
+    /// Last write (RFC 3339).
+    pub updated_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Items {
+    pub items: Vec<ItemSummary>,
+}
+
+/// An item with its value.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Item {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: Value,
+    /// Version.
+    pub version: u64,
+    /// Last write (RFC 3339).
+    pub updated_at: String,
+}
+
+/// Where an item stands after a write.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ItemVersion {
+    /// Id.
+    pub id: String,
+    /// Version.
+    pub version: u64,
+}
+
+/// `POST /v1/tokens` body.
+#[derive(Debug, Clone, Serialize)]
+pub struct MintToken {
+    /// Name.
+    pub name: String,
+    /// `"*"` or a list of vault ids.
+    pub vaults: Value,
+    /// `["read"]` or `["read", "write"]`.
+    pub permissions: Vec<String>,
+    /// Lifetime in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// `POST /v1/tokens` answer.
+#[derive(Clone, Deserialize)]
+pub struct Minted {
+    /// Id.
+    pub id: String,
+    /// The token, shown once.
+    pub token: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+impl std::fmt::Debug for Minted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Minted {{ id: {}, token: ***, expires_at: {} }}",
+            self.id, self.expires_at
+        )
+    }
+}
+
+/// A token as listed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TokenInfo {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `"*"` or vault ids.
+    pub vaults: Value,
+    /// Permissions.
+    pub permissions: Vec<String>,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+    /// Last use (RFC 3339).
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Tokens {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// An audit event.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuditEvent {
+    /// When (RFC 3339).
+    pub at: String,
+    /// What.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// `ok` or `failed`.
+    pub outcome: String,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Ids concerned.
+    pub detail: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Audit {
+    pub events: Vec<AuditEvent>,
+}
