@@ -1,23 +1,38 @@
-//! Command-line arguments and dispatch.
+//! Command-line arguments. Every command's `--help` carries an example.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
-use keyslot_server::ServerConfig;
+use clap::{Args, Parser, Subcommand};
 
 /// Keyslot keeps each user's sensitive data encrypted under keys that only their own
 /// credentials (password, recovery code, session, API token) can open.
+///
+/// User commands talk to the server at KEYSLOT_ADDR (default http://127.0.0.1:8470) with
+/// KEYSLOT_TOKEN when it is set, otherwise with the session saved by `keyslot login`.
+///
+/// Exit codes: 0 ok, 1 usage, 2 not found, 3 authentication or permission, 4 conflict,
+/// 5 invalid input, 6 server unavailable, 10 other; `keyslot run` exits with its command's code.
 #[derive(Debug, Parser)]
-#[command(name = "keyslot", version, about, long_about = None)]
+#[command(name = "keyslot", version, about, long_about)]
 pub struct Cli {
+    /// Server address for user commands.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYSLOT_ADDR",
+        default_value = "http://127.0.0.1:8470"
+    )]
+    pub addr: String,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
-    command: Command,
+    pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub enum Command {
     /// Serve the JSON API.
     ///
     /// With no flags: creates ./keyslot-data (SQLite database and seal key, mode 0600) and
@@ -28,88 +43,296 @@ enum Command {
     /// Apply pending database migrations, then exit.
     ///
     /// PostgreSQL deployments run this once per upgrade (or start one instance with
-    /// `serve --migrate`); several instances starting at once then never race on the
-    /// schema. SQLite migrates by itself at start.
+    /// `serve --migrate`); SQLite migrates by itself at start.
     ///
     /// Example: KEYSLOT_DATABASE_URL=postgres://keyslot@db/keyslot keyslot migrate
-    Migrate(MigrateArgs),
+    Migrate(DatabaseArgs),
+    /// Copy the SQLite database (consistently, while serving) and the seal key to DIR.
+    ///
+    /// Store the two apart afterwards: the database alone reveals nothing and cannot be used
+    /// to test passwords, and that is only true while the seal key is elsewhere.
+    ///
+    /// Example: keyslot backup /mnt/backup/keyslot-2026-11-29
+    Backup(BackupArgs),
+    /// Operator commands on accounts (directly on the database).
+    ///
+    /// Example: keyslot user disable mallory
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create an account; prints the recovery code once.
+    ///
+    /// Example: echo "$PASSWORD" | keyslot signup alice --password-stdin
+    Signup(CredentialsArgs),
+    /// Log in and keep the session in the config directory (mode 0600).
+    ///
+    /// The password is read from the terminal without echo, or from standard input with
+    /// --password-stdin; never from an argument.
+    ///
+    /// Example: keyslot login alice
+    Login(CredentialsArgs),
+    /// End the saved session and forget it.
+    ///
+    /// Example: keyslot logout
+    Logout,
+    /// Vaults.
+    ///
+    /// Example: keyslot vault create work
+    #[command(subcommand)]
+    Vault(VaultCommand),
+    /// Items in a vault, by vault and item name (or id).
+    ///
+    /// Example: keyslot item set work stripe --stdin < key.txt
+    #[command(subcommand)]
+    Item(ItemCommand),
+    /// Print one value, for scripts: ks://VAULT/ITEM or ks://VAULT/ITEM/FIELD.
+    ///
+    /// A string value prints as is; anything else prints as JSON. FIELD picks a key of an
+    /// object value. Names containing `/` are written with %2F.
+    ///
+    /// Example: export STRIPE_KEY="$(keyslot read ks://work/stripe/key)"
+    Read {
+        /// ks://VAULT/ITEM[/FIELD]
+        reference: String,
+    },
+    /// Run a command with secrets in its environment; nothing is written to disk.
+    ///
+    /// Example: keyslot run --env STRIPE_KEY=ks://work/stripe/key -- ./deploy.sh
+    Run(RunArgs),
+    /// API tokens for scripts.
+    ///
+    /// Example: keyslot token create --name deploy --vault work
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a vault's items as JSON lines ({"name": …, "value": …}).
+    ///
+    /// Example: keyslot export work --output work.jsonl
+    Export(ExportArgs),
+    /// Read JSON lines ({"name": …, "value": …}) into a vault; same names are updated.
+    ///
+    /// Example: keyslot import work-copy --input work.jsonl
+    Import(ImportArgs),
+    /// Print shell completions.
+    ///
+    /// Example: keyslot completions bash > /etc/bash_completion.d/keyslot
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
-#[derive(Debug, clap::Args)]
-struct MigrateArgs {
-    /// Database URL (sqlite://PATH or postgres://…).
-    #[arg(long, env = "KEYSLOT_DATABASE_URL")]
-    database_url: String,
-}
-
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
+#[derive(Debug, Args)]
+pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "KEYSLOT_LISTEN", default_value = "127.0.0.1:8470")]
-    listen: SocketAddr,
+    pub listen: SocketAddr,
     /// Data directory: the SQLite database and the seal key live here by default.
     #[arg(long, env = "KEYSLOT_DATA_DIR", default_value = "./keyslot-data")]
-    data_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default:
     /// sqlite://<data dir>/keyslot.db.
     #[arg(long, env = "KEYSLOT_DATABASE_URL")]
-    database_url: Option<String>,
+    pub database_url: Option<String>,
     /// Apply pending PostgreSQL migrations before serving (SQLite always does).
     #[arg(long, env = "KEYSLOT_MIGRATE")]
-    migrate: bool,
+    pub migrate: bool,
     /// Seal key file shared by every instance. Default: <data dir>/seal.key, created at
     /// first start. A given file must exist.
     #[arg(long, env = "KEYSLOT_SEAL_KEY_FILE")]
-    seal_key_file: Option<PathBuf>,
+    pub seal_key_file: Option<PathBuf>,
     /// Largest item value in bytes.
     #[arg(long, env = "KEYSLOT_MAX_VALUE_BYTES", default_value_t = 1024 * 1024)]
-    max_value_bytes: usize,
+    pub max_value_bytes: usize,
 }
 
-/// Run the parsed command.
-pub async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Serve(args) => serve(args).await,
-        Command::Migrate(args) => {
-            keyslot_server::open_store(&args.database_url, true).await?;
-            tracing::info!("migrations applied");
-            Ok(())
-        }
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Data directory (for the default SQLite database).
+    #[arg(long, env = "KEYSLOT_DATA_DIR", default_value = "./keyslot-data")]
+    pub data_dir: PathBuf,
+    /// Database URL (sqlite://PATH or postgres://…). Default: sqlite://<data dir>/keyslot.db.
+    #[arg(long, env = "KEYSLOT_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// The URL in force.
+    pub fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("keyslot.db").display()))
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<()> {
-    let mut config = ServerConfig::new(args.data_dir);
-    config.listen = args.listen;
-    config.database_url = args.database_url;
-    config.migrate = args.migrate;
-    config.seal_key_file = args.seal_key_file;
-    config.core.max_value_bytes = args.max_value_bytes;
-    let bound = keyslot_server::bind(&config).await?;
-    tracing::info!(addr = %bound.local_addr()?, data_dir = %config.data_dir.display(), "keyslot listening");
-    bound.serve(shutdown_signal()).await?;
-    tracing::info!("keyslot stopped");
-    Ok(())
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Directory to write keyslot.db and seal.key into (created; must not hold them yet).
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The seal key file. Default: <data dir>/seal.key.
+    #[arg(long, env = "KEYSLOT_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List accounts.
+    ///
+    /// Example: keyslot user list --json
+    List(DatabaseArgs),
+    /// Disable an account: its sessions end, its tokens stop, it cannot log in.
+    ///
+    /// Example: keyslot user disable mallory
+    Disable {
+        /// Username.
+        username: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Re-enable a disabled account.
+    ///
+    /// Example: keyslot user enable mallory
+    Enable {
+        /// Username.
+        username: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsArgs {
+    /// Username (asked for when absent).
+    pub username: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// List vaults.
+    ///
+    /// Example: keyslot vault list
+    List,
+    /// Create a vault.
+    ///
+    /// Example: keyslot vault create work
+    Create {
+        /// Name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ItemCommand {
+    /// List a vault's items.
+    ///
+    /// Example: keyslot item list work
+    List {
+        /// Vault name or id.
+        vault: String,
+    },
+    /// Print an item's value (with --json: the whole item).
+    ///
+    /// Example: keyslot item get work stripe
+    Get {
+        /// Vault name or id.
+        vault: String,
+        /// Item name or id.
+        item: String,
+    },
+    /// Create or update an item. The value comes from --stdin, --file or (visible to other
+    /// users of this machine in the process list, so avoid it for secrets) an argument.
+    ///
+    /// Example: printf %s "$TOKEN" | keyslot item set work github --stdin
+    Set {
+        /// Vault name or id.
+        vault: String,
+        /// Item name.
+        item: String,
+        /// The value (prefer --stdin or --file for secrets).
+        value: Option<String>,
+        /// Read the value from standard input.
+        #[arg(long, conflicts_with_all = ["value", "file"])]
+        stdin: bool,
+        /// Read the value from a file.
+        #[arg(long, conflicts_with = "value")]
+        file: Option<PathBuf>,
+        /// Parse the value as JSON instead of storing it as a string.
+        #[arg(long = "value-json")]
+        value_json: bool,
+    },
+    /// Delete an item.
+    ///
+    /// Example: keyslot item rm work stripe
+    Rm {
+        /// Vault name or id.
+        vault: String,
+        /// Item name or id.
+        item: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// NAME=ks://VAULT/ITEM[/FIELD]; repeat for more.
+    #[arg(long = "env", value_name = "NAME=REFERENCE", required = true)]
+    pub env: Vec<String>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token; it is printed once, on standard output.
+    ///
+    /// Example: KEYSLOT_TOKEN="$(keyslot token create --name ci --vault work)"
+    Create {
+        /// A name to recognise it by.
+        #[arg(long)]
+        name: String,
+        /// A vault (name or id) it reaches; repeat for more.
+        #[arg(long = "vault", required_unless_present = "all_vaults")]
+        vaults: Vec<String>,
+        /// Reach every vault, including vaults created later.
+        #[arg(long, conflicts_with = "vaults")]
+        all_vaults: bool,
+        /// Allow writes as well as reads.
+        #[arg(long)]
+        write: bool,
+        /// Lifetime in seconds (default 30 days).
+        #[arg(long)]
+        expires_in: Option<i64>,
+    },
+    /// List tokens (never their secrets).
+    ///
+    /// Example: keyslot token list
+    List,
+    /// Revoke a token; it stops working at once.
+    ///
+    /// Example: keyslot token revoke 5f0c…
+    Revoke {
+        /// Token id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Vault name or id.
+    pub vault: String,
+    /// Write to this file (created, mode 0600) instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Vault name or id.
+    pub vault: String,
+    /// Read from this file instead of standard input.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
 }

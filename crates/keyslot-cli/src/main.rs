@@ -1,13 +1,29 @@
-//! `keyslot`: one binary for the server and (later) the user and operator commands.
+//! `keyslot`: one binary for the server, its operators, and its users' scripts.
+// A command line's results are its standard output; the workspace lint is for libraries.
+#![allow(clippy::print_stdout)]
 
 mod cli;
+mod commands;
+mod exit;
+mod session_file;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, Parser as _};
+
+use cli::{Cli, Command};
+use commands::{account, items, operator, secrets, tokens, transfer};
+use exit::{CmdResult, USAGE};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEYSLOT_LOG")
@@ -22,14 +38,43 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("keyslot: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(exit::OTHER);
         }
     };
-    match runtime.block_on(cli::run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("keyslot: {e:#}");
-            ExitCode::FAILURE
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("keyslot: {failure}");
+            ExitCode::from(failure.code)
         }
     }
+}
+
+async fn run(cli: Cli) -> CmdResult<u8> {
+    let addr = cli.addr.as_str();
+    match &cli.command {
+        Command::Serve(args) => operator::serve(args).await?,
+        Command::Migrate(args) => operator::migrate(args).await?,
+        Command::Backup(args) => operator::backup(args).await?,
+        Command::User(command) => operator::user(cli.json, command).await?,
+        Command::Signup(args) => account::signup(addr, args).await?,
+        Command::Login(args) => account::login(addr, args).await?,
+        Command::Logout => account::logout(addr).await?,
+        Command::Vault(command) => items::vault_command(addr, cli.json, command).await?,
+        Command::Item(command) => items::item_command(addr, cli.json, command).await?,
+        Command::Read { reference } => secrets::read(addr, reference).await?,
+        Command::Run(args) => return secrets::run(addr, args).await,
+        Command::Token(command) => tokens::token_command(addr, cli.json, command).await?,
+        Command::Export(args) => transfer::export(addr, args).await?,
+        Command::Import(args) => transfer::import(addr, args).await?,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "keyslot",
+                &mut std::io::stdout(),
+            );
+        }
+    }
+    Ok(0)
 }

@@ -126,6 +126,11 @@ impl Client {
         }
     }
 
+    /// The credential in use.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
     /// The server's base URL.
     pub fn base(&self) -> &str {
         &self.base

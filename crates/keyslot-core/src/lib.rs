@@ -10,6 +10,7 @@
 //! across requests, so a revocation is effective on every instance at the next request.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod audit;
 mod error;
 pub mod gate;

@@ -13,6 +13,7 @@ mod headers;
 mod metrics;
 pub mod openapi;
 mod routes;
+pub use routes::rfc3339;
 pub mod seal_file;
 mod state;
 

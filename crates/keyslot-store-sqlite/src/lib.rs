@@ -61,6 +61,20 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// A consistent copy of the live database at `path` (`VACUUM INTO`), safe while
+    /// serving. `path` must not exist yet.
+    pub async fn backup_into(&self, path: &std::path::Path) -> StoreResult<()> {
+        let target = path
+            .to_str()
+            .ok_or(StoreError::Corrupt("backup path is not UTF-8"))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")

@@ -369,37 +369,6 @@ impl Keyslot {
             .collect())
     }
 
-    /// Every account, for operators (`keyslot user list`): id, username, created, disabled.
-    pub async fn users(&self) -> Result<Vec<crate::model::UserRecord>> {
-        Ok(self.store.users().await?)
-    }
-
-    /// Disable or re-enable an account (operators). Disabling ends its sessions at once and
-    /// stops its tokens while it lasts; nothing is deleted, so re-enabling restores access.
-    pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
-        let user = self
-            .store
-            .user_by_name(username)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let action = if disabled {
-            "user.disable"
-        } else {
-            "user.enable"
-        };
-        let audit = event(
-            Some(&user.id),
-            action,
-            "operator".into(),
-            Outcome::Ok,
-            String::new(),
-        );
-        self.store
-            .set_user_disabled(&user.id, disabled.then(now), audit)
-            .await?;
-        Ok(())
-    }
-
     /// Run an Argon2 job through the admission gate with the password and policy.
     async fn hash<T, F>(&self, password: Password, job: F) -> Result<T>
     where

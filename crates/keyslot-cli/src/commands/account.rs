@@ -1,0 +1,127 @@
+//! signup, login, logout.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use keyslot_client::{Client, Credential};
+use zeroize::Zeroizing;
+
+use crate::cli::CredentialsArgs;
+use crate::exit::{CmdResult, Failure, USAGE};
+use crate::session_file::{self, Saved};
+
+fn username(args: &CredentialsArgs) -> CmdResult<String> {
+    if let Some(name) = &args.username {
+        return Ok(name.clone());
+    }
+    if !std::io::stdin().is_terminal() || args.password_stdin {
+        return Err(Failure::new(
+            USAGE,
+            "give the username as an argument, e.g. `keyslot login alice`",
+        ));
+    }
+    eprint!("Username: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+/// The password from stdin's first line, or from the terminal without echo.
+fn password(args: &CredentialsArgs, prompt: &str) -> CmdResult<Zeroizing<String>> {
+    if args.password_stdin {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin().lock().read_line(&mut line)?;
+        let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
+        if trimmed.is_empty() {
+            return Err(Failure::new(
+                USAGE,
+                "--password-stdin: standard input held no password",
+            ));
+        }
+        return Ok(trimmed);
+    }
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|_| {
+            Failure::new(
+                USAGE,
+                "cannot read a password from the terminal: use --password-stdin to pipe it in",
+            )
+        })
+}
+
+/// `keyslot signup`.
+pub async fn signup(addr: &str, args: &CredentialsArgs) -> CmdResult {
+    let username = username(args)?;
+    let first = password(args, "New password: ")?;
+    if !args.password_stdin {
+        let again = password(args, "Repeat the password: ")?;
+        if *again != *first {
+            return Err(Failure::new(
+                USAGE,
+                "the two passwords differ; nothing was created",
+            ));
+        }
+    }
+    let done = Client::new(addr, Credential::None)
+        .signup(&username, &first)
+        .await?;
+    eprintln!("Account {username} created. Its recovery code is below, shown this once:");
+    eprintln!(
+        "save it somewhere safe and apart from your password. Without both, the data is gone for good."
+    );
+    println!("{}", done.recovery_code);
+    Ok(())
+}
+
+/// `keyslot login`.
+pub async fn login(addr: &str, args: &CredentialsArgs) -> CmdResult {
+    let username = username(args)?;
+    let password = password(args, "Password: ")?;
+    let (client, logged) = Client::new(addr, Credential::None)
+        .login(&username, &password)
+        .await?;
+    let Credential::Session { session, csrf } = client.credential() else {
+        return Err(Failure::new(
+            crate::exit::OTHER,
+            "login returned no session",
+        ));
+    };
+    session_file::save(&Saved {
+        addr: addr.trim_end_matches('/').to_owned(),
+        username: username.clone(),
+        session: session.to_string(),
+        csrf: csrf.to_string(),
+        expires_at: logged.expires_at.clone(),
+    })?;
+    eprintln!("Logged in as {username} until {}.", logged.expires_at);
+    Ok(())
+}
+
+/// `keyslot logout`.
+pub async fn logout(addr: &str) -> CmdResult {
+    let Some(saved) = session_file::load()? else {
+        eprintln!("Not logged in.");
+        return Ok(());
+    };
+    let credential = Credential::Session {
+        session: Zeroizing::new(saved.session.clone()),
+        csrf: Zeroizing::new(saved.csrf.clone()),
+    };
+    let server = if saved.addr.is_empty() {
+        addr.to_owned()
+    } else {
+        saved.addr.clone()
+    };
+    // End the session on the server; forget it locally whatever the answer (it may have
+    // expired already).
+    let ended = Client::new(&server, credential).logout().await;
+    session_file::remove()?;
+    match ended {
+        Ok(()) | Err(keyslot_client::Error::Problem(_)) => {
+            eprintln!("Logged out.");
+            Ok(())
+        }
+        Err(e) => Err(Failure::from(e)),
+    }
+}

@@ -1,0 +1,139 @@
+//! Command implementations. User commands go through `keyslot-client` over HTTP only;
+//! operator commands (`serve`, `migrate`, `backup`, `user`) open the database directly.
+
+pub mod account;
+pub mod items;
+pub mod operator;
+pub mod secrets;
+pub mod tokens;
+pub mod transfer;
+
+use std::io::Write as _;
+
+use keyslot_client::{Client, Credential, ItemSummary, Vault};
+use zeroize::Zeroizing;
+
+use crate::exit::{AUTH, CmdResult, Failure, NOT_FOUND, USAGE};
+use crate::session_file;
+
+/// A client for user commands: `KEYSLOT_TOKEN` if set, else the saved session.
+pub fn client(addr: &str) -> CmdResult<Client> {
+    if let Ok(token) = std::env::var("KEYSLOT_TOKEN") {
+        return Ok(Client::new(addr, Credential::Token(Zeroizing::new(token))));
+    }
+    let saved = session_file::load()?.ok_or_else(|| {
+        Failure::new(
+            AUTH,
+            "not logged in: run `keyslot login USERNAME`, or set KEYSLOT_TOKEN",
+        )
+    })?;
+    if saved.addr.trim_end_matches('/') != addr.trim_end_matches('/') {
+        return Err(Failure::new(
+            AUTH,
+            format!(
+                "the saved login is for {}, not {addr}: run `keyslot login` against this server",
+                saved.addr
+            ),
+        ));
+    }
+    Ok(Client::new(
+        addr,
+        Credential::Session {
+            session: Zeroizing::new(saved.session.clone()),
+            csrf: Zeroizing::new(saved.csrf.clone()),
+        },
+    ))
+}
+
+/// A vault by exact id or exact name; ambiguous names ask for the id.
+pub async fn vault(client: &Client, wanted: &str) -> CmdResult<Vault> {
+    let vaults = client.vaults().await?;
+    if let Some(v) = vaults.iter().find(|v| v.id == wanted) {
+        return Ok(v.clone());
+    }
+    let mut named = vaults.into_iter().filter(|v| v.name == wanted);
+    match (named.next(), named.next()) {
+        (Some(v), None) => Ok(v),
+        (Some(_), Some(_)) => Err(Failure::new(
+            USAGE,
+            format!("more than one vault is named {wanted:?}: use its id (`keyslot vault list`)"),
+        )),
+        (None, _) => Err(Failure::new(
+            NOT_FOUND,
+            format!("no vault {wanted:?} that you can open (`keyslot vault list`)"),
+        )),
+    }
+}
+
+/// An item of a vault by exact id or exact name, if there is one.
+pub async fn find_item(
+    client: &Client,
+    vault: &Vault,
+    wanted: &str,
+) -> CmdResult<Option<ItemSummary>> {
+    let items = client.items(&vault.id).await?;
+    if let Some(i) = items.iter().find(|i| i.id == wanted) {
+        return Ok(Some(i.clone()));
+    }
+    let mut named = items.into_iter().filter(|i| i.name == wanted);
+    match (named.next(), named.next()) {
+        (Some(i), None) => Ok(Some(i)),
+        (Some(_), Some(_)) => Err(Failure::new(
+            USAGE,
+            format!(
+                "more than one item in {:?} is named {wanted:?}: use its id",
+                vault.name
+            ),
+        )),
+        (None, _) => Ok(None),
+    }
+}
+
+/// Like [`find_item`], but absent is an error.
+pub async fn item(client: &Client, vault: &Vault, wanted: &str) -> CmdResult<ItemSummary> {
+    find_item(client, vault, wanted).await?.ok_or_else(|| {
+        Failure::new(
+            NOT_FOUND,
+            format!(
+                "no item {wanted:?} in vault {:?} (`keyslot item list {}`)",
+                vault.name, vault.name
+            ),
+        )
+    })
+}
+
+/// Print rows as an aligned table with a header.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> CmdResult {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(out, "{}", line(header.to_vec()).trim_end())?;
+    for row in rows {
+        writeln!(
+            out,
+            "{}",
+            line(row.iter().map(String::as_str).collect()).trim_end()
+        )?;
+    }
+    Ok(())
+}
+
+/// Print a value as pretty JSON.
+pub fn json(value: &impl serde::Serialize) -> CmdResult {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::new(crate::exit::OTHER, e.to_string()))?;
+    writeln!(std::io::stdout().lock(), "{text}")?;
+    Ok(())
+}

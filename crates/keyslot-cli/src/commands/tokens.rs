@@ -1,0 +1,91 @@
+//! token create|list|revoke.
+
+use keyslot_client::MintToken;
+use serde_json::Value;
+
+use super::{client, json, table, vault};
+use crate::cli::TokenCommand;
+use crate::exit::CmdResult;
+
+/// `keyslot token …`.
+pub async fn token_command(addr: &str, as_json: bool, command: &TokenCommand) -> CmdResult {
+    let client = client(addr)?;
+    match command {
+        TokenCommand::Create {
+            name,
+            vaults,
+            all_vaults,
+            write,
+            expires_in,
+        } => {
+            let scope = if *all_vaults {
+                Value::String("*".into())
+            } else {
+                let mut ids = Vec::new();
+                for v in vaults {
+                    ids.push(Value::String(vault(&client, v).await?.id));
+                }
+                Value::Array(ids)
+            };
+            let permissions = if *write {
+                vec!["read".into(), "write".into()]
+            } else {
+                vec!["read".into()]
+            };
+            let minted = client
+                .mint_token(&MintToken {
+                    name: name.clone(),
+                    vaults: scope,
+                    permissions,
+                    expires_in_seconds: *expires_in,
+                })
+                .await?;
+            eprintln!(
+                "Token {} ({name}) expires {}. It is shown once, below:",
+                minted.id, minted.expires_at
+            );
+            println!("{}", minted.token);
+            Ok(())
+        }
+        TokenCommand::List => {
+            let tokens = client.tokens().await?;
+            if as_json {
+                return json(&tokens);
+            }
+            let rows = tokens
+                .into_iter()
+                .map(|t| {
+                    let scope = match &t.vaults {
+                        Value::String(s) => s.clone(),
+                        Value::Array(a) => format!("{} vault(s)", a.len()),
+                        other => other.to_string(),
+                    };
+                    vec![
+                        t.name,
+                        scope,
+                        t.permissions.join("+"),
+                        t.expires_at,
+                        t.last_used_at.unwrap_or_else(|| "never".into()),
+                        t.id,
+                    ]
+                })
+                .collect::<Vec<_>>();
+            table(
+                &[
+                    "NAME",
+                    "VAULTS",
+                    "PERMISSIONS",
+                    "EXPIRES",
+                    "LAST USED",
+                    "ID",
+                ],
+                &rows,
+            )
+        }
+        TokenCommand::Revoke { id } => {
+            client.revoke_token(id).await?;
+            eprintln!("Token {id} revoked.");
+            Ok(())
+        }
+    }
+}
