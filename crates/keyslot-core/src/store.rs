@@ -64,7 +64,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
     /// A user by id.
     async fn user(&self, id: &Id) -> StoreResult<Option<UserRecord>>;
-    /// Every user, oldest first (operators' `keyslot user list`).
+    /// Every user, oldest first, ties by username (operators' `keyslot user list`).
     async fn users(&self) -> StoreResult<Vec<UserRecord>>;
     /// Disable (or re-enable) an account. Disabling also deletes its sessions; its tokens
     /// stay but stop working while it is disabled. Audited in the same transaction.

@@ -254,13 +254,13 @@ async fn tokens_expire_are_revoked_and_record_last_use() {
     let item = s.create_item(&session, &a.vault, "k", json!(1)).await;
     let path = format!("/v1/vaults/{}/items/{item}", a.vault);
 
-    let r = s.post("/v1/tokens", &session, json!({"name": "short", "vaults": [a.vault], "permissions": ["read"], "expires_in_seconds": 1})).await;
+    let r = s.post("/v1/tokens", &session, json!({"name": "short", "vaults": [a.vault], "permissions": ["read"], "expires_in_seconds": 2})).await;
     let short = r.str("token");
     assert_eq!(
         s.get(&path, &Auth::Token(short.clone())).await.status,
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     s.get(&path, &Auth::Token(short))
         .await
         .problem(StatusCode::UNAUTHORIZED);
@@ -456,28 +456,28 @@ fn common_token_with_wrong_secret(token: &str) -> String {
 
 #[tokio::test]
 async fn sessions_end_after_idle_time_and_at_their_absolute_expiry() {
-    let idle = TestServer::start_with(|c| c.core.session_idle_secs = 1).await;
+    let idle = TestServer::start_with(|c| c.core.session_idle_secs = 2).await;
     idle.signup("hank").await;
     let session = idle.session("hank", PASSWORD).await;
     assert_eq!(idle.get("/v1/me", &session).await.status, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     idle.get("/v1/me", &session)
         .await
         .problem(StatusCode::UNAUTHORIZED);
 
-    let absolute = TestServer::start_with(|c| c.core.session_absolute_secs = 2).await;
+    let absolute = TestServer::start_with(|c| c.core.session_absolute_secs = 3).await;
     absolute.signup("iris").await;
     let session = absolute.session("iris", PASSWORD).await;
-    assert!(session.session().set_cookie.contains("Max-Age=2"));
+    assert!(session.session().set_cookie.contains("Max-Age=3"));
     for _ in 0..3 {
         // Activity does not extend the absolute expiry.
         assert_eq!(
             absolute.get("/v1/me", &session).await.status,
             StatusCode::OK
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     absolute
         .get("/v1/me", &session)
         .await

@@ -12,7 +12,7 @@ use sqlx::postgres::PgRow;
 
 pub(crate) const USER_SELECT_BY_NAME: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE username_key = $1";
 pub(crate) const USER_SELECT_BY_ID: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE id = $1";
-pub(crate) const USER_SELECT_ALL: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users ORDER BY created_at, id";
+pub(crate) const USER_SELECT_ALL: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users ORDER BY created_at, username_key";
 pub(crate) const VAULT_SELECT_BY_USER: &str = "SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE user_id = $1 ORDER BY seq";
 pub(crate) const VAULT_SELECT_ONE: &str = "SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE id = $1 AND user_id = $2";
 pub(crate) const ITEM_SELECT_BY_VAULT: &str = "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE vault_id = $1 AND user_id = $2 ORDER BY seq";

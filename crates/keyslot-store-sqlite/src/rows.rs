@@ -12,7 +12,7 @@ use sqlx::sqlite::SqliteRow;
 
 pub(crate) const USER_SELECT_BY_NAME: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE username_key = ?";
 pub(crate) const USER_SELECT_BY_ID: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE id = ?";
-pub(crate) const USER_SELECT_ALL: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users ORDER BY created_at, id";
+pub(crate) const USER_SELECT_ALL: &str = "SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users ORDER BY created_at, username_key";
 pub(crate) const VAULT_SELECT_BY_USER: &str = "SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE user_id = ? ORDER BY created_at, rowid";
 pub(crate) const VAULT_SELECT_ONE: &str = "SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE id = ? AND user_id = ?";
 pub(crate) const ITEM_SELECT_BY_VAULT: &str = "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE vault_id = ? AND user_id = ? ORDER BY created_at, rowid";

@@ -391,11 +391,13 @@ impl Keyslot {
             .user_by_name(username)
             .await?
             .filter(|u| u.disabled_at.is_none());
+        // Times are whole seconds: a lock holds through its last second, so a lock of
+        // n seconds lasts between n and n + 1, never less.
         if let Some(until) = user.as_ref().and_then(|u| u.locked_until)
-            && until > at
+            && until >= at
         {
             return Err(Error::TooManyAttempts {
-                retry_after: (until - at).unsigned_abs(),
+                retry_after: (until - at + 1).unsigned_abs(),
             });
         }
         Ok(user)
