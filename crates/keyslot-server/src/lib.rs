@@ -16,6 +16,7 @@ mod routes;
 pub use routes::rfc3339;
 pub mod seal_file;
 mod state;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -76,6 +77,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(metrics::render))
+        .merge(web::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

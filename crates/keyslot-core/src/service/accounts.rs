@@ -199,6 +199,13 @@ impl Keyslot {
         )
     }
 
+    /// The CSRF token of the session `session_text`, for pages that embed it in forms.
+    pub fn csrf_token(session_text: &str) -> Option<zeroize::Zeroizing<String>> {
+        SessionCredential::parse(session_text)
+            .ok()
+            .map(|c| c.csrf_token())
+    }
+
     /// Log out: the session row goes; its slot with it.
     pub async fn logout(&self, principal: &Principal) -> Result<()> {
         let Principal::Session { user, session, .. } = principal else {

@@ -1,0 +1,328 @@
+//! Log in, sign up (with the recovery code shown once), log out, recover, change
+//! password, and the account's activity.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use keyslot_core::Error;
+use keyslot_crypto::Password;
+
+use super::{Errors, FormData, Nav, Page, PageResult, WebSession, field_errors, time};
+use crate::auth::{ClientIp, clear_cookie, session_cookie, set_cookie};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginTemplate<'a> {
+    username: &'a str,
+    errors: Errors,
+    nav: Option<Nav<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupTemplate<'a> {
+    username: &'a str,
+    errors: Errors,
+    nav: Option<Nav<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_code.html")]
+struct RecoveryCodeTemplate<'a> {
+    heading: &'a str,
+    code: &'a str,
+    nav: Option<Nav<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "recover.html")]
+struct RecoverTemplate<'a> {
+    username: &'a str,
+    errors: Errors,
+    nav: Option<Nav<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordTemplate<'a> {
+    errors: Errors,
+    done: bool,
+    nav: Option<Nav<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditTemplate<'a> {
+    events: Vec<(String, String, String, String, String)>,
+    nav: Option<Nav<'a>>,
+}
+
+/// `/`: the vaults when logged in, otherwise the login page.
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match session_cookie(&headers) {
+        Some(cookie) if state.keyslot.authenticate_session(&cookie).await.is_ok() => {
+            Redirect::to("/vaults").into_response()
+        }
+        _ => Redirect::to("/login").into_response(),
+    }
+}
+
+pub async fn login_page() -> Page {
+    Page::render(&LoginTemplate {
+        username: "",
+        errors: Errors::default(),
+        nav: None,
+    })
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    form: FormData,
+) -> PageResult {
+    let username = form.get("username");
+    let password = Password::new(form.get("password"));
+    match state.keyslot.login(username, password, &ip).await {
+        Ok(done) => {
+            let mut response = Redirect::to("/vaults").into_response();
+            if let Some(cookie) =
+                set_cookie(&done.session, state.keyslot.config().session_absolute_secs)
+            {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            Ok(response)
+        }
+        Err(Error::Unauthorized) => {
+            let errors = Errors::one("password", "The username or password is not right.");
+            Err(Page::render(&LoginTemplate {
+                username,
+                errors,
+                nav: None,
+            }))
+        }
+        Err(Error::TooManyAttempts { retry_after }) => {
+            let errors = Errors::one(
+                "password",
+                format!("Too many failed attempts: wait {retry_after} seconds, then try again."),
+            );
+            Err(Page::render(&LoginTemplate {
+                username,
+                errors,
+                nav: None,
+            }))
+        }
+        Err(other) => Err(Page::from_error(other)),
+    }
+}
+
+pub async fn signup_page() -> Page {
+    Page::render(&SignupTemplate {
+        username: "",
+        errors: Errors::default(),
+        nav: None,
+    })
+}
+
+pub async fn signup(State(state): State<AppState>, form: FormData) -> PageResult {
+    let username = form.get("username");
+    match state
+        .keyslot
+        .signup(username, Password::new(form.get("password")))
+        .await
+    {
+        Ok(done) => Ok(Page::render(&RecoveryCodeTemplate {
+            heading: "Your account is ready",
+            code: &done.recovery_code,
+            nav: None,
+        })
+        .into_response()),
+        Err(Error::UsernameTaken) => {
+            let errors = Errors::one("username", "This username is taken. Choose another.");
+            Err(Page::render(&SignupTemplate {
+                username,
+                errors,
+                nav: None,
+            }))
+        }
+        Err(e) => {
+            let errors = field_errors(e)?;
+            Err(Page::render(&SignupTemplate {
+                username,
+                errors,
+                nav: None,
+            }))
+        }
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    session: WebSession,
+    form: FormData,
+) -> PageResult {
+    session.check(&form)?;
+    state
+        .keyslot
+        .logout(&session.principal)
+        .await
+        .map_err(Page::from_error)?;
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, clear_cookie());
+    Ok(response)
+}
+
+pub async fn recover_page() -> Page {
+    Page::render(&RecoverTemplate {
+        username: "",
+        errors: Errors::default(),
+        nav: None,
+    })
+}
+
+pub async fn recover(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    form: FormData,
+) -> PageResult {
+    let username = form.get("username");
+    let result = state
+        .keyslot
+        .recover(
+            username,
+            form.get("recovery_code"),
+            Password::new(form.get("new_password")),
+            &ip,
+        )
+        .await;
+    match result {
+        Ok(code) => {
+            let mut response = Page::render(&RecoveryCodeTemplate {
+                heading: "Your new password is set",
+                code: &code,
+                nav: None,
+            })
+            .into_response();
+            // Recovery ended every session, this browser's included.
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, clear_cookie());
+            Ok(response)
+        }
+        Err(Error::Unauthorized) => {
+            let errors = Errors::one(
+                "recovery_code",
+                "This recovery code does not open this account.",
+            );
+            Err(Page::render(&RecoverTemplate {
+                username,
+                errors,
+                nav: None,
+            }))
+        }
+        Err(Error::TooManyAttempts { retry_after }) => {
+            let errors = Errors::one(
+                "recovery_code",
+                format!("Too many failed attempts: wait {retry_after} seconds."),
+            );
+            Err(Page::render(&RecoverTemplate {
+                username,
+                errors,
+                nav: None,
+            }))
+        }
+        Err(e) => {
+            let errors = field_errors(e)?;
+            Err(Page::render(&RecoverTemplate {
+                username,
+                errors,
+                nav: None,
+            }))
+        }
+    }
+}
+
+pub async fn password_page(session: WebSession) -> Page {
+    Page::render(&PasswordTemplate {
+        errors: Errors::default(),
+        done: false,
+        nav: Some(Nav {
+            csrf: &session.csrf,
+        }),
+    })
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    session: WebSession,
+    form: FormData,
+) -> PageResult {
+    session.check(&form)?;
+    let end_others = form.get("end_other_sessions") == "on";
+    let result = state
+        .keyslot
+        .change_password(
+            &session.principal,
+            Password::new(form.get("current_password")),
+            Password::new(form.get("new_password")),
+            end_others,
+        )
+        .await;
+    let nav = Some(Nav {
+        csrf: &session.csrf,
+    });
+    match result {
+        Ok(()) => Ok(Page::render(&PasswordTemplate {
+            errors: Errors::default(),
+            done: true,
+            nav,
+        })
+        .into_response()),
+        Err(Error::Forbidden(_)) => {
+            let errors = Errors::one("current_password", "This is not your current password.");
+            Err(Page::render(&PasswordTemplate {
+                errors,
+                done: false,
+                nav,
+            }))
+        }
+        Err(e) => {
+            let errors = field_errors(e)?;
+            Err(Page::render(&PasswordTemplate {
+                errors,
+                done: false,
+                nav,
+            }))
+        }
+    }
+}
+
+pub async fn audit(State(state): State<AppState>, session: WebSession) -> PageResult {
+    let events = state
+        .keyslot
+        .audit_log(&session.principal, 200)
+        .await
+        .map_err(Page::from_error)?;
+    let events = events
+        .into_iter()
+        .map(|e| {
+            (
+                time(e.at),
+                e.action,
+                e.actor,
+                e.outcome,
+                e.ip.unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(Page::render(&AuditTemplate {
+        events,
+        nav: Some(Nav {
+            csrf: &session.csrf,
+        }),
+    })
+    .into_response())
+}
