@@ -1,11 +1,13 @@
 //! Bounded admission for Argon2id (DESIGN.md §4): at most `workers` hashes at once on the
 //! blocking pool, at most `queue` more waiting; anything beyond is refused at once with
 //! `Unavailable`, so a login flood cannot starve token traffic of CPU or grow a queue
-//! without bound.
+//! without bound. Each worker reuses one Argon2 working buffer ([`Argon2Memory`]), so the
+//! memory Argon2 holds is `workers × m_cost`, allocated once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use keyslot_crypto::slot::password::Argon2Memory;
 use tokio::sync::Semaphore;
 
 use crate::{Error, Result};
@@ -16,6 +18,8 @@ pub struct Argon2Gate {
     permits: Arc<Semaphore>,
     admitted: Arc<AtomicUsize>,
     limit: usize,
+    /// Idle working buffers, at most one per worker.
+    memories: Arc<std::sync::Mutex<Vec<Argon2Memory>>>,
 }
 
 impl Argon2Gate {
@@ -26,13 +30,14 @@ impl Argon2Gate {
             permits: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(AtomicUsize::new(0)),
             limit: workers + queue,
+            memories: Arc::default(),
         }
     }
 
     /// Run `work` (an Argon2 derivation) on the blocking pool if admitted.
     pub async fn run<T, F>(&self, work: F) -> Result<T>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&mut Argon2Memory) -> T + Send + 'static,
         T: Send + 'static,
     {
         if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.limit {
@@ -45,9 +50,23 @@ impl Argon2Gate {
             .acquire()
             .await
             .map_err(|_| Error::Internal("argon2 gate closed".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| Error::Internal("argon2 worker failed".into()))
+        // One buffer per permit: taken while the permit is held, put back after.
+        let mut memory = self
+            .memories
+            .lock()
+            .ok()
+            .and_then(|mut m| m.pop())
+            .unwrap_or_default();
+        let memories = self.memories.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = work(&mut memory);
+            if let Ok(mut m) = memories.lock() {
+                m.push(memory);
+            }
+            out
+        })
+        .await
+        .map_err(|_| Error::Internal("argon2 worker failed".into()))
     }
 
     /// Hashes running or waiting now (for `/metrics`).

@@ -138,6 +138,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn items(&self, user: &Id, vault: &Id) -> StoreResult<Vec<ItemRecord>>;
     /// One item.
     async fn item(&self, user: &Id, vault: &Id, item: &Id) -> StoreResult<Option<ItemRecord>>;
+    /// An item together with its vault's key version and the vault key wrapped under the
+    /// owner's user key, in one round trip (the read path of sessions and `"*"` tokens).
+    async fn item_with_vault_key(
+        &self,
+        user: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<(u32, Vec<u8>, ItemRecord)>>;
+    /// An item together with a vault-scoped token's slot for its vault, in one round trip
+    /// (the read path of scoped tokens). `None` when the token holds no slot for the vault
+    /// or there is no such item.
+    async fn item_with_token_slot(
+        &self,
+        token: &Id,
+        user: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<(TokenVaultSlot, ItemRecord)>>;
     /// Insert a new item (version 1) and audit it.
     async fn create_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()>;
     /// Replace an item with its next version if its current version is still

@@ -168,3 +168,21 @@ pub(crate) fn audit(row: &PgRow) -> StoreResult<AuditEvent> {
         detail: get(row, "detail")?,
     })
 }
+
+pub(crate) fn item_with_vault_key(row: &PgRow) -> StoreResult<(u32, Vec<u8>, ItemRecord)> {
+    Ok((
+        u32_col(row, "vault_key_version")?,
+        get(row, "wrapped_vault_key")?,
+        item(row)?,
+    ))
+}
+
+pub(crate) fn item_with_token_slot(row: &PgRow) -> StoreResult<(TokenVaultSlot, ItemRecord)> {
+    let slot = TokenVaultSlot {
+        token_id: id(row, "token_id")?,
+        vault_id: id(row, "vault_id")?,
+        key_version: u32_col(row, "slot_key_version")?,
+        wrapped_vault_key: get(row, "wrapped_vault_key")?,
+    };
+    Ok((slot, item(row)?))
+}

@@ -706,3 +706,103 @@ pub async fn disabled_users_lose_sessions_and_tokens_until_enabled(store: Arc<dy
         Err(StoreError::NotFound)
     );
 }
+
+pub async fn reads_join_an_item_with_the_key_that_opens_it(store: Arc<dyn Store>) {
+    let a = account(store.as_ref(), "victor").await;
+    let b = account(store.as_ref(), "wanda").await;
+    store
+        .create_item(item(&a, 1, b"v1"), audit(Some(&a.user), "item.create"))
+        .await
+        .unwrap();
+    let it = item(&a, 1, b"");
+    let (kv, wrapped, got) = store
+        .item_with_vault_key(&a.user, &a.vault, &it.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (kv, wrapped.as_slice(), got.value.as_slice()),
+        (1, b"wrapped vk".as_slice(), b"v1".as_slice())
+    );
+    assert!(
+        store
+            .item_with_vault_key(&b.user, &a.vault, &it.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "another user's item"
+    );
+    assert!(
+        store
+            .item_with_vault_key(&a.user, &b.vault, &it.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "wrong vault"
+    );
+
+    let t = id();
+    let token = TokenRecord {
+        id: t,
+        user_id: a.user,
+        name_key: vec![1],
+        name: vec![2],
+        verifier: vec![4; 32],
+        can_write: false,
+        wrapped_user_key: None,
+        x25519_public: vec![5; 32],
+        created_at: 10,
+        expires_at: 100,
+        last_used_at: None,
+    };
+    let slot = TokenVaultSlot {
+        token_id: t,
+        vault_id: a.vault,
+        key_version: 1,
+        wrapped_vault_key: b"t slot".to_vec(),
+    };
+    store
+        .create_token(token, vec![slot], audit(Some(&a.user), "token.mint"))
+        .await
+        .unwrap();
+    let (slot, got) = store
+        .item_with_token_slot(&t, &a.user, &a.vault, &it.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (slot.wrapped_vault_key.as_slice(), got.id),
+        (b"t slot".as_slice(), it.id)
+    );
+    let extra = id();
+    store
+        .create_vault(
+            vault_record(&a.user, extra),
+            audit(Some(&a.user), "vault.create"),
+        )
+        .await
+        .unwrap();
+    let mut other = item(&a, 1, b"elsewhere");
+    other.id = id();
+    other.vault_id = extra;
+    store
+        .create_item(other.clone(), audit(Some(&a.user), "item.create"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .item_with_token_slot(&t, &a.user, &extra, &other.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "no slot, no item"
+    );
+    assert!(
+        store
+            .item_with_token_slot(&t, &b.user, &a.vault, &it.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "another user"
+    );
+}

@@ -38,7 +38,8 @@ macro_rules! conformance {
             tokens_with_slots_round_trip_and_revoke,
             audit_is_per_user_newest_first,
             meta_is_set_once,
-            disabled_users_lose_sessions_and_tokens_until_enabled
+            disabled_users_lose_sessions_and_tokens_until_enabled,
+            reads_join_an_item_with_the_key_that_opens_it
         );
     };
     (@each required $make:expr; $($name:ident),+) => {

@@ -1,7 +1,7 @@
 //! Accounts and sessions: sign-up, login, session authentication, logout, password change,
 //! recovery, and the account's audit log.
 
-use keyslot_crypto::slot::password::derive;
+use keyslot_crypto::slot::password::{Argon2Memory, derive_with};
 use keyslot_crypto::{
     Aad, ContentKey, Envelope, Id, Password, PasswordSlot, Purpose, RecoveryCode,
     SealedPasswordSlot, SessionCredential, UserKey, UserKeyPair, VaultKey, Verifier, Wraps,
@@ -34,9 +34,15 @@ impl Keyslot {
         let (user, password_credential) = (Id::random()?, Id::random()?);
         let user_key = UserKey::generate()?;
         let (slot, user_key) = self
-            .hash(password, move |password, kdf| {
-                let slot =
-                    PasswordSlot::create(&password, &kdf, &user, password_credential, &user_key);
+            .hash(password, move |password, kdf, memory| {
+                let slot = PasswordSlot::create_with(
+                    memory,
+                    &password,
+                    &kdf,
+                    &user,
+                    password_credential,
+                    &user_key,
+                );
                 (slot, user_key)
             })
             .await?;
@@ -88,8 +94,14 @@ impl Keyslot {
         let user = self.admit_attempt(username, ip).await?;
         let Some(user) = user else {
             // Unknown user: spend the same Argon2 as a real check so timing tells nothing.
-            self.hash(password, |password, kdf| {
-                let _ = derive(&password, &[0; 16], &kdf.target, Id::from_bytes([0; 16]));
+            self.hash(password, |password, kdf, memory| {
+                let _ = derive_with(
+                    memory,
+                    &password,
+                    &[0; 16],
+                    &kdf.target,
+                    Id::from_bytes([0; 16]),
+                );
             })
             .await?;
             return Err(self.fail_attempt(None, "login", ip).await);
@@ -101,12 +113,12 @@ impl Keyslot {
         )?;
         let (uid, cred) = (user.id, user.password_credential);
         let (opened, upgrade) = self
-            .hash(password, move |password, kdf| {
-                let opened = slot.unlock(&password, &kdf, &uid, cred);
+            .hash(password, move |password, kdf, memory| {
+                let opened = slot.unlock_with(memory, &password, &kdf, &uid, cred);
                 // Policy rose since this slot was written: rewrite it at the new target.
                 let upgrade = match &opened {
                     Ok(uk) if kdf.needs_upgrade(slot.params()) => {
-                        PasswordSlot::create(&password, &kdf, &uid, cred, uk).ok()
+                        PasswordSlot::create_with(memory, &password, &kdf, &uid, cred, uk).ok()
                     }
                     _ => None,
                 };
@@ -262,9 +274,9 @@ impl Keyslot {
         )?;
         let (uid, cred) = (user.id, user.password_credential);
         let new_slot = self
-            .hash(current, move |current, kdf| {
-                let user_key = slot.unlock(&current, &kdf, &uid, cred)?;
-                PasswordSlot::create(&new, &kdf, &uid, cred, &user_key)
+            .hash(current, move |current, kdf, memory| {
+                let user_key = slot.unlock_with(memory, &current, &kdf, &uid, cred)?;
+                PasswordSlot::create_with(memory, &new, &kdf, &uid, cred, &user_key)
             })
             .await?
             .map_err(|e| match e {
@@ -329,9 +341,9 @@ impl Keyslot {
         )])?;
         let (uid, cred) = (user.id, user.password_credential);
         let (slot, user_key) = self
-            .hash(new_password, move |password, kdf| {
+            .hash(new_password, move |password, kdf, memory| {
                 (
-                    PasswordSlot::create(&password, &kdf, &uid, cred, &user_key),
+                    PasswordSlot::create_with(memory, &password, &kdf, &uid, cred, &user_key),
                     user_key,
                 )
             })
@@ -379,11 +391,13 @@ impl Keyslot {
     /// Run an Argon2 job through the admission gate with the password and policy.
     async fn hash<T, F>(&self, password: Password, job: F) -> Result<T>
     where
-        F: FnOnce(Password, keyslot_crypto::KdfPolicy) -> T + Send + 'static,
+        F: FnOnce(Password, keyslot_crypto::KdfPolicy, &mut Argon2Memory) -> T + Send + 'static,
         T: Send + 'static,
     {
         let kdf = self.config.kdf;
-        self.gate.run(move || job(password, kdf)).await
+        self.gate
+            .run(move |memory| job(password, kdf, memory))
+            .await
     }
 
     /// Per-IP budget and per-account lock, checked before any Argon2 runs.

@@ -98,13 +98,8 @@ impl Keyslot {
 
     /// Read one item.
     pub async fn get_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<Item> {
-        let open = self.open_vault(principal, vault).await?;
         let user = principal.user();
-        let record = self
-            .store
-            .item(user, vault, item)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let (open, record) = self.open_item(principal, vault, item).await?;
         let key = open_item_key(user, &open, &record)?;
         let name = open_text(
             &key,
@@ -241,6 +236,67 @@ impl Keyslot {
             .delete_item(user, vault, item, audit)
             .await
             .map_err(Error::from)
+    }
+
+    /// An item and its opened vault key in one store round trip (the hot read path): the
+    /// vault key comes through the caller's own slot, exactly as [`Self::open_vault`] finds it.
+    async fn open_item(
+        &self,
+        principal: &Principal,
+        vault: &Id,
+        item: &Id,
+    ) -> Result<(OpenVault, ItemRecord)> {
+        let user = principal.user();
+        match principal {
+            Principal::Session { user_key, .. }
+            | Principal::Token {
+                access: TokenAccess::AllVaults(user_key),
+                ..
+            } => {
+                let (key_version, wrapped, record) = self
+                    .store
+                    .item_with_vault_key(user, vault, item)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                let key = user_key.unwrap_key(
+                    &Envelope::from_bytes(&wrapped)?,
+                    &vault_key_for_user_aad(user, vault, key_version),
+                )?;
+                Ok((
+                    OpenVault {
+                        id: *vault,
+                        key_version,
+                        key,
+                    },
+                    record,
+                ))
+            }
+            Principal::Token {
+                token,
+                access: TokenAccess::Vaults(credential),
+                ..
+            } => {
+                let (slot, record) = self
+                    .store
+                    .item_with_token_slot(token, user, vault, item)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                let key = credential.open_vault_key(
+                    user,
+                    vault,
+                    slot.key_version,
+                    &Envelope::from_bytes(&slot.wrapped_vault_key)?,
+                )?;
+                Ok((
+                    OpenVault {
+                        id: *vault,
+                        key_version: slot.key_version,
+                        key,
+                    },
+                    record,
+                ))
+            }
+        }
     }
 
     /// Find the vault key through the caller's own slots; `NotFound` when the caller holds

@@ -158,14 +158,69 @@ pub fn derive(
     params: &Argon2Params,
     credential_id: Id,
 ) -> Result<UnlockedCredential> {
-    let argon = Argon2::new(
-        Argon2Algorithm::Argon2id,
-        Version::V0x13,
-        params.to_argon2()?,
-    );
+    derive_with(
+        &mut Argon2Memory::new(),
+        password,
+        salt,
+        params,
+        credential_id,
+    )
+}
+
+/// Argon2id's working memory (19 MiB at the defaults), kept by one worker and reused
+/// hash after hash. A fresh buffer per hash costs an allocation and page faults of that
+/// size every time, and the process's RSS grows with it; a server holds one of these per
+/// Argon2 worker instead. Zeroized when dropped.
+#[derive(Default)]
+pub struct Argon2Memory(Vec<argon2::Block>);
+
+impl Argon2Memory {
+    /// Empty; grows to the parameters' size at first use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn blocks(&mut self, count: usize) -> &mut [argon2::Block] {
+        if self.0.len() != count {
+            self.0.resize(count, argon2::Block::default());
+        }
+        &mut self.0
+    }
+}
+
+impl Drop for Argon2Memory {
+    fn drop(&mut self) {
+        for block in &mut self.0 {
+            zeroize::Zeroize::zeroize(block);
+        }
+    }
+}
+
+impl fmt::Debug for Argon2Memory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Argon2Memory({} KiB)", self.0.len())
+    }
+}
+
+/// [`derive`] in caller-provided working memory.
+pub fn derive_with(
+    memory: &mut Argon2Memory,
+    password: &Password,
+    salt: &[u8; 16],
+    params: &Argon2Params,
+    credential_id: Id,
+) -> Result<UnlockedCredential> {
+    let params = params.to_argon2()?;
+    let blocks = memory.blocks(params.block_count());
+    let argon = Argon2::new(Argon2Algorithm::Argon2id, Version::V0x13, params);
     let mut master = Zeroizing::new([0u8; 32]);
     argon
-        .hash_password_into(password.expose_secret().as_bytes(), salt, master.as_mut())
+        .hash_password_into_with_memory(
+            password.expose_secret().as_bytes(),
+            salt,
+            master.as_mut(),
+            blocks,
+        )
         .map_err(|_| Error::Kdf)?;
     Ok(UnlockedCredential::derive(
         CredentialKind::Password,
@@ -190,10 +245,29 @@ impl PasswordSlot {
         credential_id: Id,
         user_key: &UserKey,
     ) -> Result<Self> {
+        Self::create_with(
+            &mut Argon2Memory::new(),
+            password,
+            policy,
+            user,
+            credential_id,
+            user_key,
+        )
+    }
+
+    /// [`PasswordSlot::create`] in caller-provided Argon2 memory.
+    pub fn create_with(
+        memory: &mut Argon2Memory,
+        password: &Password,
+        policy: &KdfPolicy,
+        user: &Id,
+        credential_id: Id,
+        user_key: &UserKey,
+    ) -> Result<Self> {
         let params = policy.target;
         policy.check(&params)?;
         let salt = random::array()?;
-        let credential = derive(password, &salt, &params, credential_id)?;
+        let credential = derive_with(memory, password, &salt, &params, credential_id)?;
         Ok(Self {
             params,
             salt,
@@ -216,8 +290,26 @@ impl PasswordSlot {
         user: &Id,
         credential_id: Id,
     ) -> Result<UserKey> {
+        self.unlock_with(
+            &mut Argon2Memory::new(),
+            password,
+            policy,
+            user,
+            credential_id,
+        )
+    }
+
+    /// [`PasswordSlot::unlock`] in caller-provided Argon2 memory.
+    pub fn unlock_with(
+        &self,
+        memory: &mut Argon2Memory,
+        password: &Password,
+        policy: &KdfPolicy,
+        user: &Id,
+        credential_id: Id,
+    ) -> Result<UserKey> {
         policy.check(&self.params)?;
-        let credential = derive(password, &self.salt, &self.params, credential_id)?;
+        let credential = derive_with(memory, password, &self.salt, &self.params, credential_id)?;
         credential.check(&self.verifier)?;
         credential.open_user_key(user, &self.wrapped_user_key)
     }
