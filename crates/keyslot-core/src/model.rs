@@ -105,6 +105,21 @@ pub struct TokenVaultSlot {
     pub wrapped_vault_key: Vec<u8>,
 }
 
+/// Everything a bearer-token item read needs, fetched in one query: the token (already
+/// filtered on its user being enabled), the key path to the vault (the token's slot, or
+/// for an all-vaults token the vault key under the user key), and the item.
+#[derive(Debug, Clone)]
+pub struct TokenRead {
+    /// The token.
+    pub token: TokenRecord,
+    /// Its slot for the vault (scoped tokens), if it holds one.
+    pub slot: Option<TokenVaultSlot>,
+    /// For an all-vaults token: the vault's key version and the vault key under the user key.
+    pub vault_key: Option<(u32, Vec<u8>)>,
+    /// The item, if it exists in that vault and belongs to the token's user.
+    pub item: Option<ItemRecord>,
+}
+
 /// A vault.
 #[derive(Debug, Clone)]
 pub struct VaultRecord {

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use keyslot_crypto::Id;
 
 use crate::model::{
-    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRecord,
-    TokenVaultSlot, UserRecord, VaultRecord,
+    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
+    TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
 };
 
 /// What a store can fail with. Messages carry no secrets (stores never see any).
@@ -156,6 +156,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         vault: &Id,
         item: &Id,
     ) -> StoreResult<Option<(TokenVaultSlot, ItemRecord)>>;
+    /// A bearer-token item read in one round trip (the hot path: each query costs more CPU
+    /// than the crypto of a whole request). `None` when the token is unknown or its user is
+    /// disabled.
+    async fn token_read(&self, token: &Id, vault: &Id, item: &Id)
+    -> StoreResult<Option<TokenRead>>;
     /// Insert a new item (version 1) and audit it.
     async fn create_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()>;
     /// Replace an item with its next version if its current version is still

@@ -35,13 +35,8 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or_else(ApiError::unauthorized)?;
-            return Ok(Self(state.keyslot.authenticate_token(token.trim()).await?));
+        if let Some(token) = bearer(&parts.headers)? {
+            return Ok(Self(state.keyslot.authenticate_token(token).await?));
         }
         let session = session_cookie(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         let principal = state.keyslot.authenticate_session(&session).await?;
@@ -59,6 +54,20 @@ impl FromRequestParts<AppState> for Auth {
         }
         Ok(Self(principal))
     }
+}
+
+/// The bearer token of `Authorization`, if the header is present; a present header that
+/// is not `Bearer …` is a 401.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| Some(t.trim()))
+        .ok_or_else(ApiError::unauthorized)
 }
 
 /// The session credential from the `Cookie` header(s), if any.

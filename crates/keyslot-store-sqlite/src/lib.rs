@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use keyslot_core::model::{
-    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRecord,
-    TokenVaultSlot, UserRecord, VaultRecord,
+    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
+    TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
 };
 use keyslot_core::store::{NewAccount, Store, StoreError, StoreResult};
 use keyslot_crypto::Id;
@@ -512,6 +512,24 @@ impl Store for SqliteStore {
         .await
         .map_err(map_err)?;
         row.as_ref().map(rows::item_with_token_slot).transpose()
+    }
+
+    async fn token_read(
+        &self,
+        token: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<TokenRead>> {
+        let row = sqlx::query(rows::TOKEN_READ)
+            .bind(blob(vault))
+            .bind(blob(vault))
+            .bind(blob(item))
+            .bind(blob(vault))
+            .bind(blob(token))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(|r| rows::token_read(r, vault)).transpose()
     }
 
     async fn create_item(&self, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {

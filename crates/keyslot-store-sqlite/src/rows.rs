@@ -2,8 +2,8 @@
 //! `StoreError::Corrupt` naming the column, never a panic.
 
 use keyslot_core::model::{
-    AuditEvent, ItemRecord, Outcome, RecoveryRecord, SessionRecord, TokenRecord, TokenVaultSlot,
-    UserRecord, VaultRecord,
+    AuditEvent, ItemRecord, Outcome, RecoveryRecord, SessionRecord, TokenRead, TokenRecord,
+    TokenVaultSlot, UserRecord, VaultRecord,
 };
 use keyslot_core::store::{StoreError, StoreResult};
 use keyslot_crypto::Id;
@@ -18,6 +18,19 @@ pub(crate) const VAULT_SELECT_ONE: &str = "SELECT id, user_id, key_version, wrap
 pub(crate) const ITEM_SELECT_BY_VAULT: &str = "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE vault_id = ? AND user_id = ? ORDER BY created_at, rowid";
 pub(crate) const ITEM_SELECT_ONE: &str = "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE id = ? AND vault_id = ? AND user_id = ?";
 pub(crate) const TOKEN_SELECT_ONE: &str = "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.wrapped_user_key, t.x25519_public, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = ?";
+/// Token, slot or vault key, and item in one query (the bearer read path).
+pub(crate) const TOKEN_READ: &str = "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.wrapped_user_key, \
+    t.x25519_public, t.created_at, t.expires_at, t.last_used_at, \
+    s.key_version AS s_key_version, s.wrapped_vault_key AS s_wrapped, \
+    v.key_version AS v_key_version, v.wrapped_vault_key AS v_wrapped, \
+    i.id AS i_id, i.vault_id AS i_vault_id, i.user_id AS i_user_id, i.version AS i_version, i.key_version AS i_key_version, \
+    i.wrapped_item_key AS i_wrapped_item_key, i.name AS i_name, i.value AS i_value, i.created_at AS i_created_at, \
+    i.updated_at AS i_updated_at \
+    FROM tokens t JOIN users u ON u.id = t.user_id AND u.disabled_at IS NULL \
+    LEFT JOIN token_vault_slots s ON s.token_id = t.id AND s.vault_id = ? \
+    LEFT JOIN vaults v ON t.wrapped_user_key IS NOT NULL AND v.id = ? AND v.user_id = t.user_id \
+    LEFT JOIN items i ON i.id = ? AND i.vault_id = ? AND i.user_id = t.user_id \
+    WHERE t.id = ?";
 pub(crate) const TOKEN_SELECT_BY_USER: &str = "SELECT id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE user_id = ? ORDER BY created_at, rowid";
 
 /// An id as stored.
@@ -107,19 +120,97 @@ pub(crate) fn vault(row: &SqliteRow) -> StoreResult<VaultRecord> {
     })
 }
 
+/// The column names an item row is read from: as stored, or aliased in a join.
+pub(crate) struct ItemColumns([&'static str; 10]);
+
+pub(crate) const ITEM: ItemColumns = ItemColumns([
+    "id",
+    "vault_id",
+    "user_id",
+    "version",
+    "key_version",
+    "wrapped_item_key",
+    "name",
+    "value",
+    "created_at",
+    "updated_at",
+]);
+pub(crate) const ITEM_ALIASED: ItemColumns = ItemColumns([
+    "i_id",
+    "i_vault_id",
+    "i_user_id",
+    "i_version",
+    "i_key_version",
+    "i_wrapped_item_key",
+    "i_name",
+    "i_value",
+    "i_created_at",
+    "i_updated_at",
+]);
+
 pub(crate) fn item(row: &SqliteRow) -> StoreResult<ItemRecord> {
-    let version: i64 = get(row, "version")?;
+    item_from(row, &ITEM)
+}
+
+pub(crate) fn item_from(row: &SqliteRow, c: &ItemColumns) -> StoreResult<ItemRecord> {
+    let [
+        cid,
+        cvault,
+        cuser,
+        cversion,
+        ckv,
+        cwrapped,
+        cname,
+        cvalue,
+        ccreated,
+        cupdated,
+    ] = c.0;
+    let version: i64 = get(row, cversion)?;
     Ok(ItemRecord {
-        id: id(row, "id")?,
-        vault_id: id(row, "vault_id")?,
-        user_id: id(row, "user_id")?,
+        id: id(row, cid)?,
+        vault_id: id(row, cvault)?,
+        user_id: id(row, cuser)?,
         version: u64::try_from(version).map_err(|_| StoreError::Corrupt("version"))?,
-        key_version: u32_col(row, "key_version")?,
-        wrapped_item_key: get(row, "wrapped_item_key")?,
-        name: get(row, "name")?,
-        value: get(row, "value")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        key_version: u32_col(row, ckv)?,
+        wrapped_item_key: get(row, cwrapped)?,
+        name: get(row, cname)?,
+        value: get(row, cvalue)?,
+        created_at: get(row, ccreated)?,
+        updated_at: get(row, cupdated)?,
+    })
+}
+
+/// A [`TOKEN_READ`] row.
+pub(crate) fn token_read(row: &SqliteRow, vault: &Id) -> StoreResult<TokenRead> {
+    let token = token(row)?;
+    let slot_version: Option<i64> = get(row, "s_key_version")?;
+    let slot = match slot_version {
+        Some(v) => Some(TokenVaultSlot {
+            token_id: token.id,
+            vault_id: *vault,
+            key_version: u32::try_from(v).map_err(|_| StoreError::Corrupt("key_version"))?,
+            wrapped_vault_key: get(row, "s_wrapped")?,
+        }),
+        None => None,
+    };
+    let vault_version: Option<i64> = get(row, "v_key_version")?;
+    let vault_key = match vault_version {
+        Some(v) => Some((
+            u32::try_from(v).map_err(|_| StoreError::Corrupt("key_version"))?,
+            get(row, "v_wrapped")?,
+        )),
+        None => None,
+    };
+    let item_id: Option<Vec<u8>> = get(row, "i_id")?;
+    let item = match item_id {
+        Some(_) => Some(item_from(row, &ITEM_ALIASED)?),
+        None => None,
+    };
+    Ok(TokenRead {
+        token,
+        slot,
+        vault_key,
+        item,
     })
 }
 

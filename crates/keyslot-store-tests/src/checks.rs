@@ -806,3 +806,123 @@ pub async fn reads_join_an_item_with_the_key_that_opens_it(store: Arc<dyn Store>
         "another user"
     );
 }
+
+pub async fn a_token_read_is_one_query_with_exactly_its_keys(store: Arc<dyn Store>) {
+    let a = account(store.as_ref(), "xena").await;
+    let b = account(store.as_ref(), "yuri").await;
+    store
+        .create_item(item(&a, 1, b"v1"), audit(Some(&a.user), "item.create"))
+        .await
+        .unwrap();
+    let it = item(&a, 1, b"").id;
+    let token = |user: Id, all: bool| TokenRecord {
+        id: id(),
+        user_id: user,
+        name_key: vec![1],
+        name: vec![2],
+        verifier: vec![4; 32],
+        can_write: false,
+        wrapped_user_key: all.then(|| vec![3]),
+        x25519_public: vec![5; 32],
+        created_at: 10,
+        expires_at: 100,
+        last_used_at: None,
+    };
+    let scoped = token(a.user, false);
+    let slot = TokenVaultSlot {
+        token_id: scoped.id,
+        vault_id: a.vault,
+        key_version: 1,
+        wrapped_vault_key: b"t slot".to_vec(),
+    };
+    store
+        .create_token(
+            scoped.clone(),
+            vec![slot],
+            audit(Some(&a.user), "token.mint"),
+        )
+        .await
+        .unwrap();
+    let all = token(a.user, true);
+    store
+        .create_token(all.clone(), vec![], audit(Some(&a.user), "token.mint"))
+        .await
+        .unwrap();
+    let foreign = token(b.user, true);
+    store
+        .create_token(foreign.clone(), vec![], audit(Some(&b.user), "token.mint"))
+        .await
+        .unwrap();
+
+    let r = store
+        .token_read(&scoped.id, &a.vault, &it)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.token.id, scoped.id);
+    assert_eq!(
+        r.slot.map(|s| s.wrapped_vault_key),
+        Some(b"t slot".to_vec())
+    );
+    assert!(
+        r.vault_key.is_none(),
+        "a scoped token gets no vault key under the user key"
+    );
+    assert_eq!(r.item.map(|i| i.value), Some(b"v1".to_vec()));
+
+    let r = store
+        .token_read(&scoped.id, &b.vault, &it)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        r.slot.is_none() && r.vault_key.is_none() && r.item.is_none(),
+        "another vault: nothing"
+    );
+
+    let r = store
+        .token_read(&all.id, &a.vault, &it)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.slot.is_none());
+    assert_eq!(r.vault_key, Some((1, b"wrapped vk".to_vec())));
+    assert!(r.item.is_some());
+
+    let r = store
+        .token_read(&foreign.id, &a.vault, &it)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        r.vault_key.is_none() && r.item.is_none(),
+        "another user's token reaches nothing of this user"
+    );
+
+    let missing = store
+        .token_read(&all.id, &a.vault, &id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(missing.item.is_none());
+    assert!(
+        store
+            .token_read(&id(), &a.vault, &it)
+            .await
+            .unwrap()
+            .is_none(),
+        "unknown token"
+    );
+    store
+        .set_user_disabled(&a.user, Some(50), audit(Some(&a.user), "user.disable"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .token_read(&all.id, &a.vault, &it)
+            .await
+            .unwrap()
+            .is_none(),
+        "disabled user"
+    );
+}

@@ -39,7 +39,8 @@ macro_rules! conformance {
             audit_is_per_user_newest_first,
             meta_is_set_once,
             disabled_users_lose_sessions_and_tokens_until_enabled,
-            reads_join_an_item_with_the_key_that_opens_it
+            reads_join_an_item_with_the_key_that_opens_it,
+            a_token_read_is_one_query_with_exactly_its_keys
         );
     };
     (@each required $make:expr; $($name:ident),+) => {

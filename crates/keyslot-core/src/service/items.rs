@@ -17,10 +17,10 @@ use crate::{Error, Principal, Result, TokenAccess, policy};
 const LAST_WRITER_RETRIES: usize = 3;
 
 /// A vault key opened for this request.
-struct OpenVault {
-    id: Id,
-    key_version: u32,
-    key: VaultKey,
+pub(super) struct OpenVault {
+    pub(super) id: Id,
+    pub(super) key_version: u32,
+    pub(super) key: VaultKey,
 }
 
 impl Keyslot {
@@ -98,16 +98,27 @@ impl Keyslot {
 
     /// Read one item.
     pub async fn get_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<Item> {
-        let user = principal.user();
         let (open, record) = self.open_item(principal, vault, item).await?;
-        let key = open_item_key(user, &open, &record)?;
+        self.open_read_item(principal, open, &record)
+    }
+
+    /// Decrypt an item read through `open`, and record the read.
+    pub(super) fn open_read_item(
+        &self,
+        principal: &Principal,
+        open: OpenVault,
+        record: &ItemRecord,
+    ) -> Result<Item> {
+        let user = principal.user();
+        let (vault, item) = (open.id, record.id);
+        let key = open_item_key(user, &open, record)?;
         let name = open_text(
             &key,
-            &content_aad(Purpose::ItemName, user, &record),
+            &content_aad(Purpose::ItemName, user, record),
             &record.name,
         )?;
         let value_bytes = key.open_content(
-            &content_aad(Purpose::ItemValue, user, &record),
+            &content_aad(Purpose::ItemValue, user, record),
             &Envelope::from_bytes(&record.value)?,
         )?;
         let value = serde_json::from_slice(&value_bytes)

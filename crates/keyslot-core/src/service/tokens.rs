@@ -10,7 +10,7 @@ use keyslot_crypto::{
     Wraps,
 };
 
-use super::views::{Minted, Scope, Token, TokenRequest};
+use super::views::{self, Minted, Scope, Token, TokenRequest};
 use super::{Keyslot, event, now};
 use crate::model::{Outcome, TokenRecord, TokenVaultSlot};
 use crate::{Error, Principal, Result, TokenAccess, policy};
@@ -203,6 +203,78 @@ impl Keyslot {
             .token(token.id())
             .await?
             .ok_or(Error::Unauthorized)?;
+        self.token_principal(&token, &record)
+    }
+
+    /// Read one item with a bearer token in a single store round trip: the same checks as
+    /// [`Self::authenticate_token`] followed by [`Self::get_item`], with the same answers
+    /// (401 for any credential failure, 404 for anything the token cannot open). The
+    /// profile of a token read (bench/, docs/PERFORMANCE.md) is dominated by the cost of
+    /// each query, so the hot path asks once.
+    pub async fn get_item_with_token(
+        &self,
+        text: &str,
+        vault: &Id,
+        item: &Id,
+    ) -> Result<views::Item> {
+        let token = TokenCredential::parse(text).map_err(|_| Error::Unauthorized)?;
+        let read = self
+            .store
+            .token_read(token.id(), vault, item)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        let principal = self.token_principal(&token, &read.token)?;
+        let user = *principal.user();
+        let key_path = match (&principal, read.slot, read.vault_key) {
+            (
+                Principal::Token {
+                    access: TokenAccess::Vaults(credential),
+                    ..
+                },
+                Some(slot),
+                _,
+            ) => {
+                let key = credential.open_vault_key(
+                    &user,
+                    vault,
+                    slot.key_version,
+                    &Envelope::from_bytes(&slot.wrapped_vault_key)?,
+                )?;
+                Some((slot.key_version, key))
+            }
+            (
+                Principal::Token {
+                    access: TokenAccess::AllVaults(user_key),
+                    ..
+                },
+                _,
+                Some((key_version, wrapped)),
+            ) => {
+                let aad = keyslot_crypto::slot::vault_key_for_user_aad(&user, vault, key_version);
+                Some((
+                    key_version,
+                    user_key.unwrap_key(&Envelope::from_bytes(&wrapped)?, &aad)?,
+                ))
+            }
+            _ => None,
+        };
+        let (Some((key_version, key)), Some(record)) = (key_path, read.item) else {
+            return Err(Error::NotFound);
+        };
+        self.open_read_item(
+            &principal,
+            super::items::OpenVault {
+                id: *vault,
+                key_version,
+                key,
+            },
+            &record,
+        )
+    }
+
+    /// The checks every token request makes once its row is found: expiry, the verifier in
+    /// constant time, then the keys its slot opens.
+    fn token_principal(&self, token: &TokenCredential, record: &TokenRecord) -> Result<Principal> {
         let at = now();
         if at >= record.expires_at {
             return Err(Error::Unauthorized);
