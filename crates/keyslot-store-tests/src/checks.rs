@@ -103,6 +103,24 @@ fn item(a: &Account, version: u64, value: &[u8]) -> ItemRecord {
     }
 }
 
+/// A token row with fixed bytes (stores never interpret them); a `wrapped_user_key` makes
+/// it an all-vaults token.
+fn token_record(user: &Id, can_write: bool, wrapped_user_key: Option<Vec<u8>>) -> TokenRecord {
+    TokenRecord {
+        id: id(),
+        user_id: *user,
+        name_key: vec![1],
+        name: vec![2],
+        verifier: vec![4; 32],
+        can_write,
+        wrapped_user_key,
+        x25519_public: vec![5; 32],
+        created_at: 10,
+        expires_at: 100,
+        last_used_at: None,
+    }
+}
+
 const BACKOFF: Backoff = Backoff {
     threshold: 5,
     base_secs: 1,
@@ -533,16 +551,7 @@ pub async fn tokens_with_slots_round_trip_and_revoke(store: Arc<dyn Store>) {
     let t = id();
     let token = TokenRecord {
         id: t,
-        user_id: a.user,
-        name_key: b"nk".to_vec(),
-        name: b"n".to_vec(),
-        verifier: vec![4; 32],
-        can_write: false,
-        wrapped_user_key: None,
-        x25519_public: vec![5; 32],
-        created_at: 10,
-        expires_at: 100,
-        last_used_at: None,
+        ..token_record(&a.user, false, None)
     };
     let slot = TokenVaultSlot {
         token_id: t,
@@ -651,16 +660,7 @@ pub async fn disabled_users_lose_sessions_and_tokens_until_enabled(store: Arc<dy
     let t = id();
     let token = TokenRecord {
         id: t,
-        user_id: a.user,
-        name_key: vec![1],
-        name: vec![2],
-        verifier: vec![4; 32],
-        can_write: true,
-        wrapped_user_key: Some(vec![3]),
-        x25519_public: vec![5; 32],
-        created_at: 10,
-        expires_at: 100,
-        last_used_at: None,
+        ..token_record(&a.user, true, Some(vec![3]))
     };
     store
         .create_token(token, vec![], audit(Some(&a.user), "token.mint"))
@@ -744,16 +744,7 @@ pub async fn reads_join_an_item_with_the_key_that_opens_it(store: Arc<dyn Store>
     let t = id();
     let token = TokenRecord {
         id: t,
-        user_id: a.user,
-        name_key: vec![1],
-        name: vec![2],
-        verifier: vec![4; 32],
-        can_write: false,
-        wrapped_user_key: None,
-        x25519_public: vec![5; 32],
-        created_at: 10,
-        expires_at: 100,
-        last_used_at: None,
+        ..token_record(&a.user, false, None)
     };
     let slot = TokenVaultSlot {
         token_id: t,
@@ -815,19 +806,7 @@ pub async fn a_token_read_is_one_query_with_exactly_its_keys(store: Arc<dyn Stor
         .await
         .unwrap();
     let it = item(&a, 1, b"").id;
-    let token = |user: Id, all: bool| TokenRecord {
-        id: id(),
-        user_id: user,
-        name_key: vec![1],
-        name: vec![2],
-        verifier: vec![4; 32],
-        can_write: false,
-        wrapped_user_key: all.then(|| vec![3]),
-        x25519_public: vec![5; 32],
-        created_at: 10,
-        expires_at: 100,
-        last_used_at: None,
-    };
+    let token = |user: Id, all: bool| token_record(&user, false, all.then(|| vec![3]));
     let scoped = token(a.user, false);
     let slot = TokenVaultSlot {
         token_id: scoped.id,
