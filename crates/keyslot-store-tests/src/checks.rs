@@ -121,6 +121,24 @@ fn token_record(user: &Id, can_write: bool, wrapped_user_key: Option<Vec<u8>>) -
     }
 }
 
+/// A read-only token of `a` scoped to `a`'s vault, stored with its one slot
+/// (`wrapped_vault_key` = `t slot`); returns its id.
+async fn mint_scoped(store: &dyn Store, a: &Account) -> Id {
+    let token = token_record(&a.user, false, None);
+    let t = token.id;
+    let slot = TokenVaultSlot {
+        token_id: t,
+        vault_id: a.vault,
+        key_version: 1,
+        wrapped_vault_key: b"t slot".to_vec(),
+    };
+    store
+        .create_token(token, vec![slot], audit(Some(&a.user), "token.mint"))
+        .await
+        .unwrap();
+    t
+}
+
 const BACKOFF: Backoff = Backoff {
     threshold: 5,
     base_secs: 1,
@@ -548,21 +566,7 @@ pub async fn concurrent_writers_exactly_one_wins(store: Arc<dyn Store>) {
 pub async fn tokens_with_slots_round_trip_and_revoke(store: Arc<dyn Store>) {
     let a = account(store.as_ref(), "olivia").await;
     let b = account(store.as_ref(), "peggy").await;
-    let t = id();
-    let token = TokenRecord {
-        id: t,
-        ..token_record(&a.user, false, None)
-    };
-    let slot = TokenVaultSlot {
-        token_id: t,
-        vault_id: a.vault,
-        key_version: 1,
-        wrapped_vault_key: b"t slot".to_vec(),
-    };
-    store
-        .create_token(token, vec![slot], audit(Some(&a.user), "token.mint"))
-        .await
-        .unwrap();
+    let t = mint_scoped(store.as_ref(), &a).await;
     let got = store.token(&t).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -657,11 +661,8 @@ pub async fn disabled_users_lose_sessions_and_tokens_until_enabled(store: Arc<dy
         .record_login(s.clone(), None, audit(Some(&a.user), "login"))
         .await
         .unwrap();
-    let t = id();
-    let token = TokenRecord {
-        id: t,
-        ..token_record(&a.user, true, Some(vec![3]))
-    };
+    let token = token_record(&a.user, true, Some(vec![3]));
+    let t = token.id;
     store
         .create_token(token, vec![], audit(Some(&a.user), "token.mint"))
         .await
@@ -741,21 +742,7 @@ pub async fn reads_join_an_item_with_the_key_that_opens_it(store: Arc<dyn Store>
         "wrong vault"
     );
 
-    let t = id();
-    let token = TokenRecord {
-        id: t,
-        ..token_record(&a.user, false, None)
-    };
-    let slot = TokenVaultSlot {
-        token_id: t,
-        vault_id: a.vault,
-        key_version: 1,
-        wrapped_vault_key: b"t slot".to_vec(),
-    };
-    store
-        .create_token(token, vec![slot], audit(Some(&a.user), "token.mint"))
-        .await
-        .unwrap();
+    let t = mint_scoped(store.as_ref(), &a).await;
     let (slot, got) = store
         .item_with_token_slot(&t, &a.user, &a.vault, &it.id)
         .await
@@ -807,21 +794,7 @@ pub async fn a_token_read_is_one_query_with_exactly_its_keys(store: Arc<dyn Stor
         .unwrap();
     let it = item(&a, 1, b"").id;
     let token = |user: Id, all: bool| token_record(&user, false, all.then(|| vec![3]));
-    let scoped = token(a.user, false);
-    let slot = TokenVaultSlot {
-        token_id: scoped.id,
-        vault_id: a.vault,
-        key_version: 1,
-        wrapped_vault_key: b"t slot".to_vec(),
-    };
-    store
-        .create_token(
-            scoped.clone(),
-            vec![slot],
-            audit(Some(&a.user), "token.mint"),
-        )
-        .await
-        .unwrap();
+    let scoped = mint_scoped(store.as_ref(), &a).await;
     let all = token(a.user, true);
     store
         .create_token(all.clone(), vec![], audit(Some(&a.user), "token.mint"))
@@ -834,11 +807,11 @@ pub async fn a_token_read_is_one_query_with_exactly_its_keys(store: Arc<dyn Stor
         .unwrap();
 
     let r = store
-        .token_read(&scoped.id, &a.vault, &it)
+        .token_read(&scoped, &a.vault, &it)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(r.token.id, scoped.id);
+    assert_eq!(r.token.id, scoped);
     assert_eq!(
         r.slot.map(|s| s.wrapped_vault_key),
         Some(b"t slot".to_vec())
@@ -850,7 +823,7 @@ pub async fn a_token_read_is_one_query_with_exactly_its_keys(store: Arc<dyn Stor
     assert_eq!(r.item.map(|i| i.value), Some(b"v1".to_vec()));
 
     let r = store
-        .token_read(&scoped.id, &b.vault, &it)
+        .token_read(&scoped, &b.vault, &it)
         .await
         .unwrap()
         .unwrap();
