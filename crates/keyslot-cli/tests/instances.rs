@@ -4,154 +4,16 @@
 //! (always in CI).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::process::Command;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{As, Client, Instance, free_port, seal_key_file, spawn, wait_ready};
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a different long passphrase 7";
-
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn(dir: &Path, name: &str, url: &str, seal: &Path, migrate: bool) -> Instance {
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyslot"));
-    cmd.arg("serve")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.join(name))
-        .args(["--database-url", url])
-        .arg("--seal-key-file")
-        .arg(seal)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if migrate {
-        cmd.arg("--migrate");
-    }
-    Instance {
-        child: cmd.spawn().unwrap(),
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_ready(http: &reqwest::Client, instance: &mut Instance) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{}/readyz", instance.base)).send().await
-            && r.status() == StatusCode::OK
-        {
-            return;
-        }
-        assert!(
-            instance.child.try_wait().unwrap().is_none(),
-            "instance exited before it was ready"
-        );
-        assert!(Instant::now() < deadline, "instance not ready in time");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn seal_key_file(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("shared-seal.key");
-    std::fs::write(
-        &path,
-        keyslot_crypto::LocalSealKey::generate()
-            .unwrap()
-            .to_file_text()
-            .as_bytes(),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    path
-}
-
-struct Client {
-    http: reqwest::Client,
-}
-
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-impl Client {
-    async fn send(
-        &self,
-        base: &str,
-        method: reqwest::Method,
-        path: &str,
-        session: Option<&Session>,
-        bearer: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{base}{path}"));
-        if let Some(s) = session {
-            req = req
-                .header("cookie", format!("__Host-keyslot={}", s.cookie))
-                .header("x-csrf-token", &s.csrf);
-        }
-        if let Some(t) = bearer {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn login(&self, base: &str, user: &str, password: &str) -> Result<Session, StatusCode> {
-        let r = self
-            .http
-            .post(format!("{base}/v1/login"))
-            .json(&json!({"username": user, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        if r.status() != StatusCode::OK {
-            return Err(r.status());
-        }
-        let cookie = r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .trim_start_matches("__Host-keyslot=")
-            .to_owned();
-        let body: Value = r.json().await.unwrap();
-        Ok(Session {
-            cookie,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        })
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_everything_through_the_database() {
@@ -170,9 +32,7 @@ async fn two_instances_share_everything_through_the_database() {
         String::from_utf8_lossy(&migrate.stderr)
     );
 
-    let c = Client {
-        http: reqwest::Client::new(),
-    };
+    let c = Client::new();
     let mut a = spawn(dir.path(), "a", &url, &seal, false);
     let mut b = spawn(dir.path(), "b", &url, &seal, false);
     wait_ready(&c.http, &mut a).await;
@@ -187,8 +47,7 @@ async fn two_instances_share_everything_through_the_database() {
             &a,
             post.clone(),
             "/v1/signup",
-            None,
-            None,
+            As::Nobody,
             Some(json!({"username": "alice", "password": PASSWORD})),
         )
         .await;
@@ -201,8 +60,7 @@ async fn two_instances_share_everything_through_the_database() {
             &b,
             post.clone(),
             &format!("/v1/vaults/{vault}/items"),
-            Some(&on_b),
-            None,
+            As::Session(&on_b),
             Some(json!({"name": "k", "value": "shared"})),
         )
         .await;
@@ -215,22 +73,21 @@ async fn two_instances_share_everything_through_the_database() {
             &a,
             post.clone(),
             "/v1/tokens",
-            Some(&on_a),
-            None,
+            As::Session(&on_a),
             Some(json!({"name": "t", "vaults": [vault], "permissions": ["read"]})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let token = minted["token"].as_str().unwrap().to_owned();
     let (status, read) = c
-        .send(&b, get.clone(), &item_path, None, Some(&token), None)
+        .send(&b, get.clone(), &item_path, As::Token(&token), None)
         .await;
     assert_eq!(
         (status, read["value"].as_str()),
         (StatusCode::OK, Some("shared"))
     );
     assert_eq!(
-        c.send(&a, get.clone(), &item_path, None, Some(&token), None)
+        c.send(&a, get.clone(), &item_path, As::Token(&token), None)
             .await
             .0,
         StatusCode::OK
@@ -240,14 +97,13 @@ async fn two_instances_share_everything_through_the_database() {
             &b,
             reqwest::Method::DELETE,
             &format!("/v1/tokens/{}", minted["id"].as_str().unwrap()),
-            Some(&on_b),
-            None,
+            As::Session(&on_b),
             None,
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
-        c.send(&a, get.clone(), &item_path, None, Some(&token), None)
+        c.send(&a, get.clone(), &item_path, As::Token(&token), None)
             .await
             .0,
         StatusCode::UNAUTHORIZED
@@ -259,8 +115,7 @@ async fn two_instances_share_everything_through_the_database() {
             &a,
             post.clone(),
             "/v1/password",
-            Some(&on_a),
-            None,
+            As::Session(&on_a),
             Some(json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
         )
         .await;
@@ -272,7 +127,7 @@ async fn two_instances_share_everything_through_the_database() {
     assert!(c.login(&b, "alice", NEW_PASSWORD).await.is_ok());
     // …and the other sessions it ended are gone on B too.
     assert_eq!(
-        c.send(&b, get.clone(), "/v1/me", Some(&on_b), None, None)
+        c.send(&b, get.clone(), "/v1/me", As::Session(&on_b), None)
             .await
             .0,
         StatusCode::UNAUTHORIZED
@@ -283,8 +138,7 @@ async fn two_instances_share_everything_through_the_database() {
         &a,
         post.clone(),
         "/v1/signup",
-        None,
-        None,
+        As::Nobody,
         Some(json!({"username": "bob", "password": PASSWORD})),
     )
     .await;
