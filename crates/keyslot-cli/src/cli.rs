@@ -40,6 +40,14 @@ pub enum Command {
     ///
     /// Example: keyslot serve --listen 127.0.0.1:9000 --data-dir /var/lib/keyslot
     Serve(ServeArgs),
+    /// Make a self-signed certificate and key for trying HTTPS locally.
+    ///
+    /// Writes cert.pem and key.pem (mode 0600) for localhost, 127.0.0.1 and ::1, valid 90
+    /// days. Browsers and clients will not trust it until told to: for production use a
+    /// certificate from your CA (e.g. Let's Encrypt).
+    ///
+    /// Example: keyslot dev-cert --out-dir ./tls && keyslot serve --tls-cert tls/cert.pem --tls-key tls/key.pem
+    DevCert(DevCertArgs),
     /// Apply pending database migrations, then exit.
     ///
     /// PostgreSQL deployments run this once per upgrade (or start one instance with
@@ -142,6 +150,33 @@ pub struct ServeArgs {
     /// Largest item value in bytes.
     #[arg(long, env = "KEYSLOT_MAX_VALUE_BYTES", default_value_t = 1024 * 1024)]
     pub max_value_bytes: usize,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key). Re-read on SIGHUP and
+    /// when the file changes, without a restart.
+    #[arg(
+        long,
+        env = "KEYSLOT_TLS_CERT",
+        requires = "tls_key",
+        value_name = "FILE"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(
+        long,
+        env = "KEYSLOT_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "FILE"
+    )]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DevCertArgs {
+    /// Where to write cert.pem and key.pem (created if missing; existing files are kept).
+    #[arg(long, default_value = ".")]
+    pub out_dir: PathBuf,
+    /// Further host names or addresses the certificate should name.
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Args)]

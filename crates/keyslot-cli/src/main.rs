@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser as _};
 
 use cli::{Cli, Command};
-use commands::{account, items, operator, secrets, tokens, transfer};
+use commands::{account, dev_cert, items, operator, secrets, tokens, transfer};
 use exit::{CmdResult, USAGE};
 
 fn main() -> ExitCode {
@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> CmdResult<u8> {
     let addr = cli.addr.as_str();
     match &cli.command {
         Command::Serve(args) => operator::serve(args).await?,
+        Command::DevCert(args) => dev_cert::dev_cert(args)?,
         Command::Migrate(args) => operator::migrate(args).await?,
         Command::Backup(args) => operator::backup(args).await?,
         Command::User(command) => operator::user(cli.json, command).await?,

@@ -20,6 +20,9 @@ pub struct ServerConfig {
     pub migrate: bool,
     /// Seal key file; `None` means `<data_dir>/seal.key`, created at first start.
     pub seal_key_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate and key; `None` serves plain HTTP (behind a
+    /// TLS-terminating proxy, or on loopback).
+    pub tls: Option<crate::tls::TlsFiles>,
     /// Use-case tunables.
     pub core: CoreConfig,
 }
@@ -33,6 +36,7 @@ impl ServerConfig {
             database_url: None,
             migrate: false,
             seal_key_file: None,
+            tls: None,
             core: CoreConfig::default(),
         }
     }

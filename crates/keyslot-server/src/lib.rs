@@ -16,6 +16,7 @@ mod routes;
 pub use routes::rfc3339;
 pub mod seal_file;
 mod state;
+pub mod tls;
 mod web;
 
 use std::future::Future;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::routing::{delete, get, post};
 use keyslot_core::{Keyslot, Store};
 use keyslot_store_postgres::PostgresStore;
@@ -34,6 +35,7 @@ use tower_http::csrf::CsrfLayer;
 use tower_http::sensitive_headers::{
     SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::ServerConfig;
@@ -169,7 +171,12 @@ fn restrict_dir(_: &std::path::Path) -> Result<()> {
 pub struct Bound {
     listener: tokio::net::TcpListener,
     router: Router,
+    tls: Option<tls::TlsFiles>,
 }
+
+/// `Strict-Transport-Security` when serving TLS: two years, subdomains included. Sent only
+/// over TLS (RFC 6797 §7.2), where a browser will honour it.
+const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 impl Bound {
     /// The address actually bound (useful with port 0).
@@ -177,21 +184,49 @@ impl Bound {
         Ok(self.listener.local_addr()?)
     }
 
+    /// Whether this server speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
     /// Serve until `shutdown` completes, then finish in-flight requests.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")
+        let Some(files) = self.tls else {
+            return axum::serve(
+                self.listener,
+                self.router
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving");
+        };
+        let live = axum_server::tls_rustls::RustlsConfig::from_config(tls::server_config(&files)?);
+        tls::spawn_reloader(files, live.clone());
+        let handle = axum_server::Handle::new();
+        let stopping = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+        });
+        let router = self.router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ));
+        axum_server::from_tcp_rustls(self.listener.into_std()?, live)?
+            .handle(handle)
+            .serve(router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .context("serving TLS")
     }
 }
 
-/// Open everything and bind the listener.
+/// Open everything and bind the listener. A TLS pair that does not load stops the start
+/// here, with the reason, before anything listens.
 pub async fn bind(config: &ServerConfig) -> Result<Bound> {
+    if let Some(files) = &config.tls {
+        tls::server_config(files)?;
+    }
     let state = open(config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -199,5 +234,6 @@ pub async fn bind(config: &ServerConfig) -> Result<Bound> {
     Ok(Bound {
         listener,
         router: app(state, config.body_limit()),
+        tls: config.tls.clone(),
     })
 }

@@ -2,6 +2,7 @@
 //! operator commands (`serve`, `migrate`, `backup`, `user`) open the database directly.
 
 pub mod account;
+pub mod dev_cert;
 pub mod items;
 pub mod operator;
 pub mod secrets;

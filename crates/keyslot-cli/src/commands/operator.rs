@@ -18,8 +18,15 @@ pub async fn serve(args: &ServeArgs) -> CmdResult {
     config.migrate = args.migrate;
     config.seal_key_file.clone_from(&args.seal_key_file);
     config.core.max_value_bytes = args.max_value_bytes;
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(keyslot_server::tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
     let bound = keyslot_server::bind(&config).await?;
-    tracing::info!(addr = %bound.local_addr()?, data_dir = %config.data_dir.display(), "keyslot listening");
+    let scheme = if bound.is_tls() { "https" } else { "http" };
+    tracing::info!(addr = %bound.local_addr()?, scheme, data_dir = %config.data_dir.display(), "keyslot listening");
     bound.serve(shutdown_signal()).await?;
     tracing::info!("keyslot stopped");
     Ok(())
