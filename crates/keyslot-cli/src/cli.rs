@@ -24,6 +24,10 @@ pub struct Cli {
         default_value = "http://127.0.0.1:8470"
     )]
     pub addr: String,
+    /// Also trust this PEM certificate (a private CA, or `keyslot dev-cert`'s) when the
+    /// address is https://; the system's roots stay trusted.
+    #[arg(long, global = true, env = "KEYSLOT_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEYSLOT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log(&cli.command))),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -50,7 +50,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// The server logs at `info`; the user commands say what went wrong in their own error
+/// message, so library logs (rustls's verifier, say) would only repeat it.
+fn default_log(command: &Command) -> &'static str {
+    match command {
+        Command::Serve(_) | Command::Migrate(_) | Command::Backup(_) | Command::User(_) => "info",
+        _ => "off",
+    }
+}
+
 async fn run(cli: Cli) -> CmdResult<u8> {
+    let _ = commands::CA_CERT.set(cli.ca_cert.clone());
     let addr = cli.addr.as_str();
     match &cli.command {
         Command::Serve(args) => operator::serve(args).await?,

@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -191,6 +192,44 @@ async fn https_speaks_tls13_and_tls12_aead_only_sends_hsts_and_reloads_the_certi
     assert!(
         suite.starts_with("TLS_ECDHE_") && (suite.contains("GCM") || suite.contains("CHACHA20")),
         "{suite}"
+    );
+
+    // The CLI over HTTPS: refused while the certificate is unknown, fine with --ca-cert.
+    let addr = format!("https://localhost:{}", server.port);
+    let cli = |extra: &[&str]| {
+        let mut cmd = Command::new(keyslot_bin());
+        cmd.args(["--addr", &addr])
+            .args(extra)
+            .args(["signup", "alice", "--password-stdin"])
+            .env("KEYSLOT_CONFIG_DIR", dir.path().join("config"))
+            .env_remove("KEYSLOT_CA_CERT")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"correct horse battery staple\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let untrusted = cli(&[]);
+    assert!(
+        !untrusted.status.success(),
+        "an unknown certificate must be refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&untrusted.stderr).contains("cannot reach"),
+        "{}",
+        String::from_utf8_lossy(&untrusted.stderr)
+    );
+    let trusted = cli(&["--ca-cert", cert.to_str().unwrap()]);
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
     );
 
     // Plain HTTP on the TLS port gets no HTTP answer.

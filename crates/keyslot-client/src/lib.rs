@@ -96,6 +96,27 @@ impl Error {
     }
 }
 
+/// The HTTP client: rustls on ring (TLS 1.2 and 1.3), the system's roots plus
+/// `extra_roots` (PEM).
+fn transport(extra_roots: &[u8]) -> Result<reqwest::Client> {
+    // reqwest's rustls takes the process-wide provider; installing it again is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder();
+    if !extra_roots.is_empty() {
+        let certs = reqwest::Certificate::from_pem_bundle(extra_roots)
+            .map_err(|e| Error::Protocol(format!("reading the extra root certificates: {e}")))?;
+        if certs.is_empty() {
+            return Err(Error::Protocol(
+                "no PEM certificate among the extra root certificates".into(),
+            ));
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Protocol(format!("setting up HTTPS: {e}")))
+}
+
 /// Result of client calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -108,13 +129,24 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for `base` (e.g. `http://127.0.0.1:8470`).
+    /// A client for `base` (`http://127.0.0.1:8470`, or `https://…`, verified against the
+    /// system's trusted roots).
     pub fn new(base: &str, credential: Credential) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: transport(&[]).unwrap_or_default(),
             base: base.trim_end_matches('/').to_owned(),
             credential,
         }
+    }
+
+    /// A client that also trusts the PEM certificates in `extra_roots` (a private CA, or
+    /// the self-signed certificate from `keyslot dev-cert`), beside the system's roots.
+    pub fn with_roots(base: &str, credential: Credential, extra_roots: &[u8]) -> Result<Self> {
+        Ok(Self {
+            http: transport(extra_roots)?,
+            base: base.trim_end_matches('/').to_owned(),
+            credential,
+        })
     }
 
     /// The same server with another credential.
@@ -380,6 +412,11 @@ fn segment(s: &str) -> String {
 }
 
 fn short_reason(e: &reqwest::Error) -> String {
+    if let Some(tls) = tls_failure(e) {
+        return format!(
+            "the TLS handshake failed ({tls}); for a private CA or `keyslot dev-cert`, give --ca-cert FILE"
+        );
+    }
     if e.is_connect() {
         "connection refused or unreachable (is `keyslot serve` running? set KEYSLOT_ADDR)".into()
     } else if e.is_timeout() {
@@ -388,6 +425,24 @@ fn short_reason(e: &reqwest::Error) -> String {
         // reqwest's message may hold the URL (never a credential: those go in headers).
         e.to_string()
     }
+}
+
+/// rustls's reason, when a request failed in the TLS handshake. It sits in the source
+/// chain, often inside io::Errors, whose `source()` skips what they wrap.
+fn tls_failure(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut next = std::error::Error::source(e);
+    while let Some(inner) = next {
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        next = match inner.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            None => inner.source(),
+        };
+    }
+    None
 }
 
 fn problem(status: StatusCode, headers: &reqwest::header::HeaderMap, bytes: &[u8]) -> Problem {

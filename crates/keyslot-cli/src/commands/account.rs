@@ -2,7 +2,9 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use keyslot_client::{Client, Credential};
+use keyslot_client::Credential;
+
+use super::connect;
 use zeroize::Zeroizing;
 
 use crate::cli::CredentialsArgs;
@@ -63,7 +65,7 @@ pub async fn signup(addr: &str, args: &CredentialsArgs) -> CmdResult {
             ));
         }
     }
-    let done = Client::new(addr, Credential::None)
+    let done = connect(addr, Credential::None)?
         .signup(&username, &first)
         .await?;
     eprintln!("Account {username} created. Its recovery code is below, shown this once:");
@@ -78,7 +80,7 @@ pub async fn signup(addr: &str, args: &CredentialsArgs) -> CmdResult {
 pub async fn login(addr: &str, args: &CredentialsArgs) -> CmdResult {
     let username = username(args)?;
     let password = password(args, "Password: ")?;
-    let (client, logged) = Client::new(addr, Credential::None)
+    let (client, logged) = connect(addr, Credential::None)?
         .login(&username, &password)
         .await?;
     let Credential::Session { session, csrf } = client.credential() else {
@@ -115,8 +117,15 @@ pub async fn logout(addr: &str) -> CmdResult {
     };
     // End the session on the server; forget it locally whatever the answer (it may have
     // expired already).
-    let ended = Client::new(&server, credential).logout().await;
+    let client = connect(&server, credential);
+    let ended = match &client {
+        Ok(client) => Some(client.logout().await),
+        Err(_) => None,
+    };
     session_file::remove()?;
+    let Some(ended) = ended else {
+        return client.map(|_| ());
+    };
     match ended {
         Ok(()) | Err(keyslot_client::Error::Problem(_)) => {
             eprintln!("Logged out.");

@@ -17,10 +17,24 @@ use zeroize::Zeroizing;
 use crate::exit::{AUTH, CmdResult, Failure, NOT_FOUND, USAGE};
 use crate::session_file;
 
+/// `--ca-cert`, set once by `main` before any command runs.
+pub static CA_CERT: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+/// A client for `addr` with `credential`, trusting `--ca-cert` beside the system's roots.
+pub fn connect(addr: &str, credential: Credential) -> CmdResult<Client> {
+    let Some(Some(path)) = CA_CERT.get() else {
+        return Ok(Client::new(addr, credential));
+    };
+    let pem = std::fs::read(path)
+        .map_err(|e| Failure::new(USAGE, format!("--ca-cert {}: {e}", path.display())))?;
+    Client::with_roots(addr, credential, &pem)
+        .map_err(|e| Failure::new(USAGE, format!("--ca-cert {}: {e}", path.display())))
+}
+
 /// A client for user commands: `KEYSLOT_TOKEN` if set, else the saved session.
 pub fn client(addr: &str) -> CmdResult<Client> {
     if let Ok(token) = std::env::var("KEYSLOT_TOKEN") {
-        return Ok(Client::new(addr, Credential::Token(Zeroizing::new(token))));
+        return connect(addr, Credential::Token(Zeroizing::new(token)));
     }
     let saved = session_file::load()?.ok_or_else(|| {
         Failure::new(
@@ -37,13 +51,13 @@ pub fn client(addr: &str) -> CmdResult<Client> {
             ),
         ));
     }
-    Ok(Client::new(
+    connect(
         addr,
         Credential::Session {
             session: Zeroizing::new(saved.session.clone()),
             csrf: Zeroizing::new(saved.csrf.clone()),
         },
-    ))
+    )
 }
 
 /// A vault by exact id or exact name; ambiguous names ask for the id.
