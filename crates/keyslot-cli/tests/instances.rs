@@ -170,7 +170,7 @@ async fn instances_started_together_with_migrate_do_not_race() {
     };
     let dir = tempfile::tempdir().unwrap();
     let seal = seal_key_file(dir.path());
-    let http = reqwest::Client::new();
+    let http = support::http().build().unwrap();
     let mut instances: Vec<Instance> = (0..3)
         .map(|i| spawn(dir.path(), &format!("i{i}"), &url, &seal, true))
         .collect();

@@ -1,7 +1,9 @@
 //! The OpenAPI document at `/v1/openapi.json`: the contract's source of truth, generated
 //! from the handlers' annotations and the request/response types.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField};
@@ -19,7 +21,7 @@ use crate::routes::{account, audit, tokens, vaults};
         audit::list,
     ),
     components(schemas(Problem, ProblemField, tokens::VaultScope)),
-    modifiers(&Security),
+    modifiers(&Security, &Problems),
     security(("bearer" = []), ("session" = [])),
 )]
 pub struct ApiDoc;
@@ -43,4 +45,77 @@ impl Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("__Host-keyslot"))),
         );
     }
+}
+
+/// Problem answers as they are sent: `application/problem+json` (RFC 9457), and the ones
+/// any operation can give whatever its handler says: 400 for a body that is not JSON, 413
+/// for one over the limit, 415 for one that is not `application/json` and 422 for one that
+/// does not fit the schema (on operations with a body), 503 when the database or the Argon2 workers cannot take the request.
+/// Found missing by schemathesis (`tests/api_fuzz.rs`).
+struct Problems;
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+impl Modify for Problems {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                problems_as_sent(operation);
+            }
+        }
+    }
+}
+
+fn problems_as_sent(operation: &mut Operation) {
+    let responses = &mut operation.responses.responses;
+    for response in responses.values_mut() {
+        if let RefOr::T(response) = response
+            && let Some(content) = response.content.shift_remove("application/json")
+        {
+            let is_problem = matches!(&content, RefOr::T(c)
+                if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")));
+            let media = if is_problem {
+                PROBLEM_JSON
+            } else {
+                "application/json"
+            };
+            response.content.insert(media.to_owned(), content);
+        }
+    }
+    let mut add = |status: &str, description: &str| {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(problem(description)));
+    };
+    if operation.request_body.is_some() {
+        add("400", "The body is not valid JSON.");
+        add("413", "The body is over the size limit.");
+        add("415", "The body is not `application/json`.");
+        add(
+            "422",
+            "A field is missing, unknown or invalid: `errors` names each one.",
+        );
+    }
+    add(
+        "503",
+        "Busy or the database is unreachable: retry after `Retry-After` seconds.",
+    );
+}
+
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
 }

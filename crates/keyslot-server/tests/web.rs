@@ -12,10 +12,7 @@ use reqwest::redirect::Policy;
 async fn pages_are_strict_and_forms_need_the_csrf_field() {
     let s = TestServer::start().await;
     let a = s.signup("wendy").await;
-    let http = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
+    let http = common::http().redirect(Policy::none()).build().unwrap();
 
     let page = http.get(s.url("/login")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);

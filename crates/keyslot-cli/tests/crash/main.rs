@@ -58,7 +58,7 @@ fn client_from(round: u32, user: usize) -> Client {
     let n = (round * (MAX_USERS as u32 + 1) + user as u32) % 60_000 + 2;
     let [_, _, hi, lo] = n.to_be_bytes();
     Client {
-        http: reqwest::Client::builder()
+        http: support::http()
             .local_address(IpAddr::V4(Ipv4Addr::new(127, 1, hi, lo)))
             .timeout(Duration::from_secs(30))
             .build()

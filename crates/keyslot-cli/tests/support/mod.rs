@@ -118,6 +118,13 @@ pub enum As<'a> {
     Token(&'a str),
 }
 
+/// A reqwest builder. reqwest's TLS (the CLI's HTTPS client enables it) takes rustls's
+/// process-wide provider; install ring's first, or building panics.
+pub fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// A JSON client over one `reqwest::Client`.
 pub struct Client {
     pub http: reqwest::Client,
@@ -126,7 +133,7 @@ pub struct Client {
 impl Client {
     pub fn new() -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: http().build().unwrap(),
         }
     }
 

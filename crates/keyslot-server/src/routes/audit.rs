@@ -38,25 +38,28 @@ pub struct AuditList {
 
 /// Paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// How many events, newest first (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
 /// The caller's audit events (sessions only).
 #[utoipa::path(get, path = "/v1/audit", tag = "account", params(AuditQuery),
-    responses((status = 200, body = AuditList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = AuditList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<AuditList>> {
-    let Query(query) =
-        query.map_err(|_| ApiError::bad_request("limit", "must be a number from 1 to 1000"))?;
-    let events = state
-        .keyslot
-        .audit_log(&p, query.limit.unwrap_or(100))
-        .await?;
+    let bad_limit = || ApiError::bad_request("limit", "must be a number from 1 to 1000");
+    let Query(query) = query.map_err(|_| bad_limit())?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(bad_limit());
+    }
+    let events = state.keyslot.audit_log(&p, limit).await?;
     Ok(Json(AuditList {
         events: events
             .into_iter()

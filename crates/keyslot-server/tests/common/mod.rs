@@ -51,7 +51,7 @@ impl TestServer {
             _dir: dir,
             stop: Some(stop),
             task: Some(task),
-            http: reqwest::Client::new(),
+            http: http().build().unwrap(),
         }
     }
 
@@ -302,4 +302,11 @@ impl Reply {
             })
             .unwrap_or_default()
     }
+}
+
+/// A reqwest builder. reqwest's TLS (which the workspace's HTTPS client enables) takes
+/// rustls's process-wide provider; install ring's first, or building panics.
+pub fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
