@@ -26,8 +26,25 @@ pub fn username_key(name: &str) -> String {
     name.to_lowercase()
 }
 
+/// Words an attacker tries first against this service (ASVS 6.1.2): zxcvbn counts a
+/// password built from them, or from the username, as no stronger than the rest of it.
+pub const CONTEXT_WORDS: &[&str] = &[
+    "keyslot",
+    "key slot",
+    "vault",
+    "vaults",
+    "secret",
+    "secrets",
+    "token",
+    "recovery",
+    "password",
+    "passphrase",
+];
+
 /// Password: 12–1024 characters, not the username, not trivially guessable (zxcvbn
-/// score of at least 3, "safely unguessable" against online attacks and throttled ones).
+/// score of at least 3, "safely unguessable" against online attacks and throttled ones),
+/// the username and [`CONTEXT_WORDS`] counting as already known. Any characters; no
+/// composition rules; checked exactly as typed.
 pub fn password(field: &'static str, password: &str, username: &str) -> Option<FieldError> {
     let len = password.chars().count();
     if len < 12 {
@@ -39,7 +56,9 @@ pub fn password(field: &'static str, password: &str, username: &str) -> Option<F
     if password.to_lowercase() == username.to_lowercase() {
         return Some(FieldError::new(field, "must not be the username"));
     }
-    let estimate = zxcvbn::zxcvbn(password, &[username]);
+    let mut known = vec![username];
+    known.extend_from_slice(CONTEXT_WORDS);
+    let estimate = zxcvbn::zxcvbn(password, &known);
     if (estimate.score() as u8) < 3 {
         return Some(FieldError::new(
             field,
@@ -71,5 +90,23 @@ pub fn collect(checks: impl IntoIterator<Item = Option<FieldError>>) -> Result<(
         Ok(())
     } else {
         Err(crate::Error::Invalid(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_words_and_the_username_do_not_make_a_password_strong() {
+        // Both pass zxcvbn's score of 3 when it is not told about Keyslot.
+        for weak in ["KeyslotPassword1", "Keyslot2026!", "keyslotkeyslot"] {
+            assert!(password("password", weak, "alice").is_some(), "{weak} was accepted");
+        }
+        assert!(password("password", "correct horse battery staple", "alice").is_none());
+        // No composition rules; 64 characters and more are fine (ASVS 6.2.5, 6.2.9).
+        let long = "plain lowercase words only make a long enough passphrase for this";
+        assert!(long.len() >= 64);
+        assert!(password("password", long, "alice").is_none());
     }
 }
