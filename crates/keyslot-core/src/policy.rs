@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn context_words_and_the_username_do_not_make_a_password_strong() {
-        // Both pass zxcvbn's score of 3 when it is not told about Keyslot.
+        // The first two pass zxcvbn's score of 3 when it is not told about Keyslot.
         for weak in ["KeyslotPassword1", "Keyslot2026!", "keyslotkeyslot"] {
             assert!(password("password", weak, "alice").is_some(), "{weak} was accepted");
         }

@@ -197,10 +197,20 @@ async fn failed_logins_back_off_even_for_the_right_password() {
 async fn the_per_ip_budget_stops_spraying_across_accounts() {
     let s = TestServer::start_with(|c| c.core.ip_failures_per_minute = 4).await;
     s.signup("pat").await;
-    for name in ["u1", "u2", "u3", "u4"] {
-        s.login(name, "wrong password, quite long")
+    // The address is the connection's: forwarding headers a client makes up do not give it
+    // a fresh budget (ASVS 4.1.3).
+    for (i, name) in ["u1", "u2", "u3", "u4"].into_iter().enumerate() {
+        let r = s
+            .http
+            .post(s.url("/v1/login"))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .header("x-real-ip", format!("198.51.100.{i}"))
+            .header("forwarded", format!("for=192.0.2.{i}"))
+            .json(&json!({"username": name, "password": "wrong password, quite long"}))
+            .send()
             .await
-            .problem(StatusCode::UNAUTHORIZED);
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     let r = s.login("pat", PASSWORD).await;
     r.problem(StatusCode::TOO_MANY_REQUESTS);
@@ -259,8 +269,17 @@ async fn security_headers_are_on_every_answer() {
         "/v1/openapi.json",
         "/v1/me",
         "/nowhere",
+        "/metrics",
+        "/login",
+        "/assets/app.js",
     ] {
         let r = s.get(path, &Auth::None).await;
+        // Every text body says its charset (ASVS 4.1.1).
+        let content_type = r.headers.get("content-type").unwrap().to_str().unwrap();
+        assert!(
+            !content_type.starts_with("text/") || content_type.contains("charset=utf-8"),
+            "{path}: {content_type}"
+        );
         assert_eq!(
             r.headers.get("x-content-type-options").unwrap(),
             "nosniff",
@@ -351,4 +370,38 @@ impl SharedServer {
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+}
+
+/// Message framing (ASVS 4.2.1): with both `Transfer-Encoding: chunked` and a
+/// `Content-Length`, the length is not what ends the body. Either the request is refused,
+/// or chunked framing wins and the bytes after the last chunk are read as the next request
+/// on the connection — never as part of this body.
+#[tokio::test]
+async fn transfer_encoding_wins_over_content_length() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let s = TestServer::start().await;
+    let smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let body = format!("0\r\n\r\n{smuggled}");
+    let request = format!(
+        "POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nTransfer-Encoding: chunked\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    let statuses: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.starts_with("HTTP/1.1 "))
+        .collect();
+    let refused = statuses.len() == 1 && statuses[0].starts_with("HTTP/1.1 400");
+    let chunked_won = statuses.len() == 2
+        && statuses[0].starts_with("HTTP/1.1 400")
+        && statuses[1].starts_with("HTTP/1.1 200");
+    assert!(refused || chunked_won, "{answer}");
 }
