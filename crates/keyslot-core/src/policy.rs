@@ -101,7 +101,10 @@ mod tests {
     fn context_words_and_the_username_do_not_make_a_password_strong() {
         // The first two pass zxcvbn's score of 3 when it is not told about Keyslot.
         for weak in ["KeyslotPassword1", "Keyslot2026!", "keyslotkeyslot"] {
-            assert!(password("password", weak, "alice").is_some(), "{weak} was accepted");
+            assert!(
+                password("password", weak, "alice").is_some(),
+                "{weak} was accepted"
+            );
         }
         assert!(password("password", "correct horse battery staple", "alice").is_none());
         // No composition rules; 64 characters and more are fine (ASVS 6.2.5, 6.2.9).

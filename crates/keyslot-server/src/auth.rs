@@ -120,3 +120,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
         Ok(Self(ip))
     }
 }
+
+/// End the session this request presented, if any, once a login has made a new one: a
+/// login replaces the browser's session rather than adding one beside it (ASVS 7.2.4).
+/// Nothing to end (no cookie, or one already expired) is not an error.
+pub async fn end_presented_session(state: &AppState, headers: &HeaderMap) {
+    if let Some(text) = session_cookie(headers)
+        && let Ok(principal) = state.keyslot.authenticate_session(&text).await
+    {
+        let _ = state.keyslot.logout(&principal).await;
+    }
+}

@@ -65,5 +65,11 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "keyslot_audit_dropped_total {}",
         state.keyslot.audit_dropped()
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

@@ -246,6 +246,39 @@ async fn logout_kills_the_cookie() {
         .problem(StatusCode::UNAUTHORIZED);
 }
 
+/// A login made with a session cookie ends that session: the browser holds one session,
+/// the new one (ASVS 7.2.4). Sessions elsewhere are untouched.
+#[tokio::test]
+async fn a_login_replaces_the_session_it_was_made_from() {
+    let s = TestServer::start().await;
+    s.signup("fay").await;
+    s.signup("gus").await;
+    let elsewhere = s.session("fay", PASSWORD).await;
+    let before = s.session("fay", PASSWORD).await;
+    let r = s
+        .post(
+            "/v1/login",
+            &before,
+            json!({"username": "gus", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    s.get("/v1/me", &before)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/v1/me", &elsewhere).await.status, StatusCode::OK);
+    // A failed login ends nothing.
+    let r = s
+        .post(
+            "/v1/login",
+            &elsewhere,
+            json!({"username": "fay", "password": "wrong password, quite long"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/v1/me", &elsewhere).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn tokens_expire_are_revoked_and_record_last_use() {
     let s = TestServer::start().await;

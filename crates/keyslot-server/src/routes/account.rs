@@ -2,14 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyslot_crypto::Password;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::auth::{Auth, ClientIp, clear_cookie, set_cookie};
+use crate::auth::{Auth, ClientIp, clear_cookie, end_presented_session, set_cookie};
 use crate::error::{ApiResult, Problem};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -135,12 +135,14 @@ pub async fn signup(
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let done = state
         .keyslot
         .login(&req.username, Password::new(req.password), &ip)
         .await?;
+    end_presented_session(&state, &headers).await;
     let max_age = state.keyslot.config().session_absolute_secs;
     let body = LoginResponse {
         csrf_token: done.csrf_token.to_string(),

@@ -80,12 +80,14 @@ pub async fn login_page() -> Page {
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     form: FormData,
 ) -> PageResult {
     let username = form.get("username");
     let password = Password::new(form.get("password"));
     match state.keyslot.login(username, password, &ip).await {
         Ok(done) => {
+            crate::auth::end_presented_session(&state, &headers).await;
             let mut response = Redirect::to("/vaults").into_response();
             if let Some(cookie) =
                 set_cookie(&done.session, state.keyslot.config().session_absolute_secs)
