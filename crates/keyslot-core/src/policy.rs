@@ -107,6 +107,18 @@ mod tests {
             );
         }
         assert!(password("password", "correct horse battery staple", "alice").is_none());
+        // Passwords from the top of breach lists are refused (ASVS 6.2.4).
+        for common in [
+            "password1234",
+            "qwertyuiop123",
+            "iloveyou1234",
+            "123456789012",
+        ] {
+            assert!(
+                password("password", common, "alice").is_some(),
+                "{common} was accepted"
+            );
+        }
         // No composition rules; 64 characters and more are fine (ASVS 6.2.5, 6.2.9).
         let long = "plain lowercase words only make a long enough passphrase for this";
         assert!(long.len() >= 64);

@@ -267,6 +267,16 @@ async fn a_login_replaces_the_session_it_was_made_from() {
         .await
         .problem(StatusCode::UNAUTHORIZED);
     assert_eq!(s.get("/v1/me", &elsewhere).await.status, StatusCode::OK);
+    // The password is checked exactly as typed: no trimming, no case folding (ASVS 6.2.8).
+    for near in [
+        format!("{PASSWORD} "),
+        format!(" {PASSWORD}"),
+        PASSWORD.to_uppercase(),
+    ] {
+        s.login("fay", &near)
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+    }
     // A failed login ends nothing.
     let r = s
         .post(
