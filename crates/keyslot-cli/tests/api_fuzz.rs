@@ -18,7 +18,7 @@ use serde_json::json;
 use support::{As, Client, seal_key_file, spawn, wait_ready};
 
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
-response_schema_conformance,ignored_auth,negative_data_rejection,use_after_free,\
+response_schema_conformance,ignored_auth,negative_data_rejection,use_after_free,unsupported_method,\
 ensure_resource_availability";
 
 fn schemathesis() -> Option<&'static str> {
