@@ -123,6 +123,12 @@ async fn wait_tls(server: &mut Server, trusted: &Path) {
     }
 }
 
+/// Ask the server to re-read its certificate now.
+fn hup(pid: &str) {
+    let sent = Command::new("kill").args(["-HUP", pid]).status().unwrap();
+    assert!(sent.success());
+}
+
 fn der(cert: &Path) -> Vec<u8> {
     CertificateDer::from_pem_file(cert).unwrap().to_vec()
 }
@@ -253,13 +259,7 @@ async fn https_speaks_tls13_and_tls12_aead_only_sends_hsts_and_reloads_the_certi
     std::fs::copy(&new_key, &key).unwrap();
     std::fs::copy(&new_cert, &cert).unwrap();
     let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    hup(&pid);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let seen = https_get(server.port, &new_cert, &[&rustls::version::TLS13]).await;
@@ -280,13 +280,7 @@ async fn https_speaks_tls13_and_tls12_aead_only_sends_hsts_and_reloads_the_certi
 
     // A broken pair is refused and the last good one stays.
     std::fs::write(&cert, "not a certificate").unwrap();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    hup(&pid);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = https_get(server.port, &new_cert, &[&rustls::version::TLS13])
         .await

@@ -40,6 +40,27 @@ async fn write(
     }
 }
 
+/// Fold a write's outcome into the model: `done` on an acknowledgement; a lost answer
+/// leaves `doubt` for the next verification and stops the user's task (`false`).
+fn settle(
+    user: &mut User,
+    reply: Reply,
+    doubt: Doubt,
+    done: impl FnOnce(&mut User, Value),
+) -> bool {
+    match reply {
+        Reply::Done(body) => {
+            done(user, body);
+            true
+        }
+        Reply::Refused => true,
+        Reply::Lost => {
+            user.doubt = Some(doubt);
+            false
+        }
+    }
+}
+
 /// A password the policy accepts, different every time.
 pub fn fresh_password(rng: &mut Rng) -> String {
     format!("crash {:016x} loop {:08x}", rng.next(), rng.next() as u32)
@@ -182,30 +203,23 @@ fn settle_item(
     value: Option<Value>,
     reply: Reply,
 ) -> bool {
-    match reply {
-        Reply::Done(body) => {
-            let items = &mut user.vaults[v].items;
-            match value {
-                None => {
-                    items.remove(&name);
-                }
-                Some(value) => {
-                    let id = id.unwrap_or_else(|| body["id"].as_str().unwrap().to_owned());
-                    items.insert(name, Item { id, value });
-                }
+    let doubt = Doubt::Item {
+        vault: v,
+        name: name.clone(),
+        value: value.clone(),
+    };
+    settle(user, reply, doubt, |user, body| {
+        let items = &mut user.vaults[v].items;
+        match value {
+            None => {
+                items.remove(&name);
             }
-            true
+            Some(value) => {
+                let id = id.unwrap_or_else(|| body["id"].as_str().unwrap().to_owned());
+                items.insert(name, Item { id, value });
+            }
         }
-        Reply::Refused => true,
-        Reply::Lost => {
-            user.doubt = Some(Doubt::Item {
-                vault: v,
-                name,
-                value,
-            });
-            false
-        }
-    }
+    })
 }
 
 async fn mint(
@@ -232,7 +246,7 @@ async fn mint(
         "vaults": vaults.as_ref().map_or(json!("*"), |v| json!(v)),
         "permissions": permissions,
     });
-    match write(
+    let reply = write(
         client,
         base,
         Method::POST,
@@ -241,24 +255,16 @@ async fn mint(
         Some(body),
         StatusCode::CREATED,
     )
-    .await
-    {
-        Reply::Done(body) => {
-            user.tokens.push(Token {
-                id: body["id"].as_str().unwrap().to_owned(),
-                secret: body["token"].as_str().unwrap().to_owned(),
-                vaults,
-                write: write_perm,
-                revoked: false,
-            });
-            true
-        }
-        Reply::Refused => true,
-        Reply::Lost => {
-            user.doubt = Some(Doubt::Mint);
-            false
-        }
-    }
+    .await;
+    settle(user, reply, Doubt::Mint, |user, body| {
+        user.tokens.push(Token {
+            id: body["id"].as_str().unwrap().to_owned(),
+            secret: body["token"].as_str().unwrap().to_owned(),
+            vaults,
+            write: write_perm,
+            revoked: false,
+        });
+    })
 }
 
 async fn revoke(
@@ -276,7 +282,7 @@ async fn revoke(
     }
     let t = live[rng.below(live.len() as u64) as usize];
     let path = format!("/v1/tokens/{}", user.tokens[t].id);
-    match write(
+    let reply = write(
         client,
         base,
         Method::DELETE,
@@ -285,18 +291,10 @@ async fn revoke(
         None,
         StatusCode::NO_CONTENT,
     )
-    .await
-    {
-        Reply::Done(_) => {
-            user.tokens[t].revoked = true;
-            true
-        }
-        Reply::Refused => true,
-        Reply::Lost => {
-            user.doubt = Some(Doubt::Revoke { token: t });
-            false
-        }
-    }
+    .await;
+    settle(user, reply, Doubt::Revoke { token: t }, |user, _| {
+        user.tokens[t].revoked = true;
+    })
 }
 
 async fn create_vault(
@@ -311,7 +309,7 @@ async fn create_vault(
     }
     let name = format!("vault-{:08x}", rng.next() as u32);
     let body = json!({"name": name});
-    match write(
+    let reply = write(
         client,
         base,
         Method::POST,
@@ -320,22 +318,19 @@ async fn create_vault(
         Some(body),
         StatusCode::CREATED,
     )
-    .await
-    {
-        Reply::Done(body) => {
+    .await;
+    settle(
+        user,
+        reply,
+        Doubt::CreateVault { name: name.clone() },
+        |user, body| {
             user.vaults.push(Vault {
                 id: body["id"].as_str().unwrap().to_owned(),
                 name,
                 items: BTreeMap::new(),
             });
-            true
-        }
-        Reply::Refused => true,
-        Reply::Lost => {
-            user.doubt = Some(Doubt::CreateVault { name });
-            false
-        }
-    }
+        },
+    )
 }
 
 async fn change_password(
@@ -347,7 +342,7 @@ async fn change_password(
 ) -> bool {
     let new = fresh_password(rng);
     let body = json!({"current_password": user.password, "new_password": new});
-    match write(
+    let reply = write(
         client,
         base,
         Method::POST,
@@ -356,19 +351,16 @@ async fn change_password(
         Some(body),
         StatusCode::NO_CONTENT,
     )
-    .await
-    {
-        Reply::Done(_) => {
+    .await;
+    settle(
+        user,
+        reply,
+        Doubt::Password { new: new.clone() },
+        |user, _| {
             let old = std::mem::replace(&mut user.password, new);
             user.retired_passwords.push(old);
-            true
-        }
-        Reply::Refused => true,
-        Reply::Lost => {
-            user.doubt = Some(Doubt::Password { new });
-            false
-        }
-    }
+        },
+    )
 }
 
 async fn recover(
