@@ -25,7 +25,10 @@ struct World {
 
 const PASSWORD: &str = "correct horse battery staple";
 
-async fn call(app: &Router, request: Request<Body>) -> (StatusCode, serde_json::Value, Option<String>) {
+async fn call(
+    app: &Router,
+    request: Request<Body>,
+) -> (StatusCode, serde_json::Value, Option<String>) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let cookie = response
@@ -33,12 +36,17 @@ async fn call(app: &Router, request: Request<Body>) -> (StatusCode, serde_json::
         .get(header::SET_COOKIE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or_default().to_owned());
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default(), cookie)
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or_default(),
+        cookie,
+    )
 }
 
-fn json(method: Method, uri: &str, body: &str) -> http::request::Builder {
-    let _ = body;
+fn json(method: Method, uri: &str) -> http::request::Builder {
     Request::builder()
         .method(method)
         .uri(uri)
@@ -52,34 +60,87 @@ fn world() -> &'static World {
             .enable_all()
             .build()
             .unwrap();
-        let dir = std::env::temp_dir().join(format!("keyslot-fuzz-{}", std::process::id()));
+        // tmpfs when there is one: fsyncs there cost nothing, and every accepted write
+        // makes one.
+        let shm = std::path::Path::new("/dev/shm");
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join(format!("keyslot-fuzz-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let config = keyslot_server::ServerConfig::new(&dir);
+        let mut config = keyslot_server::ServerConfig::new(&dir);
+        // A token Argon2 cost: every parseable login, recovery or password change hashes,
+        // and at the real cost (under the sanitizer) the fuzzer would do little else.
+        let cheap = keyslot_crypto::Argon2Params {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        config.core.kdf = keyslot_crypto::KdfPolicy {
+            floor: cheap,
+            target: cheap,
+            ..keyslot_crypto::KdfPolicy::default()
+        };
         let (app, cookie, csrf, token, vault, item) = runtime.block_on(async {
             let state = keyslot_server::open(&config).await.unwrap();
             let app = keyslot_server::app(state, config.body_limit());
             let signup = format!(r#"{{"username":"fuzz","password":"{PASSWORD}"}}"#);
-            let (status, body, _) = call(&app, json(Method::POST, "/v1/signup", "").body(Body::from(signup.clone())).unwrap()).await;
+            let (status, body, _) = call(
+                &app,
+                json(Method::POST, "/v1/signup")
+                    .body(Body::from(signup.clone()))
+                    .unwrap(),
+            )
+            .await;
             assert_eq!(status, StatusCode::CREATED);
             let vault = body["vault_id"].as_str().unwrap().to_owned();
-            let (status, body, cookie) = call(&app, json(Method::POST, "/v1/login", "").body(Body::from(signup)).unwrap()).await;
+            let (status, body, cookie) = call(
+                &app,
+                json(Method::POST, "/v1/login")
+                    .body(Body::from(signup))
+                    .unwrap(),
+            )
+            .await;
             assert_eq!(status, StatusCode::OK);
             let cookie = cookie.unwrap();
             let csrf = body["csrf_token"].as_str().unwrap().to_owned();
             let with_session = |b: http::request::Builder| {
-                b.header(header::COOKIE, &cookie).header("x-csrf-token", &csrf)
+                b.header(header::COOKIE, &cookie)
+                    .header("x-csrf-token", &csrf)
             };
             let mint = format!(r#"{{"name":"fuzz","vaults":"*","permissions":["read","write"]}}"#);
-            let (status, body, _) = call(&app, with_session(json(Method::POST, "/v1/tokens", "")).body(Body::from(mint)).unwrap()).await;
+            let (status, body, _) = call(
+                &app,
+                with_session(json(Method::POST, "/v1/tokens"))
+                    .body(Body::from(mint))
+                    .unwrap(),
+            )
+            .await;
             assert_eq!(status, StatusCode::CREATED);
             let token = body["token"].as_str().unwrap().to_owned();
             let item = r#"{"name":"seed","value":{"a":[1,2,3]}}"#;
-            let (status, body, _) = call(&app, with_session(json(Method::POST, &format!("/v1/vaults/{vault}/items"), "")).body(Body::from(item)).unwrap()).await;
+            let (status, body, _) = call(
+                &app,
+                with_session(json(Method::POST, &format!("/v1/vaults/{vault}/items")))
+                    .body(Body::from(item))
+                    .unwrap(),
+            )
+            .await;
             assert_eq!(status, StatusCode::CREATED);
             let item = body["id"].as_str().unwrap().to_owned();
             (app, cookie, csrf, token, vault, item)
         });
-        World { runtime, app, cookie, csrf, token, vault, item }
+        World {
+            runtime,
+            app,
+            cookie,
+            csrf,
+            token,
+            vault,
+            item,
+        }
     })
 }
 
@@ -102,9 +163,11 @@ fuzz_target!(|data: &[u8]| {
     let w = world();
     let (method, path) = ROUTES[usize::from(pick) % ROUTES.len()];
     let path = path.replace("{vault}", &w.vault).replace("{item}", &w.item);
-    let mut request = json(method.parse().unwrap(), &path, "");
+    let mut request = json(method.parse().unwrap(), &path);
     request = match (pick / 16) % 3 {
-        0 => request.header(header::COOKIE, &w.cookie).header("x-csrf-token", &w.csrf),
+        0 => request
+            .header(header::COOKIE, &w.cookie)
+            .header("x-csrf-token", &w.csrf),
         1 => request.header(header::AUTHORIZATION, format!("Bearer {}", w.token)),
         _ => request,
     };
@@ -116,7 +179,14 @@ fuzz_target!(|data: &[u8]| {
         "{method} {path}: {status}"
     );
     if status.is_client_error() {
-        let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        assert_eq!(content_type, Some("application/problem+json"), "{method} {path}: {status}");
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(
+            content_type,
+            Some("application/problem+json"),
+            "{method} {path}: {status}"
+        );
     }
 });
