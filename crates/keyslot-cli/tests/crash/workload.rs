@@ -61,6 +61,9 @@ fn settle(
     }
 }
 
+/// Live tokens per user at most: past it, a mint becomes a revoke.
+const MAX_LIVE_TOKENS: usize = 6;
+
 /// A password the policy accepts, different every time.
 pub fn fresh_password(rng: &mut Rng) -> String {
     format!("crash {:016x} loop {:08x}", rng.next(), rng.next() as u32)
@@ -229,6 +232,11 @@ async fn mint(
     session: &Session,
     rng: &mut Rng,
 ) -> bool {
+    // Every live token is checked against every item in its scope after each kill: keep
+    // their number bounded so a long run's checks do not grow without end.
+    if user.live_tokens().count() >= MAX_LIVE_TOKENS {
+        return revoke(client, base, user, session, rng).await;
+    }
     let vaults = if rng.below(3) == 0 {
         None
     } else {
