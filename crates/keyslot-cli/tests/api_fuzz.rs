@@ -60,8 +60,13 @@ fn run(st: &str, dir: &Path, base: &str, label: &str, config: &str) -> String {
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
+    let cases = report
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(" generated"))
+        .unwrap_or_default();
     let summary = report.lines().last().unwrap_or_default();
-    eprintln!("schemathesis ({label}): {summary}");
+    eprintln!("schemathesis ({label}): {cases}; {summary}");
     assert!(
         out.status.success(),
         "schemathesis ({label}) found failures:\n{report}\n{}",
