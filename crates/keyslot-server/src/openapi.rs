@@ -48,10 +48,11 @@ impl Modify for Security {
 }
 
 /// Problem answers as they are sent: `application/problem+json` (RFC 9457), and the ones
-/// any operation can give whatever its handler says: 400 for a body that is not JSON, 413
-/// for one over the limit, 415 for one that is not `application/json` and 422 for one that
-/// does not fit the schema (on operations with a body), 503 when the database or the Argon2 workers cannot take the request.
-/// Found missing by schemathesis (`tests/api_fuzz.rs`).
+/// any operation can give whatever its handler says: on operations with a body, 400 for a
+/// body that is not JSON, 413 for one over the limit, 415 for one that is not
+/// `application/json` and 422 for one that does not fit the schema; everywhere, 503 when
+/// the database or the Argon2 workers cannot take the request. Found missing by
+/// schemathesis (`keyslot-cli/tests/api_fuzz.rs`).
 struct Problems;
 
 const PROBLEM_JSON: &str = "application/problem+json";

@@ -3,10 +3,9 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use keyslot_client::Credential;
-
-use super::connect;
 use zeroize::Zeroizing;
 
+use super::connect;
 use crate::cli::CredentialsArgs;
 use crate::exit::{CmdResult, Failure, USAGE};
 use crate::session_file::{self, Saved};
