@@ -3,13 +3,15 @@
 //! token holds no key for it, before any permission question arises.
 
 use keyslot_crypto::slot::{item_key_aad, vault_key_for_user_aad};
-use keyslot_crypto::{Aad, ContentKey, Envelope, Id, ItemKey, Purpose, VaultKey, Wraps};
+use keyslot_crypto::{
+    Aad, ContentKey, Envelope, Id, ItemKey, Purpose, UnlockedCredential, UserKey, VaultKey, Wraps,
+};
 use zeroize::Zeroizing;
 
 use super::accounts::{new_vault, vault_name_aad};
 use super::views::{Item, ItemSummary, Vault};
 use super::{Keyslot, event, now};
-use crate::model::{ItemRecord, Outcome, VaultRecord};
+use crate::model::{ItemRecord, Outcome, TokenVaultSlot, VaultRecord};
 use crate::store::StoreError;
 use crate::{Error, Principal, Result, TokenAccess, policy};
 
@@ -21,6 +23,47 @@ pub(super) struct OpenVault {
     pub(super) id: Id,
     pub(super) key_version: u32,
     pub(super) key: VaultKey,
+}
+
+impl OpenVault {
+    /// The vault key as the user key wraps it (sessions, `"*"` tokens, minting).
+    pub(super) fn from_user_key(
+        user_key: &UserKey,
+        user: &Id,
+        vault: &Id,
+        key_version: u32,
+        wrapped: &[u8],
+    ) -> Result<Self> {
+        let key = user_key.unwrap_key(
+            &Envelope::from_bytes(wrapped)?,
+            &vault_key_for_user_aad(user, vault, key_version),
+        )?;
+        Ok(Self {
+            id: *vault,
+            key_version,
+            key,
+        })
+    }
+
+    /// The vault key from a scoped token's own slot for that vault.
+    pub(super) fn from_token_slot(
+        credential: &UnlockedCredential,
+        user: &Id,
+        vault: &Id,
+        slot: &TokenVaultSlot,
+    ) -> Result<Self> {
+        let key = credential.open_vault_key(
+            user,
+            vault,
+            slot.key_version,
+            &Envelope::from_bytes(&slot.wrapped_vault_key)?,
+        )?;
+        Ok(Self {
+            id: *vault,
+            key_version: slot.key_version,
+            key,
+        })
+    }
 }
 
 impl Keyslot {
@@ -269,18 +312,8 @@ impl Keyslot {
                     .item_with_vault_key(user, vault, item)
                     .await?
                     .ok_or(Error::NotFound)?;
-                let key = user_key.unwrap_key(
-                    &Envelope::from_bytes(&wrapped)?,
-                    &vault_key_for_user_aad(user, vault, key_version),
-                )?;
-                Ok((
-                    OpenVault {
-                        id: *vault,
-                        key_version,
-                        key,
-                    },
-                    record,
-                ))
+                let open = OpenVault::from_user_key(user_key, user, vault, key_version, &wrapped)?;
+                Ok((open, record))
             }
             Principal::Token {
                 token,
@@ -292,20 +325,8 @@ impl Keyslot {
                     .item_with_token_slot(token, user, vault, item)
                     .await?
                     .ok_or(Error::NotFound)?;
-                let key = credential.open_vault_key(
-                    user,
-                    vault,
-                    slot.key_version,
-                    &Envelope::from_bytes(&slot.wrapped_vault_key)?,
-                )?;
-                Ok((
-                    OpenVault {
-                        id: *vault,
-                        key_version: slot.key_version,
-                        key,
-                    },
-                    record,
-                ))
+                let open = OpenVault::from_token_slot(credential, user, vault, &slot)?;
+                Ok((open, record))
             }
         }
     }
@@ -330,17 +351,7 @@ impl Keyslot {
                     .token_vault_slot(token, vault)
                     .await?
                     .ok_or(Error::NotFound)?;
-                let key = credential.open_vault_key(
-                    user,
-                    vault,
-                    slot.key_version,
-                    &Envelope::from_bytes(&slot.wrapped_vault_key)?,
-                )?;
-                return Ok(OpenVault {
-                    id: *vault,
-                    key_version: slot.key_version,
-                    key,
-                });
+                return OpenVault::from_token_slot(credential, user, vault, &slot);
             }
         };
         let record = self
@@ -348,15 +359,13 @@ impl Keyslot {
             .vault(user, vault)
             .await?
             .ok_or(Error::NotFound)?;
-        let key = user_key.unwrap_key(
-            &Envelope::from_bytes(&record.wrapped_vault_key)?,
-            &vault_key_for_user_aad(user, vault, record.key_version),
-        )?;
-        Ok(OpenVault {
-            id: *vault,
-            key_version: record.key_version,
-            key,
-        })
+        OpenVault::from_user_key(
+            user_key,
+            user,
+            vault,
+            record.key_version,
+            &record.wrapped_vault_key,
+        )
     }
 
     /// Validate the name and serialize the value within the size limit.

@@ -10,6 +10,7 @@ use keyslot_crypto::{
     Wraps,
 };
 
+use super::items::OpenVault;
 use super::views::{self, Minted, Scope, Token, TokenRequest};
 use super::{Keyslot, event, now};
 use crate::model::{Outcome, TokenRecord, TokenVaultSlot};
@@ -70,14 +71,14 @@ impl Keyslot {
                     if slots.iter().any(|s: &TokenVaultSlot| s.vault_id == *vault) {
                         continue;
                     }
-                    let vault_key = user_key.unwrap_key(
-                        &Envelope::from_bytes(&record.wrapped_vault_key)?,
-                        &keyslot_crypto::slot::vault_key_for_user_aad(
-                            user,
-                            vault,
-                            record.key_version,
-                        ),
-                    )?;
+                    let vault_key = OpenVault::from_user_key(
+                        user_key,
+                        user,
+                        vault,
+                        record.key_version,
+                        &record.wrapped_vault_key,
+                    )?
+                    .key;
                     slots.push(TokenVaultSlot {
                         token_id: *token.id(),
                         vault_id: *vault,
@@ -225,7 +226,7 @@ impl Keyslot {
             .ok_or(Error::Unauthorized)?;
         let principal = self.token_principal(&token, &read.token)?;
         let user = *principal.user();
-        let key_path = match (&principal, read.slot, read.vault_key) {
+        let open = match (&principal, read.slot, read.vault_key) {
             (
                 Principal::Token {
                     access: TokenAccess::Vaults(credential),
@@ -233,15 +234,7 @@ impl Keyslot {
                 },
                 Some(slot),
                 _,
-            ) => {
-                let key = credential.open_vault_key(
-                    &user,
-                    vault,
-                    slot.key_version,
-                    &Envelope::from_bytes(&slot.wrapped_vault_key)?,
-                )?;
-                Some((slot.key_version, key))
-            }
+            ) => Some(OpenVault::from_token_slot(credential, &user, vault, &slot)?),
             (
                 Principal::Token {
                     access: TokenAccess::AllVaults(user_key),
@@ -249,27 +242,19 @@ impl Keyslot {
                 },
                 _,
                 Some((key_version, wrapped)),
-            ) => {
-                let aad = keyslot_crypto::slot::vault_key_for_user_aad(&user, vault, key_version);
-                Some((
-                    key_version,
-                    user_key.unwrap_key(&Envelope::from_bytes(&wrapped)?, &aad)?,
-                ))
-            }
+            ) => Some(OpenVault::from_user_key(
+                user_key,
+                &user,
+                vault,
+                key_version,
+                &wrapped,
+            )?),
             _ => None,
         };
-        let (Some((key_version, key)), Some(record)) = (key_path, read.item) else {
+        let (Some(open), Some(record)) = (open, read.item) else {
             return Err(Error::NotFound);
         };
-        self.open_read_item(
-            &principal,
-            super::items::OpenVault {
-                id: *vault,
-                key_version,
-                key,
-            },
-            &record,
-        )
+        self.open_read_item(&principal, open, &record)
     }
 
     /// The checks every token request makes once its row is found: expiry, the verifier in
