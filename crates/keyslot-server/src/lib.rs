@@ -167,11 +167,21 @@ fn restrict_dir(_: &std::path::Path) -> Result<()> {
 }
 
 /// A bound, not yet serving, server.
-#[derive(Debug)]
 pub struct Bound {
     listener: tokio::net::TcpListener,
     router: Router,
-    tls: Option<tls::TlsFiles>,
+    /// The TLS files and the configuration loaded from them at bind.
+    tls: Option<(tls::TlsFiles, Arc<rustls::ServerConfig>)>,
+}
+
+/// By hand: the TLS configuration holds the private key, so only the files are shown.
+impl std::fmt::Debug for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bound")
+            .field("listener", &self.listener)
+            .field("tls", &self.tls.as_ref().map(|(files, _)| files))
+            .finish_non_exhaustive()
+    }
 }
 
 /// `Strict-Transport-Security` when serving TLS: two years, subdomains included. Sent only
@@ -191,7 +201,7 @@ impl Bound {
 
     /// Serve until `shutdown` completes, then finish in-flight requests.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        let Some(files) = self.tls else {
+        let Some((files, config)) = self.tls else {
             return axum::serve(
                 self.listener,
                 self.router
@@ -201,7 +211,7 @@ impl Bound {
             .await
             .context("serving");
         };
-        let live = axum_server::tls_rustls::RustlsConfig::from_config(tls::server_config(&files)?);
+        let live = axum_server::tls_rustls::RustlsConfig::from_config(config);
         tls::spawn_reloader(files, live.clone());
         let handle = axum_server::Handle::new();
         let stopping = handle.clone();
@@ -224,9 +234,10 @@ impl Bound {
 /// Open everything and bind the listener. A TLS pair that does not load stops the start
 /// here, with the reason, before anything listens.
 pub async fn bind(config: &ServerConfig) -> Result<Bound> {
-    if let Some(files) = &config.tls {
-        tls::server_config(files)?;
-    }
+    let tls = match &config.tls {
+        Some(files) => Some((files.clone(), tls::server_config(files)?)),
+        None => None,
+    };
     let state = open(config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -234,6 +245,6 @@ pub async fn bind(config: &ServerConfig) -> Result<Bound> {
     Ok(Bound {
         listener,
         router: app(state, config.body_limit()),
-        tls: config.tls.clone(),
+        tls,
     })
 }
