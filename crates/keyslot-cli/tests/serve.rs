@@ -165,3 +165,116 @@ fn a_wrong_seal_key_refuses_to_start_and_says_why() {
 fn keyslot_crypto_key_text() -> String {
     "keyslot-seal-key-v1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n".to_owned()
 }
+
+/// A POST with a JSON body; the whole answer (status line, headers, body).
+fn post_json(port: u16, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Resident memory of a process, in KiB (`VmRSS` in /proc/<pid>/status).
+#[cfg(target_os = "linux")]
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The issue-13 attack: logins whose clients hang up 10 ms after sending, while their
+/// Argon2 hash runs. Before the fix each hang-up freed its admission while the hash ran
+/// on, so hashes and their 19 MiB buffers piled up (600 took the server from 43 to 370
+/// MiB). Now the server holds at most one buffer per worker, whatever the clients do.
+#[cfg(target_os = "linux")]
+#[test]
+fn logins_that_hang_up_mid_hash_do_not_grow_the_servers_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyslot"))
+        .args(["serve", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _kill = KillOnDrop(child.id());
+    wait_ready(&mut child, port);
+    // The server sizes its Argon2 workers to the cores it sees, as this process does.
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let m_cost_kib = 19 * 1024;
+
+    let login = r#"{"username":"alice","password":"correct horse battery staple"}"#;
+    let signed_up = post_json(port, "/v1/signup", login);
+    assert!(signed_up.starts_with("HTTP/1.1 201"), "{signed_up}");
+    // Warm up: enough logins at once that every worker has made its buffer.
+    let warm: Vec<_> = (0..workers * 2)
+        .map(|_| std::thread::spawn(move || post_json(port, "/v1/login", login)))
+        .collect();
+    for w in warm {
+        let reply = w.join().unwrap();
+        assert!(
+            reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.1 503"),
+            "{reply}"
+        );
+    }
+    let before = rss_kib(child.id());
+
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "POST /v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{login}",
+            login.len()
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+        drop(stream);
+    }
+    // Let every hash that was started finish.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !get(port, "/metrics")
+        .unwrap()
+        .contains("keyslot_argon2_in_flight 0\n")
+    {
+        assert!(Instant::now() < deadline, "hashes still running after 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = rss_kib(child.id());
+    let grown = after.saturating_sub(before);
+    eprintln!("RSS {before} KiB before, {after} KiB after 200 hung-up logins");
+    assert!(
+        grown < workers as u64 * m_cost_kib,
+        "RSS grew by {grown} KiB ({before} → {after}) over 200 hung-up logins; \
+         the bound is {workers} workers × {m_cost_kib} KiB"
+    );
+    // And the server still answers logins.
+    assert!(post_json(port, "/v1/login", login).starts_with("HTTP/1.1 200"));
+}
+
+/// SIGKILLs a child process when the test ends, passing or not.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(self.0.to_string())
+            .status();
+    }
+}

@@ -3,12 +3,24 @@
 //! `Unavailable`, so a login flood cannot starve token traffic of CPU or grow a queue
 //! without bound. Each worker reuses one Argon2 working buffer ([`Argon2Memory`]), so the
 //! memory Argon2 holds is `workers × m_cost`, allocated once.
+//!
+//! **Cancellation.** A request future can be dropped at any await (the client hung up, a
+//! timeout fired), but a job already handed to the blocking pool runs to its end. So the
+//! admission and the worker permit are moved *into* the blocking job and released when the
+//! job finishes, not when the request future goes away: otherwise every hung-up login
+//! would free its slot for another while its hash still runs, and the number of hashes
+//! (and 19 MiB buffers) alive at once would grow with the number of clients that hang up.
+//! For the same reason the buffer is returned to the pool before the permit is released,
+//! and the pool never keeps more than `workers` buffers.
+//!
+//! The same admission also bounds other CPU-heavy work on user input that must not run on
+//! the async runtime (the password strength check: [`Argon2Gate::run_cpu`]).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use keyslot_crypto::slot::password::Argon2Memory;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{Error, Result};
 
@@ -18,8 +30,9 @@ pub struct Argon2Gate {
     permits: Arc<Semaphore>,
     admitted: Arc<AtomicUsize>,
     limit: usize,
+    workers: usize,
     /// Idle working buffers, at most one per worker.
-    memories: Arc<std::sync::Mutex<Vec<Argon2Memory>>>,
+    memories: Arc<Mutex<Vec<Argon2Memory>>>,
 }
 
 impl Argon2Gate {
@@ -30,39 +43,76 @@ impl Argon2Gate {
             permits: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(AtomicUsize::new(0)),
             limit: workers + queue,
+            workers,
             memories: Arc::default(),
         }
     }
 
-    /// Run `work` (an Argon2 derivation) on the blocking pool if admitted.
+    /// Run `work` (an Argon2 derivation) on the blocking pool if admitted, with a pooled
+    /// working buffer. Cancel-safe: dropping the returned future before the job starts
+    /// frees its place in the queue; once the job has started, its permit, admission and
+    /// buffer stay taken until it ends (see the module docs).
     pub async fn run<T, F>(&self, work: F) -> Result<T>
     where
         F: FnOnce(&mut Argon2Memory) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let memories = self.memories.clone();
+        let workers = self.workers;
+        self.run_admitted(move || {
+            // One buffer per permit: taken while the permit is held, put back before it
+            // is released (the caller drops the permit after this returns).
+            let mut memory = memories
+                .lock()
+                .ok()
+                .and_then(|mut m| m.pop())
+                .unwrap_or_default();
+            let out = work(&mut memory);
+            // `derive_with` already wiped it; a job that used the buffer otherwise, or
+            // failed halfway, must not leave password-derived blocks in the pool either.
+            memory.wipe();
+            if let Ok(mut m) = memories.lock()
+                && m.len() < workers
+            {
+                m.push(memory);
+            }
+            out
+        })
+        .await
+    }
+
+    /// Run CPU-heavy `work` that needs no Argon2 buffer (the password strength check)
+    /// under the same admission as the hashes, off the async runtime.
+    pub async fn run_cpu<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_admitted(work).await
+    }
+
+    async fn run_admitted<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.limit {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
             return Err(Error::Unavailable { retry_after: 1 });
         }
-        let _admission = Admission(&self.admitted);
-        let _permit = self
+        // Released when dropped: here if the wait for a permit is cancelled, or at the end
+        // of the blocking job once it owns it.
+        let admission = Admission(self.admitted.clone());
+        let permit: OwnedSemaphorePermit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| Error::Internal("argon2 gate closed".into()))?;
-        // One buffer per permit: taken while the permit is held, put back after.
-        let mut memory = self
-            .memories
-            .lock()
-            .ok()
-            .and_then(|mut m| m.pop())
-            .unwrap_or_default();
-        let memories = self.memories.clone();
         tokio::task::spawn_blocking(move || {
-            let out = work(&mut memory);
-            if let Ok(mut m) = memories.lock() {
-                m.push(memory);
-            }
+            let out = work();
+            drop(permit);
+            drop(admission);
             out
         })
         .await
@@ -73,13 +123,170 @@ impl Argon2Gate {
     pub fn in_flight(&self) -> usize {
         self.admitted.load(Ordering::Acquire)
     }
+
+    /// Working buffers idle in the pool, and whether all of them are zero (tests).
+    #[doc(hidden)]
+    pub fn pooled_buffers(&self) -> (usize, bool) {
+        self.memories
+            .lock()
+            .map_or((0, true), |m| (m.len(), m.iter().all(|b| b.all_zero().0)))
+    }
 }
 
-/// Releases an admission when the request ends, even if it is cancelled.
-struct Admission<'a>(&'a AtomicUsize);
+/// Releases an admission when dropped, even if the request is cancelled or the job panics.
+struct Admission(Arc<AtomicUsize>);
 
-impl Drop for Admission<'_> {
+impl Drop for Admission {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::time::Duration;
+
+    use keyslot_crypto::slot::password::derive_with;
+    use keyslot_crypto::{Argon2Params, Id, Password};
+
+    use super::*;
+
+    /// Counts jobs running at once and the highest count seen.
+    #[derive(Default)]
+    struct Peak {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    impl Peak {
+        fn enter(&self) {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(n, Ordering::SeqCst);
+        }
+        fn leave(&self) {
+            self.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Clients that hang up while their hash runs must not let more hashes (and buffers)
+    /// run than there are workers: the permit belongs to the job, not to the request.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_dropped_mid_hash_keep_their_permit_until_the_hash_ends() {
+        let workers = 2;
+        let gate = Argon2Gate::new(workers, 4);
+        let peak = Arc::new(Peak::default());
+        let buffers = Arc::new(AtomicUsize::new(0));
+        let mut dropped = 0;
+        for _ in 0..12 {
+            let (peak, buffers) = (peak.clone(), buffers.clone());
+            let job = gate.run(move |memory| {
+                peak.enter();
+                // A new buffer has no blocks yet: count the buffers that ever grew.
+                if memory.all_zero().1 == 0 {
+                    buffers.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(60));
+                let _ = derive_with(
+                    memory,
+                    &Password::new("hung up"),
+                    &[7; 16],
+                    &Argon2Params {
+                        m_cost_kib: 256,
+                        t_cost: 1,
+                        p_cost: 1,
+                    },
+                    Id::from_bytes([1; 16]),
+                );
+                peak.leave();
+            });
+            // The client hangs up 10 ms in, while its job holds a worker.
+            match tokio::time::timeout(Duration::from_millis(10), job).await {
+                Err(_) => dropped += 1,
+                Ok(Err(Error::Unavailable { .. })) => {}
+                Ok(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(dropped > 0, "no request was dropped mid-hash");
+        // Wait for the abandoned jobs to finish on the blocking pool.
+        for _ in 0..200 {
+            if gate.in_flight() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(gate.in_flight(), 0, "admissions leaked");
+        let max = peak.max.load(Ordering::SeqCst);
+        assert!(
+            max <= workers,
+            "{max} hashes ran at once with {workers} workers"
+        );
+        let made = buffers.load(Ordering::SeqCst);
+        assert!(
+            made <= workers,
+            "{made} buffers allocated for {workers} workers"
+        );
+        let (pooled, zero) = gate.pooled_buffers();
+        assert!(
+            pooled <= workers,
+            "{pooled} buffers pooled for {workers} workers"
+        );
+        assert!(zero, "a pooled buffer still holds a hash's blocks");
+    }
+
+    /// While every admitted job is abandoned by its client, a new request beyond the
+    /// queue is still refused: hanging up does not reopen the door.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hung_up_requests_still_count_against_the_queue() {
+        let gate = Argon2Gate::new(1, 1);
+        let release = Arc::new(std::sync::Barrier::new(2));
+        let hold = release.clone();
+        let first = gate.run(move |_| {
+            hold.wait();
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), first)
+                .await
+                .is_err()
+        );
+        // The abandoned job still holds the one worker; one more may wait, no more.
+        let waiting = tokio::spawn(second_owned(gate.clone()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let third = gate.run_cpu(|| ()).await;
+        assert!(
+            matches!(third, Err(Error::Unavailable { .. })),
+            "admitted past the queue: {third:?}"
+        );
+        release.wait();
+        waiting.await.unwrap().unwrap();
+    }
+
+    async fn second_owned(gate: Argon2Gate) -> Result<()> {
+        gate.run_cpu(|| ()).await
+    }
+
+    /// The blocks a hash leaves are derived from the password: the pooled buffer holds
+    /// zeros once the hash is done.
+    #[tokio::test]
+    async fn the_pooled_buffer_is_zero_after_a_hash() {
+        let gate = Argon2Gate::new(1, 0);
+        let blocks = gate
+            .run(|memory| {
+                derive_with(
+                    memory,
+                    &Password::new("correct horse battery staple"),
+                    &[3; 16],
+                    &Argon2Params::OWASP,
+                    Id::from_bytes([2; 16]),
+                )
+                .unwrap();
+                memory.all_zero()
+            })
+            .await
+            .unwrap();
+        assert_eq!(blocks, (true, 19 * 1024), "derive_with left blocks behind");
+        let (pooled, zero) = gate.pooled_buffers();
+        assert_eq!(pooled, 1);
+        assert!(zero, "the pooled buffer holds the last password's blocks");
     }
 }

@@ -170,7 +170,11 @@ pub fn derive(
 /// Argon2id's working memory (19 MiB at the defaults), kept by one worker and reused
 /// hash after hash. A fresh buffer per hash costs an allocation and page faults of that
 /// size every time, and the process's RSS grows with it; a server holds one of these per
-/// Argon2 worker instead. Zeroized when dropped.
+/// Argon2 worker instead.
+///
+/// The blocks Argon2 leaves behind are derived from the password, so [`derive_with`]
+/// wipes them as soon as the hash is done: a buffer waiting in a pool between requests
+/// holds zeros, not the last password's blocks. Also zeroized when dropped.
 #[derive(Default)]
 pub struct Argon2Memory(Vec<argon2::Block>);
 
@@ -186,13 +190,31 @@ impl Argon2Memory {
         }
         &mut self.0
     }
+
+    /// Overwrite every block with zeros, keeping the allocation for the next hash.
+    pub fn wipe(&mut self) {
+        // Block by block: `Vec::zeroize` would also empty the vector and free nothing
+        // useful, while the next hash would have to grow it again.
+        for block in &mut self.0 {
+            zeroize::Zeroize::zeroize(block);
+        }
+    }
+
+    /// Whether every byte is zero (and how many KiB blocks there are): for tests that
+    /// check nothing of a password outlives its hash.
+    #[doc(hidden)]
+    pub fn all_zero(&self) -> (bool, usize) {
+        let zero = self
+            .0
+            .iter()
+            .all(|b| AsRef::<[u64]>::as_ref(b).iter().all(|w| *w == 0));
+        (zero, self.0.len())
+    }
 }
 
 impl Drop for Argon2Memory {
     fn drop(&mut self) {
-        for block in &mut self.0 {
-            zeroize::Zeroize::zeroize(block);
-        }
+        self.wipe();
     }
 }
 
@@ -214,14 +236,15 @@ pub fn derive_with(
     let blocks = memory.blocks(params.block_count());
     let argon = Argon2::new(Argon2Algorithm::Argon2id, Version::V0x13, params);
     let mut master = Zeroizing::new([0u8; 32]);
-    argon
-        .hash_password_into_with_memory(
-            password.expose_secret().as_bytes(),
-            salt,
-            master.as_mut(),
-            blocks,
-        )
-        .map_err(|_| Error::Kdf)?;
+    let hashed = argon.hash_password_into_with_memory(
+        password.expose_secret().as_bytes(),
+        salt,
+        master.as_mut(),
+        blocks,
+    );
+    // Before anything else, success or not: the blocks are derived from the password.
+    memory.wipe();
+    hashed.map_err(|_| Error::Kdf)?;
     Ok(UnlockedCredential::derive(
         CredentialKind::Password,
         credential_id,
