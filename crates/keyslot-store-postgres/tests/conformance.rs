@@ -1,15 +1,19 @@
-//! The shared Store conformance suite on PostgreSQL, a fresh database per test. Runs when
+//! The shared Store conformance suite on PostgreSQL, a fresh database per check (see
+//! `keyslot_store_tests::run_suite`; this target has `harness = false`). Runs when
 //! `KEYSLOT_TEST_DATABASE_URL` is set (always in CI); see `keyslot_store_tests::postgres`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::process::ExitCode;
+use std::sync::Arc;
+
 use keyslot_store_postgres::PostgresStore;
+use keyslot_store_tests::Store;
 
-/// A migrated store on a fresh database, or `None` when PostgreSQL is not configured.
-async fn fresh() -> Option<PostgresStore> {
-    let url = keyslot_store_tests::postgres::fresh_database_url("postgres conformance").await?;
-    let store = PostgresStore::connect_lazy(&url).unwrap();
-    store.migrate().await.unwrap();
-    Some(store)
+fn main() -> ExitCode {
+    keyslot_store_tests::run_suite("postgres", || async {
+        let url = keyslot_store_tests::postgres::fresh_database_url("postgres conformance").await?;
+        let store = PostgresStore::connect_lazy(&url).unwrap();
+        store.migrate().await.unwrap();
+        Some(Arc::new(store) as Arc<dyn Store>)
+    })
 }
-
-keyslot_store_tests::conformance!(optional fresh());

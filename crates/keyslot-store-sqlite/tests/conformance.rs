@@ -1,16 +1,22 @@
-//! The shared Store conformance suite, on a fresh SQLite file per test.
+//! The shared Store conformance suite, on a fresh SQLite file per check (see
+//! `keyslot_store_tests::run_suite`; this target has `harness = false`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::process::ExitCode;
+use std::sync::Arc;
+
 use keyslot_store_sqlite::SqliteStore;
+use keyslot_store_tests::Store;
 
-async fn fresh() -> SqliteStore {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keyslot.db");
-    // Keep the directory for the whole test process: the store outlives this function.
-    std::mem::forget(dir);
-    SqliteStore::open(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap()
+fn main() -> ExitCode {
+    keyslot_store_tests::run_suite("sqlite", || async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyslot.db");
+        // Keep the directory for the whole test process: the store outlives this closure.
+        std::mem::forget(dir);
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        Some(Arc::new(store) as Arc<dyn Store>)
+    })
 }
-
-keyslot_store_tests::conformance!(fresh());

@@ -1,0 +1,301 @@
+//! Concurrent calls: what holds for one call at a time holds when calls really overlap.
+//!
+//! Each check races [`RACERS`] calls through a [`Gated`] store, which lets them into the
+//! real store at the same instant. Before that, it races as many pings, so that a pooled
+//! store has a connection open for each caller and the calls meet in the database rather
+//! than queue for connections (where the first would finish before the last began).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use keyslot_core::model::{RecoveryRecord, Timestamp};
+use keyslot_core::store::{Store, StoreError, StoreResult};
+
+use super::fixtures::{BACKOFF, account, audit, id, item, mint_scoped, session};
+use crate::{Gate, Gated};
+
+/// How many calls each check races.
+const RACERS: u32 = 8;
+
+/// Make every call of `calls` at the same instant, each with a store gated on `gate`;
+/// their results, in the order of `calls`.
+async fn race<T, F, Fut>(store: &Arc<dyn Store>, gate: Gate, calls: Vec<F>) -> Vec<StoreResult<T>>
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = StoreResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let gated: Arc<dyn Store> = Arc::new(Gated::new(
+        Arc::clone(store),
+        calls.len(),
+        &[Gate::Ping, gate],
+    ));
+    let pings: Vec<_> = (0..calls.len())
+        .map(|_| {
+            let s = Arc::clone(&gated);
+            tokio::spawn(async move { s.ping().await })
+        })
+        .collect();
+    for ping in pings {
+        ping.await.unwrap().unwrap();
+    }
+    let tasks: Vec<_> = calls
+        .into_iter()
+        .map(|call| tokio::spawn(call(Arc::clone(&gated))))
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+/// The index of the one call that succeeded, after asserting that every other was refused
+/// with [`StoreError::Conflict`].
+fn sole_winner(results: &[StoreResult<()>], what: &str) -> usize {
+    let winners: Vec<usize> = (0..results.len()).filter(|&i| results[i].is_ok()).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{what}: {} of {} concurrent calls succeeded, exactly one may: {results:?}",
+        winners.len(),
+        results.len()
+    );
+    for (i, result) in results.iter().enumerate() {
+        if i != winners[0] {
+            assert_eq!(result, &Err(StoreError::Conflict), "{what}: call {i}");
+        }
+    }
+    winners[0]
+}
+
+// One recovery code, used by several requests at once (its owner and whoever else has it,
+// or a double submit): one recovery happens. Were two to succeed, each caller would be told
+// its new password and new recovery code work, and only the last writer's would.
+check!(
+    concurrent_recoveries_with_one_code_exactly_one_wins,
+    |store| async move {
+        let a = account(store.as_ref(), "oscar").await;
+        let s = session(&a.user, 10);
+        store
+            .record_login(s.clone(), None, audit(Some(&a.user), "login"))
+            .await
+            .unwrap();
+        let attempts: Vec<(Vec<u8>, RecoveryRecord)> = (0..RACERS)
+            .map(|i| {
+                let slot = format!("password slot of recovery {i}").into_bytes();
+                let rc = RecoveryRecord {
+                    user_id: a.user,
+                    credential_id: id(),
+                    verifier: vec![7; 32],
+                    wrapped_user_key: format!("new rc {i}").into_bytes(),
+                };
+                (slot, rc)
+            })
+            .collect();
+        let calls = attempts
+            .iter()
+            .cloned()
+            .map(|(slot, rc)| {
+                let (user, code) = (a.user, a.recovery);
+                move |s: Arc<dyn Store>| async move {
+                    s.recover(&user, &code, slot, rc, audit(Some(&user), "recover"))
+                        .await
+                }
+            })
+            .collect();
+        let results = race(&store, Gate::Recover, calls).await;
+        let winner = sole_winner(&results, "recover with one code");
+
+        let (slot, rc) = &attempts[winner];
+        assert_eq!(
+            &store.user(&a.user).await.unwrap().unwrap().password_slot,
+            slot,
+            "the password slot is the winner's"
+        );
+        let stored = store.recovery(&a.user).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.credential_id, &stored.wrapped_user_key),
+            (rc.credential_id, &rc.wrapped_user_key),
+            "the recovery slot is the winner's"
+        );
+        assert!(store.session(&s.id).await.unwrap().is_none());
+        let events = store.audit_events(&a.user, 100).await.unwrap();
+        assert_eq!(
+            events.iter().filter(|e| e.action == "recover").count(),
+            1,
+            "one recovery happened, and the activity log says so once"
+        );
+        let again = RecoveryRecord {
+            credential_id: id(),
+            ..rc.clone()
+        };
+        assert_eq!(
+            store
+                .recover(
+                    &a.user,
+                    &a.recovery,
+                    b"late".to_vec(),
+                    again,
+                    audit(Some(&a.user), "recover")
+                )
+                .await,
+            Err(StoreError::Conflict),
+            "the code is spent"
+        );
+    }
+);
+
+// Several clients saving one item from the same version (one If-Match): one save lands,
+// the others are told of the conflict; none is lost silently.
+check!(
+    concurrent_item_updates_on_one_version_exactly_one_wins,
+    |store| async move {
+        let a = account(store.as_ref(), "peggy").await;
+        store
+            .create_item(item(&a, 1, b"v1"), audit(Some(&a.user), "item.create"))
+            .await
+            .unwrap();
+        for round in 0..3u64 {
+            let version = round + 2;
+            let values: Vec<Vec<u8>> = (0..RACERS)
+                .map(|i| format!("round {round}, writer {i}").into_bytes())
+                .collect();
+            let calls = values
+                .iter()
+                .map(|value| {
+                    let (next, user) = (item(&a, version, value), a.user);
+                    move |s: Arc<dyn Store>| async move {
+                        s.update_item(next, audit(Some(&user), "item.update")).await
+                    }
+                })
+                .collect();
+            let results = race(&store, Gate::UpdateItem, calls).await;
+            let winner = sole_winner(&results, &format!("round {round}: update_item"));
+            let got = store
+                .item(&a.user, &a.vault, &item(&a, 1, b"").id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (got.version, &got.value),
+                (version, &values[winner]),
+                "round {round}: the item is the winner's"
+            );
+        }
+        let events = store.audit_events(&a.user, 100).await.unwrap();
+        assert_eq!(
+            events.iter().filter(|e| e.action == "item.update").count(),
+            3,
+            "one update per round is recorded"
+        );
+    }
+);
+
+// Instances flush token uses in batches, in no particular order: a token's last use only
+// ever moves forward, whichever flush lands last.
+check!(
+    concurrent_token_uses_never_move_last_use_back,
+    |store| async move {
+        let a = account(store.as_ref(), "quentin").await;
+        let t = mint_scoped(store.as_ref(), &a).await;
+        for round in 0..3 {
+            let base = 100 * (round + 1);
+            let calls = (0..RACERS)
+                .map(|i| {
+                    let at = base + i64::from(i);
+                    move |s: Arc<dyn Store>| async move { s.mark_tokens_used(&[(t, at)]).await }
+                })
+                .collect();
+            let results = race(&store, Gate::MarkTokensUsed, calls).await;
+            assert!(
+                results.iter().all(Result::is_ok),
+                "round {round}: {results:?}"
+            );
+            assert_eq!(
+                store.token(&t).await.unwrap().unwrap().last_used_at,
+                Some(base + i64::from(RACERS) - 1),
+                "round {round}: the newest use"
+            );
+        }
+    }
+);
+
+// A guesser sending many wrong passwords at once: every one counts, and the account is
+// locked for as long as that many failures earn. A lost count is a free guess.
+check!(concurrent_login_failures_all_count, |store| async move {
+    let a = account(store.as_ref(), "rachel").await;
+    let ip = "198.51.100.9";
+    let calls = (0..RACERS)
+        .map(|_| {
+            let user = a.user;
+            move |s: Arc<dyn Store>| async move {
+                s.record_login_failure(Some(&user), ip, BACKOFF, audit(Some(&user), "login"))
+                    .await
+            }
+        })
+        .collect();
+    let results = race(&store, Gate::RecordLoginFailure, calls).await;
+    let mut locks: Vec<Option<Timestamp>> = results.into_iter().map(Result::unwrap).collect();
+    locks.sort_unstable();
+
+    let lock_after = |failures: u32| -> Option<Timestamp> {
+        let secs = BACKOFF.lock_secs(failures);
+        (secs > 0).then(|| 1_000 + i64::try_from(secs).unwrap())
+    };
+    let mut expected: Vec<Option<Timestamp>> = (1..=RACERS).map(lock_after).collect();
+    expected.sort_unstable();
+    assert_eq!(
+        locks, expected,
+        "each failure was counted on its own, the 1st to the {RACERS}th"
+    );
+    let u = store.user(&a.user).await.unwrap().unwrap();
+    assert_eq!(
+        (u.failed_logins, u.locked_until),
+        (RACERS, lock_after(RACERS)),
+        "every failure counts, and the lock is the one they earn"
+    );
+    assert_eq!(store.ip_failures(ip, 900).await.unwrap(), RACERS);
+});
+
+check!(concurrent_writers_exactly_one_wins, |store| async move {
+    let a = account(store.as_ref(), "niaj").await;
+    store
+        .create_item(item(&a, 1, b"v1"), audit(Some(&a.user), "item.create"))
+        .await
+        .unwrap();
+    // Gated, so that the two writers reach the store together in every round.
+    let gated: Arc<dyn Store> = Arc::new(Gated::new(Arc::clone(&store), 2, &[Gate::UpdateItem]));
+    for round in 0..5u64 {
+        let version = round + 2;
+        let (s1, s2) = (gated.clone(), gated.clone());
+        let (i1, i2) = (
+            item(&a, version, b"writer one"),
+            item(&a, version, b"writer two"),
+        );
+        let (r1, r2) = tokio::join!(
+            tokio::spawn(async move { s1.update_item(i1, audit(None, "item.update")).await }),
+            tokio::spawn(async move { s2.update_item(i2, audit(None, "item.update")).await }),
+        );
+        let (r1, r2) = (r1.unwrap(), r2.unwrap());
+        assert!(
+            matches!(
+                (&r1, &r2),
+                (Ok(()), Err(StoreError::Conflict)) | (Err(StoreError::Conflict), Ok(()))
+            ),
+            "round {round}: {r1:?} {r2:?}"
+        );
+        let got = store
+            .item(&a.user, &a.vault, &item(&a, 1, b"").id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.version, version);
+        let winner: &[u8] = if r1.is_ok() {
+            b"writer one"
+        } else {
+            b"writer two"
+        };
+        assert_eq!(got.value, winner);
+    }
+});

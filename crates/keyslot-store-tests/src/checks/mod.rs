@@ -1,0 +1,13 @@
+//! The checks, one file per subject (the subject of a check is its file's name). Each
+//! `check!` in these files defines one check and registers it; see the crate's docs.
+
+mod accounts;
+mod audit;
+mod concurrency;
+mod fixtures;
+mod items;
+mod limits;
+mod meta;
+mod sessions;
+mod tokens;
+mod vaults;

@@ -1,0 +1,98 @@
+//! Sessions: login, activity, logout, and which sessions a password change ends.
+
+use keyslot_core::store::StoreError;
+
+use super::fixtures::{account, audit, id, session};
+
+check!(sessions_live_touch_and_die, |store| async move {
+    let a = account(store.as_ref(), "erin").await;
+    let s = session(&a.user, 5_000);
+    store
+        .record_login(
+            s.clone(),
+            Some(b"upgraded slot".to_vec()),
+            audit(Some(&a.user), "login"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user(&a.user).await.unwrap().unwrap().password_slot,
+        b"upgraded slot"
+    );
+    let got = store.session(&s.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.user_id, got.wrapped_user_key.clone(), got.expires_at),
+        (a.user, s.wrapped_user_key.clone(), s.expires_at)
+    );
+    store.touch_session(&s.id, 5_100).await.unwrap();
+    assert_eq!(
+        store.session(&s.id).await.unwrap().unwrap().last_seen_at,
+        5_100
+    );
+    store.touch_session(&s.id, 5_050).await.unwrap();
+    assert_eq!(
+        store.session(&s.id).await.unwrap().unwrap().last_seen_at,
+        5_100,
+        "never goes back"
+    );
+    store
+        .delete_session(&s.id, audit(Some(&a.user), "logout"))
+        .await
+        .unwrap();
+    assert!(store.session(&s.id).await.unwrap().is_none());
+});
+
+check!(
+    password_change_ends_other_sessions_only_when_asked,
+    |store| async move {
+        let a = account(store.as_ref(), "frank").await;
+        let (s1, s2, s3) = (
+            session(&a.user, 10),
+            session(&a.user, 10),
+            session(&a.user, 10),
+        );
+        for s in [&s1, &s2, &s3] {
+            store
+                .record_login(s.clone(), None, audit(Some(&a.user), "login"))
+                .await
+                .unwrap();
+        }
+        store
+            .change_password(
+                &a.user,
+                b"slot v2".to_vec(),
+                false,
+                Some(&s1.id),
+                audit(Some(&a.user), "password.change"),
+            )
+            .await
+            .unwrap();
+        assert!(store.session(&s2.id).await.unwrap().is_some());
+        store
+            .change_password(
+                &a.user,
+                b"slot v3".to_vec(),
+                true,
+                Some(&s1.id),
+                audit(Some(&a.user), "password.change"),
+            )
+            .await
+            .unwrap();
+        assert!(
+            store.session(&s1.id).await.unwrap().is_some(),
+            "the current session stays"
+        );
+        assert!(store.session(&s2.id).await.unwrap().is_none());
+        assert!(store.session(&s3.id).await.unwrap().is_none());
+        assert_eq!(
+            store.user(&a.user).await.unwrap().unwrap().password_slot,
+            b"slot v3"
+        );
+        assert_eq!(
+            store
+                .change_password(&id(), vec![1], true, None, audit(None, "password.change"))
+                .await,
+            Err(StoreError::NotFound)
+        );
+    }
+);

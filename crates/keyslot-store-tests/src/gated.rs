@@ -1,0 +1,305 @@
+//! A store wrapper that forces concurrent calls to overlap.
+//!
+//! Spawning N tasks does not make them meet in the database: the first may well finish
+//! its transaction before the last has started, and a store with a read-then-write race
+//! passes. [`Gated`] holds each call of the gated methods at a barrier until all N have
+//! arrived, then lets them into the real store together, so every check that races N
+//! calls runs them side by side, every time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keyslot_core::model::{
+    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
+    TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
+};
+use keyslot_core::store::{NewAccount, Store, StoreResult};
+use keyslot_crypto::Id;
+use tokio::sync::Barrier;
+
+/// How long a gated call waits for the others. A check that makes fewer calls than the
+/// gate's size would otherwise hang; this turns that mistake into a failure that says so.
+const GATE_WAIT: Duration = Duration::from_secs(20);
+
+/// A [`Store`] method a [`Gated`] store can hold back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// [`Store::ping`]: racing N pings makes a pooled store open N connections, so that
+    /// the calls raced next meet in the database rather than queue for connections.
+    Ping,
+    /// [`Store::recover`].
+    Recover,
+    /// [`Store::update_item`].
+    UpdateItem,
+    /// [`Store::mark_tokens_used`].
+    MarkTokensUsed,
+    /// [`Store::record_login_failure`].
+    RecordLoginFailure,
+}
+
+/// A [`Store`] that delegates every call to `inner`, and holds calls of its gated methods
+/// until `parties` of them are waiting, then releases them all at once (then the next
+/// `parties`, and so on). Calls of other methods pass straight through.
+#[derive(Debug)]
+pub struct Gated {
+    inner: Arc<dyn Store>,
+    gates: Vec<Gate>,
+    parties: usize,
+    barrier: Barrier,
+}
+
+impl Gated {
+    /// Gate `gates` of `inner` in groups of `parties` calls.
+    pub fn new(inner: Arc<dyn Store>, parties: usize, gates: &[Gate]) -> Self {
+        Self {
+            inner,
+            gates: gates.to_vec(),
+            parties,
+            barrier: Barrier::new(parties),
+        }
+    }
+
+    async fn gate(&self, gate: Gate) {
+        if !self.gates.contains(&gate) {
+            return;
+        }
+        if tokio::time::timeout(GATE_WAIT, self.barrier.wait())
+            .await
+            .is_err()
+        {
+            panic!(
+                "a gated {gate:?} call waited {GATE_WAIT:?} for the rest of its group of {}: \
+                 the check made fewer calls than its gate's size",
+                self.parties
+            );
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Gated {
+    async fn ping(&self) -> StoreResult<()> {
+        self.gate(Gate::Ping).await;
+        self.inner.ping().await
+    }
+
+    async fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.meta(key).await
+    }
+
+    async fn init_meta(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        self.inner.init_meta(key, value).await
+    }
+
+    async fn create_account(&self, account: NewAccount) -> StoreResult<()> {
+        self.inner.create_account(account).await
+    }
+
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        self.inner.user_by_name(username).await
+    }
+
+    async fn user(&self, id: &Id) -> StoreResult<Option<UserRecord>> {
+        self.inner.user(id).await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.inner.users().await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user: &Id,
+        disabled_at: Option<Timestamp>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.set_user_disabled(user, disabled_at, audit).await
+    }
+
+    async fn recovery(&self, user: &Id) -> StoreResult<Option<RecoveryRecord>> {
+        self.inner.recovery(user).await
+    }
+
+    async fn ip_failures(&self, ip: &str, since: Timestamp) -> StoreResult<u32> {
+        self.inner.ip_failures(ip, since).await
+    }
+
+    async fn record_login_failure(
+        &self,
+        user: Option<&Id>,
+        ip: &str,
+        backoff: Backoff,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<Timestamp>> {
+        self.gate(Gate::RecordLoginFailure).await;
+        self.inner
+            .record_login_failure(user, ip, backoff, audit)
+            .await
+    }
+
+    async fn record_login(
+        &self,
+        session: SessionRecord,
+        upgraded_password_slot: Option<Vec<u8>>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner
+            .record_login(session, upgraded_password_slot, audit)
+            .await
+    }
+
+    async fn session(&self, id: &Id) -> StoreResult<Option<SessionRecord>> {
+        self.inner.session(id).await
+    }
+
+    async fn touch_session(&self, id: &Id, at: Timestamp) -> StoreResult<()> {
+        self.inner.touch_session(id, at).await
+    }
+
+    async fn delete_session(&self, id: &Id, audit: AuditEvent) -> StoreResult<()> {
+        self.inner.delete_session(id, audit).await
+    }
+
+    async fn change_password(
+        &self,
+        user: &Id,
+        password_slot: Vec<u8>,
+        end_other_sessions: bool,
+        keep_session: Option<&Id>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner
+            .change_password(user, password_slot, end_other_sessions, keep_session, audit)
+            .await
+    }
+
+    async fn recover(
+        &self,
+        user: &Id,
+        expected_recovery: &Id,
+        password_slot: Vec<u8>,
+        recovery: RecoveryRecord,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.gate(Gate::Recover).await;
+        self.inner
+            .recover(user, expected_recovery, password_slot, recovery, audit)
+            .await
+    }
+
+    async fn create_vault(&self, vault: VaultRecord, audit: AuditEvent) -> StoreResult<()> {
+        self.inner.create_vault(vault, audit).await
+    }
+
+    async fn vaults(&self, user: &Id) -> StoreResult<Vec<VaultRecord>> {
+        self.inner.vaults(user).await
+    }
+
+    async fn vault(&self, user: &Id, vault: &Id) -> StoreResult<Option<VaultRecord>> {
+        self.inner.vault(user, vault).await
+    }
+
+    async fn items(&self, user: &Id, vault: &Id) -> StoreResult<Vec<ItemRecord>> {
+        self.inner.items(user, vault).await
+    }
+
+    async fn item(&self, user: &Id, vault: &Id, item: &Id) -> StoreResult<Option<ItemRecord>> {
+        self.inner.item(user, vault, item).await
+    }
+
+    async fn item_with_vault_key(
+        &self,
+        user: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<(u32, Vec<u8>, ItemRecord)>> {
+        self.inner.item_with_vault_key(user, vault, item).await
+    }
+
+    async fn item_with_token_slot(
+        &self,
+        token: &Id,
+        user: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<(TokenVaultSlot, ItemRecord)>> {
+        self.inner
+            .item_with_token_slot(token, user, vault, item)
+            .await
+    }
+
+    async fn token_read(
+        &self,
+        token: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<TokenRead>> {
+        self.inner.token_read(token, vault, item).await
+    }
+
+    async fn create_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+        self.inner.create_item(item, audit).await
+    }
+
+    async fn update_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+        self.gate(Gate::UpdateItem).await;
+        self.inner.update_item(item, audit).await
+    }
+
+    async fn delete_item(
+        &self,
+        user: &Id,
+        vault: &Id,
+        item: &Id,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.delete_item(user, vault, item, audit).await
+    }
+
+    async fn create_token(
+        &self,
+        token: TokenRecord,
+        slots: Vec<TokenVaultSlot>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.create_token(token, slots, audit).await
+    }
+
+    async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>> {
+        self.inner.token(id).await
+    }
+
+    async fn token_vault_slot(
+        &self,
+        token: &Id,
+        vault: &Id,
+    ) -> StoreResult<Option<TokenVaultSlot>> {
+        self.inner.token_vault_slot(token, vault).await
+    }
+
+    async fn token_vault_slots(&self, token: &Id) -> StoreResult<Vec<TokenVaultSlot>> {
+        self.inner.token_vault_slots(token).await
+    }
+
+    async fn tokens(&self, user: &Id) -> StoreResult<Vec<TokenRecord>> {
+        self.inner.tokens(user).await
+    }
+
+    async fn delete_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<()> {
+        self.inner.delete_token(user, token, audit).await
+    }
+
+    async fn mark_tokens_used(&self, uses: &[(Id, Timestamp)]) -> StoreResult<()> {
+        self.gate(Gate::MarkTokensUsed).await;
+        self.inner.mark_tokens_used(uses).await
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        self.inner.append_audit(events).await
+    }
+
+    async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        self.inner.audit_events(user, limit).await
+    }
+}
