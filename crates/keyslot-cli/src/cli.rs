@@ -204,13 +204,19 @@ impl DatabaseArgs {
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// Directory to write keyslot.db and seal.key into (created; must not hold them yet).
+    /// Directory to write keyslot.db into (created mode 0700; must not hold a backup yet).
+    /// The seal key is never written here: a backup that held both would let its thief
+    /// test password guesses offline.
     pub dir: PathBuf,
     #[command(flatten)]
     pub database: DatabaseArgs,
     /// The seal key file. Default: <data dir>/seal.key.
     #[arg(long, env = "KEYSLOT_SEAL_KEY_FILE")]
     pub seal_key_file: Option<PathBuf>,
+    /// Also copy the seal key to this file (mode 0600), which must be outside DIR: keep it
+    /// on other media than the database copy.
+    #[arg(long, value_name = "PATH")]
+    pub seal_key_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

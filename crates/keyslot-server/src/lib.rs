@@ -27,11 +27,8 @@ use anyhow::{Context as _, Result};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 use keyslot_core::{Keyslot, Store};
-use keyslot_store_postgres::PostgresStore;
-use keyslot_store_sqlite::SqliteStore;
-use tower_http::csrf::CsrfLayer;
 use tower_http::sensitive_headers::{
     SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
 };
@@ -114,33 +111,19 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
     })
 }
 
-/// The store for a database URL: the one place that chooses a backend.
-/// `postgres://` / `postgresql://` → PostgreSQL (migrated only when `migrate`, otherwise
-/// checked to be current); anything else is SQLite (`sqlite://PATH` or a path), which
-/// always migrates.
+/// The store for a database URL (`keyslot_store::open` chooses the backend): migrated
+/// when `migrate`; otherwise an empty database is initialised and an out-of-date one
+/// refused. SQLite always migrates.
 pub async fn open_store(url: &str, migrate: bool) -> Result<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PostgresStore::connect_lazy(url).map_err(|e| anyhow::anyhow!("{e}"))?;
-        if migrate {
-            store.migrate().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        } else {
-            store
-                .check_schema()
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
-        Ok(Arc::new(store))
+    let schema = if migrate {
+        keyslot_store::Schema::Migrate
     } else {
-        let url = if url.starts_with("sqlite:") {
-            url.to_owned()
-        } else {
-            format!("sqlite://{url}")
-        };
-        let store = SqliteStore::open(&url)
-            .await
-            .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
-        Ok(Arc::new(store))
-    }
+        keyslot_store::Schema::RequireCurrent
+    };
+    let store = keyslot_store::open(url, schema)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
+    Ok(Arc::new(store))
 }
 
 fn describe(e: &keyslot_core::Error) -> String {

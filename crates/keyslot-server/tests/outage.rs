@@ -102,8 +102,9 @@ async fn a_database_outage_gives_clean_503s_and_service_resumes_with_nothing_los
     else {
         return;
     };
-    let store = keyslot_store_postgres::PostgresStore::connect_lazy(&url).unwrap();
-    store.migrate().await.unwrap();
+    keyslot_store::open(&url, keyslot_store::Schema::Migrate)
+        .await
+        .unwrap();
     let (_, target) = through(&url, 0);
     let proxy = Proxy::start(target).await;
     let (proxied, _) = through(&url, proxy.port);

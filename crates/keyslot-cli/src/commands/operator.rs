@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use keyslot_server::ServerConfig;
-use keyslot_store_sqlite::SqliteStore;
+use keyslot_store::{BackupError, Schema};
 
 use super::{json, table};
 use crate::cli::{BackupArgs, DatabaseArgs, ServeArgs, UserCommand};
@@ -39,29 +39,29 @@ pub async fn migrate(args: &DatabaseArgs) -> CmdResult {
     Ok(())
 }
 
-/// `keyslot backup DIR`.
+/// `keyslot backup DIR [--seal-key-out PATH]`: a consistent copy of the live database in
+/// DIR, and the seal key only where `--seal-key-out` says, never in DIR.
 pub async fn backup(args: &BackupArgs) -> CmdResult {
-    let url = args.database.url();
-    if url.starts_with("postgres") {
-        return Err(Failure::new(
-            USAGE,
-            "backup copies SQLite deployments; for PostgreSQL use pg_dump, and copy the seal key file separately",
-        ));
-    }
     let seal = args
         .seal_key_file
         .clone()
         .unwrap_or_else(|| args.database.data_dir.join("seal.key"));
-    if !seal.is_file() {
-        return Err(Failure::new(
-            NOT_FOUND,
-            format!("no seal key at {}: give --seal-key-file", seal.display()),
-        ));
+    let seal_out = match &args.seal_key_out {
+        Some(out) => Some(seal_key_destination(out, &args.dir, &seal)?),
+        None => None,
+    };
+    let url = args.database.url();
+    if keyslot_store::Backend::of_url(&url) == keyslot_store::Backend::Sqlite {
+        let file = url.strip_prefix("sqlite://").unwrap_or(&url);
+        if !Path::new(file).is_file() {
+            return Err(Failure::new(
+                NOT_FOUND,
+                format!("no database at {file}: give --data-dir or --database-url"),
+            ));
+        }
     }
-    std::fs::create_dir_all(&args.dir)?;
     let db_copy = args.dir.join("keyslot.db");
-    let key_copy = args.dir.join("seal.key");
-    if db_copy.exists() || key_copy.exists() {
+    if db_copy.exists() {
         return Err(Failure::new(
             USAGE,
             format!(
@@ -70,22 +70,88 @@ pub async fn backup(args: &BackupArgs) -> CmdResult {
             ),
         ));
     }
-    let store = SqliteStore::open(&url)
+    let store = keyslot_store::open(&url, Schema::RequireCurrent)
         .await
         .map_err(|e| Failure::new(OTHER, format!("opening the database: {e}")))?;
-    store
-        .backup_into(&db_copy)
-        .await
-        .map_err(|e| Failure::new(OTHER, format!("copying the database: {e}")))?;
-    copy_private(&seal, &key_copy)?;
-    eprintln!(
-        "Backed up to {} (keyslot.db) and {} (seal.key).",
-        db_copy.display(),
-        key_copy.display()
-    );
-    eprintln!(
-        "Store the two apart: the database alone cannot be used to test passwords only while the seal key is elsewhere."
-    );
+    let created = !args.dir.exists();
+    create_private_dir(&args.dir)?;
+    if let Err(e) = store.backup_into(&db_copy).await {
+        if created {
+            // Leave nothing behind for a backup that did not happen (only if still empty).
+            let _ = std::fs::remove_dir(&args.dir);
+        }
+        return Err(backup_failure(e));
+    }
+    restrict_file(&db_copy)?;
+    eprintln!("Backed up the database to {}.", db_copy.display());
+    match seal_out {
+        Some(out) => {
+            copy_private(&seal, &out)?;
+            eprintln!(
+                "Copied the seal key to {}. Store it apart from the database copy: together they let a thief test password guesses.",
+                out.display()
+            );
+        }
+        None => eprintln!(
+            "The seal key is not in the backup. Keep a copy of {} elsewhere (or use --seal-key-out PATH): without it no password opens this backup, only recovery codes and tokens.",
+            seal.display()
+        ),
+    }
+    Ok(())
+}
+
+/// Where `--seal-key-out` may write: not inside the backup directory, not over a file.
+fn seal_key_destination(out: &Path, dir: &Path, seal: &Path) -> CmdResult<std::path::PathBuf> {
+    if !seal.is_file() {
+        return Err(Failure::new(
+            NOT_FOUND,
+            format!("no seal key at {}: give --seal-key-file", seal.display()),
+        ));
+    }
+    if out.exists() {
+        return Err(Failure::new(
+            USAGE,
+            format!("{} exists: --seal-key-out never overwrites", out.display()),
+        ));
+    }
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if absolute(out).starts_with(absolute(dir)) {
+        return Err(Failure::new(
+            USAGE,
+            "--seal-key-out must be outside the backup directory: the seal key and the database copy are kept apart",
+        ));
+    }
+    Ok(out.to_path_buf())
+}
+
+fn backup_failure(e: BackupError) -> Failure {
+    match e {
+        BackupError::Unsupported(how) => Failure::new(
+            USAGE,
+            format!("keyslot backup copies SQLite deployments: {how}"),
+        ),
+        BackupError::Store(e) => Failure::new(OTHER, format!("copying the database: {e}")),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> CmdResult {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+fn restrict_file(file: &Path) -> CmdResult {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
     Ok(())
 }
 

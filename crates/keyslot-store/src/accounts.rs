@@ -1,0 +1,176 @@
+//! Accounts: sign-up, users, the recovery slot, password change, recovery, disabling.
+
+use keyslot_core::model::{AuditEvent, RecoveryRecord, Timestamp, UserRecord};
+use keyslot_core::policy::username_key;
+use keyslot_core::store::{NewAccount, StoreError, StoreResult};
+use keyslot_crypto::Id;
+
+use crate::db::{Pool, Tx, query, sql, touched};
+use crate::{audit, rows, vaults};
+
+pub(crate) async fn create(pool: &Pool, a: NewAccount) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    let u = &a.user;
+    let name_key = username_key(&u.username);
+    tx.execute(
+        query(sql!(
+            "INSERT INTO users (id, username, username_key, created_at, password_credential, password_slot, \
+             x25519_public, x25519_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&u.id)
+        .bind(&u.username)
+        .bind(&name_key)
+        .bind(u.created_at)
+        .bind(&u.password_credential)
+        .bind(&u.password_slot)
+        .bind(&u.x25519_public)
+        .bind(&u.x25519_wrapped),
+    )
+    .await?;
+    tx.execute(
+        query(sql!(
+            "INSERT INTO recovery_slots (user_id, credential_id, verifier, wrapped_user_key) VALUES ($1, $2, $3, $4)"
+        ))
+        .bind(&a.recovery.user_id)
+        .bind(&a.recovery.credential_id)
+        .bind(&a.recovery.verifier)
+        .bind(&a.recovery.wrapped_user_key),
+    )
+    .await?;
+    vaults::insert(&mut tx, &a.vault).await?;
+    audit::insert(&mut tx, &a.audit).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn by_name(pool: &Pool, username: &str) -> StoreResult<Option<UserRecord>> {
+    let name_key = username_key(username);
+    pool.optional(
+        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE username_key = $1"))
+            .bind(&name_key),
+        rows::user,
+    )
+    .await
+}
+
+pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<UserRecord>> {
+    pool.optional(
+        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE id = $1"))
+            .bind(id),
+        rows::user,
+    )
+    .await
+}
+
+pub(crate) async fn all(pool: &Pool) -> StoreResult<Vec<UserRecord>> {
+    pool.all(
+        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users ORDER BY created_at, username_key")),
+        rows::user,
+    )
+    .await
+}
+
+pub(crate) async fn set_disabled(
+    pool: &Pool,
+    user: &Id,
+    disabled_at: Option<Timestamp>,
+    audit: AuditEvent,
+) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    touched(
+        tx.execute(
+            query(sql!("UPDATE users SET disabled_at = $1 WHERE id = $2"))
+                .bind(disabled_at)
+                .bind(user),
+        )
+        .await?,
+    )?;
+    if disabled_at.is_some() {
+        end_sessions(&mut tx, user).await?;
+    }
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn recovery(pool: &Pool, user: &Id) -> StoreResult<Option<RecoveryRecord>> {
+    pool.optional(
+        query(sql!("SELECT user_id, credential_id, verifier, wrapped_user_key FROM recovery_slots WHERE user_id = $1"))
+            .bind(user),
+        rows::recovery,
+    )
+    .await
+}
+
+pub(crate) async fn change_password(
+    pool: &Pool,
+    user: &Id,
+    password_slot: Vec<u8>,
+    end_other_sessions: bool,
+    keep_session: Option<&Id>,
+    audit: AuditEvent,
+) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    touched(set_password_slot(&mut tx, user, &password_slot).await?)?;
+    if end_other_sessions {
+        tx.execute(
+            query(sql!(
+                "DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2"
+            ))
+            .bind(user)
+            .bind(keep_session),
+        )
+        .await?;
+    }
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}
+
+/// Recovery. The recovery slot is replaced by one conditional UPDATE that names the code
+/// that was used: of two recoveries racing with the same code, on either database, the
+/// second finds the slot already changed (PostgreSQL re-checks the condition on the row
+/// it waited for) and changes nothing.
+pub(crate) async fn recover(
+    pool: &Pool,
+    user: &Id,
+    expected_recovery: &Id,
+    password_slot: Vec<u8>,
+    recovery: RecoveryRecord,
+    audit: AuditEvent,
+) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    let replaced = tx
+        .execute(
+            query(sql!(
+                "UPDATE recovery_slots SET credential_id = $1, verifier = $2, wrapped_user_key = $3 \
+                 WHERE user_id = $4 AND credential_id = $5"
+            ))
+            .bind(&recovery.credential_id)
+            .bind(&recovery.verifier)
+            .bind(&recovery.wrapped_user_key)
+            .bind(user)
+            .bind(expected_recovery),
+        )
+        .await?;
+    if replaced == 0 {
+        return Err(StoreError::Conflict);
+    }
+    set_password_slot(&mut tx, user, &password_slot).await?;
+    end_sessions(&mut tx, user).await?;
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}
+
+/// A new password slot clears the failed-login count and any lock.
+async fn set_password_slot(tx: &mut Tx, user: &Id, slot: &[u8]) -> StoreResult<u64> {
+    tx.execute(
+        query(sql!("UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL WHERE id = $2"))
+            .bind(slot)
+            .bind(user),
+    )
+    .await
+}
+
+async fn end_sessions(tx: &mut Tx, user: &Id) -> StoreResult<()> {
+    tx.execute(query(sql!("DELETE FROM sessions WHERE user_id = $1")).bind(user))
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The audit log: events written inside the transaction of the change they record, and
+//! batches of read events appended by the read path's flusher.
+
+use keyslot_core::model::AuditEvent;
+use keyslot_core::store::StoreResult;
+use keyslot_crypto::Id;
+
+use crate::db::{Arg, Pool, Tx, built, query, sql};
+use crate::rows;
+
+/// Audit events per INSERT statement (7 parameters each, well under both databases'
+/// limits: SQLite 32,766, PostgreSQL 65,535).
+const CHUNK: usize = 500;
+const COLUMNS: usize = 7;
+
+/// Record `e` in the transaction of the change it describes.
+pub(crate) async fn insert(tx: &mut Tx, e: &AuditEvent) -> StoreResult<()> {
+    tx.execute(bind_event(
+        query(sql!("INSERT INTO audit_events (user_id, at, action, actor, outcome, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")),
+        e,
+    ))
+    .await?;
+    Ok(())
+}
+
+fn bind_event<'q>(q: crate::db::Query<'q>, e: &'q AuditEvent) -> crate::db::Query<'q> {
+    q.bind(e.user_id.as_ref())
+        .bind(e.at)
+        .bind(&e.action)
+        .bind(&e.actor)
+        .bind(e.outcome.as_str())
+        .bind(&e.ip)
+        .bind(&e.detail)
+}
+
+/// Append a batch: one multi-row INSERT per chunk. The read path's events arrive in
+/// batches of hundreds, and a statement per event costs more CPU than the reads
+/// themselves.
+pub(crate) async fn append(pool: &Pool, events: &[AuditEvent]) -> StoreResult<()> {
+    for chunk in events.chunks(CHUNK) {
+        let mut text = String::from(
+            "INSERT INTO audit_events (user_id, at, action, actor, outcome, ip, detail) VALUES ",
+        );
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * COLUMNS);
+        for (row, e) in chunk.iter().enumerate() {
+            if row > 0 {
+                text.push_str(", ");
+            }
+            text.push('(');
+            for column in 0..COLUMNS {
+                if column > 0 {
+                    text.push_str(", ");
+                }
+                text.push('$');
+                text.push_str(&(row * COLUMNS + column + 1).to_string());
+            }
+            text.push(')');
+            args.extend([
+                Arg::from(e.user_id.as_ref()),
+                Arg::from(e.at),
+                Arg::from(&e.action),
+                Arg::from(&e.actor),
+                Arg::from(e.outcome.as_str()),
+                Arg::from(&e.ip),
+                Arg::from(&e.detail),
+            ]);
+        }
+        pool.execute(built(text, args)).await?;
+    }
+    Ok(())
+}
+
+/// The newest `limit` events of a user, newest first.
+pub(crate) async fn events(pool: &Pool, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+    pool.all(
+        query(sql!("SELECT user_id, at, action, actor, outcome, ip, detail FROM audit_events WHERE user_id = $1 ORDER BY seq DESC LIMIT $2"))
+            .bind(user)
+            .bind(limit),
+        rows::audit,
+    )
+    .await
+}

@@ -1,0 +1,411 @@
+//! The thin layer between Keyslot's queries and the two databases: one query type, one
+//! row reader, one pool and one transaction type, each dispatching to SQLite or
+//! PostgreSQL in exactly one `match`.
+//!
+//! Why not generic over `sqlx::Database`: every helper would carry a dozen `Encode`/
+//! `Decode`/`Executor` bounds that Rust does not imply, and the queries would still differ
+//! in their few dialect words. Why not `sqlx::Any`: it converts every row and argument at
+//! run time, and it cannot tell PostgreSQL's `BOOLEAN` from SQLite's integer flags. Here a
+//! query is a [`Sql`] text per dialect (written once with the [`sql!`] macro, which
+//! substitutes the few words that differ at compile time) plus borrowed [`Arg`]s; rows are
+//! read through [`RowRead`], a trait object with one implementation per backend. The cost
+//! over a direct sqlx call is one small `Vec` of borrowed arguments and a virtual call per
+//! column: nothing next to the query itself (docs/PERFORMANCE.md).
+
+use std::borrow::Cow;
+
+use keyslot_core::store::{StoreError, StoreResult};
+use keyslot_crypto::Id;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{
+    AssertSqlSafe, Database, Encode, PgPool, Postgres, Row as _, SqlSafeStr, Sqlite, SqlitePool,
+    Transaction, Type,
+};
+
+/// One query text per dialect. Both use `$1`-style placeholders (SQLite accepts them).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sql {
+    pub(crate) sqlite: &'static str,
+    pub(crate) postgres: &'static str,
+}
+
+/// A query text written once. String literals are taken as they are; these words become
+/// each dialect's own:
+///
+/// | word | SQLite | PostgreSQL |
+/// |---|---|---|
+/// | `SEQ` | `rowid` | `seq` (an identity column: PostgreSQL has no rowid) |
+/// | `GREATEST` | `MAX` (two-argument scalar form) | `GREATEST` |
+/// | `FOR_UPDATE` | nothing (the write transaction already holds the lock) | ` FOR UPDATE` |
+macro_rules! sql {
+    ($($part:tt)+) => {
+        $crate::db::Sql {
+            sqlite: concat!($($crate::db::sql_word!(sqlite $part)),+),
+            postgres: concat!($($crate::db::sql_word!(postgres $part)),+),
+        }
+    };
+}
+
+macro_rules! sql_word {
+    (sqlite SEQ) => {
+        "rowid"
+    };
+    (postgres SEQ) => {
+        "seq"
+    };
+    (sqlite GREATEST) => {
+        "MAX"
+    };
+    (postgres GREATEST) => {
+        "GREATEST"
+    };
+    (sqlite FOR_UPDATE) => {
+        ""
+    };
+    (postgres FOR_UPDATE) => {
+        " FOR UPDATE"
+    };
+    ($dialect:ident $text:literal) => {
+        $text
+    };
+}
+
+pub(crate) use {sql, sql_word};
+
+/// A query argument, borrowed from the record being written. Every variant carries its
+/// SQL type even when NULL: PostgreSQL needs a typed NULL.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg<'q> {
+    Bytes(Option<&'q [u8]>),
+    Int(Option<i64>),
+    Text(Option<&'q str>),
+    Bool(bool),
+}
+
+impl<'q> From<&'q Id> for Arg<'q> {
+    fn from(id: &'q Id) -> Self {
+        Self::Bytes(Some(id.as_bytes().as_slice()))
+    }
+}
+impl<'q> From<Option<&'q Id>> for Arg<'q> {
+    fn from(id: Option<&'q Id>) -> Self {
+        Self::Bytes(id.map(|id| id.as_bytes().as_slice()))
+    }
+}
+impl<'q> From<&'q [u8]> for Arg<'q> {
+    fn from(bytes: &'q [u8]) -> Self {
+        Self::Bytes(Some(bytes))
+    }
+}
+impl<'q> From<&'q Vec<u8>> for Arg<'q> {
+    fn from(bytes: &'q Vec<u8>) -> Self {
+        Self::Bytes(Some(bytes))
+    }
+}
+impl<'q> From<&'q Option<Vec<u8>>> for Arg<'q> {
+    fn from(bytes: &'q Option<Vec<u8>>) -> Self {
+        Self::Bytes(bytes.as_deref())
+    }
+}
+impl From<i64> for Arg<'_> {
+    fn from(n: i64) -> Self {
+        Self::Int(Some(n))
+    }
+}
+impl From<Option<i64>> for Arg<'_> {
+    fn from(n: Option<i64>) -> Self {
+        Self::Int(n)
+    }
+}
+impl From<u32> for Arg<'_> {
+    fn from(n: u32) -> Self {
+        Self::Int(Some(i64::from(n)))
+    }
+}
+impl<'q> From<&'q str> for Arg<'q> {
+    fn from(text: &'q str) -> Self {
+        Self::Text(Some(text))
+    }
+}
+impl<'q> From<&'q String> for Arg<'q> {
+    fn from(text: &'q String) -> Self {
+        Self::Text(Some(text))
+    }
+}
+impl<'q> From<&'q Option<String>> for Arg<'q> {
+    fn from(text: &'q Option<String>) -> Self {
+        Self::Text(text.as_deref())
+    }
+}
+impl From<bool> for Arg<'_> {
+    fn from(flag: bool) -> Self {
+        Self::Bool(flag)
+    }
+}
+
+/// A query text and its arguments, in placeholder order.
+#[derive(Debug)]
+pub(crate) struct Query<'q> {
+    text: Text,
+    args: Vec<Arg<'q>>,
+}
+
+/// A fixed text, or one built at run time (multi-row inserts).
+#[derive(Debug)]
+enum Text {
+    Fixed(Sql),
+    Built(String),
+}
+
+impl Text {
+    fn sqlite(self) -> AssertSqlSafe<Cow<'static, str>> {
+        AssertSqlSafe(match self {
+            Self::Fixed(sql) => Cow::Borrowed(sql.sqlite),
+            Self::Built(text) => Cow::Owned(text),
+        })
+    }
+
+    fn postgres(self) -> AssertSqlSafe<Cow<'static, str>> {
+        AssertSqlSafe(match self {
+            Self::Fixed(sql) => Cow::Borrowed(sql.postgres),
+            Self::Built(text) => Cow::Owned(text),
+        })
+    }
+}
+
+/// A query over `sql`; add arguments with [`Query::bind`].
+pub(crate) fn query<'q>(sql: Sql) -> Query<'q> {
+    Query {
+        text: Text::Fixed(sql),
+        args: Vec::with_capacity(8),
+    }
+}
+
+/// A query whose text was built at run time; it must be valid in both dialects.
+pub(crate) fn built<'q>(text: String, args: Vec<Arg<'q>>) -> Query<'q> {
+    Query {
+        text: Text::Built(text),
+        args,
+    }
+}
+
+impl<'q> Query<'q> {
+    /// The next placeholder's value.
+    pub(crate) fn bind(mut self, arg: impl Into<Arg<'q>>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+}
+
+type SqlxQuery<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
+
+/// Hand `args` to a sqlx query of either backend.
+fn bind_all<'q, DB: Database>(text: impl SqlSafeStr, args: Vec<Arg<'q>>) -> SqlxQuery<'q, DB>
+where
+    Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+{
+    let mut q = sqlx::query::<DB>(text);
+    for arg in args {
+        q = match arg {
+            Arg::Bytes(v) => q.bind(v),
+            Arg::Int(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+/// Reading a column of either backend's rows. A value that does not decode becomes
+/// [`StoreError::Corrupt`] naming the column, never a panic.
+pub(crate) trait RowRead {
+    fn bytes(&self, column: &'static str) -> StoreResult<Vec<u8>>;
+    fn opt_bytes(&self, column: &'static str) -> StoreResult<Option<Vec<u8>>>;
+    fn int(&self, column: &'static str) -> StoreResult<i64>;
+    fn opt_int(&self, column: &'static str) -> StoreResult<Option<i64>>;
+    fn text(&self, column: &'static str) -> StoreResult<String>;
+    fn opt_text(&self, column: &'static str) -> StoreResult<Option<String>>;
+    fn flag(&self, column: &'static str) -> StoreResult<bool>;
+}
+
+macro_rules! row_read {
+    ($row:ty) => {
+        impl RowRead for $row {
+            fn bytes(&self, column: &'static str) -> StoreResult<Vec<u8>> {
+                self.try_get(column)
+                    .map_err(|_| StoreError::Corrupt(column))
+            }
+            fn opt_bytes(&self, column: &'static str) -> StoreResult<Option<Vec<u8>>> {
+                self.try_get(column)
+                    .map_err(|_| StoreError::Corrupt(column))
+            }
+            fn int(&self, column: &'static str) -> StoreResult<i64> {
+                self.try_get(column)
+                    .map_err(|_| StoreError::Corrupt(column))
+            }
+            fn opt_int(&self, column: &'static str) -> StoreResult<Option<i64>> {
+                self.try_get(column)
+                    .map_err(|_| StoreError::Corrupt(column))
+            }
+            fn text(&self, column: &'static str) -> StoreResult<String> {
+                self.try_get(column)
+                    .map_err(|_| StoreError::Corrupt(column))
+            }
+            fn opt_text(&self, column: &'static str) -> StoreResult<Option<String>> {
+                self.try_get(column)
+                    .map_err(|_| StoreError::Corrupt(column))
+            }
+            fn flag(&self, column: &'static str) -> StoreResult<bool> {
+                self.try_get(column)
+                    .map_err(|_| StoreError::Corrupt(column))
+            }
+        }
+    };
+}
+row_read!(SqliteRow);
+row_read!(PgRow);
+
+/// Map sqlx errors: uniqueness → `Conflict`; anything about reaching or talking to the
+/// database → `Unavailable` (the caller answers 503 and retries later).
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt("column"),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// Either database's connection pool.
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A write transaction on either database: `BEGIN IMMEDIATE` on SQLite (writers queue on
+/// the lock instead of failing on upgrade), `BEGIN` on PostgreSQL (rows are locked by the
+/// statements that change them, or `FOR_UPDATE`).
+#[derive(Debug)]
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Run `$q` on `$exec` (a pool, or a transaction's connection) of either backend, with
+/// `|$sqlx_query, $executor| $body` written once for both.
+macro_rules! on_backend {
+    ($target:expr, $q:expr, $pool_or_tx:ident, |$sq:ident, $ex:ident| $body:expr) => {{
+        let Query { text, args } = $q;
+        match $target {
+            $pool_or_tx::Sqlite(ex) => {
+                let $sq = bind_all::<Sqlite>(text.sqlite(), args);
+                let $ex = on_backend!(@exec $pool_or_tx ex);
+                $body
+            }
+            $pool_or_tx::Postgres(ex) => {
+                let $sq = bind_all::<Postgres>(text.postgres(), args);
+                let $ex = on_backend!(@exec $pool_or_tx ex);
+                $body
+            }
+        }
+    }};
+    (@exec Pool $ex:ident) => { &*$ex };
+    (@exec Tx $ex:ident) => { &mut **$ex };
+}
+
+/// What both [`Pool`] and [`Tx`] can run, written once per backend by [`on_backend!`].
+macro_rules! executor_methods {
+    ($kind:ident, $($mutability:tt)*) => {
+        impl $kind {
+            /// Run a statement; the number of rows it touched.
+            pub(crate) async fn execute(& $($mutability)* self, q: Query<'_>) -> StoreResult<u64> {
+                Ok(on_backend!(self, q, $kind, |sq, ex| {
+                    sq.execute(ex).await.map_err(map_err)?.rows_affected()
+                }))
+            }
+
+            /// At most one row, mapped.
+            pub(crate) async fn optional<T>(
+                & $($mutability)* self,
+                q: Query<'_>,
+                map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
+            ) -> StoreResult<Option<T>> {
+                Ok(on_backend!(self, q, $kind, |sq, ex| {
+                    match sq.fetch_optional(ex).await.map_err(map_err)? {
+                        Some(row) => Some(map(&row)?),
+                        None => None,
+                    }
+                }))
+            }
+
+            /// Exactly one row, mapped ([`StoreError::NotFound`] if none).
+            pub(crate) async fn one<T>(
+                & $($mutability)* self,
+                q: Query<'_>,
+                map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
+            ) -> StoreResult<T> {
+                self.optional(q, map).await?.ok_or(StoreError::NotFound)
+            }
+
+            /// Every row, mapped.
+            #[allow(dead_code, reason = "written for both executors; writes read lists only from pools today")]
+            pub(crate) async fn all<T>(
+                & $($mutability)* self,
+                q: Query<'_>,
+                map: impl Fn(&dyn RowRead) -> StoreResult<T>,
+            ) -> StoreResult<Vec<T>> {
+                Ok(on_backend!(self, q, $kind, |sq, ex| {
+                    let rows = sq.fetch_all(ex).await.map_err(map_err)?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        out.push(map(row)?);
+                    }
+                    out
+                }))
+            }
+        }
+    };
+}
+
+executor_methods!(Pool,);
+executor_methods!(Tx, mut);
+
+impl Pool {
+    /// Begin a write transaction.
+    pub(crate) async fn write(&self) -> StoreResult<Tx> {
+        match self {
+            Self::Sqlite(pool) => pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map(Tx::Sqlite)
+                .map_err(map_err),
+            Self::Postgres(pool) => pool.begin().await.map(Tx::Postgres).map_err(map_err),
+        }
+    }
+}
+
+impl Tx {
+    /// Commit; dropping a `Tx` without committing rolls it back.
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await.map_err(map_err),
+            Self::Postgres(tx) => tx.commit().await.map_err(map_err),
+        }
+    }
+}
+
+/// Fail with `NotFound` when an UPDATE or DELETE touched no row.
+pub(crate) fn touched(rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! Items: reads (alone, or joined with the key that opens them), and writes audited in
+//! their own transaction. An update is a compare-and-swap on the version.
+
+use keyslot_core::model::{AuditEvent, ItemRecord, TokenVaultSlot};
+use keyslot_core::store::{StoreError, StoreResult};
+use keyslot_crypto::Id;
+
+use crate::db::{Pool, query, sql, touched};
+use crate::{audit, rows};
+
+/// A vault's items in the order they were made.
+pub(crate) async fn of_vault(pool: &Pool, user: &Id, vault: &Id) -> StoreResult<Vec<ItemRecord>> {
+    pool.all(
+        query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE vault_id = $1 AND user_id = $2 ORDER BY created_at, " SEQ))
+            .bind(vault)
+            .bind(user),
+        rows::item,
+    )
+    .await
+}
+
+pub(crate) async fn one(
+    pool: &Pool,
+    user: &Id,
+    vault: &Id,
+    item: &Id,
+) -> StoreResult<Option<ItemRecord>> {
+    pool.optional(
+        query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3"))
+            .bind(item)
+            .bind(vault)
+            .bind(user),
+        rows::item,
+    )
+    .await
+}
+
+pub(crate) async fn with_vault_key(
+    pool: &Pool,
+    user: &Id,
+    vault: &Id,
+    item: &Id,
+) -> StoreResult<Option<(u32, Vec<u8>, ItemRecord)>> {
+    pool.optional(
+        query(sql!(
+            "SELECT i.id, i.vault_id, i.user_id, i.version, i.key_version, i.wrapped_item_key, i.name, i.value, i.created_at, i.updated_at, v.key_version AS vault_key_version, v.wrapped_vault_key \
+             FROM items i JOIN vaults v ON v.id = i.vault_id AND v.user_id = i.user_id \
+             WHERE i.id = $1 AND i.vault_id = $2 AND i.user_id = $3"
+        ))
+        .bind(item)
+        .bind(vault)
+        .bind(user),
+        rows::item_with_vault_key,
+    )
+    .await
+}
+
+pub(crate) async fn with_token_slot(
+    pool: &Pool,
+    token: &Id,
+    user: &Id,
+    vault: &Id,
+    item: &Id,
+) -> StoreResult<Option<(TokenVaultSlot, ItemRecord)>> {
+    pool.optional(
+        query(sql!(
+            "SELECT i.id, i.vault_id, i.user_id, i.version, i.key_version, i.wrapped_item_key, i.name, i.value, i.created_at, i.updated_at, s.token_id, s.key_version AS slot_key_version, s.wrapped_vault_key \
+             FROM items i JOIN token_vault_slots s ON s.vault_id = i.vault_id AND s.token_id = $1 \
+             WHERE i.id = $2 AND i.vault_id = $3 AND i.user_id = $4"
+        ))
+        .bind(token)
+        .bind(item)
+        .bind(vault)
+        .bind(user),
+        rows::item_with_token_slot,
+    )
+    .await
+}
+
+pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    tx.execute(
+        query(sql!(
+            "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&i.id)
+        .bind(&i.vault_id)
+        .bind(&i.user_id)
+        .bind(rows::version_to_db(i.version)?)
+        .bind(i.key_version)
+        .bind(&i.wrapped_item_key)
+        .bind(&i.name)
+        .bind(&i.value)
+        .bind(i.created_at)
+        .bind(i.updated_at),
+    )
+    .await?;
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}
+
+/// Compare-and-swap: one conditional UPDATE that names the version the writer read. Of
+/// concurrent writers with the same `If-Match`, exactly one matches; PostgreSQL re-checks
+/// the condition on the row a waiting writer was blocked on, so the others touch nothing.
+pub(crate) async fn update(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    let previous = rows::version_to_db(i.version.saturating_sub(1))?;
+    let updated = tx
+        .execute(
+            query(sql!(
+                "UPDATE items SET version = $1, key_version = $2, wrapped_item_key = $3, name = $4, value = $5, updated_at = $6 \
+                 WHERE id = $7 AND vault_id = $8 AND user_id = $9 AND version = $10"
+            ))
+            .bind(rows::version_to_db(i.version)?)
+            .bind(i.key_version)
+            .bind(&i.wrapped_item_key)
+            .bind(&i.name)
+            .bind(&i.value)
+            .bind(i.updated_at)
+            .bind(&i.id)
+            .bind(&i.vault_id)
+            .bind(&i.user_id)
+            .bind(previous),
+        )
+        .await?;
+    if updated == 0 {
+        let exists = tx
+            .optional(
+                query(sql!(
+                    "SELECT version FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3"
+                ))
+                .bind(&i.id)
+                .bind(&i.vault_id)
+                .bind(&i.user_id),
+                |r| r.int("version"),
+            )
+            .await?;
+        return Err(if exists.is_some() {
+            StoreError::Conflict
+        } else {
+            StoreError::NotFound
+        });
+    }
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn delete(
+    pool: &Pool,
+    user: &Id,
+    vault: &Id,
+    item: &Id,
+    audit: AuditEvent,
+) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    touched(
+        tx.execute(
+            query(sql!(
+                "DELETE FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3"
+            ))
+            .bind(item)
+            .bind(vault)
+            .bind(user),
+        )
+        .await?,
+    )?;
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}

@@ -1,0 +1,158 @@
+//! API tokens, their vault slots, and the bearer read path.
+
+use keyslot_core::model::{AuditEvent, Timestamp, TokenRead, TokenRecord, TokenVaultSlot};
+use keyslot_core::store::StoreResult;
+use keyslot_crypto::Id;
+
+use crate::db::{Pool, query, sql, touched};
+use crate::{audit, rows};
+
+/// Token, slot or vault key, and item in one query: the hot path, where each query costs
+/// more CPU than the crypto of a whole request. The LEFT JOINs say what is missing: no
+/// slot (out of scope), no vault key (not a `"*"` token, or not its user's vault), no item.
+pub(crate) async fn read(
+    pool: &Pool,
+    token: &Id,
+    vault: &Id,
+    item: &Id,
+) -> StoreResult<Option<TokenRead>> {
+    pool.optional(
+        query(sql!(
+            "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.wrapped_user_key, \
+             t.x25519_public, t.created_at, t.expires_at, t.last_used_at, \
+             s.key_version AS s_key_version, s.wrapped_vault_key AS s_wrapped, \
+             v.key_version AS v_key_version, v.wrapped_vault_key AS v_wrapped, \
+             i.id AS i_id, i.vault_id AS i_vault_id, i.user_id AS i_user_id, i.version AS i_version, i.key_version AS i_key_version, \
+             i.wrapped_item_key AS i_wrapped_item_key, i.name AS i_name, i.value AS i_value, i.created_at AS i_created_at, \
+             i.updated_at AS i_updated_at \
+             FROM tokens t JOIN users u ON u.id = t.user_id AND u.disabled_at IS NULL \
+             LEFT JOIN token_vault_slots s ON s.token_id = t.id AND s.vault_id = $1 \
+             LEFT JOIN vaults v ON t.wrapped_user_key IS NOT NULL AND v.id = $1 AND v.user_id = t.user_id \
+             LEFT JOIN items i ON i.id = $2 AND i.vault_id = $1 AND i.user_id = t.user_id \
+             WHERE t.id = $3"
+        ))
+        .bind(vault)
+        .bind(item)
+        .bind(token),
+        |r| rows::token_read(r, vault),
+    )
+    .await
+}
+
+pub(crate) async fn create(
+    pool: &Pool,
+    t: TokenRecord,
+    slots: Vec<TokenVaultSlot>,
+    audit: AuditEvent,
+) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    tx.execute(
+        query(sql!(
+            "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, \
+             created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&t.id)
+        .bind(&t.user_id)
+        .bind(&t.name_key)
+        .bind(&t.name)
+        .bind(&t.verifier)
+        .bind(t.can_write)
+        .bind(&t.wrapped_user_key)
+        .bind(&t.x25519_public)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.last_used_at),
+    )
+    .await?;
+    for s in &slots {
+        tx.execute(
+            query(sql!("INSERT INTO token_vault_slots (token_id, vault_id, key_version, wrapped_vault_key) VALUES ($1, $2, $3, $4)"))
+                .bind(&s.token_id)
+                .bind(&s.vault_id)
+                .bind(s.key_version)
+                .bind(&s.wrapped_vault_key),
+        )
+        .await?;
+    }
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}
+
+/// A token by id; `None` as well when its user is disabled.
+pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<TokenRecord>> {
+    pool.optional(
+        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.wrapped_user_key, t.x25519_public, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
+            .bind(id),
+        rows::token,
+    )
+    .await
+}
+
+pub(crate) async fn slot(
+    pool: &Pool,
+    token: &Id,
+    vault: &Id,
+) -> StoreResult<Option<TokenVaultSlot>> {
+    pool.optional(
+        query(sql!("SELECT token_id, vault_id, key_version, wrapped_vault_key FROM token_vault_slots WHERE token_id = $1 AND vault_id = $2"))
+            .bind(token)
+            .bind(vault),
+        rows::token_slot,
+    )
+    .await
+}
+
+/// A token's slots in the order they were made (its scope as the user gave it).
+pub(crate) async fn slots(pool: &Pool, token: &Id) -> StoreResult<Vec<TokenVaultSlot>> {
+    pool.all(
+        query(sql!("SELECT token_id, vault_id, key_version, wrapped_vault_key FROM token_vault_slots WHERE token_id = $1 ORDER BY " SEQ))
+            .bind(token),
+        rows::token_slot,
+    )
+    .await
+}
+
+/// A user's tokens in the order they were minted.
+pub(crate) async fn of_user(pool: &Pool, user: &Id) -> StoreResult<Vec<TokenRecord>> {
+    pool.all(
+        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
+            .bind(user),
+        rows::token,
+    )
+    .await
+}
+
+/// Revoke: the token's row goes, and its slots with it (`ON DELETE CASCADE`).
+pub(crate) async fn delete(
+    pool: &Pool,
+    user: &Id,
+    token: &Id,
+    audit: AuditEvent,
+) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    touched(
+        tx.execute(
+            query(sql!("DELETE FROM tokens WHERE id = $1 AND user_id = $2"))
+                .bind(token)
+                .bind(user),
+        )
+        .await?,
+    )?;
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}
+
+/// Batched last-use times. Each is one conditional statement that never moves
+/// `last_used_at` backwards, so batches from many instances may land in any order.
+pub(crate) async fn mark_used(pool: &Pool, uses: &[(Id, Timestamp)]) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    for (id, at) in uses {
+        tx.execute(
+            query(sql!("UPDATE tokens SET last_used_at = " GREATEST "(COALESCE(last_used_at, 0), $1) WHERE id = $2"))
+                .bind(*at)
+                .bind(id),
+        )
+        .await?;
+    }
+    tx.commit().await
+}

@@ -1,0 +1,49 @@
+//! Vaults.
+
+use keyslot_core::model::{AuditEvent, VaultRecord};
+use keyslot_core::store::StoreResult;
+use keyslot_crypto::Id;
+
+use crate::db::{Pool, Tx, query, sql};
+use crate::{audit, rows};
+
+pub(crate) async fn insert(tx: &mut Tx, v: &VaultRecord) -> StoreResult<()> {
+    tx.execute(
+        query(sql!("INSERT INTO vaults (id, user_id, key_version, wrapped_vault_key, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)"))
+            .bind(&v.id)
+            .bind(&v.user_id)
+            .bind(v.key_version)
+            .bind(&v.wrapped_vault_key)
+            .bind(&v.name)
+            .bind(v.created_at),
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn create(pool: &Pool, vault: VaultRecord, audit: AuditEvent) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    insert(&mut tx, &vault).await?;
+    audit::insert(&mut tx, &audit).await?;
+    tx.commit().await
+}
+
+/// A user's vaults in the order they were made.
+pub(crate) async fn of_user(pool: &Pool, user: &Id) -> StoreResult<Vec<VaultRecord>> {
+    pool.all(
+        query(sql!("SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE user_id = $1 ORDER BY created_at, " SEQ))
+            .bind(user),
+        rows::vault,
+    )
+    .await
+}
+
+pub(crate) async fn one(pool: &Pool, user: &Id, vault: &Id) -> StoreResult<Option<VaultRecord>> {
+    pool.optional(
+        query(sql!("SELECT id, user_id, key_version, wrapped_vault_key, name, created_at FROM vaults WHERE id = $1 AND user_id = $2"))
+            .bind(vault)
+            .bind(user),
+        rows::vault,
+    )
+    .await
+}
