@@ -132,6 +132,14 @@ pub async fn run(addr: &str, args: &RunArgs) -> CmdResult<u8> {
         .ok_or_else(|| Failure::new(USAGE, "give the command after --"))?;
     let mut command = Command::new(program);
     command.args(rest);
+    // The child gets the values it was given, not the credential that fetched them.
+    for (name, _) in std::env::vars_os() {
+        if is_credential_variable(&name) {
+            command.env_remove(name);
+        }
+    }
+    // Explicit `--env` names come last, so a script that asks for a credential by name
+    // (`--env KEYSLOT_TOKEN=ks://ci/child-token`) still gets the one it asked for.
     for (name, value) in &env {
         command.env(name, value.as_str());
     }
@@ -143,6 +151,34 @@ pub async fn run(addr: &str, args: &RunArgs) -> CmdResult<u8> {
         Some(code) => u8::try_from(code).unwrap_or(1),
         None => 128 + signal(&status),
     })
+}
+
+/// Whether an environment variable of ours carries a credential, and so must not reach a
+/// command started by `keyslot run`.
+///
+/// `keyslot run` exists to hand a command *some* secrets (the `--env` values) and nothing
+/// more; passing on the token or session that fetched them would give the child every
+/// vault that credential opens, for as long as it lives. So it is removed, as is every
+/// other `KEYSLOT_*` variable that holds a secret: `KEYSLOT_DATABASE_URL` (it may carry
+/// the database password) and any name containing `TOKEN`, `PASSWORD`, `PASS`, `PIN`,
+/// `SECRET` or `CREDENTIAL` (e.g. a future `KEYSLOT_SEAL_PKCS11_PIN`), so a variable added
+/// later is caught by its name. The rest are kept on purpose: `KEYSLOT_ADDR`,
+/// `KEYSLOT_CA_CERT` and `KEYSLOT_CONFIG_DIR` are where the server is and which CA to
+/// trust, not secrets, and a child that is itself a script calling `keyslot` needs them
+/// to reach the same server (with its own credential); paths such as
+/// `KEYSLOT_SEAL_KEY_FILE` name a file, whose permissions guard it.
+fn is_credential_variable(name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let upper = name.to_ascii_uppercase();
+    let Some(rest) = upper.strip_prefix("KEYSLOT_") else {
+        return false;
+    };
+    rest == "DATABASE_URL"
+        || ["TOKEN", "PASSWORD", "PASS", "PIN", "SECRET", "CREDENTIAL"]
+            .iter()
+            .any(|word| rest.split('_').any(|part| part.starts_with(word)))
 }
 
 #[cfg(unix)]
@@ -162,6 +198,32 @@ fn signal(_: &std::process::ExitStatus) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_variables_are_recognised_and_locations_are_not() {
+        for secret in [
+            "KEYSLOT_TOKEN",
+            "KEYSLOT_DATABASE_URL",
+            "KEYSLOT_SEAL_PKCS11_PIN",
+            "KEYSLOT_PASSWORD",
+            "keyslot_token",
+            "KEYSLOT_CI_TOKENS",
+        ] {
+            assert!(is_credential_variable(secret.as_ref()), "{secret} kept");
+        }
+        for plain in [
+            "KEYSLOT_ADDR",
+            "KEYSLOT_CA_CERT",
+            "KEYSLOT_CONFIG_DIR",
+            "KEYSLOT_SEAL_KEY_FILE",
+            "KEYSLOT_LOG",
+            "TOKEN",
+            "GITHUB_TOKEN",
+            "PATH",
+        ] {
+            assert!(!is_credential_variable(plain.as_ref()), "{plain} removed");
+        }
+    }
 
     #[test]
     fn references_parse_with_escapes_and_fields() {
