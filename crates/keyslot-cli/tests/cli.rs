@@ -497,16 +497,52 @@ fn operators_back_up_and_disable_accounts() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("apart"));
-    assert!(backup.join("keyslot.db").is_file() && backup.join("seal.key").is_file());
-    assert_eq!(
-        std::fs::read(backup.join("seal.key")).unwrap(),
-        std::fs::read(data.join("seal.key")).unwrap()
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not in the backup"));
+    assert!(backup.join("keyslot.db").is_file());
+    assert!(
+        !backup.join("seal.key").exists(),
+        "a backup never holds the seal key: with both, a thief could test password guesses offline"
     );
+    assert_private(&backup, 0o700);
+    assert_private(&backup.join("keyslot.db"), 0o600);
     assert!(
         !op(&["backup", backup.to_str().unwrap()]).status.success(),
         "never overwrites a backup"
     );
+    let refused = server.dir.path().join("refused");
+    let inside = refused.join("seal.key");
+    let out = op(&[
+        "backup",
+        refused.to_str().unwrap(),
+        "--seal-key-out",
+        inside.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the seal key may not go inside a backup directory"
+    );
+    assert!(!refused.exists(), "a refused backup writes nothing");
+    let backup = server.dir.path().join("backup2");
+    let seal_copy = server.dir.path().join("seal-copy.key");
+    let out = op(&[
+        "backup",
+        backup.to_str().unwrap(),
+        "--seal-key-out",
+        seal_copy.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&seal_copy).unwrap(),
+        std::fs::read(data.join("seal.key")).unwrap()
+    );
+    assert_private(&seal_copy, 0o600);
+    // Restoring is putting the two back together in one data directory.
+    std::fs::copy(&seal_copy, backup.join("seal.key")).unwrap();
     check_backup_opens(&backup);
 
     let out = op(&["--json", "user", "list"]);
@@ -524,6 +560,13 @@ fn operators_back_up_and_disable_accounts() {
     assert!(op(&["user", "enable", "frank"]).status.success());
     assert_eq!(script.ok(&["read", "ks://Personal/k"], None), "v\n");
     assert_eq!(op(&["user", "disable", "nobody"]).status.code(), Some(2));
+}
+
+#[cfg(unix)]
+fn assert_private(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let actual = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(actual, mode, "{} has mode {actual:o}", path.display());
 }
 
 /// A backup is a complete deployment: serve it and read the item with the same account.
