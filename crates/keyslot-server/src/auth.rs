@@ -1,30 +1,113 @@
-//! Authentication: an extractor that yields a [`Principal`] holding the keys its
-//! credential unlocked, for this request only.
+//! Authentication: the one door every authenticated API request goes through.
 //!
-//! `Authorization: Bearer kst_…` authenticates an API token. Otherwise the
-//! `__Host-keyslot` cookie authenticates a session, and every unsafe method (POST, PUT,
-//! PATCH, DELETE) must also carry `X-CSRF-Token` matching the session's CSRF token
-//! (403 otherwise) — on top of the Origin / Sec-Fetch-Site check of tower-http's
-//! `CsrfLayer` in front of every route.
+//! [`Caller`] is the extractor. It *parses* the credential, once: `Authorization: Bearer
+//! kst_…` for an API token, otherwise the `__Host-keyslot` session cookie, whose unsafe
+//! requests must also carry the session's CSRF token (checked by [`crate::csrf`]). It
+//! does not *verify* it: unlocking costs a store round trip and key unwrapping, and the
+//! hot path, a token reading one item, does both together in one query
+//! ([`Caller::read_item`]). Every other handler verifies with [`Caller::verify`], or takes
+//! [`Auth`], which is a `Caller` verified where it stands in the handler's arguments.
+//!
+//! Answers are the same whichever way in: 401 with one body for every bad credential
+//! (missing, malformed, wrong, expired, revoked), 403 for a CSRF failure (after the
+//! session itself checked out, so a dead session is still a 401).
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
+use keyslot_core::views::Item;
 use keyslot_core::{Keyslot, Principal};
+use keyslot_crypto::Id;
 use zeroize::Zeroizing;
 
+use crate::csrf;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The session cookie's name. `__Host-` makes browsers insist on `Secure`, `Path=/` and
 /// no `Domain`, so no subdomain can set or shadow it.
 pub const COOKIE_NAME: &str = "__Host-keyslot";
-/// The header carrying the CSRF token.
-pub const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 
-/// An authenticated caller.
+/// The credential a request presents: parsed, not yet verified.
+pub struct Caller(Credential);
+
+enum Credential {
+    /// An API token. Holds the `Authorization` header itself: cloning a `HeaderValue`
+    /// shares the request's bytes, so the hot path copies nothing.
+    Token(HeaderValue),
+    /// A session cookie, with the outcome of this request's CSRF check, reported only
+    /// once the session itself has been verified (a dead session is a 401, not a 403).
+    Session {
+        cookie: SessionCookie,
+        csrf: Result<(), ApiError>,
+    },
+}
+
+/// By hand: a credential never shows in logs.
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Credential::Token(_) => f.write_str("Caller::Token(***)"),
+            Credential::Session { .. } => f.write_str("Caller::Session(***)"),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            // A present header that is not `Bearer …` is a 401, whatever else is sent.
+            bearer(value).ok_or_else(ApiError::unauthorized)?;
+            return Ok(Self(Credential::Token(value.clone())));
+        }
+        let cookie =
+            SessionCookie::from_headers(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+        let csrf = csrf::check_header(&parts.method, &parts.headers, cookie.expose());
+        Ok(Self(Credential::Session { cookie, csrf }))
+    }
+}
+
+impl Caller {
+    /// Verify the credential: the principal holding the keys it unlocks, for this request.
+    pub async fn verify(self, keyslot: &Keyslot) -> Result<Principal, ApiError> {
+        match self.0 {
+            Credential::Token(value) => {
+                let text = bearer(&value).ok_or_else(ApiError::unauthorized)?;
+                Ok(keyslot.authenticate_token(text).await?)
+            }
+            Credential::Session { cookie, csrf } => {
+                let principal = cookie.verify(keyslot).await?;
+                csrf?;
+                Ok(principal)
+            }
+        }
+    }
+
+    /// Read one item. For a token, verifying it and reading the item are one store round
+    /// trip (`Store::token_read`): the benchmark's hot path, and the reason this extractor
+    /// is lazy. A session verifies, then reads.
+    pub async fn read_item(
+        self,
+        keyslot: &Keyslot,
+        vault: &Id,
+        item: &Id,
+    ) -> Result<Item, ApiError> {
+        if let Credential::Token(value) = &self.0 {
+            let text = bearer(value).ok_or_else(ApiError::unauthorized)?;
+            return Ok(keyslot.get_item_with_token(text, vault, item).await?);
+        }
+        let principal = self.verify(keyslot).await?;
+        Ok(keyslot.get_item(&principal, vault, item).await?)
+    }
+}
+
+/// An authenticated caller, verified at its place among the handler's arguments: for
+/// handlers whose later extractors (path ids, body) must not answer before the
+/// credential does, so a bad credential is a 401 whatever the path or body.
 #[derive(Debug)]
 pub struct Auth(pub Principal);
 
@@ -35,54 +118,56 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(token) = bearer(&parts.headers)? {
-            return Ok(Self(state.keyslot.authenticate_token(token).await?));
-        }
-        let session = session_cookie(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let principal = state.keyslot.authenticate_session(&session).await?;
-        if !parts.method.is_safe() {
-            let presented = parts
-                .headers
-                .get(&CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !Keyslot::csrf_matches(&session, presented) {
-                return Err(ApiError::forbidden(
-                    "missing or wrong X-CSRF-Token for this session",
-                ));
-            }
-        }
-        Ok(Self(principal))
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.verify(&state.keyslot).await.map(Self)
     }
 }
 
-/// The bearer token of `Authorization`, if the header is present; a present header that
-/// is not `Bearer …` is a 401.
-pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
+/// The token of an `Authorization: Bearer …` value; `None` for any other value.
+fn bearer(value: &HeaderValue) -> Option<&str> {
     value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| Some(t.trim()))
-        .ok_or_else(ApiError::unauthorized)
+        .map(str::trim)
 }
 
-/// The session credential from the `Cookie` header(s), if any.
-pub fn session_cookie(headers: &HeaderMap) -> Option<Zeroizing<String>> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            pair.trim()
-                .strip_prefix(COOKIE_NAME)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
-        .map(|v| Zeroizing::new(v.to_owned()))
+/// The session credential of the `__Host-keyslot` cookie, as presented: the API's
+/// [`Caller`] and the web pages' session both start here.
+pub struct SessionCookie(Zeroizing<String>);
+
+/// By hand: the cookie is a credential.
+impl std::fmt::Debug for SessionCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionCookie(***)")
+    }
+}
+
+impl SessionCookie {
+    /// The session cookie from the `Cookie` header(s), if any.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| {
+                pair.trim()
+                    .strip_prefix(COOKIE_NAME)
+                    .and_then(|rest| rest.strip_prefix('='))
+            })
+            .map(|v| Self(Zeroizing::new(v.to_owned())))
+    }
+
+    /// Verify the session (expiry, verifier, its slot): the principal it unlocks.
+    pub async fn verify(&self, keyslot: &Keyslot) -> keyslot_core::Result<Principal> {
+        keyslot.authenticate_session(&self.0).await
+    }
+
+    /// The credential's text, for the CSRF checks that derive from it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 /// `Set-Cookie` for a new session.
@@ -125,8 +210,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 /// login replaces the browser's session rather than adding one beside it (ASVS 7.2.4).
 /// Nothing to end (no cookie, or one already expired) is not an error.
 pub async fn end_presented_session(state: &AppState, headers: &HeaderMap) {
-    if let Some(text) = session_cookie(headers)
-        && let Ok(principal) = state.keyslot.authenticate_session(&text).await
+    if let Some(cookie) = SessionCookie::from_headers(headers)
+        && let Ok(principal) = cookie.verify(&state.keyslot).await
     {
         let _ = state.keyslot.logout(&principal).await;
     }

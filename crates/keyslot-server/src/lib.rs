@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod config;
+mod csrf;
 mod error;
 mod extract;
 mod headers;
@@ -39,40 +40,13 @@ pub use config::ServerConfig;
 pub use state::AppState;
 
 /// The router over `state`, with every layer. `body_limit` bounds request bodies.
+///
+/// The JSON API's routes come with their OpenAPI document from one declaration
+/// ([`routes::api`]); the operational endpoints and the web pages are not part of that
+/// contract and are routed here and in [`web::routes`].
 pub fn app(state: AppState, body_limit: usize) -> Router {
-    let csrf = CsrfLayer::new().with_rejection_response(|_| {
-        axum::response::IntoResponse::into_response(error::ApiError::forbidden(
-            "cross-origin request refused",
-        ))
-    });
-    Router::new()
-        .route("/v1/signup", post(routes::account::signup))
-        .route("/v1/login", post(routes::account::login))
-        .route("/v1/logout", post(routes::account::logout))
-        .route("/v1/me", get(routes::account::me))
-        .route("/v1/password", post(routes::account::change_password))
-        .route("/v1/recover", post(routes::account::recover))
-        .route(
-            "/v1/vaults",
-            get(routes::vaults::list_vaults).post(routes::vaults::create_vault),
-        )
-        .route(
-            "/v1/vaults/{vault}/items",
-            get(routes::vaults::list_items).post(routes::vaults::create_item),
-        )
-        .route(
-            "/v1/vaults/{vault}/items/{item}",
-            get(routes::vaults::get_item)
-                .put(routes::vaults::update_item)
-                .delete(routes::vaults::delete_item),
-        )
-        .route(
-            "/v1/tokens",
-            get(routes::tokens::list).post(routes::tokens::mint),
-        )
-        .route("/v1/tokens/{id}", delete(routes::tokens::revoke))
-        .route("/v1/audit", get(routes::audit::list))
-        .route("/v1/openapi.json", get(routes::ops::openapi))
+    let (api, doc) = openapi::api();
+    api.route("/v1/openapi.json", routes::ops::openapi(&doc))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(metrics::render))
@@ -83,14 +57,14 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
             metrics::count,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(csrf)
+        .layer(csrf::layer())
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
-            auth::CSRF_HEADER,
+            csrf::HEADER,
         ]))
         .with_state(state)
 }

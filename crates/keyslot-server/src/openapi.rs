@@ -1,30 +1,39 @@
 //! The OpenAPI document at `/v1/openapi.json`: the contract's source of truth, generated
 //! from the handlers' annotations and the request/response types.
 
+use axum::Router;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField};
-use crate::routes::{account, audit, tokens, vaults};
+use crate::routes::tokens;
+use crate::state::AppState;
 
-/// The API document.
-#[derive(Debug, OpenApi)]
+/// The document around the operations: info, security schemes, the schemas every
+/// operation shares. The operations come from [`crate::routes::api`].
+#[derive(OpenApi)]
 #[openapi(
     info(title = "Keyslot", description = "Keep each user's sensitive data encrypted under keys only their own credentials open."),
-    paths(
-        account::signup, account::login, account::logout, account::me, account::change_password, account::recover,
-        vaults::list_vaults, vaults::create_vault, vaults::list_items, vaults::create_item, vaults::get_item,
-        vaults::update_item, vaults::delete_item,
-        tokens::mint, tokens::list, tokens::revoke,
-        audit::list,
-    ),
     components(schemas(Problem, ProblemField, tokens::VaultScope)),
-    modifiers(&Security, &Problems),
+    modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
 )]
-pub struct ApiDoc;
+struct Frame;
+
+/// The JSON API's router and its OpenAPI document, both from the one declaration of each
+/// route ([`crate::routes::api`]).
+pub(crate) fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = crate::routes::api(Frame::openapi()).split_for_parts();
+    Problems.modify(&mut doc);
+    (router, doc)
+}
+
+/// The OpenAPI document served at `/v1/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    api().1
+}
 
 struct Security;
 

@@ -9,7 +9,7 @@ use keyslot_core::Error;
 use keyslot_crypto::Password;
 
 use super::{Errors, FormData, Nav, Page, PageResult, WebSession, field_errors, time};
-use crate::auth::{ClientIp, clear_cookie, session_cookie, set_cookie};
+use crate::auth::{ClientIp, SessionCookie, clear_cookie, set_cookie};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -61,8 +61,8 @@ struct AuditTemplate<'a> {
 
 /// `/`: the vaults when logged in, otherwise the login page.
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match session_cookie(&headers) {
-        Some(cookie) if state.keyslot.authenticate_session(&cookie).await.is_ok() => {
+    match SessionCookie::from_headers(&headers) {
+        Some(cookie) if cookie.verify(&state.keyslot).await.is_ok() => {
             Redirect::to("/vaults").into_response()
         }
         _ => Redirect::to("/login").into_response(),

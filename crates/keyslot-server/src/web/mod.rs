@@ -17,10 +17,11 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use keyslot_core::{Error, FieldError, Keyslot, Principal};
+use keyslot_core::{Error, FieldError, Principal};
 use zeroize::Zeroizing;
 
-use crate::auth::session_cookie;
+use crate::auth::SessionCookie;
+use crate::csrf;
 use crate::state::AppState;
 
 /// The page routes.
@@ -86,24 +87,19 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// A logged-in browser: the principal, and the CSRF token its forms carry.
+/// A logged-in browser: the principal, and the CSRF token its forms carry. The web
+/// pages' door: the session cookie parsed as for the API ([`SessionCookie`]), but a
+/// missing or dead session sends the browser to the login page instead of a 401.
 pub struct WebSession {
     principal: Principal,
+    cookie: SessionCookie,
     csrf: Zeroizing<String>,
 }
 
 impl WebSession {
-    /// Refuse a form whose `csrf` field does not match this session.
+    /// Refuse a form whose `csrf` field does not match this session (see [`crate::csrf`]).
     fn check(&self, form: &FormData) -> Result<(), Page> {
-        let presented = form.get("csrf");
-        if subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), self.csrf.as_bytes()).into() {
-            Ok(())
-        } else {
-            Err(Page::error(
-                StatusCode::FORBIDDEN,
-                "This form has expired or came from another site. Go back, reload the page and try again.",
-            ))
-        }
+        csrf::check_form(self.cookie.expose(), form)
     }
 }
 
@@ -115,17 +111,17 @@ impl FromRequestParts<AppState> for WebSession {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let to_login = || Redirect::to("/login").into_response();
-        let cookie = session_cookie(&parts.headers).ok_or_else(to_login)?;
-        let principal = state
-            .keyslot
-            .authenticate_session(&cookie)
-            .await
-            .map_err(|e| match e {
-                Error::Unauthorized => to_login(),
-                other => Page::from_error(other).into_response(),
-            })?;
-        let csrf = Keyslot::csrf_token(&cookie).ok_or_else(to_login)?;
-        Ok(Self { principal, csrf })
+        let cookie = SessionCookie::from_headers(&parts.headers).ok_or_else(to_login)?;
+        let principal = cookie.verify(&state.keyslot).await.map_err(|e| match e {
+            Error::Unauthorized => to_login(),
+            other => Page::from_error(other).into_response(),
+        })?;
+        let csrf = csrf::token(cookie.expose()).ok_or_else(to_login)?;
+        Ok(Self {
+            principal,
+            cookie,
+            csrf,
+        })
     }
 }
 
@@ -142,7 +138,7 @@ impl FormData {
     }
 
     /// The first value of `name`, or "".
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -243,7 +239,7 @@ impl Page {
         }
     }
 
-    fn error(status: StatusCode, message: &str) -> Self {
+    pub(crate) fn error(status: StatusCode, message: &str) -> Self {
         let title = status.canonical_reason().unwrap_or("Error");
         let html = ErrorTemplate {
             title,
