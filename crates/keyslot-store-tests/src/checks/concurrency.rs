@@ -221,6 +221,37 @@ check!(
     }
 );
 
+// Instances batch the uses of many tokens, each in its own order: every batch lands (a
+// store that takes row locks in batch order can deadlock here, and lose a batch), and each
+// token ends at its newest use.
+check!(
+    concurrent_token_use_batches_in_any_order_all_land,
+    |store| async move {
+        let a = account(store.as_ref(), "sybil").await;
+        let t1 = mint_scoped(store.as_ref(), &a).await;
+        let t2 = mint_scoped(store.as_ref(), &a).await;
+        let calls = (0..RACERS)
+            .map(|i| {
+                let at = 100 + i64::from(i);
+                let batch = if i % 2 == 0 {
+                    vec![(t1, at), (t2, at)]
+                } else {
+                    vec![(t2, at), (t1, at)]
+                };
+                move |s: Arc<dyn Store>| async move { s.mark_tokens_used(&batch).await }
+            })
+            .collect();
+        let results = race(&store, Gate::MarkTokensUsed, calls).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        for t in [t1, t2] {
+            assert_eq!(
+                store.token(&t).await.unwrap().unwrap().last_used_at,
+                Some(100 + i64::from(RACERS) - 1)
+            );
+        }
+    }
+);
+
 // A guesser sending many wrong passwords at once: every one counts, and the account is
 // locked for as long as that many failures earn. A lost count is a free guess.
 check!(concurrent_login_failures_all_count, |store| async move {
