@@ -5,8 +5,9 @@
 //! requests must also carry the session's CSRF token (checked by [`crate::csrf`]). It
 //! does not *verify* it: unlocking costs a store round trip and key unwrapping, and the
 //! hot path, a token reading one item, does both together in one query
-//! ([`Caller::read_item`]). Every other handler verifies with [`Caller::verify`], or takes
-//! [`Auth`], which is a `Caller` verified where it stands in the handler's arguments.
+//! ([`Caller::read_item`]). Every other handler takes [`Auth`]: the same `Caller`, verified
+//! ([`Caller::verify`]) where it stands among the handler's arguments, so that, as
+//! before, a bad credential answers before any path id or body is looked at.
 //!
 //! Answers are the same whichever way in: 401 with one body for every bad credential
 //! (missing, malformed, wrong, expired, revoked), 403 for a CSRF failure (after the
@@ -55,10 +56,10 @@ impl std::fmt::Debug for Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             // A present header that is not `Bearer …` is a 401, whatever else is sent.
             bearer(value).ok_or_else(ApiError::unauthorized)?;
