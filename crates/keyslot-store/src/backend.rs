@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use keyslot_core::store::{StoreError, StoreResult};
@@ -13,6 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::SqlStore;
 use crate::db::{Pool, map_err};
+use crate::sqlite_read::Readers;
 
 /// SQLite's migrations, embedded.
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -86,6 +88,13 @@ async fn open_sqlite(url: &str) -> StoreResult<SqlStore> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
+    let file = options.get_filename().to_path_buf();
+    if file.as_os_str().is_empty() || file.as_os_str() == ":memory:" {
+        return Err(StoreError::Unavailable(
+            "an in-memory SQLite database cannot be shared between connections: give a file path"
+                .into(),
+        ));
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(5))
@@ -97,7 +106,7 @@ async fn open_sqlite(url: &str) -> StoreResult<SqlStore> {
         .await
         .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
     Ok(SqlStore {
-        pool: Pool::Sqlite(pool),
+        pool: Pool::Sqlite(pool, Arc::new(Readers::new(file))),
     })
 }
 
@@ -130,7 +139,7 @@ impl SqlStore {
     /// Which database this store runs on.
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite(..) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -138,7 +147,7 @@ impl SqlStore {
     /// Apply pending migrations (safe to run from several instances at once).
     pub async fn migrate(&self) -> StoreResult<()> {
         let result = match &self.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Pool::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         };
         result.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
@@ -149,7 +158,7 @@ impl SqlStore {
     async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
         const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
         let applied = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
+            Pool::Sqlite(pool, _) => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
             Pool::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
         };
         match applied {
@@ -189,7 +198,7 @@ impl SqlStore {
     /// `VACUUM INTO` (a new file, so `path` must not exist yet). PostgreSQL is backed up
     /// with its own tools (`pg_dump`), which also copy it consistently while it serves.
     pub async fn backup_into(&self, path: &Path) -> Result<(), BackupError> {
-        let Pool::Sqlite(pool) = &self.pool else {
+        let Pool::Sqlite(pool, _) = &self.pool else {
             return Err(BackupError::Unsupported(
                 "a PostgreSQL database is backed up with pg_dump (and restored with pg_restore); keep the seal key file apart from the dump",
             ));

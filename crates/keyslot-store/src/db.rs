@@ -13,6 +13,7 @@
 //! column: nothing next to the query itself (docs/PERFORMANCE.md).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use keyslot_core::store::{StoreError, StoreResult};
 use keyslot_crypto::Id;
@@ -22,6 +23,8 @@ use sqlx::{
     AssertSqlSafe, Database, Encode, PgPool, Postgres, Row as _, SqlSafeStr, Sqlite, SqlitePool,
     Transaction, Type,
 };
+
+use crate::sqlite_read::Readers;
 
 /// One query text per dialect. Both use `$1`-style placeholders (SQLite accepts them).
 #[derive(Debug, Clone, Copy)]
@@ -159,6 +162,13 @@ enum Text {
 }
 
 impl Text {
+    fn sqlite_text(&self) -> &str {
+        match self {
+            Self::Fixed(sql) => sql.sqlite,
+            Self::Built(text) => text,
+        }
+    }
+
     fn sqlite(self) -> AssertSqlSafe<Cow<'static, str>> {
         AssertSqlSafe(match self {
             Self::Fixed(sql) => Cow::Borrowed(sql.sqlite),
@@ -282,10 +292,11 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-/// Either database's connection pool.
+/// Either database's connections. SQLite reads run inline on the calling thread
+/// ([`Readers`]); its writes, and everything on PostgreSQL, go through sqlx's pools.
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Arc<Readers>),
     Postgres(PgPool),
 }
 
@@ -298,90 +309,77 @@ pub(crate) enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
-/// Run `$q` on `$exec` (a pool, or a transaction's connection) of either backend, with
-/// `|$sqlx_query, $executor| $body` written once for both.
-macro_rules! on_backend {
-    ($target:expr, $q:expr, $pool_or_tx:ident, |$sq:ident, $ex:ident| $body:expr) => {{
-        let Query { text, args } = $q;
-        match $target {
-            $pool_or_tx::Sqlite(ex) => {
-                let $sq = bind_all::<Sqlite>(text.sqlite(), args);
-                let $ex = on_backend!(@exec $pool_or_tx ex);
-                $body
-            }
-            $pool_or_tx::Postgres(ex) => {
-                let $sq = bind_all::<Postgres>(text.postgres(), args);
-                let $ex = on_backend!(@exec $pool_or_tx ex);
-                $body
-            }
-        }
-    }};
-    (@exec Pool $ex:ident) => { &*$ex };
-    (@exec Tx $ex:ident) => { &mut **$ex };
-}
-
-/// What both [`Pool`] and [`Tx`] can run, written once per backend by [`on_backend!`].
-macro_rules! executor_methods {
-    ($kind:ident, $($mutability:tt)*) => {
-        impl $kind {
-            /// Run a statement; the number of rows it touched.
-            pub(crate) async fn execute(& $($mutability)* self, q: Query<'_>) -> StoreResult<u64> {
-                Ok(on_backend!(self, q, $kind, |sq, ex| {
-                    sq.execute(ex).await.map_err(map_err)?.rows_affected()
-                }))
-            }
-
-            /// At most one row, mapped.
-            pub(crate) async fn optional<T>(
-                & $($mutability)* self,
-                q: Query<'_>,
-                map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
-            ) -> StoreResult<Option<T>> {
-                Ok(on_backend!(self, q, $kind, |sq, ex| {
-                    match sq.fetch_optional(ex).await.map_err(map_err)? {
-                        Some(row) => Some(map(&row)?),
-                        None => None,
-                    }
-                }))
-            }
-
-            /// Exactly one row, mapped ([`StoreError::NotFound`] if none).
-            pub(crate) async fn one<T>(
-                & $($mutability)* self,
-                q: Query<'_>,
-                map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
-            ) -> StoreResult<T> {
-                self.optional(q, map).await?.ok_or(StoreError::NotFound)
-            }
-
-            /// Every row, mapped.
-            #[allow(dead_code, reason = "written for both executors; writes read lists only from pools today")]
-            pub(crate) async fn all<T>(
-                & $($mutability)* self,
-                q: Query<'_>,
-                map: impl Fn(&dyn RowRead) -> StoreResult<T>,
-            ) -> StoreResult<Vec<T>> {
-                Ok(on_backend!(self, q, $kind, |sq, ex| {
-                    let rows = sq.fetch_all(ex).await.map_err(map_err)?;
-                    let mut out = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        out.push(map(row)?);
-                    }
-                    out
-                }))
-            }
-        }
-    };
-}
-
-executor_methods!(Pool,);
-executor_methods!(Tx, mut);
-
 impl Pool {
+    /// Run a statement outside any transaction; the number of rows it touched.
+    pub(crate) async fn execute(&self, q: Query<'_>) -> StoreResult<u64> {
+        let Query { text, args } = q;
+        let done = match self {
+            Self::Sqlite(pool, _) => bind_all::<Sqlite>(text.sqlite(), args)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()),
+            Self::Postgres(pool) => bind_all::<Postgres>(text.postgres(), args)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()),
+        };
+        done.map_err(map_err)
+    }
+
+    /// At most one row, mapped.
+    pub(crate) async fn optional<T>(
+        &self,
+        q: Query<'_>,
+        map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        match self {
+            Self::Sqlite(_, readers) => readers.optional(q.text.sqlite_text(), &q.args, map),
+            Self::Postgres(pool) => {
+                let Query { text, args } = q;
+                match bind_all::<Postgres>(text.postgres(), args)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(map_err)?
+                {
+                    Some(row) => map(&row).map(Some),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// Exactly one row, mapped ([`StoreError::NotFound`] if none).
+    pub(crate) async fn one<T>(
+        &self,
+        q: Query<'_>,
+        map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.optional(q, map).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Every row, mapped.
+    pub(crate) async fn all<T>(
+        &self,
+        q: Query<'_>,
+        map: impl Fn(&dyn RowRead) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        match self {
+            Self::Sqlite(_, readers) => readers.all(q.text.sqlite_text(), &q.args, map),
+            Self::Postgres(pool) => {
+                let Query { text, args } = q;
+                let rows = bind_all::<Postgres>(text.postgres(), args)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter().map(|row| map(row)).collect()
+            }
+        }
+    }
+
     /// Begin a write transaction.
     pub(crate) async fn write(&self) -> StoreResult<Tx> {
         match self {
-            Self::Sqlite(pool) => pool
+            Self::Sqlite(pool, _) => pool
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .map(Tx::Sqlite)
@@ -391,7 +389,61 @@ impl Pool {
     }
 }
 
+/// Run `$q` inside a transaction of either backend, with `|$sqlx_query, $connection| $body`
+/// written once for both.
+macro_rules! in_tx {
+    ($tx:expr, $q:expr, |$sq:ident, $conn:ident| $body:expr) => {{
+        let Query { text, args } = $q;
+        match $tx {
+            Tx::Sqlite(tx) => {
+                let $sq = bind_all::<Sqlite>(text.sqlite(), args);
+                let $conn = &mut **tx;
+                $body
+            }
+            Tx::Postgres(tx) => {
+                let $sq = bind_all::<Postgres>(text.postgres(), args);
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    }};
+}
+
 impl Tx {
+    /// Run a statement; the number of rows it touched.
+    pub(crate) async fn execute(&mut self, q: Query<'_>) -> StoreResult<u64> {
+        Ok(in_tx!(self, q, |sq, conn| sq
+            .execute(conn)
+            .await
+            .map_err(map_err)?
+            .rows_affected()))
+    }
+
+    /// At most one row, mapped; reads inside a transaction see its own writes.
+    pub(crate) async fn optional<T>(
+        &mut self,
+        q: Query<'_>,
+        map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        in_tx!(
+            self,
+            q,
+            |sq, conn| match sq.fetch_optional(conn).await.map_err(map_err)? {
+                Some(row) => map(&row).map(Some),
+                None => Ok(None),
+            }
+        )
+    }
+
+    /// Exactly one row, mapped ([`StoreError::NotFound`] if none).
+    pub(crate) async fn one<T>(
+        &mut self,
+        q: Query<'_>,
+        map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.optional(q, map).await?.ok_or(StoreError::NotFound)
+    }
+
     /// Commit; dropping a `Tx` without committing rolls it back.
     pub(crate) async fn commit(self) -> StoreResult<()> {
         match self {

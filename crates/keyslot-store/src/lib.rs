@@ -26,6 +26,7 @@ mod limits;
 mod meta;
 mod rows;
 mod sessions;
+mod sqlite_read;
 mod tokens;
 mod vaults;
 

@@ -143,10 +143,16 @@ pub(crate) async fn delete(
 }
 
 /// Batched last-use times. Each is one conditional statement that never moves
-/// `last_used_at` backwards, so batches from many instances may land in any order.
+/// `last_used_at` backwards, so batches from many instances may land in any order; and
+/// each batch locks its rows in one order (by id, each token once), so two batches on
+/// PostgreSQL never wait on each other in a cycle (a deadlock the database would break by
+/// failing one of them).
 pub(crate) async fn mark_used(pool: &Pool, uses: &[(Id, Timestamp)]) -> StoreResult<()> {
+    let mut latest: Vec<(Id, Timestamp)> = uses.to_vec();
+    latest.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(b.1.cmp(&a.1)));
+    latest.dedup_by(|later, first| later.0 == first.0);
     let mut tx = pool.write().await?;
-    for (id, at) in uses {
+    for (id, at) in &latest {
         tx.execute(
             query(sql!("UPDATE tokens SET last_used_at = " GREATEST "(COALESCE(last_used_at, 0), $1) WHERE id = $2"))
                 .bind(*at)
