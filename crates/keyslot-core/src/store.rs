@@ -46,7 +46,8 @@ pub struct NewAccount {
     pub audit: AuditEvent,
 }
 
-/// Keyslot's persistence. Implementations: `keyslot-store-sqlite` (and PostgreSQL later).
+/// Keyslot's persistence. Implemented once for SQLite and PostgreSQL by `keyslot-store`;
+/// every implementation passes `keyslot-store-tests`.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A cheap round trip, for `/readyz`.
