@@ -2,6 +2,7 @@
 //! from the handlers' annotations and the request/response types.
 
 use axum::Router;
+use axum::http::Method;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
@@ -33,6 +34,55 @@ pub(crate) fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The OpenAPI document served at `/v1/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
     api().1
+}
+
+/// One operation of the contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path template, e.g. `/v1/vaults/{vault}/items`.
+    pub path: String,
+    /// Whether it takes a JSON body.
+    pub has_body: bool,
+}
+
+impl Route {
+    /// The path with every parameter set to `id`, e.g. to call the route in a test.
+    pub fn path_with(&self, id: &str) -> String {
+        self.path
+            .split('/')
+            .map(|part| if part.starts_with('{') { id } else { part })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// Every operation of the contract, read from the one declaration: the list the tests
+/// walk (every route served, hostile bodies on every route that takes one), so no test
+/// keeps a list of its own.
+pub fn routes() -> Vec<Route> {
+    let doc = document();
+    let mut routes = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let operations = [
+            (Method::GET, &item.get),
+            (Method::PUT, &item.put),
+            (Method::POST, &item.post),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                routes.push(Route {
+                    method,
+                    path: path.clone(),
+                    has_body: operation.request_body.is_some(),
+                });
+            }
+        }
+    }
+    routes
 }
 
 struct Security;
