@@ -35,12 +35,13 @@
 //!
 //! ## How checks register
 //!
-//! A check is written once, with `check!(name, |store| async move { ... })` in
-//! `src/checks/<subject>.rs`, and that single macro call both defines it and registers it (through `inventory`), so
-//! there is no list of checks to keep and no check that exists but never runs. The
-//! subject of a check is the file it is written in. A unit test reads the check files and
-//! fails when a `check!` in them is not in the registry (a file not declared in
-//! `checks/mod.rs`), or when two checks share a name.
+//! A check is written once, as `check!(name, |store| async move { ... })` in
+//! `src/checks/<subject>.rs`, and that one macro call both defines it and registers it
+//! (through `inventory`): there is no list of checks to keep, so none can be left off one
+//! and never run. The subject of a check is the file it is written in. A unit test reads
+//! the check files and fails when a `check!` in them is not registered (a file not
+//! declared in `checks/mod.rs`), when a name is used twice, or when a function there takes
+//! a store the way a check does without being one.
 //!
 //! The checks use opaque bytes for envelopes: a store never interprets them, and must
 //! return them intact. The concurrency checks force their interleaving with [`Gated`],
@@ -128,8 +129,7 @@ pub fn checks() -> Vec<&'static Check> {
 
 /// Gives a check's closure its parameter type, so that its body can call methods on
 /// `store` (a closure called in place would have its parameter inferred too late).
-#[doc(hidden)]
-pub fn check_body<F, Fut>(body: F) -> F
+pub(crate) fn check_body<F, Fut>(body: F) -> F
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -169,6 +169,13 @@ mod tests {
             }
             let subject = path.file_stem().unwrap().to_str().unwrap().to_owned();
             let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines() {
+                assert!(
+                    !(line.contains("fn ") && line.contains("store: Arc<dyn Store>)")),
+                    "{subject}: `{}` looks like a check but is not one: write it with check!",
+                    line.trim()
+                );
+            }
             for (at, _) in text.match_indices("check!(") {
                 let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
                 if !text[line_start..at].trim().is_empty() {
