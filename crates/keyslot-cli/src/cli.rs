@@ -154,6 +154,10 @@ pub struct ServeArgs {
     /// Largest item value in bytes.
     #[arg(long, env = "KEYSLOT_MAX_VALUE_BYTES", default_value_t = 1024 * 1024)]
     pub max_value_bytes: usize,
+    /// Seconds between sweeps that delete expired tokens and ended sessions, with their
+    /// wrapped keys (0: never).
+    #[arg(long, env = "KEYSLOT_SWEEP_INTERVAL", default_value_t = 30, value_name = "SECS")]
+    pub sweep_interval: u64,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key). Re-read on SIGHUP and
     /// when the file changes, without a restart.
     #[arg(

@@ -19,6 +19,7 @@ pub mod policy;
 mod principal;
 mod service;
 pub mod store;
+pub mod sweeper;
 
 pub use error::{Error, FieldError, Result};
 pub use principal::{Principal, TokenAccess};

@@ -46,6 +46,17 @@ pub struct NewAccount {
     pub audit: AuditEvent,
 }
 
+/// What one sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Expired tokens (with their vault slots).
+    pub tokens: u64,
+    /// Sessions past their absolute expiry or idle timeout.
+    pub sessions: u64,
+    /// Users newly marked for a user-key rotation: a swept token wrapped their key.
+    pub user_keys_due: u64,
+}
+
 /// Keyslot's persistence. Implemented once for SQLite and PostgreSQL by `keyslot-store`;
 /// every implementation passes `keyslot-store-tests`.
 #[async_trait]
@@ -198,6 +209,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<()>;
     /// Record token uses (batched from the read path).
     async fn mark_tokens_used(&self, uses: &[(Id, Timestamp)]) -> StoreResult<()>;
+
+    /// The sweeper: delete tokens whose `expires_at` is at or before `now` (their slots with
+    /// them) and sessions that expired by `now` or were last seen at or before
+    /// `idle_before`, in one transaction; a deleted token that wrapped the user key marks
+    /// its user's key as due to rotate. Then let go of the deleted bytes where the backend
+    /// can (SQLite: `secure_delete` zeroes them, and a WAL checkpoint truncates the log).
+    /// Safe to run from many instances at once.
+    async fn sweep_expired(&self, now: Timestamp, idle_before: Timestamp) -> StoreResult<Swept>;
 
     /// Append audit events (batched reads; changes are audited inside their own call).
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;

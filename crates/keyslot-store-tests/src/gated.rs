@@ -14,7 +14,7 @@ use keyslot_core::model::{
     AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
     TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{NewAccount, Store, StoreResult};
+use keyslot_core::store::{NewAccount, Store, StoreResult, Swept};
 use keyslot_crypto::Id;
 use tokio::sync::Barrier;
 
@@ -293,6 +293,10 @@ impl Store for Gated {
     async fn mark_tokens_used(&self, uses: &[(Id, Timestamp)]) -> StoreResult<()> {
         self.gate(Gate::MarkTokensUsed).await;
         self.inner.mark_tokens_used(uses).await
+    }
+
+    async fn sweep_expired(&self, now: Timestamp, idle_before: Timestamp) -> StoreResult<Swept> {
+        self.inner.sweep_expired(now, idle_before).await
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {

@@ -87,6 +87,9 @@ async fn open_sqlite(url: &str) -> StoreResult<SqlStore> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        // Deleted rows are overwritten with zeros, not left in free pages: a credential
+        // that ended must not leave its wrapped keys in the file (the sweeper's promise).
+        .pragma("secure_delete", "ON")
         .busy_timeout(Duration::from_secs(5));
     let file = options.get_filename().to_path_buf();
     if file.as_os_str().is_empty() || file.as_os_str() == ":memory:" {
@@ -192,6 +195,20 @@ impl SqlStore {
                 "the database schema is not up to date: run `keyslot migrate` (or serve with --migrate)".into(),
             ))
         }
+    }
+
+    /// After deleting credentials: SQLite copies the log back into the database (whose
+    /// deleted cells `secure_delete` zeroed) and truncates it, so the deleted bytes survive
+    /// in neither file. PostgreSQL keeps dead rows until VACUUM reclaims them (autovacuum,
+    /// docs/SECURITY.md); nothing is forced here.
+    pub(crate) async fn release_deleted_bytes(&self) -> StoreResult<()> {
+        if let Pool::Sqlite(pool, _) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
     }
 
     /// A consistent copy of the live database at `path`, safe while serving: SQLite's

@@ -27,6 +27,7 @@ mod meta;
 mod rows;
 mod sessions;
 mod sqlite_read;
+mod sweep;
 mod tokens;
 mod vaults;
 
@@ -35,7 +36,7 @@ use keyslot_core::model::{
     AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
     TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{NewAccount, Store, StoreResult};
+use keyslot_core::store::{NewAccount, Store, StoreResult, Swept};
 use keyslot_crypto::Id;
 
 pub use backend::{Backend, BackupError, Schema, open};
@@ -240,6 +241,14 @@ impl Store for SqlStore {
     }
     async fn mark_tokens_used(&self, uses: &[(Id, Timestamp)]) -> StoreResult<()> {
         tokens::mark_used(&self.pool, uses).await
+    }
+
+    async fn sweep_expired(&self, now: Timestamp, idle_before: Timestamp) -> StoreResult<Swept> {
+        let swept = sweep::expired(&self.pool, now, idle_before).await?;
+        if swept != Swept::default() {
+            self.release_deleted_bytes().await?;
+        }
+        Ok(swept)
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {

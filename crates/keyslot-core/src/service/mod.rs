@@ -39,6 +39,9 @@ pub struct Config {
     pub argon2_queue: usize,
     /// Largest item value, in bytes of JSON.
     pub max_value_bytes: usize,
+    /// How often ended tokens and sessions are deleted (0: never, for tests that sweep by
+    /// hand with [`Keyslot::sweep_now`]).
+    pub sweep_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             argon2_workers: cores,
             argon2_queue: cores * 2,
             max_value_bytes: 1024 * 1024,
+            sweep_interval_secs: 30,
         }
     }
 }
@@ -97,6 +101,13 @@ impl Keyslot {
         }
         let gate = Argon2Gate::new(config.argon2_workers, config.argon2_queue);
         let audit = AuditBuffer::start(store.clone());
+        if config.sweep_interval_secs > 0 {
+            crate::sweeper::start(
+                store.clone(),
+                std::time::Duration::from_secs(config.sweep_interval_secs),
+                config.session_idle_secs,
+            );
+        }
         Ok(Self {
             store,
             seal,
@@ -119,6 +130,14 @@ impl Keyslot {
     /// Argon2 hashes running or queued now.
     pub fn argon2_in_flight(&self) -> usize {
         self.gate.in_flight()
+    }
+
+    /// Delete ended tokens and sessions now (the sweeper does so on a timer).
+    pub async fn sweep_now(&self) -> Result<crate::store::Swept> {
+        Ok(
+            crate::sweeper::sweep(self.store.as_ref(), now(), self.config.session_idle_secs)
+                .await?,
+        )
     }
 
     /// Read-path audit events dropped because the buffer was full.

@@ -9,5 +9,6 @@ mod items;
 mod limits;
 mod meta;
 mod sessions;
+mod sweep;
 mod tokens;
 mod vaults;

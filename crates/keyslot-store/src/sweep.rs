@@ -1,0 +1,45 @@
+//! The sweeper's deletes: credentials that have ended take their wrapped keys with them.
+
+use keyslot_core::model::Timestamp;
+use keyslot_core::store::{StoreResult, Swept};
+
+use crate::db::{Pool, query, sql};
+
+/// Delete expired tokens (their vault slots go with them, `ON DELETE CASCADE`) and ended
+/// sessions, in one transaction. A token that wrapped the user key marks its user's key as
+/// due to rotate, in the same transaction, before its row goes. Many instances may sweep
+/// at once: a row already deleted is simply not there for the next.
+pub(crate) async fn expired(
+    pool: &Pool,
+    now: Timestamp,
+    idle_before: Timestamp,
+) -> StoreResult<Swept> {
+    let mut tx = pool.write().await?;
+    let user_keys_due = tx
+        .execute(
+            query(sql!(
+                "UPDATE users SET user_key_rotation_due_at = COALESCE(user_key_rotation_due_at, $1) \
+                 WHERE id IN (SELECT user_id FROM tokens WHERE expires_at <= $1 AND wrapped_user_key IS NOT NULL)"
+            ))
+            .bind(now),
+        )
+        .await?;
+    let tokens = tx
+        .execute(query(sql!("DELETE FROM tokens WHERE expires_at <= $1")).bind(now))
+        .await?;
+    let sessions = tx
+        .execute(
+            query(sql!(
+                "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2"
+            ))
+            .bind(now)
+            .bind(idle_before),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Swept {
+        tokens,
+        sessions,
+        user_keys_due,
+    })
+}
