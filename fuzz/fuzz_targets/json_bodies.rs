@@ -110,7 +110,9 @@ fn world() -> &'static World {
                 b.header(header::COOKIE, &cookie)
                     .header("x-csrf-token", &csrf)
             };
-            let mint = format!(r#"{{"name":"fuzz","vaults":"*","permissions":["read","write"]}}"#);
+            let mint = format!(
+                r#"{{"name":"fuzz","vaults":"*","permissions":["read","write"],"current_password":"{PASSWORD}"}}"#
+            );
             let (status, body, _) = call(
                 &app,
                 with_session(json(Method::POST, "/v1/tokens"))

@@ -118,6 +118,8 @@ try {
   await page.getByRole("link", { name: "API tokens" }).click();
   await page.getByLabel("Name").fill("deploy script");
   await page.getByLabel("Work").check();
+  // A token outlives the session, so the form asks for the password again.
+  await page.getByLabel("Your password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create token" }).click();
   await page.getByText("Copy this token now").waitFor();
   const token = (await page.locator("#new-token").textContent()).trim();

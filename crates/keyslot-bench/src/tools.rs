@@ -50,8 +50,8 @@ pub async fn seed(addr: &str, items: usize) -> anyhow::Result<()> {
         },
         expires_in_seconds: None,
     };
-    let read_token = session.mint_token(&mint(false)).await?.token;
-    let write_token = session.mint_token(&mint(true)).await?.token;
+    let read_token = session.mint_token(PASSWORD, &mint(false)).await?.token;
+    let write_token = session.mint_token(PASSWORD, &mint(true)).await?.token;
     let Credential::Session {
         session: cookie,
         csrf,

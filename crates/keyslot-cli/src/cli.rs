@@ -354,6 +354,10 @@ pub enum TokenCommand {
         /// Lifetime in seconds (default 30 days).
         #[arg(long)]
         expires_in: Option<i64>,
+        /// Read the account's password from the first line of standard input instead of
+        /// prompting on the terminal. Minting asks for it: a token outlives the session.
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// List tokens (never their secrets).
     ///

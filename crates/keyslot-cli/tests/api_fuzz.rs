@@ -117,7 +117,7 @@ async fn schemathesis_finds_no_5xx_and_no_response_outside_the_schema() {
             Method::POST,
             "/v1/tokens",
             As::Session(&session),
-            Some(json!({"name": "fuzz", "vaults": "*", "permissions": ["read", "write"]})),
+            Some(json!({"name": "fuzz", "vaults": "*", "permissions": ["read", "write"], "current_password": password})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);

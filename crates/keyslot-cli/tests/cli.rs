@@ -283,8 +283,16 @@ fn run_with_a_token_gives_the_child_the_values_and_not_the_token() {
     );
     let token = erin
         .ok(
-            &["token", "create", "--name", "ci-job", "--vault", "ci"],
-            None,
+            &[
+                "token",
+                "create",
+                "--name",
+                "ci-job",
+                "--vault",
+                "ci",
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
         )
         .trim()
         .to_owned();
@@ -342,12 +350,34 @@ fn tokens_from_the_cli_work_for_scripts_until_revoked() {
     );
     let token = carol
         .ok(
-            &["token", "create", "--name", "pipeline", "--vault", "ci"],
-            None,
+            &[
+                "token",
+                "create",
+                "--name",
+                "pipeline",
+                "--vault",
+                "ci",
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
         )
         .trim()
         .to_owned();
     assert!(token.starts_with("kst_") && token.len() == 75, "{token}");
+    // Minting asks for the password again: a wrong one mints nothing (exit 3).
+    carol.fails(
+        &[
+            "token",
+            "create",
+            "--name",
+            "nope",
+            "--vault",
+            "ci",
+            "--password-stdin",
+        ],
+        Some("not the password of carol\n"),
+        3,
+    );
 
     let mut script = server.user("script");
     script.token = Some(token.clone());
@@ -480,7 +510,17 @@ fn operators_back_up_and_disable_accounts() {
     frank.signed_up_and_logged_in("frank");
     frank.ok(&["item", "set", "Personal", "k", "--stdin"], Some("v"));
     let token = frank
-        .ok(&["token", "create", "--name", "t", "--all-vaults"], None)
+        .ok(
+            &[
+                "token",
+                "create",
+                "--name",
+                "t",
+                "--all-vaults",
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        )
         .trim()
         .to_owned();
     let data = server.data_dir();

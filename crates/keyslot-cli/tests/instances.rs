@@ -74,7 +74,7 @@ async fn two_instances_share_everything_through_the_database() {
             post.clone(),
             "/v1/tokens",
             As::Session(&on_a),
-            Some(json!({"name": "t", "vaults": [vault], "permissions": ["read"]})),
+            Some(json!({"name": "t", "vaults": [vault], "permissions": ["read"], "current_password": PASSWORD})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);

@@ -367,9 +367,14 @@ impl Client {
             .map(drop)
     }
 
-    /// `POST /v1/tokens`.
-    pub async fn mint_token(&self, request: &MintToken) -> Result<Minted> {
-        let body = serde_json::to_value(request).map_err(|e| Error::Protocol(e.to_string()))?;
+    /// `POST /v1/tokens`, with the account's current password: the server asks for it
+    /// because a token outlives the session that mints it (a wrong one is a 403 and counts
+    /// against the account's back-off like a failed login).
+    pub async fn mint_token(&self, current_password: &str, request: &MintToken) -> Result<Minted> {
+        let mut body = serde_json::to_value(request).map_err(|e| Error::Protocol(e.to_string()))?;
+        if let Value::Object(fields) = &mut body {
+            fields.insert("current_password".into(), current_password.into());
+        }
         self.send(Method::POST, "/v1/tokens", &body).await
     }
 

@@ -297,7 +297,7 @@ async fn tokens_expire_are_revoked_and_record_last_use() {
     let item = s.create_item(&session, &a.vault, "k", json!(1)).await;
     let path = format!("/v1/vaults/{}/items/{item}", a.vault);
 
-    let r = s.post("/v1/tokens", &session, json!({"name": "short", "vaults": [a.vault], "permissions": ["read"], "expires_in_seconds": 2})).await;
+    let r = s.post("/v1/tokens", &session, json!({"name": "short", "vaults": [a.vault], "permissions": ["read"], "expires_in_seconds": 2, "current_password": PASSWORD})).await;
     let short = r.str("token");
     assert_eq!(
         s.get(&path, &Auth::Token(short.clone())).await.status,
@@ -351,12 +351,12 @@ async fn tokens_expire_are_revoked_and_record_last_use() {
         .await
         .problem(StatusCode::NOT_FOUND);
 
-    let over = s.post("/v1/tokens", &session, json!({"name": "long", "vaults": "*", "permissions": ["read"], "expires_in_seconds": 400 * 86400})).await;
+    let over = s.post("/v1/tokens", &session, json!({"name": "long", "vaults": "*", "permissions": ["read"], "expires_in_seconds": 400 * 86400, "current_password": PASSWORD})).await;
     assert_eq!(
         over.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
         ["expires_in_seconds"]
     );
-    let unknown = s.post("/v1/tokens", &session, json!({"name": "x", "vaults": ["00000000000000000000000000000000"], "permissions": ["read"]})).await;
+    let unknown = s.post("/v1/tokens", &session, json!({"name": "x", "vaults": ["00000000000000000000000000000000"], "permissions": ["read"], "current_password": PASSWORD})).await;
     assert_eq!(
         unknown.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
         ["vaults"]
@@ -365,13 +365,80 @@ async fn tokens_expire_are_revoked_and_record_last_use() {
         .post(
             "/v1/tokens",
             &session,
-            json!({"name": "x", "vaults": "*", "permissions": ["admin"]}),
+            json!({"name": "x", "vaults": "*", "permissions": ["admin"], "current_password": PASSWORD}),
         )
         .await;
     assert_eq!(
         perms.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
         ["permissions"]
     );
+}
+
+/// A stolen session cookie alone cannot mint a year-long token: minting needs the
+/// password, and guessing it there is throttled and audited like guessing at login.
+#[tokio::test]
+async fn minting_a_token_needs_the_current_password() {
+    let s = TestServer::start().await;
+    let a = s.signup("gwen").await;
+    let session = s.session("gwen", PASSWORD).await;
+    let body = |password: Option<&str>| {
+        let mut b = json!({"name": "stolen", "vaults": [a.vault], "permissions": ["read"], "expires_in_seconds": 366 * 86400});
+        if let Some(p) = password {
+            b["current_password"] = json!(p);
+        }
+        b
+    };
+    let missing = s.post("/v1/tokens", &session, body(None)).await;
+    assert_eq!(
+        missing.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["current_password"]
+    );
+    let empty = s.post("/v1/tokens", &session, body(Some(""))).await;
+    assert_eq!(
+        empty.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+        ["current_password"]
+    );
+    let wrong = s
+        .post(
+            "/v1/tokens",
+            &session,
+            body(Some("a guess at the password")),
+        )
+        .await;
+    wrong.problem(StatusCode::FORBIDDEN);
+    assert!(!wrong.text.contains("a guess"), "{}", wrong.text);
+    assert_eq!(
+        s.get("/v1/tokens", &session).await.body["tokens"],
+        json!([]),
+        "nothing was minted"
+    );
+    // Each wrong password counts toward the account's back-off, as at login: the fifth
+    // failure locks the account, and then even the right password waits.
+    for _ in 0..4 {
+        s.post("/v1/tokens", &session, body(Some("another guess here")))
+            .await
+            .problem(StatusCode::FORBIDDEN);
+    }
+    s.post("/v1/tokens", &session, body(Some(PASSWORD)))
+        .await
+        .problem(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        s.login("gwen", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // And each is in the account's audit log as a failed mint.
+    let log = s.get("/v1/audit?limit=50", &session).await;
+    let failed = log.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "token.mint" && e["outcome"] == "failed")
+        .count();
+    assert_eq!(failed, 5, "{}", log.text);
+    // Once the back-off has passed, the right password mints.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let r = s.post("/v1/tokens", &session, body(Some(PASSWORD))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
 #[tokio::test]

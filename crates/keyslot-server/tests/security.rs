@@ -123,7 +123,7 @@ async fn the_data_dir_holds_no_plaintext_secret() {
         .post(
             "/v1/tokens",
             &session,
-            json!({"name": "CANARY-TOKEN-NAME-5c", "vaults": [a.vault], "permissions": ["read"]}),
+            json!({"name": "CANARY-TOKEN-NAME-5c", "vaults": [a.vault], "permissions": ["read"], "current_password": PASSWORD}),
         )
         .await;
     let token = r.str("token");

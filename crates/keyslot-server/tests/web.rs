@@ -105,21 +105,29 @@ async fn pages_are_strict_and_forms_need_the_csrf_field() {
         .unwrap();
     assert!(listed.contains("real") && !listed.contains("forged"));
 
-    // Tokens are created by POST and shown in the page body, never in a URL.
-    let r = http
-        .post(s.url("/tokens"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("name", "t"),
-            ("scope", "some"),
-            ("vault", a.vault.as_str()),
-            ("permissions", "read"),
-            ("days", "30"),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    // Tokens are created by POST and shown in the page body, never in a URL; the form
+    // asks for the password again (a token outlives the session).
+    let mint = |password: &'static str| {
+        http.post(s.url("/tokens"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("name", "t"),
+                ("scope", "some"),
+                ("vault", a.vault.as_str()),
+                ("permissions", "read"),
+                ("days", "30"),
+                ("current_password", password),
+                ("csrf", csrf.as_str()),
+            ])
+    };
+    let r = mint("not the password, no").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("This is not your current password.") && !page.contains("kst_"),
+        "{page}"
+    );
+    let r = mint(PASSWORD).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("location").is_none());
     assert_eq!(r.headers()["cache-control"], "no-store");

@@ -29,7 +29,13 @@ fn username(args: &CredentialsArgs) -> CmdResult<String> {
 
 /// The password from stdin's first line, or from the terminal without echo.
 fn password(args: &CredentialsArgs, prompt: &str) -> CmdResult<Zeroizing<String>> {
-    if args.password_stdin {
+    read_password(args.password_stdin, prompt)
+}
+
+/// The password from stdin's first line (`from_stdin`, for `--password-stdin`), or from
+/// the terminal without echo; never from an argument or the environment.
+pub(super) fn read_password(from_stdin: bool, prompt: &str) -> CmdResult<Zeroizing<String>> {
+    if from_stdin {
         let mut line = Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line)?;
         let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());

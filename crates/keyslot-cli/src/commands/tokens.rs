@@ -3,6 +3,7 @@
 use keyslot_client::MintToken;
 use serde_json::Value;
 
+use super::account::read_password;
 use super::{client, json, table, vault};
 use crate::cli::TokenCommand;
 use crate::exit::CmdResult;
@@ -17,7 +18,11 @@ pub async fn token_command(addr: &str, as_json: bool, command: &TokenCommand) ->
             all_vaults,
             write,
             expires_in,
+            password_stdin,
         } => {
+            // Asked before anything is sent. A token outlives the session, so the server
+            // wants the password again.
+            let password = read_password(*password_stdin, "Password (to mint a token): ")?;
             let scope = if *all_vaults {
                 Value::String("*".into())
             } else {
@@ -33,12 +38,15 @@ pub async fn token_command(addr: &str, as_json: bool, command: &TokenCommand) ->
                 vec!["read".into()]
             };
             let minted = client
-                .mint_token(&MintToken {
-                    name: name.clone(),
-                    vaults: scope,
-                    permissions,
-                    expires_in_seconds: *expires_in,
-                })
+                .mint_token(
+                    &password,
+                    &MintToken {
+                        name: name.clone(),
+                        vaults: scope,
+                        permissions,
+                        expires_in_seconds: *expires_in,
+                    },
+                )
                 .await?;
             eprintln!(
                 "Token {} ({name}) expires {}. It is shown once, below:",

@@ -253,6 +253,7 @@ async fn mint(
         "name": format!("t{}", user.tokens.len()),
         "vaults": vaults.as_ref().map_or(json!("*"), |v| json!(v)),
         "permissions": permissions,
+        "current_password": user.password,
     });
     let reply = write(
         client,

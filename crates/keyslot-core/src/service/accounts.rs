@@ -388,6 +388,64 @@ impl Keyslot {
             .collect())
     }
 
+    /// Re-authentication inside a session, before an action that grants more than the
+    /// session itself (minting a token): `password` must be the account's current one.
+    ///
+    /// Guessed like a login, so defended like one: the account's back-off and the
+    /// address's budget are checked before any Argon2 runs, and a wrong password is
+    /// recorded as a failure of `action` (counted for both, audited) and answered 403.
+    pub(super) async fn confirm_password(
+        &self,
+        principal: &Principal,
+        password: Password,
+        action: &str,
+        ip: &str,
+    ) -> Result<()> {
+        let (user_id, _) = principal.require_session()?;
+        let at = now();
+        if self.store.ip_failures(ip, at - 60).await? >= self.config.ip_failures_per_minute {
+            return Err(Error::TooManyAttempts { retry_after: 60 });
+        }
+        let user = self.store.user(user_id).await?.ok_or(Error::Unauthorized)?;
+        if let Some(until) = user.locked_until
+            && until >= at
+        {
+            return Err(Error::TooManyAttempts {
+                retry_after: (until - at + 1).unsigned_abs(),
+            });
+        }
+        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(
+            self.seal.as_ref(),
+            &user.id,
+            &user.password_credential,
+        )?;
+        let (uid, cred) = (user.id, user.password_credential);
+        let opened = self
+            .hash(password, move |password, kdf, memory| {
+                slot.unlock_with(memory, &password, &kdf, &uid, cred)
+                    .map(drop)
+            })
+            .await?;
+        match opened {
+            Ok(()) => Ok(()),
+            Err(keyslot_crypto::Error::WrongCredential) => {
+                let mut audit = event(
+                    Some(&user.id),
+                    action,
+                    principal.actor(),
+                    Outcome::Failed,
+                    "wrong current_password".into(),
+                );
+                audit.ip = Some(ip.to_owned());
+                self.store
+                    .record_login_failure(Some(&user.id), ip, self.config.backoff, audit)
+                    .await?;
+                Err(Error::Forbidden("the current password is wrong"))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Run an Argon2 job through the admission gate with the password and policy.
     async fn hash<T, F>(&self, password: Password, job: F) -> Result<T>
     where

@@ -6,8 +6,8 @@
 //! vaults created later.
 
 use keyslot_crypto::{
-    Aad, ContentKey, CredentialKind, Envelope, Id, ItemKey, Purpose, TokenCredential, Verifier,
-    Wraps,
+    Aad, ContentKey, CredentialKind, Envelope, Id, ItemKey, Password, Purpose, TokenCredential,
+    Verifier, Wraps,
 };
 
 use super::items::OpenVault;
@@ -26,10 +26,29 @@ fn name_aad(purpose: Purpose, user: &Id, token: &Id) -> Aad {
 }
 
 impl Keyslot {
-    /// Mint a token. Only a session may; the token text is returned once.
-    pub async fn mint_token(&self, principal: &Principal, request: TokenRequest) -> Result<Minted> {
+    /// Mint a token. Only a session may, and only with the account's current password;
+    /// the token text is returned once.
+    ///
+    /// The password is asked for because a token outlives the session that made it (up to
+    /// a year) and is not ended by a password change: without it, a stolen session cookie
+    /// alone could turn 30 minutes of access into a year of it. An empty
+    /// `current_password` is a 422 naming the field; a wrong one is a 403, counted against the account's back-off and the address's budget like a failed
+    /// login, and audited as a failed `token.mint`. `ip` is the client's address.
+    pub async fn mint_token(
+        &self,
+        principal: &Principal,
+        current_password: Password,
+        request: TokenRequest,
+        ip: &str,
+    ) -> Result<Minted> {
         let (user, user_key) = principal.require_session()?;
         let mut problems = vec![policy::name("name", &request.name)];
+        if current_password.expose_secret().is_empty() {
+            problems.push(Some(crate::FieldError::new(
+                "current_password",
+                "is required to mint a token",
+            )));
+        }
         let lifetime = request
             .expires_in_seconds
             .unwrap_or(self.config.token_default_secs);
@@ -51,6 +70,8 @@ impl Keyslot {
             )));
         }
         policy::collect(problems)?;
+        self.confirm_password(principal, current_password, "token.mint", ip)
+            .await?;
 
         let token = TokenCredential::generate()?;
         let unlocked = token.unlock();

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keyslot_core::FieldError;
 use keyslot_core::views::{Scope, TokenRequest};
-use keyslot_crypto::Id;
+use keyslot_crypto::{Id, Password};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::auth::Auth;
+use crate::auth::{Auth, ClientIp};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, PathIds};
 use crate::state::AppState;
@@ -27,9 +27,17 @@ pub enum VaultScope {
 }
 
 /// Mint request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MintRequest {
+    /// The account's current password. A token outlives the session that mints it, so
+    /// minting asks for the password again: missing, 422; wrong, 403, counted like a
+    /// failed login.
+    // `default` so that a missing one is refused by the use case, after the caller is
+    // known to be a session (a token gets 403 whatever the body), naming the field.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub current_password: String,
     /// A name to recognise it by (1–256 characters).
     pub name: String,
     /// Which vaults it reaches.
@@ -40,6 +48,18 @@ pub struct MintRequest {
     /// Lifetime; 30 days when absent, at most the server's ceiling (366 days by default).
     #[serde(default)]
     pub expires_in_seconds: Option<i64>,
+}
+
+impl std::fmt::Debug for MintRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintRequest")
+            .field("current_password", &"***")
+            .field("name", &self.name)
+            .field("vaults", &self.vaults)
+            .field("permissions", &self.permissions)
+            .field("expires_in_seconds", &self.expires_in_seconds)
+            .finish()
+    }
 }
 
 /// A new token, shown once.
@@ -84,7 +104,7 @@ pub struct TokenList {
     pub tokens: Vec<TokenView>,
 }
 
-fn parse_request(req: MintRequest) -> Result<TokenRequest, ApiError> {
+fn parse_request(req: MintRequest) -> Result<(Password, TokenRequest), ApiError> {
     let mut problems = Vec::new();
     let vaults = match &req.vaults {
         serde_json::Value::String(s) if s == "*" => Some(Scope::All),
@@ -124,12 +144,15 @@ fn parse_request(req: MintRequest) -> Result<TokenRequest, ApiError> {
         }
     };
     match vaults {
-        Some(vaults) if problems.is_empty() => Ok(TokenRequest {
-            name: req.name,
-            vaults,
-            can_write,
-            expires_in_seconds: req.expires_in_seconds,
-        }),
+        Some(vaults) if problems.is_empty() => Ok((
+            Password::new(req.current_password),
+            TokenRequest {
+                name: req.name,
+                vaults,
+                can_write,
+                expires_in_seconds: req.expires_in_seconds,
+            },
+        )),
         _ => Err(ApiError::invalid(problems)),
     }
 }
@@ -152,16 +175,17 @@ fn permissions(can_write: bool) -> Vec<String> {
     }
 }
 
-/// Mint a token (sessions only). The token is in this answer and nowhere else.
+/// Mint a token (sessions only, with the current password); it is in this answer only.
 #[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = MintRequest,
-    responses((status = 201, body = MintResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = MintResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn mint(
     State(state): State<AppState>,
     Auth(p): Auth,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<MintRequest>,
 ) -> ApiResult<Response> {
-    let request = parse_request(req)?;
-    let minted = state.keyslot.mint_token(&p, request).await?;
+    let (password, request) = parse_request(req)?;
+    let minted = state.keyslot.mint_token(&p, password, request, &ip).await?;
     let body = MintResponse {
         id: minted.id.to_string(),
         token: minted.token.to_string(),

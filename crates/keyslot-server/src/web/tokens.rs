@@ -5,10 +5,12 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
+use keyslot_core::Error;
 use keyslot_core::views::{Scope, Token, TokenRequest, Vault};
-use keyslot_crypto::Id;
+use keyslot_crypto::{Id, Password};
 
 use super::{Errors, FormData, Nav, Page, PageResult, WebSession, field_errors, redirect, time};
+use crate::auth::ClientIp;
 use crate::state::AppState;
 
 /// Lifetimes offered by the form, in days.
@@ -110,6 +112,7 @@ pub async fn list(State(state): State<AppState>, session: WebSession) -> PageRes
 pub async fn create(
     State(state): State<AppState>,
     session: WebSession,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: FormData,
 ) -> PageResult {
@@ -141,7 +144,12 @@ pub async fn create(
         can_write: form.get("permissions") == "read-write",
         expires_in_seconds: Some(days * 86_400),
     };
-    match state.keyslot.mint_token(&session.principal, request).await {
+    let password = Password::new(form.get("current_password"));
+    match state
+        .keyslot
+        .mint_token(&session.principal, password, request, &ip)
+        .await
+    {
         Ok(minted) => {
             let host = headers
                 .get(header::HOST)
@@ -165,6 +173,10 @@ pub async fn create(
                 }),
             };
             Ok(Page::render(&page).into_response())
+        }
+        Err(Error::Forbidden(_)) => {
+            let errors = Errors::one("current_password", "This is not your current password.");
+            Err(tokens_page(&state, &session, name, errors).await?)
         }
         Err(e) => {
             let errors = field_errors(e)?;

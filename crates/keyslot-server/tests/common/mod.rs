@@ -187,7 +187,7 @@ impl TestServer {
             .post(
                 "/v1/tokens",
                 session,
-                json!({"name": "test token", "vaults": vaults, "permissions": permissions}),
+                json!({"name": "test token", "vaults": vaults, "permissions": permissions, "current_password": PASSWORD}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
