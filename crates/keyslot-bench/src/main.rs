@@ -1,8 +1,9 @@
 //! `keyslot-bench`: tools for `bench/run`, never shipped.
 //!
-//! - `ceiling`: the honest ceiling on this machine, with Keyslot's own stack (axum, tokio,
-//!   sqlx/SQLite with the same pragmas, keyslot-crypto): `GET /static` returns 1 KiB from
-//!   memory; `GET /row/{n}` reads one 1 KiB sealed row and opens one AEAD.
+//! - `ceiling`: the honest ceilings on this machine, on Keyslot's own stack (axum, tokio,
+//!   keyslot-crypto): `GET /static` returns 1 KiB from memory; the row routes read one
+//!   1 KiB sealed row and open one AEAD, each through another database access (sqlx or
+//!   rusqlite for SQLite, sqlx or tokio-postgres for PostgreSQL; see `ceiling.rs`).
 //! - `seed`: users, vaults, 1 KiB items and tokens through the HTTP API.
 //! - `fill`: filler item rows by SQL (copies of one real row's ciphertext under new ids,
 //!   which do not open: the AAD binds the id) to grow the database to a given size fast.
@@ -29,6 +30,12 @@ enum Command {
         listen: std::net::SocketAddr,
         #[arg(long)]
         db: std::path::PathBuf,
+        /// Also serve the PostgreSQL routes, on this database (its `ceiling_rows` table).
+        #[arg(long)]
+        postgres_url: Option<String>,
+        /// Connections of the tokio-postgres route (requests on one are pipelined).
+        #[arg(long, default_value_t = 4)]
+        pg_clients: usize,
     },
     /// Seed through the API and print JSON with ids and credentials.
     Seed {
@@ -71,7 +78,20 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Ceiling { listen, db } => ceiling::serve(listen, &db).await,
+            Command::Ceiling {
+                listen,
+                db,
+                postgres_url,
+                pg_clients,
+            } => {
+                ceiling::serve(ceiling::Options {
+                    listen,
+                    db,
+                    postgres_url,
+                    pg_clients,
+                })
+                .await
+            }
             Command::Seed { addr, items } => tools::seed(&addr, items).await,
             Command::Fill { db, user, total } => tools::fill(&db, &user, total).await,
             Command::Argon2Rate { threads, secs } => tools::argon2_rate(threads, secs),
