@@ -46,6 +46,21 @@ pub struct NewAccount {
     pub audit: AuditEvent,
 }
 
+/// Everything a successful login writes.
+#[derive(Debug)]
+pub struct NewLogin {
+    /// The new session.
+    pub session: SessionRecord,
+    /// The sealed password slot the login verified, byte for byte.
+    pub verified_password_slot: Vec<u8>,
+    /// The slot rewritten at a raised KDF target, if the policy rose.
+    pub upgraded_password_slot: Option<Vec<u8>>,
+    /// Live sessions a user may hold; the oldest end first.
+    pub max_sessions: u32,
+    /// `login`.
+    pub audit: AuditEvent,
+}
+
 /// What one sweep deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -100,14 +115,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         backoff: Backoff,
         audit: AuditEvent,
     ) -> StoreResult<Option<Timestamp>>;
-    /// A successful login: reset the failure count, store the session, optionally replace
-    /// the password slot (parameter upgrade), write the audit event; one transaction.
-    async fn record_login(
-        &self,
-        session: SessionRecord,
-        upgraded_password_slot: Option<Vec<u8>>,
-        audit: AuditEvent,
-    ) -> StoreResult<()>;
+    /// A successful login, in one transaction: reset the failure count, optionally replace
+    /// the password slot (parameter upgrade), store the session, end the user's oldest
+    /// sessions beyond `max_sessions`, write the audit event. Conditional on the password
+    /// slot still being the one the login verified: if a password change or recovery
+    /// committed meanwhile, nothing is written and [`StoreError::Conflict`] is returned (the
+    /// old password must not yield a session, nor its upgrade overwrite the new slot).
+    async fn record_login(&self, login: NewLogin) -> StoreResult<()>;
 
     /// A session by id; `None` as well when its user is disabled.
     async fn session(&self, id: &Id) -> StoreResult<Option<SessionRecord>>;

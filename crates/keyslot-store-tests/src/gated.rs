@@ -7,6 +7,7 @@
 //! calls runs them side by side, every time.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,9 +15,9 @@ use keyslot_core::model::{
     AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
     TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{NewAccount, Store, StoreResult, Swept};
+use keyslot_core::store::{NewAccount, NewLogin, Store, StoreResult, Swept};
 use keyslot_crypto::Id;
-use tokio::sync::Barrier;
+use tokio::sync::{Barrier, Semaphore};
 
 /// How long a gated call waits for the others. A check that makes fewer calls than the
 /// gate's size would otherwise hang; this turns that mistake into a failure that says so.
@@ -41,12 +42,25 @@ pub enum Gate {
 /// A [`Store`] that delegates every call to `inner`, and holds calls of its gated methods
 /// until `parties` of them are waiting, then releases them all at once (then the next
 /// `parties`, and so on). Calls of other methods pass straight through.
+///
+/// Armed with [`Gated::hold_logins_until_password_change`], it also holds every
+/// [`Store::record_login`] until a [`Store::change_password`] has committed: the
+/// interleaving of a login that verified the old password and commits after the change.
 #[derive(Debug)]
 pub struct Gated {
     inner: Arc<dyn Store>,
     gates: Vec<Gate>,
     parties: usize,
     barrier: Barrier,
+    logins: LoginHold,
+}
+
+/// Logins held until a password change commits.
+#[derive(Debug)]
+struct LoginHold {
+    armed: std::sync::atomic::AtomicBool,
+    released: Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Gated {
@@ -57,7 +71,22 @@ impl Gated {
             gates: gates.to_vec(),
             parties,
             barrier: Barrier::new(parties),
+            logins: LoginHold {
+                armed: std::sync::atomic::AtomicBool::new(false),
+                released: Semaphore::new(0),
+                waiting: std::sync::atomic::AtomicUsize::new(0),
+            },
         }
+    }
+
+    /// From now on, hold each `record_login` until a `change_password` has committed.
+    pub fn hold_logins_until_password_change(&self) {
+        self.logins.armed.store(true, Ordering::SeqCst);
+    }
+
+    /// How many logins are held now.
+    pub fn held_logins(&self) -> usize {
+        self.logins.waiting.load(Ordering::SeqCst)
     }
 
     async fn gate(&self, gate: Gate) {
@@ -138,15 +167,17 @@ impl Store for Gated {
             .await
     }
 
-    async fn record_login(
-        &self,
-        session: SessionRecord,
-        upgraded_password_slot: Option<Vec<u8>>,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner
-            .record_login(session, upgraded_password_slot, audit)
-            .await
+    async fn record_login(&self, login: NewLogin) -> StoreResult<()> {
+        if self.logins.armed.load(Ordering::SeqCst) {
+            self.logins.waiting.fetch_add(1, Ordering::SeqCst);
+            let permit = tokio::time::timeout(GATE_WAIT, self.logins.released.acquire()).await;
+            self.logins.waiting.fetch_sub(1, Ordering::SeqCst);
+            assert!(
+                permit.is_ok(),
+                "a held login waited {GATE_WAIT:?} for a password change that never came"
+            );
+        }
+        self.inner.record_login(login).await
     }
 
     async fn session(&self, id: &Id) -> StoreResult<Option<SessionRecord>> {
@@ -169,9 +200,15 @@ impl Store for Gated {
         keep_session: Option<&Id>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.inner
+        let changed = self
+            .inner
             .change_password(user, password_slot, end_other_sessions, keep_session, audit)
-            .await
+            .await;
+        if self.logins.armed.load(Ordering::SeqCst) {
+            // Release every held login, and any that come later.
+            self.logins.released.add_permits(Semaphore::MAX_PERMITS / 2);
+        }
+        changed
     }
 
     async fn recover(

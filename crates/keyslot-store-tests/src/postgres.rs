@@ -110,7 +110,8 @@ fn with_database(base: &str, name: &str) -> String {
     }
 }
 
-fn database_name(url: &str) -> Option<&str> {
+/// The database a URL names (the path after the host), without its query.
+pub fn database_name(url: &str) -> Option<&str> {
     let head = url.split('?').next()?;
     let start = head.find("://")? + 3;
     let slash = head[start..].find('/')?;

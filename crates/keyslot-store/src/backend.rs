@@ -211,6 +211,20 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Close the connections, after copying SQLite's log into the database file, so the
+    /// file alone is the whole database (a restore renames it).
+    pub async fn close(&self) {
+        if let Pool::Sqlite(pool, _) = &self.pool {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await;
+        }
+        match &self.pool {
+            Pool::Sqlite(pool, _) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
     /// A consistent copy of the live database at `path`, safe while serving: SQLite's
     /// `VACUUM INTO` (a new file, so `path` must not exist yet). PostgreSQL is backed up
     /// with its own tools (`pg_dump`), which also copy it consistently while it serves.

@@ -36,7 +36,7 @@ use keyslot_core::model::{
     AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
     TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{NewAccount, Store, StoreResult, Swept};
+use keyslot_core::store::{NewAccount, NewLogin, Store, StoreResult, Swept};
 use keyslot_crypto::Id;
 
 pub use backend::{Backend, BackupError, Schema, open};
@@ -99,13 +99,8 @@ impl Store for SqlStore {
     ) -> StoreResult<Option<Timestamp>> {
         limits::record_failure(&self.pool, user, ip, backoff, audit).await
     }
-    async fn record_login(
-        &self,
-        session: SessionRecord,
-        upgraded_password_slot: Option<Vec<u8>>,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        sessions::record_login(&self.pool, session, upgraded_password_slot, audit).await
+    async fn record_login(&self, login: NewLogin) -> StoreResult<()> {
+        sessions::record_login(&self.pool, login).await
     }
 
     async fn session(&self, id: &Id) -> StoreResult<Option<SessionRecord>> {

@@ -1,35 +1,38 @@
 //! Sessions and the successful login that creates them.
 
 use keyslot_core::model::{AuditEvent, SessionRecord, Timestamp};
-use keyslot_core::store::StoreResult;
+use keyslot_core::store::{NewLogin, StoreError, StoreResult};
 use keyslot_crypto::Id;
 
 use crate::db::{Pool, query, sql};
 use crate::{audit, rows};
 
-/// A successful login: reset the failure count, store the session, optionally replace the
-/// password slot (parameter upgrade), audit; one transaction.
-pub(crate) async fn record_login(
-    pool: &Pool,
-    s: SessionRecord,
-    upgraded_password_slot: Option<Vec<u8>>,
-    audit: AuditEvent,
-) -> StoreResult<()> {
+/// A successful login. The first statement is conditional on the password slot the login
+/// verified, and locks the user's row until commit (PostgreSQL; SQLite's write lock is
+/// already held): a password change that committed first makes it touch nothing, and one
+/// that comes later waits for this login and then ends its session as it ends the others.
+pub(crate) async fn record_login(pool: &Pool, login: NewLogin) -> StoreResult<()> {
+    let NewLogin {
+        session: s,
+        verified_password_slot,
+        upgraded_password_slot,
+        max_sessions,
+        audit,
+    } = login;
     let mut tx = pool.write().await?;
-    tx.execute(
-        query(sql!(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1"
-        ))
-        .bind(&s.user_id),
-    )
-    .await?;
-    if let Some(slot) = &upgraded_password_slot {
-        tx.execute(
-            query(sql!("UPDATE users SET password_slot = $1 WHERE id = $2"))
-                .bind(slot)
-                .bind(&s.user_id),
+    let current = tx
+        .execute(
+            query(sql!(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL, password_slot = COALESCE($1, password_slot) \
+                 WHERE id = $2 AND password_slot = $3"
+            ))
+            .bind(&upgraded_password_slot)
+            .bind(&s.user_id)
+            .bind(&verified_password_slot),
         )
         .await?;
+    if current == 0 {
+        return Err(StoreError::Conflict);
     }
     tx.execute(
         query(sql!(
@@ -45,13 +48,24 @@ pub(crate) async fn record_login(
         .bind(s.expires_at),
     )
     .await?;
-    // Expired sessions of this user go while the transaction is open anyway.
+    // Expired sessions of this user go while the transaction is open anyway, and beyond
+    // the cap the oldest end: a stolen password cannot pile up sessions unnoticed, and a
+    // user's own logins never fail for it.
     tx.execute(
         query(sql!(
             "DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2"
         ))
         .bind(&s.user_id)
         .bind(s.created_at),
+    )
+    .await?;
+    tx.execute(
+        query(sql!(
+            "DELETE FROM sessions WHERE user_id = $1 AND id NOT IN \
+             (SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, " SEQ " DESC LIMIT $2)"
+        ))
+        .bind(&s.user_id)
+        .bind(max_sessions.max(1)),
     )
     .await?;
     audit::insert(&mut tx, &audit).await?;

@@ -10,8 +10,8 @@ use subtle::ConstantTimeEq;
 
 use super::views::{AuditEntry, LoggedIn, SignedUp};
 use super::{Keyslot, event, now};
-use crate::model::{Outcome, RecoveryRecord, SessionRecord, UserRecord, VaultRecord};
-use crate::store::{NewAccount, StoreError};
+use crate::model::{AuditEvent, Outcome, RecoveryRecord, SessionRecord, UserRecord, VaultRecord};
+use crate::store::{NewAccount, NewLogin, StoreError};
 use crate::{Error, Principal, Result, policy};
 
 /// The name of the vault every account starts with.
@@ -160,7 +160,20 @@ impl Keyslot {
             format!("session={}", session.id()),
         );
         audit.ip = Some(ip.to_owned());
-        self.store.record_login(record, upgraded, audit).await?;
+        let login = NewLogin {
+            session: record,
+            verified_password_slot: user.password_slot.clone(),
+            upgraded_password_slot: upgraded,
+            max_sessions: self.config.max_sessions_per_user,
+            audit,
+        };
+        match self.store.record_login(login).await {
+            Ok(()) => {}
+            // The password changed (or was recovered) while this login ran Argon2: the
+            // password it verified is no longer the account's, so it yields nothing.
+            Err(StoreError::Conflict) => return Err(Error::Unauthorized),
+            Err(e) => return Err(e.into()),
+        }
         Ok(LoggedIn {
             session: session.expose_text(),
             csrf_token: session.csrf_token(),

@@ -39,9 +39,14 @@ pub struct Config {
     pub argon2_queue: usize,
     /// Largest item value, in bytes of JSON.
     pub max_value_bytes: usize,
+    /// Live sessions per user; a login beyond it ends the user's oldest session.
+    pub max_sessions_per_user: u32,
     /// How often ended tokens and sessions are deleted (0: never, for tests that sweep by
     /// hand with [`Keyslot::sweep_now`]).
     pub sweep_interval_secs: u64,
+    /// Read events (and token uses) the audit buffer holds before a read has to wait for
+    /// the flusher ([`crate::audit`]); at least 1.
+    pub audit_buffer: usize,
 }
 
 impl Default for Config {
@@ -62,7 +67,9 @@ impl Default for Config {
             argon2_workers: cores,
             argon2_queue: cores * 2,
             max_value_bytes: 1024 * 1024,
+            max_sessions_per_user: 20,
             sweep_interval_secs: 30,
+            audit_buffer: 16 * 1024,
         }
     }
 }
@@ -91,16 +98,9 @@ impl Keyslot {
         let aad = Aad::new(Purpose::SealCheck);
         let fresh = seal.seal(&aad, b"keyslot seal check")?.to_bytes();
         let stored = store.init_meta(SEAL_CHECK, &fresh).await?;
-        let envelope = keyslot_crypto::Envelope::from_bytes(&stored)?;
-        if seal.open(&aad, &envelope).is_err() {
-            return Err(Error::Internal(format!(
-                "the seal key (fingerprint {}) is not the one this database was created with; \
-                 point --seal-key-file / KEYSLOT_SEAL_KEY_FILE at the original key",
-                seal.fingerprint()
-            )));
-        }
+        check_seal_value(seal.as_ref(), &stored)?;
         let gate = Argon2Gate::new(config.argon2_workers, config.argon2_queue);
-        let audit = AuditBuffer::start(store.clone());
+        let audit = AuditBuffer::start(store.clone(), config.audit_buffer);
         if config.sweep_interval_secs > 0 {
             crate::sweeper::start(
                 store.clone(),
@@ -140,10 +140,42 @@ impl Keyslot {
         )
     }
 
-    /// Read-path audit events dropped because the buffer was full.
-    pub fn audit_dropped(&self) -> u64 {
-        self.audit.dropped()
+    /// Reads refused (503) because the audit buffer stayed full, and token last-use
+    /// marks skipped for the same reason (see [`crate::audit`]).
+    pub fn audit_refused(&self) -> crate::audit::Refusals {
+        self.audit.refusals()
     }
+
+    /// Test hook: hold the audit flusher before its next write until the guard drops, as a
+    /// stalled database would. Reads then fill the buffer and get 503 once it stays full.
+    #[doc(hidden)]
+    pub async fn hold_audit_flush(&self) -> crate::audit::FlushHold {
+        self.audit.hold().await
+    }
+}
+
+/// Whether `seal` is the key `store` was created with, without writing anything: for a
+/// restore, which must check before it replaces a database. A database that was never
+/// opened by Keyslot has no check value and is refused too.
+pub async fn check_seal_key(store: &dyn Store, seal: &dyn SealKey) -> Result<()> {
+    let Some(stored) = store.meta(SEAL_CHECK).await? else {
+        return Err(Error::Internal(
+            "this database holds no seal check: it was never opened by keyslot serve".into(),
+        ));
+    };
+    check_seal_value(seal, &stored)
+}
+
+fn check_seal_value(seal: &dyn SealKey, stored: &[u8]) -> Result<()> {
+    let envelope = keyslot_crypto::Envelope::from_bytes(stored)?;
+    if seal.open(&Aad::new(Purpose::SealCheck), &envelope).is_err() {
+        return Err(Error::Internal(format!(
+            "the seal key (fingerprint {}) is not the one this database was created with; \
+             point --seal-key-file / KEYSLOT_SEAL_KEY_FILE at the original key",
+            seal.fingerprint()
+        )));
+    }
+    Ok(())
 }
 
 /// Now, in seconds since the epoch.

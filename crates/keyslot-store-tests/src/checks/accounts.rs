@@ -3,7 +3,7 @@
 use keyslot_core::model::{RecoveryRecord, UserRecord};
 use keyslot_core::store::{NewAccount, StoreError};
 
-use super::fixtures::{account, audit, id, session, token_record, vault_record};
+use super::fixtures::{account, audit, id, record_login, session, token_record, vault_record};
 
 check!(
     account_round_trip_and_case_insensitive_names,
@@ -69,10 +69,14 @@ check!(
     |store| async move {
         let a = account(store.as_ref(), "grace").await;
         let s = session(&a.user, 10);
-        store
-            .record_login(s.clone(), None, audit(Some(&a.user), "login"))
-            .await
-            .unwrap();
+        record_login(
+            store.as_ref(),
+            s.clone(),
+            None,
+            audit(Some(&a.user), "login"),
+        )
+        .await
+        .unwrap();
         let new_rc = RecoveryRecord {
             user_id: a.user,
             credential_id: id(),
@@ -144,10 +148,14 @@ check!(
         let a = account(store.as_ref(), "trent").await;
         let other = account(store.as_ref(), "uma").await;
         let s = session(&a.user, 10);
-        store
-            .record_login(s.clone(), None, audit(Some(&a.user), "login"))
-            .await
-            .unwrap();
+        record_login(
+            store.as_ref(),
+            s.clone(),
+            None,
+            audit(Some(&a.user), "login"),
+        )
+        .await
+        .unwrap();
         let token = token_record(&a.user, true, Some(vec![3]));
         let t = token.id;
         store

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use keyslot_core::model::{RecoveryRecord, Timestamp};
 use keyslot_core::store::{Store, StoreError, StoreResult};
 
-use super::fixtures::{BACKOFF, account, audit, id, item, mint_scoped, session};
+use super::fixtures::{BACKOFF, account, audit, id, item, mint_scoped, record_login, session};
 use crate::{Gate, Gated};
 
 /// How many calls each check races.
@@ -82,10 +82,14 @@ check!(
     |store| async move {
         let a = account(store.as_ref(), "oscar").await;
         let s = session(&a.user, 10);
-        store
-            .record_login(s.clone(), None, audit(Some(&a.user), "login"))
-            .await
-            .unwrap();
+        record_login(
+            store.as_ref(),
+            s.clone(),
+            None,
+            audit(Some(&a.user), "login"),
+        )
+        .await
+        .unwrap();
         let attempts: Vec<(Vec<u8>, RecoveryRecord)> = (0..RACERS)
             .map(|i| {
                 let slot = format!("password slot of recovery {i}").into_bytes();

@@ -5,7 +5,7 @@ use keyslot_core::model::{
     AuditEvent, Backoff, ItemRecord, Outcome, RecoveryRecord, SessionRecord, TokenRecord,
     TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{NewAccount, Store};
+use keyslot_core::store::{NewAccount, NewLogin, Store, StoreResult};
 use keyslot_crypto::Id;
 
 pub(super) fn id() -> Id {
@@ -147,3 +147,27 @@ pub(super) const BACKOFF: Backoff = Backoff {
     base_secs: 1,
     max_secs: 900,
 };
+
+/// A login that verified the user's current password slot (cap: 100 sessions).
+pub(super) async fn record_login(
+    store: &dyn Store,
+    session: SessionRecord,
+    upgraded: Option<Vec<u8>>,
+    audit: AuditEvent,
+) -> StoreResult<()> {
+    let verified = store
+        .user(&session.user_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_slot;
+    store
+        .record_login(NewLogin {
+            session,
+            verified_password_slot: verified,
+            upgraded_password_slot: upgraded,
+            max_sessions: 100,
+            audit,
+        })
+        .await
+}

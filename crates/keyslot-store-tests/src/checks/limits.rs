@@ -1,6 +1,6 @@
 //! Login limits: failed-login counting and back-off, per account and per address.
 
-use super::fixtures::{BACKOFF, account, audit, session};
+use super::fixtures::{BACKOFF, account, audit, record_login, session};
 
 check!(
     failed_logins_back_off_and_success_resets,
@@ -40,10 +40,14 @@ check!(
         assert_eq!(lock, Some(1_002), "doubling");
         let u = store.user(&a.user).await.unwrap().unwrap();
         assert_eq!((u.failed_logins, u.locked_until), (6, Some(1_002)));
-        store
-            .record_login(session(&a.user, 2_000), None, audit(Some(&a.user), "login"))
-            .await
-            .unwrap();
+        record_login(
+            store.as_ref(),
+            session(&a.user, 2_000),
+            None,
+            audit(Some(&a.user), "login"),
+        )
+        .await
+        .unwrap();
         let u = store.user(&a.user).await.unwrap().unwrap();
         assert_eq!((u.failed_logins, u.locked_until), (0, None));
     }

@@ -1,20 +1,20 @@
 //! Sessions: login, activity, logout, and which sessions a password change ends.
 
-use keyslot_core::store::StoreError;
+use keyslot_core::store::{NewLogin, StoreError};
 
-use super::fixtures::{account, audit, id, session};
+use super::fixtures::{account, audit, id, record_login, session};
 
 check!(sessions_live_touch_and_die, |store| async move {
     let a = account(store.as_ref(), "erin").await;
     let s = session(&a.user, 5_000);
-    store
-        .record_login(
-            s.clone(),
-            Some(b"upgraded slot".to_vec()),
-            audit(Some(&a.user), "login"),
-        )
-        .await
-        .unwrap();
+    record_login(
+        store.as_ref(),
+        s.clone(),
+        Some(b"upgraded slot".to_vec()),
+        audit(Some(&a.user), "login"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         store.user(&a.user).await.unwrap().unwrap().password_slot,
         b"upgraded slot"
@@ -52,10 +52,14 @@ check!(
             session(&a.user, 10),
         );
         for s in [&s1, &s2, &s3] {
-            store
-                .record_login(s.clone(), None, audit(Some(&a.user), "login"))
-                .await
-                .unwrap();
+            record_login(
+                store.as_ref(),
+                s.clone(),
+                None,
+                audit(Some(&a.user), "login"),
+            )
+            .await
+            .unwrap();
         }
         store
             .change_password(
@@ -94,5 +98,78 @@ check!(
                 .await,
             Err(StoreError::NotFound)
         );
+    }
+);
+
+check!(
+    a_login_that_verified_a_replaced_password_writes_nothing,
+    |store| async move {
+        let a = account(store.as_ref(), "ivan").await;
+        let verified = store.user(&a.user).await.unwrap().unwrap().password_slot;
+        // The password changes while the login runs Argon2 on the old one.
+        store
+            .change_password(
+                &a.user,
+                b"new slot".to_vec(),
+                true,
+                None,
+                audit(Some(&a.user), "password.change"),
+            )
+            .await
+            .unwrap();
+        let s = session(&a.user, 20);
+        let late = store
+            .record_login(NewLogin {
+                session: s.clone(),
+                verified_password_slot: verified,
+                upgraded_password_slot: Some(b"upgrade of the old password".to_vec()),
+                max_sessions: 100,
+                audit: audit(Some(&a.user), "login"),
+            })
+            .await;
+        assert_eq!(late, Err(StoreError::Conflict));
+        assert!(
+            store.session(&s.id).await.unwrap().is_none(),
+            "no session from the old password"
+        );
+        assert_eq!(
+            store.user(&a.user).await.unwrap().unwrap().password_slot,
+            b"new slot",
+            "the old password's upgrade never overwrites the new slot"
+        );
+    }
+);
+
+check!(
+    sessions_beyond_the_cap_end_oldest_first,
+    |store| async move {
+        let a = account(store.as_ref(), "judy").await;
+        let slot = store.user(&a.user).await.unwrap().unwrap().password_slot;
+        // Two logins in the same second: the later one is still the newer.
+        let sessions = [
+            session(&a.user, 10),
+            session(&a.user, 11),
+            session(&a.user, 11),
+            session(&a.user, 12),
+        ];
+        for s in &sessions {
+            store
+                .record_login(NewLogin {
+                    session: s.clone(),
+                    verified_password_slot: slot.clone(),
+                    upgraded_password_slot: None,
+                    max_sessions: 3,
+                    audit: audit(Some(&a.user), "login"),
+                })
+                .await
+                .unwrap();
+        }
+        assert!(
+            store.session(&sessions[0].id).await.unwrap().is_none(),
+            "the oldest ended"
+        );
+        for s in &sessions[1..] {
+            assert!(store.session(&s.id).await.unwrap().is_some());
+        }
     }
 );

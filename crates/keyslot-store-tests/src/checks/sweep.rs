@@ -3,7 +3,7 @@
 use keyslot_core::model::TokenVaultSlot;
 use keyslot_core::store::Swept;
 
-use super::fixtures::{account, audit, session, token_record};
+use super::fixtures::{account, audit, record_login, session, token_record};
 
 check!(
     ended_credentials_are_swept_and_live_ones_stay,
@@ -36,10 +36,14 @@ check!(
         let idle = session(&a.user, 40);
         let alive = session(&b.user, 150);
         for s in [&expired, &idle, &alive] {
-            store
-                .record_login(s.clone(), None, audit(Some(&s.user_id), "login"))
-                .await
-                .unwrap();
+            record_login(
+                store.as_ref(),
+                s.clone(),
+                None,
+                audit(Some(&s.user_id), "login"),
+            )
+            .await
+            .unwrap();
         }
         store.touch_session(&alive.id, 150).await.unwrap();
 

@@ -1,4 +1,4 @@
--- Dead credentials are swept: indexes for finding them, and the mark that a user's key must
+-- Dead credentials are swept, and live sessions are capped per user: indexes for finding them, and the mark that a user's key must
 -- rotate because a swept token held it (tokens of the first schema wrapped the user key).
 ALTER TABLE users ADD COLUMN user_key_rotation_due_at INTEGER;
 CREATE INDEX tokens_expires ON tokens(expires_at);
