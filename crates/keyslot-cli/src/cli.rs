@@ -66,6 +66,12 @@ pub enum Command {
     ///
     /// Example: keyslot backup /mnt/backup/keyslot-2026-11-29
     Backup(BackupArgs),
+    /// Put a SQLite backup back into the data directory: refused while a server runs on
+    /// it, and only after the seal key in force has opened the backup. The database it
+    /// replaces is kept beside it, never deleted.
+    ///
+    /// Example: keyslot restore /mnt/backup/keyslot-2026-11-29 --seal-key-file /etc/keyslot/seal.key
+    Restore(RestoreArgs),
     /// Operator commands on accounts (directly on the database).
     ///
     /// Example: keyslot user disable mallory
@@ -221,6 +227,17 @@ pub struct BackupArgs {
     /// on other media than the database copy.
     #[arg(long, value_name = "PATH")]
     pub seal_key_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The directory keyslot backup wrote (it holds keyslot.db).
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The seal key that was in force when the backup was taken. Default: <data dir>/seal.key.
+    #[arg(long, env = "KEYSLOT_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser as _};
 
 use cli::{Cli, Command};
-use commands::{account, dev_cert, items, operator, secrets, tokens, transfer};
+use commands::{account, dev_cert, inject, items, operator, restore, secrets, tokens, transfer};
 use exit::{CmdResult, USAGE};
 
 fn main() -> ExitCode {
@@ -54,7 +54,11 @@ fn main() -> ExitCode {
 /// message, so library logs (rustls's verifier, say) would only repeat it.
 fn default_log(command: &Command) -> &'static str {
     match command {
-        Command::Serve(_) | Command::Migrate(_) | Command::Backup(_) | Command::User(_) => "info",
+        Command::Serve(_)
+        | Command::Migrate(_)
+        | Command::Backup(_)
+        | Command::Restore(_)
+        | Command::User(_) => "info",
         _ => "off",
     }
 }
@@ -67,17 +71,19 @@ async fn run(cli: Cli) -> CmdResult<u8> {
         Command::DevCert(args) => dev_cert::dev_cert(args)?,
         Command::Migrate(args) => operator::migrate(args).await?,
         Command::Backup(args) => operator::backup(args).await?,
+        Command::Restore(args) => restore::restore(args).await?,
         Command::User(command) => operator::user(cli.json, command).await?,
-        Command::Signup(args) => account::signup(addr, args).await?,
-        Command::Login(args) => account::login(addr, args).await?,
-        Command::Logout => account::logout(addr).await?,
+        Command::Signup(args) => account::signup(addr, cli.json, args).await?,
+        Command::Login(args) => account::login(addr, cli.json, args).await?,
+        Command::Logout => account::logout(addr, cli.json).await?,
         Command::Vault(command) => items::vault_command(addr, cli.json, command).await?,
         Command::Item(command) => items::item_command(addr, cli.json, command).await?,
-        Command::Read { reference } => secrets::read(addr, reference).await?,
+        Command::Read { reference } => secrets::read(addr, cli.json, reference).await?,
         Command::Run(args) => return secrets::run(addr, args).await,
+        Command::Inject(args) => inject::inject(addr, cli.json, args).await?,
         Command::Token(command) => tokens::token_command(addr, cli.json, command).await?,
-        Command::Export(args) => transfer::export(addr, args).await?,
-        Command::Import(args) => transfer::import(addr, args).await?,
+        Command::Export(args) => transfer::export(addr, cli.json, args).await?,
+        Command::Import(args) => transfer::import(addr, cli.json, args).await?,
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,

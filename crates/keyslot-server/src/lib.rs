@@ -16,6 +16,7 @@ pub mod openapi;
 mod routes;
 pub use routes::rfc3339;
 pub mod seal_file;
+pub mod serving_lock;
 mod state;
 pub mod tls;
 mod web;
@@ -74,6 +75,7 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     restrict_dir(&config.data_dir)?;
+    let serving = serving_lock::hold(&config.data_dir)?;
     let seal = seal_file::load_or_create(&config.seal_key_path(), config.seal_key_file.is_none())?;
     let store = open_store(&config.database_url(), config.migrate).await?;
     let keyslot = Keyslot::open(store, Arc::new(seal), config.core.clone())
@@ -82,6 +84,7 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
     Ok(AppState {
         keyslot,
         metrics: Arc::default(),
+        serving: Arc::new(serving),
     })
 }
 

@@ -14,4 +14,6 @@ pub struct AppState {
     pub keyslot: Keyslot,
     /// Request counters.
     pub metrics: Arc<Metrics>,
+    /// The data directory held while serving (released when the last clone drops).
+    pub serving: Arc<crate::serving_lock::ServingLock>,
 }

@@ -3,8 +3,13 @@
 
 pub mod account;
 pub mod dev_cert;
+pub mod dotenv;
+pub mod inject;
 pub mod items;
+pub mod mask;
 pub mod operator;
+pub mod reference;
+pub mod restore;
 pub mod secrets;
 pub mod tokens;
 pub mod transfer;

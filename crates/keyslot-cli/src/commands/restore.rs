@@ -1,0 +1,137 @@
+//! `keyslot restore FROM`: put a SQLite backup back, after checking that the seal key in
+//! force opens it, without ever losing the database it replaces.
+//!
+//! Order matters: nothing is replaced until the copy has been opened, migrated to this
+//! build and its seal check has passed; the database it replaces is moved aside (never
+//! deleted), together with its log; and a data directory that a running server holds is
+//! refused, because that server would go on writing to the file moved aside.
+
+use std::path::{Path, PathBuf};
+
+use keyslot_store::{Backend, Schema};
+
+use crate::cli::RestoreArgs;
+use crate::exit::{CONFLICT, CmdResult, Failure, NOT_FOUND, OTHER, USAGE};
+
+const DB: &str = "keyslot.db";
+
+/// `keyslot restore FROM`.
+pub async fn restore(args: &RestoreArgs) -> CmdResult {
+    if let Some(url) = &args.database.database_url
+        && Backend::of_url(url) == Backend::Postgres
+    {
+        return Err(Failure::new(
+            USAGE,
+            "keyslot restore puts SQLite backups back; restore PostgreSQL with pg_restore, then start keyslot serve with the seal key that was in force at pg_dump",
+        ));
+    }
+    let backup = args.from.join(DB);
+    if !backup.is_file() {
+        return Err(Failure::new(
+            NOT_FOUND,
+            format!(
+                "no {DB} in {}: give the directory keyslot backup wrote",
+                args.from.display()
+            ),
+        ));
+    }
+    let data_dir = &args.database.data_dir;
+    std::fs::create_dir_all(data_dir)?;
+    let Some(_held) = keyslot_server::serving_lock::exclusive(data_dir)? else {
+        return Err(Failure::new(
+            CONFLICT,
+            format!(
+                "a running keyslot serve holds {}: stop it, then restore",
+                data_dir.display()
+            ),
+        ));
+    };
+    let seal_path = args
+        .seal_key_file
+        .clone()
+        .unwrap_or_else(|| data_dir.join("seal.key"));
+    let seal = keyslot_server::seal_file::load_or_create(&seal_path, false).map_err(|e| {
+        Failure::new(
+            NOT_FOUND,
+            format!(
+                "{e:#}. Give the seal key that was in force when the backup was taken: --seal-key-file PATH (the copy keyslot backup --seal-key-out wrote)"
+            ),
+        )
+    })?;
+
+    // Check a copy, in the data directory (so the final rename stays on one filesystem).
+    let staged = data_dir.join("keyslot.db.restoring");
+    remove_database_files(&staged);
+    std::fs::copy(&backup, &staged)?;
+    let checked = check(&staged, &seal).await;
+    if let Err(why) = checked {
+        remove_database_files(&staged);
+        return Err(why);
+    }
+
+    let live = data_dir.join(DB);
+    let aside = if live.exists() {
+        let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+        let aside = data_dir.join(format!("keyslot.db.before-restore-{stamp}"));
+        move_database_files(&live, &aside)?;
+        Some(aside)
+    } else {
+        None
+    };
+    std::fs::rename(&staged, &live)?;
+    remove_database_files(&staged);
+    eprintln!("Restored {} into {}.", backup.display(), live.display());
+    if let Some(aside) = aside {
+        eprintln!("The database it replaced is kept as {}.", aside.display());
+    }
+    if args.seal_key_file.is_some() {
+        eprintln!(
+            "Start the server with the same key: keyslot serve --seal-key-file {}",
+            seal_path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Open the staged copy (migrating it to this build) and check the seal key against it.
+async fn check(staged: &Path, seal: &keyslot_crypto::LocalSealKey) -> CmdResult {
+    let url = format!("sqlite://{}", staged.display());
+    let store = keyslot_store::open(&url, Schema::Migrate)
+        .await
+        .map_err(|e| Failure::new(OTHER, format!("opening the backup: {e}")))?;
+    let verdict = keyslot_core::check_seal_key(&store, seal).await;
+    store.close().await;
+    verdict.map_err(|e| {
+        Failure::new(
+            USAGE,
+            format!(
+                "{e}. Nothing was replaced. Give the seal key that was in force when the backup was taken: --seal-key-file PATH (the copy keyslot backup --seal-key-out wrote)"
+            ),
+        )
+    })
+}
+
+/// The database file and its log and index, which belong together.
+fn database_files(db: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    [db.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+fn remove_database_files(db: &Path) {
+    for file in database_files(db) {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+fn move_database_files(from: &Path, to: &Path) -> CmdResult {
+    for (from, to) in database_files(from).iter().zip(database_files(to).iter()) {
+        if from.exists() {
+            std::fs::rename(from, to)?;
+        }
+    }
+    Ok(())
+}
