@@ -181,6 +181,11 @@ pub struct ServeArgs {
         value_name = "FILE"
     )]
     pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback, because a proxy in front
+    /// terminates TLS. Without it (or --tls-cert/--tls-key), serve refuses such an address:
+    /// passwords, cookies and tokens would cross the network in clear.
+    #[arg(long, env = "KEYSLOT_INSECURE_HTTP")]
+    pub insecure_http: bool,
 }
 
 #[derive(Debug, Args)]

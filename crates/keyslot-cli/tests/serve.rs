@@ -278,3 +278,68 @@ impl Drop for KillOnDrop {
             .status();
     }
 }
+
+/// `--listen 0.0.0.0:…` with the TLS flags forgotten would serve passwords and tokens in
+/// clear to the network: serve refuses, and says what to do instead.
+#[test]
+fn plain_http_on_a_public_address_is_refused_without_insecure_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyslot"))
+        .args(["serve", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--listen", &format!("0.0.0.0:{port}")])
+        .env_remove("KEYSLOT_INSECURE_HTTP")
+        .env_remove("KEYSLOT_TLS_CERT")
+        .env_remove("KEYSLOT_TLS_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _kill = KillOnDrop(child.id());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve is running on 0.0.0.0 over plain HTTP"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        log.contains("--insecure-http") && log.contains("--tls-cert") && log.contains("--tls-key"),
+        "{log}"
+    );
+    assert!(get(port, "/healthz").is_none(), "something answered");
+
+    // Said explicitly (TLS ends at a proxy in front), it serves.
+    for how in ["flag", "env"] {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyslot"));
+        cmd.args(["serve", "--data-dir"])
+            .arg(dir.path().join(format!("data-{how}")))
+            .args(["--listen", &format!("0.0.0.0:{port}")])
+            .env_remove("KEYSLOT_INSECURE_HTTP")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if how == "flag" {
+            cmd.arg("--insecure-http");
+        } else {
+            cmd.env("KEYSLOT_INSECURE_HTTP", "true");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let _kill = KillOnDrop(child.id());
+        wait_ready(&mut child, port);
+        assert!(get(port, "/healthz").unwrap().ends_with("ok"));
+    }
+}

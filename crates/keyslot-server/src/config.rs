@@ -23,6 +23,10 @@ pub struct ServerConfig {
     /// Serve HTTPS with this certificate and key; `None` serves plain HTTP (behind a
     /// TLS-terminating proxy, or on loopback).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Allow plain HTTP on an address other than loopback (`--insecure-http`), for TLS
+    /// terminated by a proxy in front. Off by default: passwords, cookies and tokens
+    /// would otherwise cross the network in clear because a flag was forgotten.
+    pub insecure_http: bool,
     /// Use-case tunables.
     pub core: CoreConfig,
 }
@@ -37,6 +41,7 @@ impl ServerConfig {
             migrate: false,
             seal_key_file: None,
             tls: None,
+            insecure_http: false,
             core: CoreConfig::default(),
         }
     }
@@ -53,6 +58,24 @@ impl ServerConfig {
         self.seal_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("seal.key"))
+    }
+
+    /// Refuse plain HTTP on a non-loopback address unless [`Self::insecure_http`] says
+    /// TLS is terminated in front: the mistake it catches (`--listen 0.0.0.0:8470` with
+    /// the TLS flags forgotten) works perfectly and leaks every credential, so it has to
+    /// fail loudly at start, naming both ways out.
+    pub fn check_transport(&self) -> Result<(), String> {
+        let ip = self.listen.ip().to_canonical();
+        if self.tls.is_some() || self.insecure_http || ip.is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to serve plain HTTP on {}, which is not a loopback address: passwords, \
+             session cookies and tokens would cross the network unencrypted. Serve HTTPS with \
+             --tls-cert and --tls-key (KEYSLOT_TLS_CERT, KEYSLOT_TLS_KEY), or, if a proxy in \
+             front terminates TLS, pass --insecure-http (KEYSLOT_INSECURE_HTTP=true)",
+            self.listen
+        ))
     }
 
     /// Largest request body: an item value at the limit plus room for its name and JSON.

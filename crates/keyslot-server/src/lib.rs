@@ -179,10 +179,13 @@ impl Bound {
             shutdown.await;
             stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
         });
-        let router = self.router.layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(HSTS),
-        ));
+        let router = self
+            .router
+            .layer(axum::Extension(tls::ServedOverTls))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static(HSTS),
+            ));
         axum_server::from_tcp_rustls(self.listener.into_std()?, live)?
             .handle(handle)
             .serve(router.into_make_service_with_connect_info::<SocketAddr>())
@@ -191,9 +194,11 @@ impl Bound {
     }
 }
 
-/// Open everything and bind the listener. A TLS pair that does not load stops the start
-/// here, with the reason, before anything listens.
+/// Open everything and bind the listener. A TLS pair that does not load, or plain HTTP on
+/// a non-loopback address without [`ServerConfig::insecure_http`], stops the start here,
+/// with the reason, before anything listens.
 pub async fn bind(config: &ServerConfig) -> Result<Bound> {
+    config.check_transport().map_err(anyhow::Error::msg)?;
     let tls = match &config.tls {
         Some(files) => Some((files.clone(), tls::server_config(files)?)),
         None => None,

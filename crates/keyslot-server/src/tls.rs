@@ -29,6 +29,11 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// A request extension present on every request that came in over Keyslot's own TLS
+/// listener, so that pages can name the scheme they were served over.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedOverTls;
+
 /// The rustls configuration for a pair of files.
 pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)

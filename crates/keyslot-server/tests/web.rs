@@ -131,7 +131,21 @@ async fn pages_are_strict_and_forms_need_the_csrf_field() {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("location").is_none());
     assert_eq!(r.headers()["cache-control"], "no-store");
-    assert!(r.text().await.unwrap().contains("kst_"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("kst_"));
+    // The curl line names the scheme the page was served over: plain HTTP here...
+    let here = format!(" http://{}/v1/vaults/{}/items", s.addr, a.vault);
+    assert!(page.contains(&here), "{page}");
+    // ...and HTTPS when the browser reached it over HTTPS, through a proxy that ends TLS.
+    let r = mint(PASSWORD)
+        .header("origin", format!("https://{}", s.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    let proxied = format!(" https://{}/v1/vaults/{}/items", s.addr, a.vault);
+    assert!(page.contains(&proxied), "{page}");
 
     // Pages without a session send the browser to the login page.
     let r = http.get(s.url("/tokens")).send().await.unwrap();

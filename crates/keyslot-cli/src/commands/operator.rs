@@ -19,6 +19,7 @@ pub async fn serve(args: &ServeArgs) -> CmdResult {
     config.seal_key_file.clone_from(&args.seal_key_file);
     config.core.max_value_bytes = args.max_value_bytes;
     config.core.sweep_interval_secs = args.sweep_interval;
+    config.insecure_http = args.insecure_http;
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(keyslot_server::tls::TlsFiles {
             cert: cert.clone(),

@@ -2,6 +2,7 @@
 //! list with last use, revoke.
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
@@ -12,6 +13,7 @@ use keyslot_crypto::{Id, Password};
 use super::{Errors, FormData, Nav, Page, PageResult, WebSession, field_errors, redirect, time};
 use crate::auth::ClientIp;
 use crate::state::AppState;
+use crate::tls::ServedOverTls;
 
 /// Lifetimes offered by the form, in days.
 const LIFETIMES: [(i64, &str); 4] = [
@@ -113,6 +115,7 @@ pub async fn create(
     State(state): State<AppState>,
     session: WebSession,
     ClientIp(ip): ClientIp,
+    tls: Option<Extension<ServedOverTls>>,
     headers: HeaderMap,
     form: FormData,
 ) -> PageResult {
@@ -155,12 +158,13 @@ pub async fn create(
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("127.0.0.1:8470");
+            let scheme = scheme(tls.is_some(), &headers);
             let path = match vaults.first() {
                 Some(v) if !all => format!("/v1/vaults/{v}/items"),
                 _ => "/v1/vaults".to_owned(),
             };
             let curl = format!(
-                "curl -H 'Authorization: Bearer {}' http://{host}{path}",
+                "curl -H 'Authorization: Bearer {}' {scheme}://{host}{path}",
                 minted.token.as_str()
             );
             let page = CreatedTemplate {
@@ -183,6 +187,19 @@ pub async fn create(
             Err(tokens_page(&state, &session, name, errors).await?)
         }
     }
+}
+
+/// The scheme this page was served over, for the curl line: `https` on Keyslot's own TLS
+/// listener. On plain HTTP the browser may still have used HTTPS to a proxy that
+/// terminates TLS in front (`--insecure-http`); its `Origin` header, which browsers send
+/// with every form POST, says which scheme it used. A curl line that said `http://` there
+/// would send the new token in clear (or to nothing) the first time it is pasted.
+fn scheme(tls: bool, headers: &HeaderMap) -> &'static str {
+    let origin_https = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| o.starts_with("https://"));
+    if tls || origin_https { "https" } else { "http" }
 }
 
 pub async fn revoke(
