@@ -68,7 +68,18 @@ pub fn password(field: &'static str, password: &str, username: &str) -> Option<F
     None
 }
 
-/// A vault, item or token name: 1–256 characters, no control characters.
+/// A vault, item or token name: 1–256 characters, no control characters and no invisible
+/// format characters.
+///
+/// Names are shown to their owner in lists, on pages and in the CLI, where they are
+/// trusted to be what they look like. Bidi overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069) make `invoice`, U+202E, `fdp.exe` display as `invoiceexe.pdf` (the "Trojan
+/// Source" trick), and zero-width characters make two names that look the same differ,
+/// so a look-alike item or token can be slipped in beside the real one. So every
+/// character of Unicode's general category Cf (format) is refused, as are the line and
+/// paragraph separators (U+2028, U+2029), which break a name across lines. The price:
+/// emoji built with a zero-width joiner (U+200D) or tag characters are refused in names;
+/// they remain fine in values.
 pub fn name(field: &'static str, name: &str) -> Option<FieldError> {
     let len = name.chars().count();
     if !(1..=256).contains(&len) {
@@ -80,7 +91,51 @@ pub fn name(field: &'static str, name: &str) -> Option<FieldError> {
             "must not contain control characters",
         ));
     }
+    if let Some(c) = name.chars().find(|&c| is_invisible_format(c)) {
+        return Some(FieldError::new(
+            field,
+            format!(
+                "must not contain invisible formatting characters such as bidi overrides or \
+                 zero-width spaces (found U+{:04X})",
+                u32::from(c)
+            ),
+        ));
+    }
     None
+}
+
+/// Unicode general category Cf (format), from Unicode 16's `DerivedGeneralCategory.txt`
+/// (unchanged through 18), plus the line and paragraph separators (Zl, Zp).
+const INVISIBLE_FORMAT: &[(u32, u32)] = &[
+    (0xAD, 0xAD),
+    (0x600, 0x605),
+    (0x61C, 0x61C),
+    (0x6DD, 0x6DD),
+    (0x70F, 0x70F),
+    (0x890, 0x891),
+    (0x8E2, 0x8E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x2028, 0x2029),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+fn is_invisible_format(c: char) -> bool {
+    let c = u32::from(c);
+    INVISIBLE_FORMAT
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 /// Collect the problems of several checks into one list.
@@ -96,6 +151,40 @@ pub fn collect(checks: impl IntoIterator<Item = Option<FieldError>>) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_with_bidi_or_invisible_characters_are_refused() {
+        for bad in [
+            "invoice\u{202E}fdp.exe",
+            "a\u{202A}b",
+            "a\u{202D}b",
+            "\u{2066}isolated\u{2069}",
+            "\u{2067}x",
+            "\u{2068}x",
+            "stripe\u{200B}",
+            "zero\u{200C}width",
+            "zwj\u{200D}",
+            "lrm\u{200E}",
+            "rlm\u{200F}",
+            "\u{FEFF}bom",
+            "soft\u{AD}hyphen",
+            "word\u{2060}joiner",
+            "tag\u{E0041}",
+            "line\u{2028}break",
+        ] {
+            let error = name("name", bad).unwrap_or_else(|| panic!("{bad:?} was accepted"));
+            assert_eq!(error.field, "name");
+        }
+        for good in [
+            "stripe",
+            "Überweisung",
+            "日本語の名前",
+            "prod db (eu-west-1)",
+            "🔑 keys",
+        ] {
+            assert!(name("name", good).is_none(), "{good:?} was refused");
+        }
+    }
 
     #[test]
     fn context_words_and_the_username_do_not_make_a_password_strong() {

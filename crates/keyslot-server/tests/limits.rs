@@ -160,6 +160,60 @@ async fn malformed_requests_get_problems_that_name_the_field() {
         .problem(StatusCode::NOT_FOUND);
 }
 
+/// A name that displays as something else (a bidi override turning `fdp.exe` into
+/// `exe.pdf`, a zero-width space making a second "stripe") is refused where names are
+/// made: vaults, items and tokens, each a 422 naming `name`.
+#[tokio::test]
+async fn names_with_bidi_or_zero_width_characters_are_refused() {
+    let s = TestServer::start().await;
+    let a = s.signup("nadia").await;
+    let session = s.session("nadia", PASSWORD).await;
+    for name in [
+        "invoice\u{202E}fdp.exe",
+        "\u{2066}prod\u{2069}",
+        "stripe\u{200B}",
+        "\u{FEFF}db",
+        "key\u{2061}",
+    ] {
+        let vault = s.post("/v1/vaults", &session, json!({"name": name})).await;
+        assert_eq!(
+            vault.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+            ["name"]
+        );
+        let item = s
+            .post(
+                &format!("/v1/vaults/{}/items", a.vault),
+                &session,
+                json!({"name": name, "value": "v"}),
+            )
+            .await;
+        assert_eq!(
+            item.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+            ["name"]
+        );
+        let token = s
+            .post(
+                "/v1/tokens",
+                &session,
+                json!({"name": name, "vaults": "*", "permissions": ["read"], "current_password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            token.problem(StatusCode::UNPROCESSABLE_ENTITY).fields(),
+            ["name"]
+        );
+    }
+    // Other scripts and plain symbols are names like any other.
+    let r = s
+        .post(
+            "/v1/vaults",
+            &session,
+            json!({"name": "Überweisungen 日本"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
 #[tokio::test]
 async fn failed_logins_back_off_even_for_the_right_password() {
     let s = TestServer::start().await;
@@ -272,12 +326,20 @@ async fn security_headers_are_on_every_answer() {
         "/metrics",
         "/login",
         "/assets/app.js",
+        "/assets/app.css",
+        "/assets/icon.svg",
+        "/favicon.ico",
     ] {
         let r = s.get(path, &Auth::None).await;
-        // Every text body says its charset (ASVS 4.1.1).
+        // Every text body says its charset (ASVS 4.1.1): text/*, and XML types such as
+        // SVG, which a browser would otherwise read in whatever charset it guesses. JSON
+        // has no charset parameter: it is UTF-8 by definition (RFC 8259 §8.1, §11).
         let content_type = r.headers.get("content-type").unwrap().to_str().unwrap();
+        let text_like = content_type.starts_with("text/")
+            || content_type.split(';').next().unwrap().ends_with("+xml")
+            || content_type.contains("javascript");
         assert!(
-            !content_type.starts_with("text/") || content_type.contains("charset=utf-8"),
+            !text_like || content_type.contains("charset=utf-8"),
             "{path}: {content_type}"
         );
         assert_eq!(

@@ -66,11 +66,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/assets/icon.svg",
-            get(|| async { asset("image/svg+xml", include_str!("../../assets/icon.svg")) }),
+            get(|| async { asset(SVG, include_str!("../../assets/icon.svg")) }),
         )
         .route(
             "/favicon.ico",
-            get(|| async { asset("image/svg+xml", include_str!("../../assets/icon.svg")) }),
+            get(|| async { asset(SVG, include_str!("../../assets/icon.svg")) }),
         )
         .route(
             "/assets/app.js",
@@ -82,6 +82,9 @@ pub fn routes() -> Router<AppState> {
             }),
         )
 }
+
+/// SVG is XML text: without a charset a browser may decode it by guessing (ASVS 4.1.1).
+const SVG: &str = "image/svg+xml; charset=utf-8";
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
