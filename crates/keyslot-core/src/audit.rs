@@ -1,82 +1,149 @@
-//! The read-path audit buffer (DESIGN.md §6.1): `item.read` events and token
-//! `last_used_at` go into a bounded channel that a background task flushes in batches at
-//! least once a second, so a read never waits on a write. When the buffer is full the
-//! event is dropped and counted (visible in `/metrics`), rather than slowing reads down.
+//! The read-path audit buffer (DESIGN.md §6.1): read events (`item.read`, `item.list`,
+//! `vault.list`, `token.list`) and token `last_used_at` go into a bounded channel that a
+//! background task flushes in batches, so a read does not wait on a write.
+//!
+//! Keyslot does not serve what it cannot record. A read queues its event *before* it
+//! answers; when the buffer is full it waits up to [`WAIT`] for room, and otherwise the
+//! read fails with [`Error::Unavailable`] (503 + `Retry-After`) and is counted. A batch
+//! the database refuses is retried, not dropped: while the database is away the buffer
+//! fills and reads are refused, which is the point. Only token last-use marks, which are
+//! advisory and coalesced, are skipped (and counted) when the buffer is full.
+//!
+//! What a buffer cannot promise: events queued but not yet written when the process is
+//! killed (at most one flush interval's worth, plus the buffer) are lost with it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use keyslot_crypto::Id;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::{OwnedRwLockWriteGuard, RwLock};
 
 use crate::model::{AuditEvent, Timestamp};
 use crate::store::Store;
+use crate::{Error, Result};
 
 enum Entry {
     Event(AuditEvent),
     TokenUse(Id, Timestamp),
 }
 
-/// Sender side of the buffer; cheap to clone.
-#[derive(Clone, Debug)]
-pub struct AuditBuffer {
-    tx: mpsc::Sender<Entry>,
-    dropped: Arc<AtomicU64>,
-}
-
+/// By hand: nothing of an entry is worth a log line.
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Entry")
     }
 }
 
-const CAPACITY: usize = 16 * 1024;
+/// Sender side of the buffer; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AuditBuffer {
+    tx: mpsc::Sender<Entry>,
+    refused_reads: Arc<AtomicU64>,
+    skipped_uses: Arc<AtomicU64>,
+    hold: Arc<RwLock<()>>,
+}
+
+/// What the buffer turned away because it was full, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusals {
+    /// Reads answered 503 because their event found no room within [`WAIT`].
+    pub reads: u64,
+    /// Token last-use marks not queued (the token's next use marks it).
+    pub token_uses: u64,
+}
+
+/// Holds the flusher before its next write while alive (a test hook: see
+/// [`crate::Keyslot::hold_audit_flush`]).
+#[derive(Debug)]
+pub struct FlushHold(#[allow(dead_code)] OwnedRwLockWriteGuard<()>);
+
 /// How long entries gather before a flush (well within the promised second).
 const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+/// How long a read waits for room in a full buffer before it is refused.
+pub const WAIT: Duration = Duration::from_millis(100);
+/// Pause between attempts to write a batch the database refused.
+const RETRY: Duration = Duration::from_secs(1);
 
 impl AuditBuffer {
-    /// Start the buffer and its flusher on the current tokio runtime.
-    pub fn start(store: Arc<dyn Store>) -> Self {
-        let (tx, rx) = mpsc::channel(CAPACITY);
-        tokio::spawn(flush_loop(store, rx));
+    /// Start a buffer of `capacity` entries (at least 1) and its flusher on the current
+    /// tokio runtime.
+    pub fn start(store: Arc<dyn Store>, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let (tx, rx) = mpsc::channel(capacity);
+        let hold = Arc::new(RwLock::new(()));
+        tokio::spawn(flush_loop(store, rx, capacity, hold.clone()));
         Self {
             tx,
-            dropped: Arc::new(AtomicU64::new(0)),
+            refused_reads: Arc::default(),
+            skipped_uses: Arc::default(),
+            hold,
         }
     }
 
-    /// Queue a read event without waiting.
-    pub fn event(&self, event: AuditEvent) {
-        self.push(Entry::Event(event));
+    /// Queue a read's event; call before answering the read. Waits up to [`WAIT`] for
+    /// room, then refuses with [`Error::Unavailable`]: the read must not be served.
+    pub async fn record(&self, event: AuditEvent) -> Result<()> {
+        // The common case costs what it always did: one non-blocking send, no timer.
+        let entry = match self.tx.try_send(Entry::Event(event)) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(entry)) => entry,
+            Err(TrySendError::Closed(_)) => return Err(self.refuse()),
+        };
+        match tokio::time::timeout(WAIT, self.tx.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(entry);
+                Ok(())
+            }
+            Ok(Err(_)) | Err(_) => Err(self.refuse()),
+        }
     }
 
-    /// Queue a token use without waiting.
+    /// Queue a token use without waiting; skipped (and counted) when the buffer is full.
     pub fn token_used(&self, token: Id, at: Timestamp) {
-        self.push(Entry::TokenUse(token, at));
-    }
-
-    /// Events dropped because the buffer was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    fn push(&self, entry: Entry) {
-        if self.tx.try_send(entry).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        if self.tx.try_send(Entry::TokenUse(token, at)).is_err() {
+            self.skipped_uses.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// What was turned away so far.
+    pub fn refusals(&self) -> Refusals {
+        Refusals {
+            reads: self.refused_reads.load(Ordering::Relaxed),
+            token_uses: self.skipped_uses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Hold the flusher before its next write until the guard drops.
+    pub async fn hold(&self) -> FlushHold {
+        FlushHold(self.hold.clone().write_owned().await)
+    }
+
+    fn refuse(&self) -> Error {
+        self.refused_reads.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("audit buffer full: read refused with 503");
+        Error::Unavailable { retry_after: 1 }
     }
 }
 
-async fn flush_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Entry>) {
+async fn flush_loop(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Entry>,
+    capacity: usize,
+    hold: Arc<RwLock<()>>,
+) {
     let mut events = Vec::new();
     let mut uses: Vec<(Id, Timestamp)> = Vec::new();
     // Wake for the first entry, then sleep out the interval and drain what came meanwhile:
     // one wake-up per interval, not one per read (a per-entry wake-up was a cross-thread
-    // wake on every request, visible in the profile of a token read).
+    // wake on every request, visible in the profile of a token read). A drain takes at
+    // most one buffer's worth, so readers refilling the room it makes cannot keep it
+    // from writing.
     while let Some(first) = rx.recv().await {
         let mut entry = Some(first);
         tokio::time::sleep(FLUSH_INTERVAL).await;
+        let mut taken = 0;
         while let Some(e) = entry.take() {
             match e {
                 Entry::Event(e) => events.push(e),
@@ -85,11 +152,18 @@ async fn flush_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Entry>) {
                     None => uses.push((id, at)),
                 },
             }
-            entry = rx.try_recv().ok();
+            taken += 1;
+            if taken < capacity {
+                entry = rx.try_recv().ok();
+            }
         }
         if !events.is_empty() {
-            if let Err(e) = store.append_audit(&events).await {
-                tracing::warn!(lost = events.len(), error = %e, "audit flush failed");
+            let _held = hold.read().await;
+            // Every event queued belongs to a read that was answered: retry until it is
+            // written. Meanwhile the buffer fills and new reads are refused.
+            while let Err(e) = store.append_audit(&events).await {
+                tracing::warn!(pending = events.len(), error = %e, "audit flush failed; retrying");
+                tokio::time::sleep(RETRY).await;
             }
             events.clear();
         }

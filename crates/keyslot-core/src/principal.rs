@@ -1,7 +1,14 @@
 //! Who is making this request, with the keys their credential unlocked — for this
 //! request only. Dropping a principal zeroizes its keys.
+//!
+//! A principal also carries the client address the request came from, so every audit
+//! event made on its behalf names it (the server sets it once, where it authenticates).
+
+use std::net::IpAddr;
 
 use keyslot_crypto::{Id, UnlockedCredential, UserKey};
+
+use crate::model::{AuditEvent, Outcome};
 
 /// An authenticated caller.
 #[derive(Debug)]
@@ -14,6 +21,8 @@ pub enum Principal {
         session: Id,
         /// The user key, unwrapped from the session slot.
         user_key: UserKey,
+        /// The client address, when known.
+        ip: Option<IpAddr>,
     },
     /// An API token.
     Token {
@@ -25,6 +34,8 @@ pub enum Principal {
         can_write: bool,
         /// What its slots open.
         access: TokenAccess,
+        /// The client address, when known.
+        ip: Option<IpAddr>,
     },
 }
 
@@ -44,6 +55,22 @@ impl Principal {
         match self {
             Self::Session { user, .. } | Self::Token { user, .. } => user,
         }
+    }
+
+    /// The client address this request came from, when known.
+    pub const fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Self::Session { ip, .. } | Self::Token { ip, .. } => *ip,
+        }
+    }
+
+    /// An audit event of this principal happening now: its user, its actor and its
+    /// client address, so no event made on a caller's behalf can leave them out.
+    pub(crate) fn event(&self, action: &str, outcome: Outcome, detail: String) -> AuditEvent {
+        let mut event =
+            crate::service::event(Some(self.user()), action, self.actor(), outcome, detail);
+        event.ip = self.ip().map(|ip| ip.to_string());
+        event
     }
 
     /// The audit actor string.

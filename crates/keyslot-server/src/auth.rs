@@ -13,7 +13,7 @@
 //! (missing, malformed, wrong, expired, revoked), 403 for a CSRF failure (after the
 //! session itself checked out, so a dead session is still a 401).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -31,8 +31,12 @@ use crate::state::AppState;
 /// no `Domain`, so no subdomain can set or shadow it.
 pub const COOKIE_NAME: &str = "__Host-keyslot";
 
-/// The credential a request presents: parsed, not yet verified.
-pub struct Caller(Credential);
+/// The credential a request presents: parsed, not yet verified; and the address it came
+/// from, which every audit event made on its behalf names.
+pub struct Caller {
+    credential: Credential,
+    ip: Option<IpAddr>,
+}
 
 enum Credential {
     /// An API token. Holds the `Authorization` header itself: cloning a `HeaderValue`
@@ -49,7 +53,7 @@ enum Credential {
 /// By hand: a credential never shows in logs.
 impl std::fmt::Debug for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
+        match &self.credential {
             Credential::Token(_) => f.write_str("Caller::Token(***)"),
             Credential::Session { .. } => f.write_str("Caller::Session(***)"),
         }
@@ -60,28 +64,35 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = client_addr(parts);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             // A present header that is not `Bearer …` is a 401, whatever else is sent.
             bearer(value).ok_or_else(ApiError::unauthorized)?;
-            return Ok(Self(Credential::Token(value.clone())));
+            return Ok(Self {
+                credential: Credential::Token(value.clone()),
+                ip,
+            });
         }
         let cookie =
             SessionCookie::from_headers(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         let csrf = csrf::check_header(&parts.method, &parts.headers, cookie.expose());
-        Ok(Self(Credential::Session { cookie, csrf }))
+        Ok(Self {
+            credential: Credential::Session { cookie, csrf },
+            ip,
+        })
     }
 }
 
 impl Caller {
     /// Verify the credential: the principal holding the keys it unlocks, for this request.
     pub async fn verify(self, keyslot: &Keyslot) -> Result<Principal, ApiError> {
-        match self.0 {
+        match self.credential {
             Credential::Token(value) => {
                 let text = bearer(&value).ok_or_else(ApiError::unauthorized)?;
-                Ok(keyslot.authenticate_token(text).await?)
+                Ok(keyslot.authenticate_token(text, self.ip).await?)
             }
             Credential::Session { cookie, csrf } => {
-                let principal = cookie.verify(keyslot).await?;
+                let principal = cookie.verify(keyslot, self.ip).await?;
                 csrf?;
                 Ok(principal)
             }
@@ -97,9 +108,11 @@ impl Caller {
         vault: &Id,
         item: &Id,
     ) -> Result<Item, ApiError> {
-        if let Credential::Token(value) = &self.0 {
+        if let Credential::Token(value) = &self.credential {
             let text = bearer(value).ok_or_else(ApiError::unauthorized)?;
-            return Ok(keyslot.get_item_with_token(text, vault, item).await?);
+            return Ok(keyslot
+                .get_item_with_token(text, self.ip, vault, item)
+                .await?);
         }
         let principal = self.verify(keyslot).await?;
         Ok(keyslot.get_item(&principal, vault, item).await?)
@@ -160,9 +173,14 @@ impl SessionCookie {
             .map(|v| Self(Zeroizing::new(v.to_owned())))
     }
 
-    /// Verify the session (expiry, verifier, its slot): the principal it unlocks.
-    pub async fn verify(&self, keyslot: &Keyslot) -> keyslot_core::Result<Principal> {
-        keyslot.authenticate_session(&self.0).await
+    /// Verify the session (expiry, verifier, its slot): the principal it unlocks, for a
+    /// request from `ip` ([`client_addr`]).
+    pub async fn verify(
+        &self,
+        keyslot: &Keyslot,
+        ip: Option<IpAddr>,
+    ) -> keyslot_core::Result<Principal> {
+        keyslot.authenticate_session(&self.0, ip).await
     }
 
     /// The credential's text, for the CSRF checks that derive from it.
@@ -188,7 +206,22 @@ pub fn clear_cookie() -> HeaderValue {
     )
 }
 
-/// The client's address, for the per-IP login budget and the audit log.
+/// The client's address: the one place a request's origin is decided, for the per-IP
+/// login budget and every audit event ([`Caller`], [`ClientIp`], the web pages' session).
+///
+/// Today it is the TCP peer (both listeners serve with `ConnectInfo<SocketAddr>`), and
+/// `X-Forwarded-For`, `X-Real-IP` and `Forwarded` are ignored: a client could write them.
+/// Honouring them from listed proxies (`--trusted-proxy`) belongs here, and only here.
+/// `None` when the connection's address is unknown (a router driven without a socket).
+pub fn client_addr(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical())
+}
+
+/// The client's address as text ([`client_addr`]), `unknown` when it is not known: the
+/// per-IP login budget needs a key either way.
 #[derive(Debug)]
 pub struct ClientIp(pub String);
 
@@ -196,23 +229,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(
-                || "unknown".to_owned(),
-                |ConnectInfo(addr)| addr.ip().to_string(),
-            );
-        Ok(Self(ip))
+        Ok(Self(
+            client_addr(parts).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+        ))
     }
 }
 
 /// End the session this request presented, if any, once a login has made a new one: a
 /// login replaces the browser's session rather than adding one beside it (ASVS 7.2.4).
 /// Nothing to end (no cookie, or one already expired) is not an error.
-pub async fn end_presented_session(state: &AppState, headers: &HeaderMap) {
+pub async fn end_presented_session(state: &AppState, headers: &HeaderMap, ip: &str) {
     if let Some(cookie) = SessionCookie::from_headers(headers)
-        && let Ok(principal) = cookie.verify(&state.keyslot).await
+        && let Ok(principal) = cookie.verify(&state.keyslot, ip.parse().ok()).await
     {
         let _ = state.keyslot.logout(&principal).await;
     }

@@ -130,6 +130,8 @@ fn restrict_dir(_: &std::path::Path) -> Result<()> {
 pub struct Bound {
     listener: tokio::net::TcpListener,
     router: Router,
+    /// The use cases the router serves (a handle, for the process around the server).
+    keyslot: Keyslot,
     /// The TLS files and the configuration loaded from them at bind.
     tls: Option<(tls::TlsFiles, Arc<rustls::ServerConfig>)>,
 }
@@ -152,6 +154,12 @@ impl Bound {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// The use cases this server serves: a handle sharing their state (tests use it to
+    /// hold the audit flusher; `serve` could use it to flush before exit).
+    pub fn keyslot(&self) -> &Keyslot {
+        &self.keyslot
     }
 
     /// Whether this server speaks TLS.
@@ -209,6 +217,7 @@ pub async fn bind(config: &ServerConfig) -> Result<Bound> {
         .with_context(|| format!("listening on {}", config.listen))?;
     Ok(Bound {
         listener,
+        keyslot: state.keyslot.clone(),
         router: app(state, config.body_limit()),
         tls,
     })

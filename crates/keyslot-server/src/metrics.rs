@@ -59,11 +59,14 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "keyslot_argon2_in_flight {}",
         state.keyslot.argon2_in_flight()
     );
-    out.push_str("# HELP keyslot_audit_dropped_total Read-path audit events dropped because the buffer was full.\n# TYPE keyslot_audit_dropped_total counter\n");
+    let refused = state.keyslot.audit_refused();
+    out.push_str("# HELP keyslot_audit_refused_reads_total Reads answered 503 because the audit buffer stayed full (the read was not served, so no event is missing).\n# TYPE keyslot_audit_refused_reads_total counter\n");
+    let _ = writeln!(out, "keyslot_audit_refused_reads_total {}", refused.reads);
+    out.push_str("# HELP keyslot_token_uses_skipped_total Token last-use marks not queued because the audit buffer was full.\n# TYPE keyslot_token_uses_skipped_total counter\n");
     let _ = writeln!(
         out,
-        "keyslot_audit_dropped_total {}",
-        state.keyslot.audit_dropped()
+        "keyslot_token_uses_skipped_total {}",
+        refused.token_uses
     );
     (
         [(

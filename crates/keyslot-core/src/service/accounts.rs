@@ -1,6 +1,8 @@
 //! Accounts and sessions: sign-up, login, session authentication, logout, password change,
 //! recovery, and the account's audit log.
 
+use std::net::IpAddr;
+
 use keyslot_crypto::slot::password::{Argon2Memory, derive_with};
 use keyslot_crypto::{
     Aad, ContentKey, Envelope, Id, Password, PasswordSlot, Purpose, RecoveryCode,
@@ -23,7 +25,8 @@ const TOUCH_INTERVAL_SECS: i64 = 60;
 impl Keyslot {
     /// Sign up: user key, default vault, X25519 pair, password and recovery slots. One
     /// Argon2id. Returns the recovery code, to be shown once.
-    pub async fn signup(&self, username: &str, password: Password) -> Result<SignedUp> {
+    /// `ip` is the client's address, for the audit event.
+    pub async fn signup(&self, username: &str, password: Password, ip: &str) -> Result<SignedUp> {
         policy::collect([
             policy::username(username),
             policy::password("password", password.expose_secret(), username),
@@ -70,13 +73,16 @@ impl Keyslot {
             },
             recovery,
             vault,
-            audit: event(
-                Some(&user),
-                "signup",
-                "password".into(),
-                Outcome::Ok,
-                format!("vault={vault_id}"),
-            ),
+            audit: AuditEvent {
+                ip: Some(ip.to_owned()),
+                ..event(
+                    Some(&user),
+                    "signup",
+                    "password".into(),
+                    Outcome::Ok,
+                    format!("vault={vault_id}"),
+                )
+            },
         };
         match self.store.create_account(account).await {
             Err(StoreError::Conflict) => Err(Error::UsernameTaken),
@@ -181,8 +187,8 @@ impl Keyslot {
         })
     }
 
-    /// Authenticate a `kss_…` session credential (from the cookie).
-    pub async fn authenticate_session(&self, text: &str) -> Result<Principal> {
+    /// Authenticate a `kss_…` session credential (from the cookie) presented from `ip`.
+    pub async fn authenticate_session(&self, text: &str, ip: Option<IpAddr>) -> Result<Principal> {
         let credential = SessionCredential::parse(text).map_err(|_| Error::Unauthorized)?;
         let record = self
             .store
@@ -208,6 +214,7 @@ impl Keyslot {
             user: record.user_id,
             session: record.id,
             user_key,
+            ip,
         })
     }
 
@@ -233,18 +240,12 @@ impl Keyslot {
 
     /// Log out: the session row goes; its slot with it.
     pub async fn logout(&self, principal: &Principal) -> Result<()> {
-        let Principal::Session { user, session, .. } = principal else {
+        let Principal::Session { session, .. } = principal else {
             return Err(Error::Forbidden(
                 "this route needs a session, not an API token",
             ));
         };
-        let audit = event(
-            Some(user),
-            "logout",
-            principal.actor(),
-            Outcome::Ok,
-            String::new(),
-        );
+        let audit = principal.event("logout", Outcome::Ok, String::new());
         self.store
             .delete_session(session, audit)
             .await
@@ -301,10 +302,8 @@ impl Keyslot {
         let sealed = new_slot
             .seal(self.seal.as_ref(), &user.id, &user.password_credential)?
             .to_bytes();
-        let audit = event(
-            Some(&user.id),
+        let audit = principal.event(
             "password.change",
-            principal.actor(),
             Outcome::Ok,
             format!("end_other_sessions={end_other_sessions}"),
         );

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::accounts::{new_vault, vault_name_aad};
 use super::views::{Item, ItemSummary, Vault};
-use super::{Keyslot, event, now};
+use super::{Keyslot, now};
 use crate::model::{ItemRecord, Outcome, TokenVaultSlot, VaultRecord};
 use crate::store::StoreError;
 use crate::{Error, Principal, Result, TokenAccess, policy};
@@ -94,6 +94,9 @@ impl Keyslot {
                 name: vault_name(user, &open, &record)?,
             });
         }
+        self.audit
+            .record(principal.event("vault.list", Outcome::Ok, format!("count={}", out.len())))
+            .await?;
         Ok(out)
     }
 
@@ -103,13 +106,7 @@ impl Keyslot {
         policy::collect([policy::name("name", name)])?;
         let record = new_vault(user, user_key, name)?;
         let id = record.id;
-        let audit = event(
-            Some(user),
-            "vault.create",
-            principal.actor(),
-            Outcome::Ok,
-            format!("vault={id}"),
-        );
+        let audit = principal.event("vault.create", Outcome::Ok, format!("vault={id}"));
         self.store.create_vault(record, audit).await?;
         Ok(Vault {
             id,
@@ -136,17 +133,25 @@ impl Keyslot {
                 updated_at: record.updated_at,
             });
         }
+        self.audit
+            .record(principal.event(
+                "item.list",
+                Outcome::Ok,
+                format!("vault={vault} count={}", out.len()),
+            ))
+            .await?;
         Ok(out)
     }
 
     /// Read one item.
     pub async fn get_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<Item> {
         let (open, record) = self.open_item(principal, vault, item).await?;
-        self.open_read_item(principal, open, &record)
+        self.open_read_item(principal, open, &record).await
     }
 
-    /// Decrypt an item read through `open`, and record the read.
-    pub(super) fn open_read_item(
+    /// Decrypt an item read through `open`, and record the read before answering it (a
+    /// read whose event finds no room in the buffer is refused, see [`crate::audit`]).
+    pub(super) async fn open_read_item(
         &self,
         principal: &Principal,
         open: OpenVault,
@@ -166,13 +171,13 @@ impl Keyslot {
         )?;
         let value = serde_json::from_slice(&value_bytes)
             .map_err(|_| Error::Internal("item value is not JSON".into()))?;
-        self.audit.event(event(
-            Some(user),
-            "item.read",
-            principal.actor(),
-            Outcome::Ok,
-            format!("vault={vault} item={item}"),
-        ));
+        self.audit
+            .record(principal.event(
+                "item.read",
+                Outcome::Ok,
+                format!("vault={vault} item={item}"),
+            ))
+            .await?;
         Ok(Item {
             id: record.id,
             name,
@@ -197,10 +202,8 @@ impl Keyslot {
         let at = now();
         let record = seal_item(user, &open, Id::random()?, 1, name, &value, at, at)?;
         let id = record.id;
-        let audit = event(
-            Some(user),
+        let audit = principal.event(
             "item.create",
-            principal.actor(),
             Outcome::Ok,
             format!("vault={vault} item={id}"),
         );
@@ -246,10 +249,8 @@ impl Keyslot {
                 current.created_at,
                 now(),
             )?;
-            let audit = event(
-                Some(user),
+            let audit = principal.event(
                 "item.update",
-                principal.actor(),
                 Outcome::Ok,
                 format!("vault={vault} item={item} version={version}"),
             );
@@ -279,10 +280,8 @@ impl Keyslot {
             .await?
             .ok_or(Error::NotFound)?;
         require_write(principal)?;
-        let audit = event(
-            Some(user),
+        let audit = principal.event(
             "item.delete",
-            principal.actor(),
             Outcome::Ok,
             format!("vault={vault} item={item}"),
         );

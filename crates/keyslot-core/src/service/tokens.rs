@@ -5,6 +5,8 @@
 //! policy check were skipped. A `"*"` token holds the user key instead and so reaches
 //! vaults created later.
 
+use std::net::IpAddr;
+
 use keyslot_crypto::{
     Aad, ContentKey, CredentialKind, Envelope, Id, ItemKey, Password, Purpose, TokenCredential,
     Verifier, Wraps,
@@ -12,7 +14,7 @@ use keyslot_crypto::{
 
 use super::items::OpenVault;
 use super::views::{self, Minted, Scope, Token, TokenRequest};
-use super::{Keyslot, event, now};
+use super::{Keyslot, now};
 use crate::model::{Outcome, TokenRecord, TokenVaultSlot};
 use crate::{Error, Principal, Result, TokenAccess, policy};
 
@@ -145,10 +147,8 @@ impl Keyslot {
                 .collect::<Vec<_>>()
                 .join(","),
         };
-        let audit = event(
-            Some(user),
+        let audit = principal.event(
             "token.mint",
-            principal.actor(),
             Outcome::Ok,
             format!(
                 "token={} vaults={scope} write={}",
@@ -197,6 +197,9 @@ impl Keyslot {
                 last_used_at: record.last_used_at,
             });
         }
+        self.audit
+            .record(principal.event("token.list", Outcome::Ok, format!("count={}", out.len())))
+            .await?;
         Ok(out)
     }
 
@@ -204,28 +207,22 @@ impl Keyslot {
     /// every instance.
     pub async fn revoke_token(&self, principal: &Principal, token: &Id) -> Result<()> {
         let (user, _) = principal.require_session()?;
-        let audit = event(
-            Some(user),
-            "token.revoke",
-            principal.actor(),
-            Outcome::Ok,
-            format!("token={token}"),
-        );
+        let audit = principal.event("token.revoke", Outcome::Ok, format!("token={token}"));
         self.store
             .delete_token(user, token, audit)
             .await
             .map_err(Error::from)
     }
 
-    /// Authenticate a `kst_…` token (from `Authorization: Bearer`).
-    pub async fn authenticate_token(&self, text: &str) -> Result<Principal> {
+    /// Authenticate a `kst_…` token (from `Authorization: Bearer`) presented from `ip`.
+    pub async fn authenticate_token(&self, text: &str, ip: Option<IpAddr>) -> Result<Principal> {
         let token = TokenCredential::parse(text).map_err(|_| Error::Unauthorized)?;
         let record = self
             .store
             .token(token.id())
             .await?
             .ok_or(Error::Unauthorized)?;
-        self.token_principal(&token, &record)
+        self.token_principal(&token, &record, ip)
     }
 
     /// Read one item with a bearer token in a single store round trip: the same checks as
@@ -236,6 +233,7 @@ impl Keyslot {
     pub async fn get_item_with_token(
         &self,
         text: &str,
+        ip: Option<IpAddr>,
         vault: &Id,
         item: &Id,
     ) -> Result<views::Item> {
@@ -245,7 +243,7 @@ impl Keyslot {
             .token_read(token.id(), vault, item)
             .await?
             .ok_or(Error::Unauthorized)?;
-        let principal = self.token_principal(&token, &read.token)?;
+        let principal = self.token_principal(&token, &read.token, ip)?;
         let user = *principal.user();
         let open = match (&principal, read.slot, read.vault_key) {
             (
@@ -275,12 +273,17 @@ impl Keyslot {
         let (Some(open), Some(record)) = (open, read.item) else {
             return Err(Error::NotFound);
         };
-        self.open_read_item(&principal, open, &record)
+        self.open_read_item(&principal, open, &record).await
     }
 
     /// The checks every token request makes once its row is found: expiry, the verifier in
     /// constant time, then the keys its slot opens.
-    fn token_principal(&self, token: &TokenCredential, record: &TokenRecord) -> Result<Principal> {
+    fn token_principal(
+        &self,
+        token: &TokenCredential,
+        record: &TokenRecord,
+        ip: Option<IpAddr>,
+    ) -> Result<Principal> {
         let at = now();
         if at >= record.expires_at {
             return Err(Error::Unauthorized);
@@ -301,6 +304,7 @@ impl Keyslot {
             token: record.id,
             can_write: record.can_write,
             access,
+            ip,
         })
     }
 }

@@ -115,11 +115,12 @@ pub struct RecoverResponse {
     responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> ApiResult<Response> {
     let done = state
         .keyslot
-        .signup(&req.username, Password::new(req.password))
+        .signup(&req.username, Password::new(req.password), &ip)
         .await?;
     let body = SignupResponse {
         user_id: done.user_id.to_string(),
@@ -142,7 +143,7 @@ pub async fn login(
         .keyslot
         .login(&req.username, Password::new(req.password), &ip)
         .await?;
-    end_presented_session(&state, &headers).await;
+    end_presented_session(&state, &headers, &ip).await;
     let max_age = state.keyslot.config().session_absolute_secs;
     let body = LoginResponse {
         csrf_token: done.csrf_token.to_string(),

@@ -62,7 +62,8 @@ struct AuditTemplate<'a> {
 /// `/`: the vaults when logged in, otherwise the login page.
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match SessionCookie::from_headers(&headers) {
-        Some(cookie) if cookie.verify(&state.keyslot).await.is_ok() => {
+        // Only whether the session is alive: nothing is audited here.
+        Some(cookie) if cookie.verify(&state.keyslot, None).await.is_ok() => {
             Redirect::to("/vaults").into_response()
         }
         _ => Redirect::to("/login").into_response(),
@@ -87,7 +88,7 @@ pub async fn login(
     let password = Password::new(form.get("password"));
     match state.keyslot.login(username, password, &ip).await {
         Ok(done) => {
-            crate::auth::end_presented_session(&state, &headers).await;
+            crate::auth::end_presented_session(&state, &headers, &ip).await;
             let mut response = Redirect::to("/vaults").into_response();
             if let Some(cookie) =
                 set_cookie(&done.session, state.keyslot.config().session_absolute_secs)
@@ -127,11 +128,15 @@ pub async fn signup_page() -> Page {
     })
 }
 
-pub async fn signup(State(state): State<AppState>, form: FormData) -> PageResult {
+pub async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    form: FormData,
+) -> PageResult {
     let username = form.get("username");
     match state
         .keyslot
-        .signup(username, Password::new(form.get("password")))
+        .signup(username, Password::new(form.get("password")), &ip)
         .await
     {
         Ok(done) => Ok(Page::render(&RecoveryCodeTemplate {

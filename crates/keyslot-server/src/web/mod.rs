@@ -115,10 +115,14 @@ impl FromRequestParts<AppState> for WebSession {
     ) -> Result<Self, Self::Rejection> {
         let to_login = || Redirect::to("/login").into_response();
         let cookie = SessionCookie::from_headers(&parts.headers).ok_or_else(to_login)?;
-        let principal = cookie.verify(&state.keyslot).await.map_err(|e| match e {
-            Error::Unauthorized => to_login(),
-            other => Page::from_error(other).into_response(),
-        })?;
+        let ip = crate::auth::client_addr(parts);
+        let principal = cookie
+            .verify(&state.keyslot, ip)
+            .await
+            .map_err(|e| match e {
+                Error::Unauthorized => to_login(),
+                other => Page::from_error(other).into_response(),
+            })?;
         let csrf = csrf::token(cookie.expose()).ok_or_else(to_login)?;
         Ok(Self {
             principal,

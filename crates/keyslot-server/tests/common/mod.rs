@@ -19,6 +19,8 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     pub http: reqwest::Client,
+    /// The use cases behind the server (tests hold the audit flusher through it).
+    pub keyslot: keyslot_core::Keyslot,
 }
 
 impl TestServer {
@@ -36,6 +38,7 @@ impl TestServer {
         tune(&mut config);
         let bound = keyslot_server::bind(&config).await.unwrap();
         let addr = bound.local_addr().unwrap();
+        let keyslot = bound.keyslot().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             bound
@@ -52,6 +55,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             http: http().build().unwrap(),
+            keyslot,
         }
     }
 
@@ -77,7 +81,19 @@ impl TestServer {
         auth: &Auth,
         body: Option<Value>,
     ) -> Reply {
-        let mut req = self.http.request(method.clone(), self.url(path));
+        self.call_with(&self.http, method, path, auth, body).await
+    }
+
+    /// [`Self::call`] through another client (e.g. one bound to its own source address).
+    pub async fn call_with(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = http.request(method.clone(), self.url(path));
         match auth {
             Auth::None => {}
             Auth::Token(t) => req = req.bearer_auth(t),
