@@ -28,7 +28,9 @@ pub struct Cli {
     /// address is https://; the system's roots stay trusted.
     #[arg(long, global = true, env = "KEYSLOT_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
-    /// Print JSON instead of tables.
+    /// Print JSON on standard output instead of text, for every command: lists, what was
+    /// created, changed or read, and summaries. Messages stay on standard error. Not for
+    /// `run` (the output is its command's) or `completions`.
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
@@ -105,7 +107,8 @@ pub enum Command {
     /// Print one value, for scripts: ks://VAULT/ITEM or ks://VAULT/ITEM/FIELD.
     ///
     /// A string value prints as is; anything else prints as JSON. FIELD picks a key of an
-    /// object value. Names containing `/` are written with %2F.
+    /// object value. Names containing `/` are written with %2F. With --json:
+    /// {"reference": …, "value": …}, the value as stored.
     ///
     /// Example: export STRIPE_KEY="$(keyslot read ks://work/stripe/key)"
     Read {
@@ -114,8 +117,31 @@ pub enum Command {
     },
     /// Run a command with secrets in its environment; nothing is written to disk.
     ///
-    /// Example: keyslot run --env STRIPE_KEY=ks://work/stripe/key -- ./deploy.sh
+    /// The command gets: every variable of keyslot's environment whose value is a
+    /// ks:// reference, resolved (`export DB=ks://work/db/password`); the variables of each
+    /// --env-file (dotenv syntax; references resolved, other values as they are); each
+    /// --env. Later ones win: --env over --env-file over the environment. Every reference
+    /// resolves before the command starts, or it does not start. KEYSLOT_TOKEN and other
+    /// Keyslot credentials are removed from its environment. The resolved values are
+    /// masked in its output unless --no-masking.
+    ///
+    /// Examples:
+    ///   keyslot run --env STRIPE_KEY=ks://work/stripe/key -- ./deploy.sh
+    ///   export DB_PASSWORD=ks://work/db/password; keyslot run -- ./app
+    ///   keyslot run --env-file .env -- npm start
+    #[command(verbatim_doc_comment)]
     Run(RunArgs),
+    /// Render a template: each {{ ks://VAULT/ITEM[/FIELD] }} becomes its value.
+    ///
+    /// Spaces inside the braces are optional; other {{ … }} are left as they are. Every
+    /// reference resolves before anything is written, or nothing is. --output creates
+    /// the file mode 0600, and will not replace one without --force.
+    ///
+    /// Examples:
+    ///   keyslot inject -i config.yml.tpl -o config.yml
+    ///   echo 'db: {{ ks://work/db/password }}' | keyslot inject
+    #[command(verbatim_doc_comment)]
+    Inject(InjectArgs),
     /// API tokens for scripts.
     ///
     /// Example: keyslot token create --name deploy --vault work
@@ -162,7 +188,12 @@ pub struct ServeArgs {
     pub max_value_bytes: usize,
     /// Seconds between sweeps that delete expired tokens and ended sessions, with their
     /// wrapped keys (0: never).
-    #[arg(long, env = "KEYSLOT_SWEEP_INTERVAL", default_value_t = 30, value_name = "SECS")]
+    #[arg(
+        long,
+        env = "KEYSLOT_SWEEP_INTERVAL",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
     pub sweep_interval: u64,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key). Re-read on SIGHUP and
     /// when the file changes, without a restart.
@@ -348,11 +379,42 @@ pub enum ItemCommand {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// NAME=ks://VAULT/ITEM[/FIELD]; repeat for more.
-    #[arg(long = "env", value_name = "NAME=REFERENCE", required = true)]
+    #[arg(long = "env", value_name = "NAME=REFERENCE")]
     pub env: Vec<String>,
+    /// A dotenv file (NAME=value, `export NAME=value`, quotes, # comments) whose values
+    /// are ks:// references or literals; repeat for more, later files winning.
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Do not mask the resolved values in the command's output; its standard output and
+    /// error are then keyslot's own (a terminal stays a terminal).
+    #[arg(long)]
+    pub no_masking: bool,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// The template (`-` or absent: standard input).
+    #[arg(
+        short = 'i',
+        long = "input",
+        visible_alias = "in-file",
+        value_name = "TEMPLATE"
+    )]
+    pub input: Option<PathBuf>,
+    /// Write to this file, created mode 0600, instead of standard output.
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out-file",
+        value_name = "FILE"
+    )]
+    pub output: Option<PathBuf>,
+    /// Replace --output if it exists.
+    #[arg(short = 'f', long, requires = "output")]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,9 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use keyslot_client::Credential;
 use zeroize::Zeroizing;
 
-use super::connect;
+use serde_json::json;
+
+use super::{connect, json};
 use crate::cli::CredentialsArgs;
 use crate::exit::{CmdResult, Failure, USAGE};
 use crate::session_file::{self, Saved};
@@ -58,7 +60,7 @@ pub(super) fn read_password(from_stdin: bool, prompt: &str) -> CmdResult<Zeroizi
 }
 
 /// `keyslot signup`.
-pub async fn signup(addr: &str, args: &CredentialsArgs) -> CmdResult {
+pub async fn signup(addr: &str, as_json: bool, args: &CredentialsArgs) -> CmdResult {
     let username = username(args)?;
     let first = password(args, "New password: ")?;
     if !args.password_stdin {
@@ -77,12 +79,20 @@ pub async fn signup(addr: &str, args: &CredentialsArgs) -> CmdResult {
     eprintln!(
         "save it somewhere safe and apart from your password. Without both, the data is gone for good."
     );
+    if as_json {
+        return json(&json!({
+            "username": username,
+            "user_id": done.user_id,
+            "vault_id": done.vault_id,
+            "recovery_code": done.recovery_code,
+        }));
+    }
     println!("{}", done.recovery_code);
     Ok(())
 }
 
 /// `keyslot login`.
-pub async fn login(addr: &str, args: &CredentialsArgs) -> CmdResult {
+pub async fn login(addr: &str, as_json: bool, args: &CredentialsArgs) -> CmdResult {
     let username = username(args)?;
     let password = password(args, "Password: ")?;
     let (client, logged) = connect(addr, Credential::None)?
@@ -102,14 +112,25 @@ pub async fn login(addr: &str, args: &CredentialsArgs) -> CmdResult {
         expires_at: logged.expires_at.clone(),
     })?;
     eprintln!("Logged in as {username} until {}.", logged.expires_at);
+    if as_json {
+        return json(&json!({
+            "username": username,
+            "addr": addr.trim_end_matches('/'),
+            "expires_at": logged.expires_at,
+        }));
+    }
     Ok(())
 }
 
 /// `keyslot logout`.
-pub async fn logout(addr: &str) -> CmdResult {
+pub async fn logout(addr: &str, as_json: bool) -> CmdResult {
     let Some(saved) = session_file::load()? else {
         eprintln!("Not logged in.");
-        return Ok(());
+        return if as_json {
+            json(&json!({"logged_out": false}))
+        } else {
+            Ok(())
+        };
     };
     let credential = Credential::Session {
         session: Zeroizing::new(saved.session.clone()),
@@ -134,6 +155,9 @@ pub async fn logout(addr: &str) -> CmdResult {
     match ended {
         Ok(()) | Err(keyslot_client::Error::Problem(_)) => {
             eprintln!("Logged out.");
+            if as_json {
+                return json(&json!({"logged_out": true}));
+            }
             Ok(())
         }
         Err(e) => Err(Failure::from(e)),

@@ -2,7 +2,7 @@
 
 use std::io::{Read as _, Write as _};
 
-use serde_json::Value;
+use serde_json::{Value, json as object};
 use zeroize::Zeroizing;
 
 use super::{client, find_item, item, json, table, vault};
@@ -86,7 +86,9 @@ pub async fn item_command(addr: &str, as_json: bool, command: &ItemCommand) -> C
         } => {
             let value = new_value(value.as_deref(), *stdin, file.as_deref(), *value_json)?;
             let v = vault(&client, v).await?;
-            let written = match find_item(&client, &v, name).await? {
+            let existing = find_item(&client, &v, name).await?;
+            let created = existing.is_none();
+            let written = match existing {
                 Some(existing) => {
                     client
                         .update_item(
@@ -101,6 +103,16 @@ pub async fn item_command(addr: &str, as_json: bool, command: &ItemCommand) -> C
                 None => client.create_item(&v.id, name, &value).await?,
             };
             eprintln!("{name} saved in {} (version {}).", v.name, written.version);
+            if as_json {
+                return json(&object!({
+                    "vault_id": v.id,
+                    "vault": v.name,
+                    "id": written.id,
+                    "name": name,
+                    "version": written.version,
+                    "created": created,
+                }));
+            }
             Ok(())
         }
         ItemCommand::Rm { vault: v, item: i } => {
@@ -108,6 +120,15 @@ pub async fn item_command(addr: &str, as_json: bool, command: &ItemCommand) -> C
             let summary = item(&client, &v, i).await?;
             client.delete_item(&v.id, &summary.id).await?;
             eprintln!("{} deleted from {}.", summary.name, v.name);
+            if as_json {
+                return json(&object!({
+                    "vault_id": v.id,
+                    "vault": v.name,
+                    "id": summary.id,
+                    "name": summary.name,
+                    "deleted": true,
+                }));
+            }
             Ok(())
         }
     }

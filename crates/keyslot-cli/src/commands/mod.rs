@@ -67,7 +67,12 @@ pub fn client(addr: &str) -> CmdResult<Client> {
 
 /// A vault by exact id or exact name; ambiguous names ask for the id.
 pub async fn vault(client: &Client, wanted: &str) -> CmdResult<Vault> {
-    let vaults = client.vaults().await?;
+    pick_vault(client.vaults().await?, wanted)
+}
+
+/// [`vault`]'s choice among vaults already listed (the reference resolver lists them once
+/// for many references).
+pub fn pick_vault(vaults: Vec<Vault>, wanted: &str) -> CmdResult<Vault> {
     if let Some(v) = vaults.iter().find(|v| v.id == wanted) {
         return Ok(v.clone());
     }
@@ -91,13 +96,21 @@ pub async fn find_item(
     vault: &Vault,
     wanted: &str,
 ) -> CmdResult<Option<ItemSummary>> {
-    let items = client.items(&vault.id).await?;
+    pick_item(&client.items(&vault.id).await?, vault, wanted)
+}
+
+/// [`find_item`]'s choice among a vault's items already listed.
+pub fn pick_item(
+    items: &[ItemSummary],
+    vault: &Vault,
+    wanted: &str,
+) -> CmdResult<Option<ItemSummary>> {
     if let Some(i) = items.iter().find(|i| i.id == wanted) {
         return Ok(Some(i.clone()));
     }
-    let mut named = items.into_iter().filter(|i| i.name == wanted);
+    let mut named = items.iter().filter(|i| i.name == wanted);
     match (named.next(), named.next()) {
-        (Some(i), None) => Ok(Some(i)),
+        (Some(i), None) => Ok(Some(i.clone())),
         (Some(_), Some(_)) => Err(Failure::new(
             USAGE,
             format!(
@@ -109,17 +122,22 @@ pub async fn find_item(
     }
 }
 
+/// The error for an item that [`find_item`] or [`pick_item`] did not find.
+pub fn no_item(vault: &Vault, wanted: &str) -> Failure {
+    Failure::new(
+        NOT_FOUND,
+        format!(
+            "no item {wanted:?} in vault {:?} (`keyslot item list {}`)",
+            vault.name, vault.name
+        ),
+    )
+}
+
 /// Like [`find_item`], but absent is an error.
 pub async fn item(client: &Client, vault: &Vault, wanted: &str) -> CmdResult<ItemSummary> {
-    find_item(client, vault, wanted).await?.ok_or_else(|| {
-        Failure::new(
-            NOT_FOUND,
-            format!(
-                "no item {wanted:?} in vault {:?} (`keyslot item list {}`)",
-                vault.name, vault.name
-            ),
-        )
-    })
+    find_item(client, vault, wanted)
+        .await?
+        .ok_or_else(|| no_item(vault, wanted))
 }
 
 /// Print rows as an aligned table with a header.

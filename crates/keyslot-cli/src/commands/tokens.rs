@@ -1,7 +1,7 @@
 //! token create|list|revoke.
 
 use keyslot_client::MintToken;
-use serde_json::Value;
+use serde_json::{Value, json as object};
 
 use super::account::read_password;
 use super::{client, json, table, vault};
@@ -52,6 +52,13 @@ pub async fn token_command(addr: &str, as_json: bool, command: &TokenCommand) ->
                 "Token {} ({name}) expires {}. It is shown once, below:",
                 minted.id, minted.expires_at
             );
+            if as_json {
+                return json(&object!({
+                    "id": minted.id,
+                    "token": minted.token,
+                    "expires_at": minted.expires_at,
+                }));
+            }
             println!("{}", minted.token);
             Ok(())
         }
@@ -93,6 +100,9 @@ pub async fn token_command(addr: &str, as_json: bool, command: &TokenCommand) ->
         TokenCommand::Revoke { id } => {
             client.revoke_token(id).await?;
             eprintln!("Token {id} revoked.");
+            if as_json {
+                return json(&object!({"id": id, "revoked": true}));
+            }
             Ok(())
         }
     }

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader, BufWriter, IsTerminal as _, Write as _};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
-use super::{client, vault};
+use super::{client, json, vault};
 use crate::cli::{ExportArgs, ImportArgs};
 use crate::exit::{CmdResult, Failure, INVALID, USAGE};
 use crate::session_file::create_private;
@@ -23,8 +23,9 @@ fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
-/// `keyslot export`.
-pub async fn export(addr: &str, args: &ExportArgs) -> CmdResult {
+/// `keyslot export`. The items are JSON lines whether or not `--json` is given; with it
+/// and `--output`, the summary is JSON on standard output too.
+pub async fn export(addr: &str, as_json: bool, args: &ExportArgs) -> CmdResult {
     let client = client(addr)?;
     let v = vault(&client, &args.vault).await?;
     let items = client.items(&v.id).await?;
@@ -59,11 +60,19 @@ pub async fn export(addr: &str, args: &ExportArgs) -> CmdResult {
     out.flush()?;
     bar.finish_and_clear();
     eprintln!("Exported {} item(s) from {}.", items.len(), v.name);
+    if let (true, Some(path)) = (as_json, &args.output) {
+        return json(&json!({
+            "vault_id": v.id,
+            "vault": v.name,
+            "exported": items.len(),
+            "output": path.display().to_string(),
+        }));
+    }
     Ok(())
 }
 
 /// `keyslot import`.
-pub async fn import(addr: &str, args: &ImportArgs) -> CmdResult {
+pub async fn import(addr: &str, as_json: bool, args: &ImportArgs) -> CmdResult {
     let client = client(addr)?;
     let v = vault(&client, &args.vault).await?;
     let reader: Box<dyn std::io::BufRead> = match &args.input {
@@ -125,5 +134,13 @@ pub async fn import(addr: &str, args: &ImportArgs) -> CmdResult {
         "Imported into {}: {created} created, {updated} updated.",
         v.name
     );
+    if as_json {
+        return json(&json!({
+            "vault_id": v.id,
+            "vault": v.name,
+            "created": created,
+            "updated": updated,
+        }));
+    }
     Ok(())
 }
