@@ -85,6 +85,11 @@ impl From<crate::store::StoreError> for Error {
 
 impl From<keyslot_crypto::Error> for Error {
     fn from(e: keyslot_crypto::Error) -> Self {
+        // An HSM that holds the seal key and cannot be reached now is an outage, like a
+        // database away: 503, retried by the client.
+        if e == keyslot_crypto::Error::SealUnavailable {
+            return Self::Unavailable { retry_after: 1 };
+        }
         // A crypto failure on data that authenticated properly is an internal fault
         // (tampered rows, wrong seal key); never a reason to show the caller anything.
         Self::Internal(format!("crypto: {e}"))

@@ -3,11 +3,15 @@
 //! ```text
 //! offset  size  field
 //! 0       1     format version (1)
-//! 1       1     algorithm id (1 = XChaCha20-Poly1305)
+//! 1       1     algorithm id (1 = XChaCha20-Poly1305, 2 = AES-256-GCM)
 //! 2       4     key version, u32 big-endian
-//! 6       24    nonce (random)
-//! 30      n+16  ciphertext ‖ Poly1305 tag
+//! 6       24    nonce (random); 12 for AES-256-GCM
+//! 30      n+16  ciphertext ‖ tag (at 18 for AES-256-GCM)
 //! ```
+//!
+//! AES-256-GCM (id 2) is written only by a seal key held in an HSM (`keyslot-hsm`), which
+//! performs the cipher itself: this crate parses and lays out such envelopes but has no
+//! software AES-GCM, so no key of its own opens one.
 //!
 //! The AEAD's associated data is `header (bytes 0..6) ‖ Aad::encode()`, so the header is
 //! authenticated too: changing the version, algorithm or key version fails to open.
@@ -32,18 +36,31 @@ pub const HEADER_LEN: usize = 6;
 pub const NONCE_LEN: usize = 24;
 /// Poly1305 tag length.
 pub const TAG_LEN: usize = 16;
-/// The shortest valid encoded envelope (empty plaintext).
+/// AES-256-GCM IV length (96 bits, the length GCM is specified for).
+pub const GCM_IV_LEN: usize = 12;
+/// The shortest valid encoded XChaCha20-Poly1305 envelope (empty plaintext).
 pub const MIN_LEN: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
 
 /// AEAD algorithms, by the id stored in the envelope. A closed enum: ids come from here,
-/// never from a string in input. AES-256-GCM can be added as id 2 for deployments that
-/// require it.
+/// never from a string in input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 #[non_exhaustive]
 pub enum Algorithm {
     /// XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha), 256-bit key, 192-bit nonce.
     XChaCha20Poly1305 = 1,
+    /// AES-256-GCM, 96-bit IV, 128-bit tag: only ever performed inside an HSM.
+    Aes256Gcm = 2,
+}
+
+impl Algorithm {
+    /// The nonce (IV) length this algorithm's envelopes carry.
+    pub const fn nonce_len(self) -> usize {
+        match self {
+            Self::XChaCha20Poly1305 => NONCE_LEN,
+            Self::Aes256Gcm => GCM_IV_LEN,
+        }
+    }
 }
 
 impl TryFrom<u8> for Algorithm {
@@ -51,6 +68,7 @@ impl TryFrom<u8> for Algorithm {
     fn try_from(id: u8) -> Result<Self> {
         match id {
             1 => Ok(Self::XChaCha20Poly1305),
+            2 => Ok(Self::Aes256Gcm),
             other => Err(Error::UnknownAlgorithm(other)),
         }
     }
@@ -62,7 +80,8 @@ impl TryFrom<u8> for Algorithm {
 pub struct Envelope {
     algorithm: Algorithm,
     key_version: u32,
-    nonce: [u8; NONCE_LEN],
+    /// `algorithm.nonce_len()` bytes, checked wherever an envelope is made.
+    nonce: Vec<u8>,
     ciphertext: Vec<u8>,
 }
 
@@ -87,9 +106,50 @@ impl Envelope {
         self.algorithm
     }
 
+    /// The nonce (or GCM IV).
+    pub fn nonce(&self) -> &[u8] {
+        &self.nonce
+    }
+
+    /// The ciphertext with its tag appended.
+    pub fn ciphertext(&self) -> &[u8] {
+        &self.ciphertext
+    }
+
+    /// An envelope from parts computed elsewhere (an HSM's AES-256-GCM). Checks the nonce
+    /// length and that a tag fits, as the parser does.
+    pub fn from_parts(
+        algorithm: Algorithm,
+        key_version: u32,
+        nonce: &[u8],
+        ciphertext: Vec<u8>,
+    ) -> Result<Self> {
+        if nonce.len() != algorithm.nonce_len() || ciphertext.len() < TAG_LEN {
+            return Err(Error::Malformed {
+                what: "envelope",
+                reason: "nonce or tag of the wrong length",
+            });
+        }
+        Ok(Self {
+            algorithm,
+            key_version,
+            nonce: nonce.to_vec(),
+            ciphertext,
+        })
+    }
+
+    /// The AEAD associated data an envelope with this header is sealed with:
+    /// `header (bytes 0..6) ‖ aad.encode()`. Public so that a cipher outside this crate
+    /// (an HSM) binds exactly what [`open`] would.
+    pub fn associated_data_for(algorithm: Algorithm, key_version: u32, aad: &Aad) -> Vec<u8> {
+        let mut ad = header_bytes(algorithm, key_version).to_vec();
+        ad.extend_from_slice(&aad.encode());
+        ad
+    }
+
     /// The encoded bytes (see the module docs).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + self.ciphertext.len());
+        let mut out = Vec::with_capacity(HEADER_LEN + self.nonce.len() + self.ciphertext.len());
         out.extend_from_slice(&self.header());
         out.extend_from_slice(&self.nonce);
         out.extend_from_slice(&self.ciphertext);
@@ -116,16 +176,13 @@ impl Envelope {
     }
 
     fn header(&self) -> [u8; HEADER_LEN] {
-        let kv = self.key_version.to_be_bytes();
-        [
-            FORMAT_VERSION,
-            self.algorithm as u8,
-            kv[0],
-            kv[1],
-            kv[2],
-            kv[3],
-        ]
+        header_bytes(self.algorithm, self.key_version)
     }
+}
+
+fn header_bytes(algorithm: Algorithm, key_version: u32) -> [u8; HEADER_LEN] {
+    let kv = key_version.to_be_bytes();
+    [FORMAT_VERSION, algorithm as u8, kv[0], kv[1], kv[2], kv[3]]
 }
 
 mod read {
@@ -136,7 +193,7 @@ mod read {
             what: "envelope",
             reason,
         };
-        if bytes.len() < MIN_LEN {
+        if bytes.len() < HEADER_LEN {
             return Err(malformed("too short"));
         }
         let (header, rest) = bytes.split_at(HEADER_LEN);
@@ -148,12 +205,14 @@ mod read {
         }
         let algorithm = Algorithm::try_from(header[1])?;
         let key_version = u32::from_be_bytes([header[2], header[3], header[4], header[5]]);
-        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| malformed("nonce"))?;
+        if rest.len() < algorithm.nonce_len() + TAG_LEN {
+            return Err(malformed("too short"));
+        }
+        let (nonce, ciphertext) = rest.split_at(algorithm.nonce_len());
         Ok(Envelope {
             algorithm,
             key_version,
-            nonce,
+            nonce: nonce.to_vec(),
             ciphertext: ciphertext.to_vec(),
         })
     }
@@ -192,7 +251,7 @@ pub fn seal_with_nonce(
     let mut envelope = Envelope {
         algorithm: Algorithm::XChaCha20Poly1305,
         key_version,
-        nonce,
+        nonce: nonce.to_vec(),
         ciphertext: Vec::new(),
     };
     let ad = associated_data(&envelope, aad);
@@ -221,10 +280,15 @@ pub(crate) fn open<K: SymmetricKey + ?Sized>(
     match envelope.algorithm {
         Algorithm::XChaCha20Poly1305 => {
             let ad = associated_data(envelope, aad);
+            let nonce: [u8; NONCE_LEN] = envelope
+                .nonce
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::Decrypt)?;
             let cipher = XChaCha20Poly1305::new(key.key_bytes().into());
             cipher
                 .decrypt(
-                    &XNonce::from(envelope.nonce),
+                    &XNonce::from(nonce),
                     Payload {
                         msg: &envelope.ciphertext,
                         aad: &ad,
@@ -233,6 +297,10 @@ pub(crate) fn open<K: SymmetricKey + ?Sized>(
                 .map(Zeroizing::new)
                 .map_err(|_| Error::Decrypt)
         }
+        Algorithm::Aes256Gcm => Err(Error::Malformed {
+            what: "envelope",
+            reason: "AES-256-GCM envelopes open only with the HSM seal key",
+        }),
     }
 }
 

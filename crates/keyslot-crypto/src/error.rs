@@ -45,6 +45,10 @@ pub enum Error {
     /// Argon2 refused its inputs (for instance a password past its maximum length).
     #[error("password hashing failed")]
     Kdf,
+    /// The seal key lives elsewhere (an HSM) and cannot be reached now. A transient
+    /// condition, unlike [`Error::Decrypt`]: the service answers 503, not 500.
+    #[error("the seal key is unavailable")]
+    SealUnavailable,
 }
 
 /// The crate's result type.
