@@ -236,4 +236,40 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
     /// The newest `limit` events of a user, newest first.
     async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Up to `limit` users' sealed password slots, in ascending user id order, starting
+    /// after `after` (`None`: from the first): `keyslot seal migrate` walks every slot
+    /// with it, a batch at a time, without holding the table.
+    async fn password_slots(
+        &self,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredPasswordSlot>>;
+    /// Replace sealed password slots, all in one transaction, each only if it still holds
+    /// exactly the bytes it was read with: a password change, recovery or KDF upgrade that
+    /// wrote a new slot meanwhile wins. Returns how many were replaced. Neither the failed
+    /// login count nor sessions change: the password is the same, only its seal is new.
+    async fn reseal_password_slots(&self, reseals: &[PasswordSlotReseal]) -> StoreResult<u64>;
+}
+
+/// A user's sealed password slot, as stored ([`Store::password_slots`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasswordSlot {
+    /// The user.
+    pub user_id: Id,
+    /// The password credential's id (part of the slot's AAD).
+    pub credential_id: Id,
+    /// The sealed slot bytes.
+    pub slot: Vec<u8>,
+}
+
+/// One slot to re-seal ([`Store::reseal_password_slots`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordSlotReseal {
+    /// The user.
+    pub user_id: Id,
+    /// The slot as read: the replacement happens only if it is still this.
+    pub old: Vec<u8>,
+    /// The same record sealed under the new seal key.
+    pub new: Vec<u8>,
 }

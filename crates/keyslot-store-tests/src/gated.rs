@@ -343,4 +343,19 @@ impl Store for Gated {
     async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         self.inner.audit_events(user, limit).await
     }
+
+    async fn password_slots(
+        &self,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<keyslot_core::store::StoredPasswordSlot>> {
+        self.inner.password_slots(after, limit).await
+    }
+
+    async fn reseal_password_slots(
+        &self,
+        reseals: &[keyslot_core::store::PasswordSlotReseal],
+    ) -> StoreResult<u64> {
+        self.inner.reseal_password_slots(reseals).await
+    }
 }

@@ -2,7 +2,9 @@
 
 use keyslot_core::model::{AuditEvent, RecoveryRecord, Timestamp, UserRecord};
 use keyslot_core::policy::username_key;
-use keyslot_core::store::{NewAccount, StoreError, StoreResult};
+use keyslot_core::store::{
+    NewAccount, PasswordSlotReseal, StoreError, StoreResult, StoredPasswordSlot,
+};
 use keyslot_crypto::Id;
 
 use crate::db::{Pool, Tx, query, sql, touched};
@@ -173,4 +175,54 @@ async fn end_sessions(tx: &mut Tx, user: &Id) -> StoreResult<()> {
     tx.execute(query(sql!("DELETE FROM sessions WHERE user_id = $1")).bind(user))
         .await?;
     Ok(())
+}
+
+/// A page of sealed password slots, in user id order (ids compare as bytes on both
+/// databases), for `keyslot seal migrate`.
+pub(crate) async fn password_slots(
+    pool: &Pool,
+    after: Option<&Id>,
+    limit: u32,
+) -> StoreResult<Vec<StoredPasswordSlot>> {
+    pool.all(
+        query(sql!(
+            "SELECT id, password_credential, password_slot FROM users \
+             WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit),
+        |row| {
+            Ok(StoredPasswordSlot {
+                user_id: rows::id(row, "id")?,
+                credential_id: rows::id(row, "password_credential")?,
+                slot: row.bytes("password_slot")?,
+            })
+        },
+    )
+    .await
+}
+
+/// Re-seal slots in one transaction, each conditional on the bytes it was read with, so a
+/// slot rewritten meanwhile (a password change, a recovery, an upgrade at login) is left
+/// as its writer made it.
+pub(crate) async fn reseal_password_slots(
+    pool: &Pool,
+    reseals: &[PasswordSlotReseal],
+) -> StoreResult<u64> {
+    let mut tx = pool.write().await?;
+    let mut replaced = 0;
+    for r in reseals {
+        replaced += tx
+            .execute(
+                query(sql!(
+                    "UPDATE users SET password_slot = $1 WHERE id = $2 AND password_slot = $3"
+                ))
+                .bind(&r.new)
+                .bind(&r.user_id)
+                .bind(&r.old),
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(replaced)
 }

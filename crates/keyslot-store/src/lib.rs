@@ -252,4 +252,18 @@ impl Store for SqlStore {
     async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         audit::events(&self.pool, user, limit).await
     }
+
+    async fn password_slots(
+        &self,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<keyslot_core::store::StoredPasswordSlot>> {
+        accounts::password_slots(&self.pool, after, limit).await
+    }
+    async fn reseal_password_slots(
+        &self,
+        reseals: &[keyslot_core::store::PasswordSlotReseal],
+    ) -> StoreResult<u64> {
+        accounts::reseal_password_slots(&self.pool, reseals).await
+    }
 }

@@ -10,7 +10,7 @@ use keyslot_crypto::Id;
 
 use crate::db::RowRead;
 
-fn id(row: &dyn RowRead, column: &'static str) -> StoreResult<Id> {
+pub(crate) fn id(row: &dyn RowRead, column: &'static str) -> StoreResult<Id> {
     Id::from_slice(&row.bytes(column)?).map_err(|_| StoreError::Corrupt(column))
 }
 

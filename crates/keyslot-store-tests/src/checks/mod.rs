@@ -8,6 +8,7 @@ mod fixtures;
 mod items;
 mod limits;
 mod meta;
+mod reseal;
 mod sessions;
 mod sweep;
 mod tokens;
