@@ -79,6 +79,11 @@ pub enum Command {
     /// Example: keyslot user disable mallory
     #[command(subcommand)]
     User(UserCommand),
+    /// The seal key in a PKCS#11 HSM: create it there, and move password slots to it.
+    ///
+    /// Example: KEYSLOT_SEAL_PKCS11_PIN=… keyslot seal init-hsm --seal-pkcs11-module /usr/lib/softhsm/libsofthsm2.so --seal-pkcs11-token keyslot --seal-pkcs11-key seal
+    #[command(subcommand)]
+    Seal(SealCommand),
     /// Create an account; prints the recovery code once.
     ///
     /// Example: echo "$PASSWORD" | keyslot signup alice --password-stdin
@@ -183,6 +188,8 @@ pub struct ServeArgs {
     /// first start. A given file must exist.
     #[arg(long, env = "KEYSLOT_SEAL_KEY_FILE")]
     pub seal_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
     /// Largest item value in bytes.
     #[arg(long, env = "KEYSLOT_MAX_VALUE_BYTES", default_value_t = 1024 * 1024)]
     pub max_value_bytes: usize,
@@ -217,6 +224,82 @@ pub struct ServeArgs {
     /// passwords, cookies and tokens would cross the network in clear.
     #[arg(long, env = "KEYSLOT_INSECURE_HTTP")]
     pub insecure_http: bool,
+}
+
+/// Where the seal key lives in a PKCS#11 HSM. The token's user PIN is read from
+/// KEYSLOT_SEAL_PKCS11_PIN or from --seal-pkcs11-pin-file, never from an argument (other
+/// users of the machine can read the process list).
+#[derive(Debug, Args)]
+pub struct Pkcs11Args {
+    /// The PKCS#11 module (Debian's SoftHSM2: /usr/lib/softhsm/libsofthsm2.so). With it,
+    /// password slots are sealed by an AES-256 key inside the HSM; the key file only
+    /// opens slots that `keyslot seal migrate` has not moved yet.
+    #[arg(
+        long,
+        env = "KEYSLOT_SEAL_PKCS11_MODULE",
+        value_name = "PATH",
+        requires_all = ["seal_pkcs11_token", "seal_pkcs11_key"]
+    )]
+    pub seal_pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(
+        long,
+        env = "KEYSLOT_SEAL_PKCS11_TOKEN",
+        value_name = "LABEL",
+        requires = "seal_pkcs11_module"
+    )]
+    pub seal_pkcs11_token: Option<String>,
+    /// The seal key's label (made by `keyslot seal init-hsm`).
+    #[arg(
+        long,
+        env = "KEYSLOT_SEAL_PKCS11_KEY",
+        value_name = "LABEL",
+        requires = "seal_pkcs11_module"
+    )]
+    pub seal_pkcs11_key: Option<String>,
+    /// A file holding the token's user PIN (one line; mode 0600), instead of
+    /// KEYSLOT_SEAL_PKCS11_PIN.
+    #[arg(
+        long,
+        env = "KEYSLOT_SEAL_PKCS11_PIN_FILE",
+        value_name = "PATH",
+        requires = "seal_pkcs11_module"
+    )]
+    pub seal_pkcs11_pin_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SealCommand {
+    /// Create the seal key (AES-256) and its HMAC keys in the token: sensitive,
+    /// non-extractable, token objects. Keys already there are kept.
+    ///
+    /// Example: keyslot seal init-hsm --seal-pkcs11-module /usr/lib/softhsm/libsofthsm2.so --seal-pkcs11-token keyslot --seal-pkcs11-key seal
+    InitHsm(Pkcs11Args),
+    /// Re-seal every password slot from the key file to the HSM, a batch per transaction.
+    ///
+    /// Safe while servers run (each configured with the HSM, so they open both kinds) and
+    /// safe to interrupt: a slot already sealed by the HSM is skipped, so running it again
+    /// finishes the work. A password changed meanwhile wins over the re-sealed copy.
+    ///
+    /// Example: keyslot seal migrate --seal-key-file /etc/keyslot/seal.key --seal-pkcs11-module /usr/lib/softhsm/libsofthsm2.so --seal-pkcs11-token keyslot --seal-pkcs11-key seal
+    Migrate(SealMigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SealMigrateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The key file the slots are sealed under now. Default: <data dir>/seal.key.
+    #[arg(long, env = "KEYSLOT_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
+    /// Slots per transaction.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+    /// Stop after this many batches (0: run to the end); for staged migrations.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_batches: u32,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser as _};
 
 use cli::{Cli, Command};
-use commands::{account, dev_cert, inject, items, operator, restore, secrets, tokens, transfer};
+use commands::{
+    account, dev_cert, inject, items, operator, restore, seal, secrets, tokens, transfer,
+};
 use exit::{CmdResult, USAGE};
 
 fn main() -> ExitCode {
@@ -58,7 +60,8 @@ fn default_log(command: &Command) -> &'static str {
         | Command::Migrate(_)
         | Command::Backup(_)
         | Command::Restore(_)
-        | Command::User(_) => "info",
+        | Command::User(_)
+        | Command::Seal(_) => "info",
         _ => "off",
     }
 }
@@ -73,6 +76,7 @@ async fn run(cli: Cli) -> CmdResult<u8> {
         Command::Backup(args) => operator::backup(args).await?,
         Command::Restore(args) => restore::restore(args).await?,
         Command::User(command) => operator::user(cli.json, command).await?,
+        Command::Seal(command) => seal::seal_command(cli.json, command).await?,
         Command::Signup(args) => account::signup(addr, cli.json, args).await?,
         Command::Login(args) => account::login(addr, cli.json, args).await?,
         Command::Logout => account::logout(addr, cli.json).await?,

@@ -37,6 +37,7 @@ pub use seal::Pkcs11SealKey;
 ///
 /// The PIN comes from the environment or a file, never from a command-line argument
 /// (arguments are visible to every user of the machine); `Debug` never prints it.
+#[derive(Clone)]
 pub struct Pkcs11Config {
     /// The PKCS#11 module (`/usr/lib/softhsm/libsofthsm2.so` for Debian's SoftHSM2).
     pub module: PathBuf,

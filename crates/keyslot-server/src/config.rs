@@ -20,6 +20,10 @@ pub struct ServerConfig {
     pub migrate: bool,
     /// Seal key file; `None` means `<data_dir>/seal.key`, created at first start.
     pub seal_key_file: Option<PathBuf>,
+    /// The seal key in a PKCS#11 HSM. With it, new password slots are sealed by the HSM,
+    /// and the key file (if there is one) only opens the slots still sealed under it until
+    /// `keyslot seal migrate` has moved them.
+    pub seal_pkcs11: Option<keyslot_hsm::Pkcs11Config>,
     /// Serve HTTPS with this certificate and key; `None` serves plain HTTP (behind a
     /// TLS-terminating proxy, or on loopback).
     pub tls: Option<crate::tls::TlsFiles>,
@@ -40,6 +44,7 @@ impl ServerConfig {
             database_url: None,
             migrate: false,
             seal_key_file: None,
+            seal_pkcs11: None,
             tls: None,
             insecure_http: false,
             core: CoreConfig::default(),

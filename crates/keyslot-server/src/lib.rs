@@ -76,9 +76,9 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     restrict_dir(&config.data_dir)?;
     let serving = serving_lock::hold(&config.data_dir)?;
-    let seal = seal_file::load_or_create(&config.seal_key_path(), config.seal_key_file.is_none())?;
+    let seal = seal_file::open(config)?;
     let store = open_store(&config.database_url(), config.migrate).await?;
-    let keyslot = Keyslot::open(store, Arc::new(seal), config.core.clone())
+    let keyslot = Keyslot::open(store, seal, config.core.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}").context(describe(&e)))?;
     Ok(AppState {

@@ -1,13 +1,19 @@
 //! The seal key file (`<data dir>/seal.key`): created with mode 0600 at first start,
 //! loaded at every start. Kept apart from database backups: a backup of the database
 //! without this file cannot even be used to test password guesses.
+//!
+//! Or the seal key lives in an HSM ([`open`] with `--seal-pkcs11-*`), and this file, if
+//! any, only opens the password slots `keyslot seal migrate` has not moved yet.
 
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
-use keyslot_crypto::LocalSealKey;
+use keyslot_crypto::{LocalSealKey, SealKey};
+
+use crate::ServerConfig;
 
 /// Load the key at `path`, or create it if there is no file (and `create` allows).
 pub fn load_or_create(path: &Path, create: bool) -> Result<LocalSealKey> {
@@ -70,4 +76,42 @@ fn check_permissions(path: &Path) -> Result<()> {
 #[cfg(not(unix))]
 fn check_permissions(_: &Path) -> Result<()> {
     Ok(())
+}
+
+/// The seal key in force: the key file alone, or, with [`ServerConfig::seal_pkcs11`], the
+/// HSM key with the key file beside it for the records not migrated yet.
+///
+/// With an HSM the key file is never created (new slots are sealed by the HSM), and is
+/// only required when given explicitly. A wrong module, token, PIN or key label refuses
+/// the start, with the HSM's reason and never the PIN.
+pub fn open(config: &ServerConfig) -> Result<Arc<dyn SealKey>> {
+    let path = config.seal_key_path();
+    let Some(pkcs11) = &config.seal_pkcs11 else {
+        return Ok(Arc::new(load_or_create(
+            &path,
+            config.seal_key_file.is_none(),
+        )?));
+    };
+    let hsm = keyslot_hsm::Pkcs11SealKey::open(pkcs11.clone()).with_context(|| {
+        format!(
+            "opening the seal key {:?} in PKCS#11 token {:?} ({})",
+            pkcs11.key,
+            pkcs11.token,
+            pkcs11.module.display()
+        )
+    })?;
+    let file = if config.seal_key_file.is_some() || path.exists() {
+        Some(load_or_create(&path, false)?)
+    } else {
+        None
+    };
+    tracing::info!(
+        hsm = %hsm.fingerprint(),
+        key_file = file.as_ref().map(|f| f.fingerprint()),
+        "seal key in the HSM; the key file only opens slots not yet migrated"
+    );
+    Ok(Arc::new(keyslot_hsm::MigratingSealKey::new(
+        Arc::new(hsm),
+        file,
+    )))
 }

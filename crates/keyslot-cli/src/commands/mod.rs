@@ -10,6 +10,7 @@ pub mod mask;
 pub mod operator;
 pub mod reference;
 pub mod restore;
+pub mod seal;
 pub mod secrets;
 pub mod tokens;
 pub mod transfer;

@@ -17,6 +17,7 @@ pub async fn serve(args: &ServeArgs) -> CmdResult {
     config.database_url.clone_from(&args.database_url);
     config.migrate = args.migrate;
     config.seal_key_file.clone_from(&args.seal_key_file);
+    config.seal_pkcs11 = super::seal::pkcs11_config(&args.pkcs11)?;
     config.core.max_value_bytes = args.max_value_bytes;
     config.core.sweep_interval_secs = args.sweep_interval;
     config.insecure_http = args.insecure_http;

@@ -1,0 +1,301 @@
+//! The seal key in an HSM (PKCS#11), end to end with Debian's SoftHSM2: `keyslot seal
+//! init-hsm`, `keyslot serve --seal-pkcs11-*` refusing a wrong PIN or key label, password
+//! logins answering 503 while the HSM is away (tokens keep working), and `keyslot seal
+//! migrate` moving every password slot from the key file while logins keep working.
+//! Each test makes its own token (`keyslot_hsm::testing::SoftHsm`); without SoftHSM2 they
+//! print SKIPPED, and under CI they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use keyslot_hsm::testing::{PIN, SoftHsm, TOKEN};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{As, Client, Instance, free_port, keyslot_bin, wait_ready};
+
+const PASSWORD: &str = "correct horse battery staple";
+const KEY: &str = "keyslot-seal";
+
+/// `keyslot ARGS` with the token's configuration and PIN in the environment.
+fn keyslot(hsm: &SoftHsm, pin: &str) -> Command {
+    let mut cmd = Command::new(keyslot_bin());
+    cmd.env("SOFTHSM2_CONF", hsm.conf())
+        .env("KEYSLOT_SEAL_PKCS11_PIN", pin)
+        .env_remove("KEYSLOT_SEAL_KEY_FILE")
+        .env_remove("KEYSLOT_DATABASE_URL");
+    cmd
+}
+
+fn pkcs11_args(key: &str) -> Vec<String> {
+    vec![
+        "--seal-pkcs11-module".into(),
+        keyslot_hsm::testing::module().display().to_string(),
+        "--seal-pkcs11-token".into(),
+        TOKEN.into(),
+        "--seal-pkcs11-key".into(),
+        key.into(),
+    ]
+}
+
+fn ok(out: &Output) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn init_hsm(hsm: &SoftHsm) {
+    ok(&keyslot(hsm, PIN)
+        .args(["seal", "init-hsm"])
+        .args(pkcs11_args(KEY))
+        .output()
+        .unwrap());
+}
+
+/// `keyslot serve` on `data`, with the HSM when `with_hsm`, else with the key file only.
+fn serve(hsm: &SoftHsm, data: &Path, with_hsm: bool) -> Instance {
+    let port = free_port();
+    let mut cmd = keyslot(hsm, PIN);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--sweep-interval", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if with_hsm {
+        cmd.args(pkcs11_args(KEY));
+    }
+    Instance {
+        child: cmd.spawn().unwrap(),
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// `keyslot serve` that must refuse to start: its exit status and stderr.
+fn refused(mut cmd: Command) -> String {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("keyslot serve started although it should have refused");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn signup(c: &Client, base: &str, user: &str) -> Value {
+    let (status, body) = c
+        .send(
+            base,
+            Method::POST,
+            "/v1/signup",
+            As::Nobody,
+            Some(json!({"username": user, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_pin_or_key_label_refuses_to_start() {
+    let Some(hsm) = SoftHsm::new("a_wrong_pin_or_key_label_refuses_to_start") else {
+        return;
+    };
+    init_hsm(&hsm);
+    let dir = tempfile::tempdir().unwrap();
+    let serve_with = |pin: &str, key: &str| {
+        let mut cmd = keyslot(&hsm, pin);
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(pkcs11_args(key));
+        cmd
+    };
+    let stderr = refused(serve_with("9999-wrong-pin", KEY));
+    assert!(stderr.contains("refused the PIN"), "{stderr}");
+    assert!(
+        !stderr.contains("9999-wrong-pin"),
+        "the PIN is in the message: {stderr}"
+    );
+    let stderr = refused(serve_with(PIN, "no-such-key"));
+    assert!(
+        stderr.contains("\"no-such-key\"") && stderr.contains("keyslot seal init-hsm"),
+        "{stderr}"
+    );
+    // The PIN cannot be given as an argument at all.
+    let mut with_pin_arg = serve_with(PIN, KEY);
+    with_pin_arg.args(["--seal-pkcs11-pin", PIN]);
+    let stderr = refused(with_pin_arg);
+    assert!(stderr.contains("unexpected argument"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_hsm_gone_logins_answer_503_while_tokens_keep_working() {
+    let Some(hsm) = SoftHsm::new("with_the_hsm_gone_logins_answer_503_while_tokens_keep_working")
+    else {
+        return;
+    };
+    init_hsm(&hsm);
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::new();
+    let mut server = serve(&hsm, &dir.path().join("data"), true);
+    wait_ready(&c.http, &mut server).await;
+    let base = server.base.clone();
+    assert!(
+        !dir.path().join("data/seal.key").exists(),
+        "with an HSM no key file is made"
+    );
+    let vault = signup(&c, &base, "alice").await["vault_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = c.login(&base, "alice", PASSWORD).await.unwrap();
+    let (status, item) = c
+        .send(
+            &base,
+            Method::POST,
+            &format!("/v1/vaults/{vault}/items"),
+            As::Session(&session),
+            Some(json!({"name": "k", "value": "still here"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let item_path = format!("/v1/vaults/{vault}/items/{}", item["id"].as_str().unwrap());
+    let (status, minted) = c
+        .send(
+            &base,
+            Method::POST,
+            "/v1/tokens",
+            As::Session(&session),
+            Some(json!({"name": "t", "vaults": [vault], "permissions": ["read"], "current_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let token = minted["token"].as_str().unwrap().to_owned();
+
+    // The HSM goes away.
+    let away = hsm.tokens().with_extension("away");
+    std::fs::rename(hsm.tokens(), &away).unwrap();
+    assert_eq!(
+        c.login(&base, "alice", PASSWORD).await.err(),
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    );
+    let (status, read) = c
+        .send(&base, Method::GET, &item_path, As::Token(&token), None)
+        .await;
+    assert_eq!(
+        (status, read["value"].as_str()),
+        (StatusCode::OK, Some("still here"))
+    );
+
+    // It comes back: the server reopens its session, logins work again.
+    std::fs::rename(&away, hsm.tokens()).unwrap();
+    assert!(c.login(&base, "alice", PASSWORD).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_moves_every_slot_and_logins_work_before_during_and_after() {
+    let Some(hsm) =
+        SoftHsm::new("migrate_moves_every_slot_and_logins_work_before_during_and_after")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let c = Client::new();
+    let users = ["ann", "bob", "cat", "dan"];
+
+    // A deployment on a key file, with users.
+    let mut server = serve(&hsm, &data, false);
+    wait_ready(&c.http, &mut server).await;
+    for user in users {
+        signup(&c, &server.base, user).await;
+    }
+    server.kill();
+
+    // Before: the HSM-configured server opens the key-file slots.
+    init_hsm(&hsm);
+    let mut server = serve(&hsm, &data, true);
+    wait_ready(&c.http, &mut server).await;
+    let base = server.base.clone();
+    for user in users {
+        assert!(
+            c.login(&base, user, PASSWORD).await.is_ok(),
+            "{user} before"
+        );
+    }
+    let migrate = |max_batches: &str| {
+        let out = keyslot(&hsm, PIN)
+            .args([
+                "--json",
+                "seal",
+                "migrate",
+                "--batch-size",
+                "1",
+                "--max-batches",
+                max_batches,
+            ])
+            .arg("--data-dir")
+            .arg(&data)
+            .args(pkcs11_args(KEY))
+            .output()
+            .unwrap();
+        serde_json::from_str::<Value>(&ok(&out)).unwrap()
+    };
+
+    // During: one batch of one slot moved, the server running; everyone logs in.
+    let first = migrate("1");
+    assert_eq!(
+        (first["moved"].as_u64(), first["finished"].as_bool()),
+        (Some(1), Some(false)),
+        "{first}"
+    );
+    for user in users {
+        assert!(
+            c.login(&base, user, PASSWORD).await.is_ok(),
+            "{user} during"
+        );
+    }
+    // The rest, resumed where it stopped.
+    let rest = migrate("0");
+    assert_eq!(rest["moved"].as_u64(), Some(3), "{rest}");
+    assert_eq!(rest["already_in_hsm"].as_u64(), Some(1), "{rest}");
+    assert_eq!(rest["finished"].as_bool(), Some(true), "{rest}");
+    let again = migrate("0");
+    assert_eq!(
+        (again["moved"].as_u64(), again["already_in_hsm"].as_u64()),
+        (Some(0), Some(4)),
+        "{again}"
+    );
+
+    // After: every user logs in through the HSM…
+    for user in users {
+        assert!(c.login(&base, user, PASSWORD).await.is_ok(), "{user} after");
+    }
+    server.kill();
+    // …and the key file alone opens none of them any more.
+    let mut file_only = serve(&hsm, &data, false);
+    wait_ready(&c.http, &mut file_only).await;
+    for user in users {
+        assert!(
+            c.login(&file_only.base, user, PASSWORD).await.is_err(),
+            "{user} with the key file alone"
+        );
+    }
+}
