@@ -23,5 +23,5 @@ pub mod sweeper;
 
 pub use error::{Error, FieldError, Result};
 pub use principal::{Principal, TokenAccess};
-pub use service::{Config, Keyslot, check_seal_key, views};
+pub use service::{Config, Keyslot, StrengthCheckHook, check_seal_key, views};
 pub use store::{Store, StoreError};

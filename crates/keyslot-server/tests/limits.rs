@@ -247,6 +247,135 @@ async fn failed_logins_back_off_even_for_the_right_password() {
     assert_eq!(s.login("oscar", PASSWORD).await.status, StatusCode::OK);
 }
 
+/// The password strength check is CPU on input anyone can send (sign-up needs no
+/// account). It runs on the blocking pool behind the Argon2 admission, so while every
+/// worker is busy checking, token reads are still answered, and sign-ups beyond the
+/// queue get 503 at once. The runtime has as many threads as there are workers: if the
+/// checks ran on it, the held ones would stall every other request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_reads_are_answered_while_strength_checks_are_held() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
+
+    #[derive(Default)]
+    struct Hold {
+        armed: AtomicBool,
+        held: AtomicUsize,
+        released: Mutex<bool>,
+        wake: Condvar,
+    }
+    let hold = Arc::new(Hold::default());
+    let hook_hold = hold.clone();
+    let s = TestServer::start_with(move |c| {
+        c.core.argon2_workers = 2;
+        c.core.argon2_queue = 1;
+        c.core.strength_check_hook = Some(keyslot_core::StrengthCheckHook(Arc::new(move || {
+            if !hook_hold.armed.load(Ordering::SeqCst) {
+                return;
+            }
+            hook_hold.held.fetch_add(1, Ordering::SeqCst);
+            let mut released = hook_hold.released.lock().unwrap();
+            while !*released {
+                released = hook_hold.wake.wait(released).unwrap();
+            }
+        })));
+    })
+    .await;
+    let a = s.signup("quinn").await;
+    let session = s.session("quinn", PASSWORD).await;
+    let item = s.create_item(&session, &a.vault, "k", json!("v")).await;
+    let (_, token) = s.mint(&session, json!([a.vault]), json!(["read"])).await;
+    let path = format!("/v1/vaults/{}/items/{item}", a.vault);
+
+    hold.armed.store(true, Ordering::SeqCst);
+    let s = Arc::new(s);
+    let signups: Vec<_> = ["held1", "held2", "held3"]
+        .into_iter()
+        .map(|name| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.post(
+                    "/v1/signup",
+                    &Auth::None,
+                    json!({"username": name, "password": PASSWORD}),
+                )
+                .await
+                .status
+            })
+        })
+        .collect();
+    // Wait until both workers are inside a check. Blocking waits, on this thread: if the
+    // checks ran on the runtime they would hold its threads, and a timer on it with them.
+    for _ in 0..500 {
+        if hold.held.load(Ordering::SeqCst) == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(hold.held.load(Ordering::SeqCst), 2, "checks not held");
+
+    // Token reads, from a thread and runtime of their own, are answered meanwhile; once
+    // the third sign-up waits in the queue (two checks running, one waiting).
+    let (answered_tx, answered) = std::sync::mpsc::channel();
+    let (metrics, read) = (s.url("/metrics"), s.url(&path));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let all_ok = runtime.block_on(async move {
+            let http = common::http().build().unwrap();
+            for _ in 0..500 {
+                let text = http
+                    .get(&metrics)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                if text.contains("keyslot_argon2_in_flight 3\n") {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            let mut all_ok = true;
+            for _ in 0..20 {
+                let r = http.get(&read).bearer_auth(&token).send().await.unwrap();
+                all_ok &= r.status() == StatusCode::OK;
+            }
+            all_ok
+        });
+        let _ = answered_tx.send(all_ok);
+    });
+    // The timeout only turns a hang into a failure; it measures nothing.
+    let answered = answered.recv_timeout(std::time::Duration::from_secs(30));
+    // A sign-up beyond the workers and the queue is refused at once, not queued.
+    let beyond = if answered == Ok(true) {
+        let r = s
+            .post(
+                "/v1/signup",
+                &Auth::None,
+                json!({"username": "held4", "password": PASSWORD}),
+            )
+            .await;
+        Some(r.status)
+    } else {
+        None
+    };
+    *hold.released.lock().unwrap() = true;
+    hold.wake.notify_all();
+    assert_eq!(
+        answered,
+        Ok(true),
+        "token reads were not answered while strength checks were held"
+    );
+    assert_eq!(beyond, Some(StatusCode::SERVICE_UNAVAILABLE));
+    for signup in signups {
+        assert_eq!(signup.await.unwrap(), StatusCode::CREATED);
+    }
+}
+
 #[tokio::test]
 async fn the_per_ip_budget_stops_spraying_across_accounts() {
     let s = TestServer::start_with(|c| c.core.ip_failures_per_minute = 4).await;

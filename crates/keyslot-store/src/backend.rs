@@ -52,6 +52,10 @@ pub enum Schema {
     /// is initialised, so `serve --database-url` works on a new database by itself. SQLite
     /// always migrates: it has one instance, and zero configuration is its point.
     RequireCurrent,
+    /// Like [`Schema::RequireCurrent`] for a database that must already exist (operator
+    /// commands such as `backup`): a SQLite file that is not there is
+    /// [`StoreError::NotFound`] instead of a new, empty database.
+    Existing,
 }
 
 /// Open the store a database URL names: the only place that chooses a backend.
@@ -63,19 +67,19 @@ pub enum Schema {
 /// (503) and recover by themselves when it returns.
 pub async fn open(url: &str, schema: Schema) -> StoreResult<SqlStore> {
     match Backend::of_url(url) {
-        Backend::Sqlite => open_sqlite(url).await,
+        Backend::Sqlite => open_sqlite(url, schema != Schema::Existing).await,
         Backend::Postgres => {
             let store = connect_postgres(url)?;
             match schema {
                 Schema::Migrate => store.migrate().await?,
-                Schema::RequireCurrent => store.initialise_or_check().await?,
+                Schema::RequireCurrent | Schema::Existing => store.initialise_or_check().await?,
             }
             Ok(store)
         }
     }
 }
 
-async fn open_sqlite(url: &str) -> StoreResult<SqlStore> {
+async fn open_sqlite(url: &str, create: bool) -> StoreResult<SqlStore> {
     let url = if url.starts_with("sqlite:") {
         url.to_owned()
     } else {
@@ -83,7 +87,7 @@ async fn open_sqlite(url: &str) -> StoreResult<SqlStore> {
     };
     let options = SqliteConnectOptions::from_str(&url)
         .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
-        .create_if_missing(true)
+        .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use keyslot_core::StoreError;
 use keyslot_server::ServerConfig;
 use keyslot_store::{BackupError, Schema};
 
@@ -73,9 +74,15 @@ pub async fn backup(args: &BackupArgs) -> CmdResult {
             ),
         ));
     }
-    let store = keyslot_store::open(&url, Schema::RequireCurrent)
+    let store = keyslot_store::open(&url, Schema::Existing)
         .await
-        .map_err(|e| Failure::new(OTHER, format!("opening the database: {e}")))?;
+        .map_err(|e| match e {
+            StoreError::NotFound => Failure::new(
+                NOT_FOUND,
+                format!("no database at {url}: give --data-dir or --database-url"),
+            ),
+            e => Failure::new(OTHER, format!("opening the database: {e}")),
+        })?;
     let created = !args.dir.exists();
     create_private_dir(&args.dir)?;
     if let Err(e) = store.backup_into(&db_copy).await {

@@ -27,10 +27,10 @@ impl Keyslot {
     /// Argon2id. Returns the recovery code, to be shown once.
     /// `ip` is the client's address, for the audit event.
     pub async fn signup(&self, username: &str, password: Password, ip: &str) -> Result<SignedUp> {
-        policy::collect([
-            policy::username(username),
-            policy::password("password", password.expose_secret(), username),
-        ])?;
+        let strength = self
+            .password_strength("password", &password, username)
+            .await?;
+        policy::collect([policy::username(username), strength])?;
         if self.store.user_by_name(username).await?.is_some() {
             return Err(Error::UsernameTaken);
         }
@@ -276,11 +276,9 @@ impl Keyslot {
             return Err(Error::Unauthorized);
         };
         let user = self.store.user(user_id).await?.ok_or(Error::Unauthorized)?;
-        policy::collect([policy::password(
-            "new_password",
-            new.expose_secret(),
-            &user.username,
-        )])?;
+        policy::collect([self
+            .password_strength("new_password", &new, &user.username)
+            .await?])?;
         let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(
             self.seal.as_ref(),
             &user.id,
@@ -346,11 +344,9 @@ impl Keyslot {
         }
         let user_key =
             unlocked.open_user_key(&user.id, &Envelope::from_bytes(&record.wrapped_user_key)?)?;
-        policy::collect([policy::password(
-            "new_password",
-            new_password.expose_secret(),
-            &user.username,
-        )])?;
+        policy::collect([self
+            .password_strength("new_password", &new_password, &user.username)
+            .await?])?;
         let (uid, cred) = (user.id, user.password_credential);
         let (slot, user_key) = self
             .hash(new_password, move |password, kdf, memory| {
@@ -456,6 +452,30 @@ impl Keyslot {
             }
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// The password strength check ([`policy::password`]), run on the blocking pool behind
+    /// the Argon2 admission: it is milliseconds of CPU on input anyone can send (sign-up
+    /// needs no account), so on the async runtime a burst of sign-ups would stall every
+    /// other request, token reads included, and unbounded it would be a cheap flood. Past
+    /// the admission queue it answers 503 like a login would.
+    async fn password_strength(
+        &self,
+        field: &'static str,
+        password: &Password,
+        username: &str,
+    ) -> Result<Option<crate::FieldError>> {
+        let password = Password::new(password.expose_secret());
+        let username = username.to_owned();
+        let hook = self.config.strength_check_hook.clone();
+        self.gate
+            .run_cpu(move || {
+                if let Some(hook) = hook {
+                    (hook.0)();
+                }
+                policy::password(field, password.expose_secret(), &username)
+            })
+            .await
     }
 
     /// Run an Argon2 job through the admission gate with the password and policy.

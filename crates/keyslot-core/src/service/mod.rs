@@ -47,6 +47,21 @@ pub struct Config {
     /// Read events (and token uses) the audit buffer holds before a read has to wait for
     /// the flusher ([`crate::audit`]); at least 1.
     pub audit_buffer: usize,
+    /// Called inside every password strength check, on the worker that runs it: tests
+    /// hold checks in progress with it, to show what still runs meanwhile. `None` in use.
+    #[doc(hidden)]
+    pub strength_check_hook: Option<StrengthCheckHook>,
+}
+
+/// A test hook run inside each password strength check ([`Config::strength_check_hook`]).
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct StrengthCheckHook(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for StrengthCheckHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StrengthCheckHook")
+    }
 }
 
 impl Default for Config {
@@ -70,6 +85,7 @@ impl Default for Config {
             max_sessions_per_user: 20,
             sweep_interval_secs: 30,
             audit_buffer: 16 * 1024,
+            strength_check_hook: None,
         }
     }
 }
