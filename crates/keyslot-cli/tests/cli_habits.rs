@@ -300,6 +300,11 @@ fn every_user_command_prints_json_with_json() {
 
     assert_eq!(gina.json(&["logout"], None)["logged_out"], true);
     assert_eq!(gina.json(&["logout"], None)["logged_out"], false);
+
+    // The operator's list too, on the server's database.
+    let url = format!("sqlite://{}", server.path("data/keyslot.db").display());
+    let users = gina.json(&["user", "list", "--database-url", &url], None);
+    assert_eq!(users[0]["username"], "gina", "{users}");
 }
 
 /// `op run` habits: references exported in the shell or written in a dotenv file.
