@@ -42,7 +42,7 @@ pub use id::Id;
 pub use kdf::Verifier;
 pub use keys::{ContentKey, ItemKey, UserKey, VaultKey, WrapKey, Wraps};
 pub use recovery_code::RecoveryCode;
-pub use seal::{LocalSealKey, SealKey};
+pub use seal::{LocalSealKey, MacLabel, SealKey};
 pub use slot::UnlockedCredential;
 pub use slot::password::{Argon2Params, KdfPolicy, Password, PasswordSlot, SealedPasswordSlot};
 pub use text_credential::{

@@ -32,6 +32,45 @@ pub trait SealKey: Send + Sync + fmt::Debug {
     /// A short public fingerprint of the key, for logs and error messages: it tells two
     /// keys apart and reveals nothing about either.
     fn fingerprint(&self) -> String;
+    /// HMAC-SHA256 of `data` under the key the seal key holds for `label`, one key per
+    /// label, so a MAC made for one purpose never stands in for another. For what the
+    /// server must recognise later without storing it: device cookies, and usernames
+    /// counted for login limits (the database holds their MACs, not the names).
+    ///
+    /// A seal key that has no MAC keys refuses rather than answer something weaker: a
+    /// login then fails with an internal error instead of going uncounted.
+    fn mac(&self, label: MacLabel, data: &[u8]) -> Result<[u8; MAC_LEN]> {
+        let _ = (label, data);
+        Err(Error::Malformed {
+            what: "seal key",
+            reason: "this seal key computes no MACs",
+        })
+    }
+}
+
+/// Length of a [`SealKey::mac`] tag (HMAC-SHA256).
+pub const MAC_LEN: usize = 32;
+
+/// What a [`SealKey::mac`] is for: a closed list, each its own key. [`LocalSealKey`]
+/// derives each key from the seal key with HKDF-SHA256 under [`MacLabel::label`]; an HSM
+/// holds one HMAC key per label, made inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MacLabel {
+    /// The known-device cookie set at a successful login.
+    DeviceCookie,
+    /// The key under which attempted usernames are counted.
+    UsernameCounter,
+}
+
+impl MacLabel {
+    /// The HKDF info string of this label's key.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::DeviceCookie => "keyslot/v1/seal/device-cookie",
+            Self::UsernameCounter => "keyslot/v1/seal/username-counter",
+        }
+    }
 }
 
 const FILE_MAGIC: &str = "keyslot-seal-key-v1";
@@ -100,5 +139,43 @@ impl SealKey for LocalSealKey {
         h.update(b"keyslot/v1/seal-key-fingerprint");
         h.update(self.0.key_bytes());
         hex::encode(&h.finalize()[..8])
+    }
+
+    fn mac(&self, label: MacLabel, data: &[u8]) -> Result<[u8; MAC_LEN]> {
+        use hmac::{KeyInit, Mac};
+        let hk = hkdf::Hkdf::<Sha256>::new(None, self.0.key_bytes());
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        // HKDF-Expand fails only for outputs longer than 255 * 32 bytes; this is 32.
+        hk.expand(label.label().as_bytes(), key.as_mut())
+            .map_err(|_| Error::Kdf)?;
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key.as_ref())
+            .map_err(|_| Error::Kdf)?;
+        mac.update(data);
+        Ok(mac.finalize().into_bytes().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_are_per_label_and_per_key_and_match_hkdf_then_hmac() {
+        let key = LocalSealKey::from_bytes([7; KEY_LEN]);
+        let a = key.mac(MacLabel::DeviceCookie, b"data").unwrap();
+        assert_eq!(a, key.mac(MacLabel::DeviceCookie, b"data").unwrap());
+        assert_ne!(a, key.mac(MacLabel::UsernameCounter, b"data").unwrap());
+        assert_ne!(a, key.mac(MacLabel::DeviceCookie, b"datb").unwrap());
+        let other = LocalSealKey::from_bytes([8; KEY_LEN]);
+        assert_ne!(a, other.mac(MacLabel::DeviceCookie, b"data").unwrap());
+        // Independently: HKDF-SHA256(salt none, ikm key, info label) then HMAC-SHA256.
+        use hmac::{KeyInit, Mac};
+        let mut derived = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, &[7; KEY_LEN])
+            .expand(b"keyslot/v1/seal/device-cookie", &mut derived)
+            .unwrap();
+        let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&derived).unwrap();
+        m.update(b"data");
+        assert_eq!(a, <[u8; 32]>::from(m.finalize().into_bytes()));
     }
 }
