@@ -131,17 +131,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_session(&self, id: &Id, audit: AuditEvent) -> StoreResult<()>;
 
     /// Replace the password slot; delete the user's sessions other than `keep_session`
-    /// when `end_other_sessions`; audit; one transaction.
+    /// when `end_other_sessions`, and every token of the user (with its slots) when
+    /// `revoke_tokens`; audit; one transaction.
     async fn change_password(
         &self,
         user: &Id,
         password_slot: Vec<u8>,
         end_other_sessions: bool,
         keep_session: Option<&Id>,
+        revoke_tokens: bool,
         audit: AuditEvent,
     ) -> StoreResult<()>;
     /// Recovery: replace the password slot and the recovery slot, delete every session of
-    /// the user, reset the failure count, audit; one transaction. `expected_recovery` is
+    /// the user (and every token when `revoke_tokens`), reset the failure count, audit; one
+    /// transaction. `expected_recovery` is
     /// the credential id of the code that was used: if it is no longer current (a
     /// concurrent recovery won), nothing changes and [`StoreError::Conflict`] is returned.
     async fn recover(
@@ -150,6 +153,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         expected_recovery: &Id,
         password_slot: Vec<u8>,
         recovery: RecoveryRecord,
+        revoke_tokens: bool,
         audit: AuditEvent,
     ) -> StoreResult<()>;
 

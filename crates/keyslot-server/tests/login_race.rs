@@ -41,7 +41,10 @@ async fn a_login_that_verified_the_old_password_yields_nothing_after_the_change(
         .signup("ruth", Password::new(OLD), IP)
         .await
         .unwrap();
-    let first = keyslot.login("ruth", Password::new(OLD), IP).await.unwrap();
+    let first = keyslot
+        .login("ruth", Password::new(OLD), IP, None)
+        .await
+        .unwrap();
     let principal = keyslot
         .authenticate_session(&first.session, None)
         .await
@@ -50,7 +53,7 @@ async fn a_login_that_verified_the_old_password_yields_nothing_after_the_change(
     gated.hold_logins_until_password_change();
     let racing = {
         let keyslot = keyslot.clone();
-        tokio::spawn(async move { keyslot.login("ruth", Password::new(OLD), IP).await })
+        tokio::spawn(async move { keyslot.login("ruth", Password::new(OLD), IP, None).await })
     };
     // The racing login has verified the old password and waits to commit its session.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -62,7 +65,7 @@ async fn a_login_that_verified_the_old_password_yields_nothing_after_the_change(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     keyslot
-        .change_password(&principal, Password::new(OLD), Password::new(NEW), true)
+        .change_password(&principal, Password::new(OLD), Password::new(NEW), true, false)
         .await
         .unwrap();
     let late = racing.await.unwrap();
@@ -72,11 +75,11 @@ async fn a_login_that_verified_the_old_password_yields_nothing_after_the_change(
         late.map(|_| "a session")
     );
     assert!(matches!(
-        keyslot.login("ruth", Password::new(OLD), IP).await,
+        keyslot.login("ruth", Password::new(OLD), IP, None).await,
         Err(Error::Unauthorized)
     ));
     keyslot
-        .login("ruth", Password::new(NEW), IP)
+        .login("ruth", Password::new(NEW), IP, None)
         .await
         .expect("the new password works");
 }
@@ -92,7 +95,12 @@ async fn past_the_session_cap_a_login_ends_the_oldest_session() {
     keyslot.signup("sam", Password::new(OLD), IP).await.unwrap();
     let mut sessions = Vec::new();
     for _ in 0..4 {
-        sessions.push(keyslot.login("sam", Password::new(OLD), IP).await.unwrap());
+        sessions.push(
+            keyslot
+                .login("sam", Password::new(OLD), IP, None)
+                .await
+                .unwrap(),
+        );
     }
     assert!(
         keyslot

@@ -198,11 +198,19 @@ impl Store for Gated {
         password_slot: Vec<u8>,
         end_other_sessions: bool,
         keep_session: Option<&Id>,
+        revoke_tokens: bool,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let changed = self
             .inner
-            .change_password(user, password_slot, end_other_sessions, keep_session, audit)
+            .change_password(
+                user,
+                password_slot,
+                end_other_sessions,
+                keep_session,
+                revoke_tokens,
+                audit,
+            )
             .await;
         if self.logins.armed.load(Ordering::SeqCst) {
             // Release every held login, and any that come later.
@@ -217,11 +225,19 @@ impl Store for Gated {
         expected_recovery: &Id,
         password_slot: Vec<u8>,
         recovery: RecoveryRecord,
+        revoke_tokens: bool,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         self.gate(Gate::Recover).await;
         self.inner
-            .recover(user, expected_recovery, password_slot, recovery, audit)
+            .recover(
+                user,
+                expected_recovery,
+                password_slot,
+                recovery,
+                revoke_tokens,
+                audit,
+            )
             .await
     }
 

@@ -108,10 +108,14 @@ pub(crate) async fn change_password(
     password_slot: Vec<u8>,
     end_other_sessions: bool,
     keep_session: Option<&Id>,
+    revoke_tokens: bool,
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     touched(set_password_slot(&mut tx, user, &password_slot).await?)?;
+    if revoke_tokens {
+        end_tokens(&mut tx, user).await?;
+    }
     if end_other_sessions {
         tx.execute(
             query(sql!(
@@ -136,6 +140,7 @@ pub(crate) async fn recover(
     expected_recovery: &Id,
     password_slot: Vec<u8>,
     recovery: RecoveryRecord,
+    revoke_tokens: bool,
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
@@ -157,6 +162,9 @@ pub(crate) async fn recover(
     }
     set_password_slot(&mut tx, user, &password_slot).await?;
     end_sessions(&mut tx, user).await?;
+    if revoke_tokens {
+        end_tokens(&mut tx, user).await?;
+    }
     audit::insert(&mut tx, &audit).await?;
     tx.commit().await
 }
@@ -169,6 +177,14 @@ async fn set_password_slot(tx: &mut Tx, user: &Id, slot: &[u8]) -> StoreResult<u
             .bind(user),
     )
     .await
+}
+
+/// Every token of the user goes, with its vault slots (`ON DELETE CASCADE`): the keys they
+/// held die in the same transaction as the credential change that asked for it.
+async fn end_tokens(tx: &mut Tx, user: &Id) -> StoreResult<()> {
+    tx.execute(query(sql!("DELETE FROM tokens WHERE user_id = $1")).bind(user))
+        .await?;
+    Ok(())
 }
 
 async fn end_sessions(tx: &mut Tx, user: &Id) -> StoreResult<()> {

@@ -119,6 +119,7 @@ impl Store for SqlStore {
         password_slot: Vec<u8>,
         end_other_sessions: bool,
         keep_session: Option<&Id>,
+        revoke_tokens: bool,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         accounts::change_password(
@@ -127,6 +128,7 @@ impl Store for SqlStore {
             password_slot,
             end_other_sessions,
             keep_session,
+            revoke_tokens,
             audit,
         )
         .await
@@ -137,6 +139,7 @@ impl Store for SqlStore {
         expected_recovery: &Id,
         password_slot: Vec<u8>,
         recovery: RecoveryRecord,
+        revoke_tokens: bool,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         accounts::recover(
@@ -145,6 +148,7 @@ impl Store for SqlStore {
             expected_recovery,
             password_slot,
             recovery,
+            revoke_tokens,
             audit,
         )
         .await

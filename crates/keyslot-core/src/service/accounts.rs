@@ -270,6 +270,7 @@ impl Keyslot {
         current: Password,
         new: Password,
         end_other_sessions: bool,
+        revoke_tokens: bool,
     ) -> Result<()> {
         let (user_id, _) = principal.require_session()?;
         let Principal::Session { session, .. } = principal else {
@@ -284,31 +285,48 @@ impl Keyslot {
             &user.id,
             &user.password_credential,
         )?;
+        // The current password is guessed like a login, so it is counted like one.
+        let ip = principal
+            .ip()
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let admitted = self
+            .admit_confirmation(principal, &user, "password.change", &ip)
+            .await?;
         let (uid, cred) = (user.id, user.password_credential);
-        let new_slot = self
+        let new_slot = match self
             .hash(current, move |current, kdf, memory| {
                 let user_key = slot.unlock_with(memory, &current, &kdf, &uid, cred)?;
                 PasswordSlot::create_with(memory, &new, &kdf, &uid, cred, &user_key)
             })
             .await?
-            .map_err(|e| match e {
-                keyslot_crypto::Error::WrongCredential => {
-                    Error::Forbidden("the current password is wrong")
-                }
-                other => other.into(),
-            })?;
+        {
+            Ok(slot) => slot,
+            Err(keyslot_crypto::Error::WrongCredential) => {
+                self.audit_failure(principal, "password.change", "wrong current_password", &ip)
+                    .await?;
+                return Err(Error::Forbidden("the current password is wrong"));
+            }
+            Err(other) => return Err(other.into()),
+        };
         let sealed = new_slot
             .seal(self.seal.as_ref(), &user.id, &user.password_credential)?
             .to_bytes();
         let audit = principal.event(
             "password.change",
             Outcome::Ok,
-            format!("end_other_sessions={end_other_sessions}"),
+            format!("end_other_sessions={end_other_sessions} revoke_tokens={revoke_tokens}"),
         );
         self.store
-            .change_password(&user.id, sealed, end_other_sessions, Some(session), audit)
+            .change_password(
+                &user.id,
+                sealed,
+                end_other_sessions,
+                Some(session),
+                revoke_tokens,
+                audit,
+            )
             .await?;
-        Ok(())
+        self.attempt_succeeded(&admitted, &ip).await
     }
 
     /// Recover with the recovery code: new password slot, new recovery code (the old one
@@ -318,6 +336,7 @@ impl Keyslot {
         username: &str,
         code: &str,
         new_password: Password,
+        revoke_tokens: bool,
         ip: &str,
     ) -> Result<String> {
         let code = RecoveryCode::parse(code).map_err(|_| {
@@ -365,17 +384,25 @@ impl Keyslot {
             "recover",
             "recovery-code".into(),
             Outcome::Ok,
-            String::new(),
+            format!("revoke_tokens={revoke_tokens}"),
         );
         audit.ip = Some(ip.to_owned());
         match self
             .store
-            .recover(&user.id, &record.credential_id, sealed, new_record, audit)
+            .recover(
+                &user.id,
+                &record.credential_id,
+                sealed,
+                new_record,
+                revoke_tokens,
+                audit,
+            )
             .await
         {
             Err(StoreError::Conflict) => Err(Error::Unauthorized),
             other => other.map_err(Error::from),
         }?;
+        self.attempt_succeeded(&admitted, ip).await?;
         Ok(new_code.expose_text().to_string())
     }
 

@@ -42,9 +42,13 @@ pub struct PasswordRequest {
     pub current_password: String,
     /// The new password.
     pub new_password: String,
-    /// End the account's other sessions (default `true`). Tokens are never affected.
+    /// End the account's other sessions (default `true`).
     #[serde(default = "yes")]
     pub end_other_sessions: bool,
+    /// Also revoke every API token of the account, with the keys they hold (default
+    /// `false`: scripts keep working through a password change).
+    #[serde(default)]
+    pub revoke_tokens: bool,
 }
 
 /// Recovery request.
@@ -57,6 +61,10 @@ pub struct RecoverRequest {
     pub recovery_code: String,
     /// The new password.
     pub new_password: String,
+    /// Also revoke every API token of the account (default `false`). Recovery always ends
+    /// every session.
+    #[serde(default)]
+    pub revoke_tokens: bool,
 }
 
 macro_rules! redacted_debug {
@@ -182,7 +190,8 @@ pub async fn me(
     }))
 }
 
-/// Change the password (re-wraps one key; data and tokens untouched).
+/// Change the password (re-wraps one key; data untouched; tokens kept unless
+/// `revoke_tokens`).
 #[utoipa::path(post, path = "/v1/password", tag = "account", request_body = PasswordRequest,
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_password(
@@ -197,12 +206,14 @@ pub async fn change_password(
             Password::new(req.current_password),
             Password::new(req.new_password),
             req.end_other_sessions,
+            req.revoke_tokens,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Set a new password with the recovery code; issues a new code and ends every session.
+/// Set a new password with the recovery code; issues a new code and ends every session
+/// (and every token with `revoke_tokens`).
 #[utoipa::path(post, path = "/v1/recover", tag = "account", request_body = RecoverRequest,
     responses((status = 200, body = RecoverResponse), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn recover(
@@ -216,6 +227,7 @@ pub async fn recover(
             &req.username,
             &req.recovery_code,
             Password::new(req.new_password),
+            req.revoke_tokens,
             &ip,
         )
         .await?;

@@ -202,6 +202,7 @@ pub async fn recover(
             username,
             form.get("recovery_code"),
             Password::new(form.get("new_password")),
+            form.get("revoke_tokens") == "on",
             &ip,
         )
         .await;
@@ -276,6 +277,7 @@ pub async fn change_password(
             Password::new(form.get("current_password")),
             Password::new(form.get("new_password")),
             end_others,
+            form.get("revoke_tokens") == "on",
         )
         .await;
     let nav = Some(Nav {

@@ -3,7 +3,9 @@
 use keyslot_core::model::{RecoveryRecord, UserRecord};
 use keyslot_core::store::{NewAccount, StoreError};
 
-use super::fixtures::{account, audit, id, record_login, session, token_record, vault_record};
+use super::fixtures::{
+    account, audit, id, mint_scoped, record_login, session, token_record, vault_record,
+};
 
 check!(
     account_round_trip_and_case_insensitive_names,
@@ -89,6 +91,7 @@ check!(
                 &a.recovery,
                 b"new pw slot".to_vec(),
                 new_rc.clone(),
+                false,
                 audit(Some(&a.user), "recover"),
             )
             .await
@@ -122,6 +125,7 @@ check!(stale_recovery_changes_nothing, |store| async move {
                 &stale,
                 b"x".to_vec(),
                 rc,
+                false,
                 audit(Some(&a.user), "recover")
             )
             .await,
@@ -200,6 +204,74 @@ check!(
                 .set_user_disabled(&id(), Some(1), audit(None, "user.disable"))
                 .await,
             Err(StoreError::NotFound)
+        );
+    }
+);
+
+check!(
+    credential_changes_revoke_tokens_only_when_asked,
+    |store| async move {
+        let a = account(store.as_ref(), "kim").await;
+        let kept = mint_scoped(store.as_ref(), &a).await;
+        store
+            .change_password(
+                &a.user,
+                b"slot 2".to_vec(),
+                false,
+                None,
+                false,
+                audit(Some(&a.user), "password.change"),
+            )
+            .await
+            .unwrap();
+        assert!(
+            store.token(&kept).await.unwrap().is_some(),
+            "tokens stay unless asked"
+        );
+        store
+            .change_password(
+                &a.user,
+                b"slot 3".to_vec(),
+                false,
+                None,
+                true,
+                audit(Some(&a.user), "password.change"),
+            )
+            .await
+            .unwrap();
+        assert!(store.token(&kept).await.unwrap().is_none());
+        assert!(
+            store.token_vault_slots(&kept).await.unwrap().is_empty(),
+            "a revoked token's keys go with it"
+        );
+
+        let again = mint_scoped(store.as_ref(), &a).await;
+        let code = store
+            .recovery(&a.user)
+            .await
+            .unwrap()
+            .unwrap()
+            .credential_id;
+        let next = RecoveryRecord {
+            user_id: a.user,
+            credential_id: id(),
+            verifier: vec![8; 32],
+            wrapped_user_key: b"rc 2".to_vec(),
+        };
+        store
+            .recover(
+                &a.user,
+                &code,
+                b"slot 4".to_vec(),
+                next,
+                true,
+                audit(Some(&a.user), "recover"),
+            )
+            .await
+            .unwrap();
+        assert!(
+            store.token(&again).await.unwrap().is_none(),
+            "recovery with revoke_tokens ends every token"
         );
     }
 );

@@ -13,10 +13,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use keyslot_core::model::{RecoveryRecord, Timestamp};
-use keyslot_core::store::{Store, StoreError, StoreResult};
+use keyslot_core::model::RecoveryRecord;
+use keyslot_core::store::{Admission, Store, StoreError, StoreResult};
 
-use super::fixtures::{BACKOFF, account, audit, id, item, mint_scoped, record_login, session};
+use super::fixtures::{account, audit, id, item, mint_scoped, record_login, session};
+use super::limits::{backoff, budget};
 use crate::{Gate, Gated};
 
 /// How many calls each check races.
@@ -108,7 +109,7 @@ check!(
             .map(|(slot, rc)| {
                 let (user, code) = (a.user, a.recovery);
                 move |s: Arc<dyn Store>| async move {
-                    s.recover(&user, &code, slot, rc, audit(Some(&user), "recover"))
+                    s.recover(&user, &code, slot, rc, false, audit(Some(&user), "recover"))
                         .await
                 }
             })
@@ -146,6 +147,7 @@ check!(
                     &a.recovery,
                     b"late".to_vec(),
                     again,
+                    false,
                     audit(Some(&a.user), "recover")
                 )
                 .await,

@@ -38,6 +38,7 @@ check!(reseal_replaces_only_unchanged_slots, |store| async move {
             b"bob's new slot".to_vec(),
             false,
             None,
+            false,
             audit(Some(&bob), "password.change"),
         )
         .await

@@ -67,6 +67,7 @@ check!(
                 b"slot v2".to_vec(),
                 false,
                 Some(&s1.id),
+                false,
                 audit(Some(&a.user), "password.change"),
             )
             .await
@@ -78,6 +79,7 @@ check!(
                 b"slot v3".to_vec(),
                 true,
                 Some(&s1.id),
+                false,
                 audit(Some(&a.user), "password.change"),
             )
             .await
@@ -94,7 +96,14 @@ check!(
         );
         assert_eq!(
             store
-                .change_password(&id(), vec![1], true, None, audit(None, "password.change"))
+                .change_password(
+                    &id(),
+                    vec![1],
+                    true,
+                    None,
+                    false,
+                    audit(None, "password.change")
+                )
                 .await,
             Err(StoreError::NotFound)
         );
@@ -113,6 +122,7 @@ check!(
                 b"new slot".to_vec(),
                 true,
                 None,
+                false,
                 audit(Some(&a.user), "password.change"),
             )
             .await
