@@ -152,6 +152,11 @@ pub enum Command {
     /// Example: keyslot token create --name deploy --vault work
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Your account's activity, newest first: logins, reads, lists, writes, tokens; each
+    /// with the credential and the address it came from. Needs a session (keyslot login).
+    ///
+    /// Example: keyslot audit --since 2026-12-01T00:00:00Z --action item.read
+    Audit(crate::commands::audit::AuditArgs),
     /// Write a vault's items as JSON lines ({"name": …, "value": …}).
     ///
     /// Example: keyslot export work --output work.jsonl
@@ -224,6 +229,10 @@ pub struct ServeArgs {
     /// passwords, cookies and tokens would cross the network in clear.
     #[arg(long, env = "KEYSLOT_INSECURE_HTTP")]
     pub insecure_http: bool,
+    /// Also append every audit event, as it is recorded, to FILE as one JSON line
+    /// (schema in docs/AUDIT.md); mode 0600, reopened on SIGHUP for logrotate.
+    #[arg(long, env = "KEYSLOT_AUDIT_LOG", value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Where the seal key lives in a PKCS#11 HSM. The token's user PIN is read from

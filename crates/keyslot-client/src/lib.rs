@@ -397,9 +397,26 @@ impl Client {
 
     /// `GET /v1/audit`.
     pub async fn audit(&self, limit: u32) -> Result<Vec<AuditEvent>> {
-        self.get::<Audit>(&format!("/v1/audit?limit={limit}"))
+        self.get::<AuditPage>(&format!("/v1/audit?limit={limit}"))
             .await
             .map(|a| a.events)
+    }
+
+    /// `GET /v1/audit` with filters and a cursor: one page, newest first.
+    pub async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage> {
+        let mut path = format!("/v1/audit?limit={}", query.limit);
+        for (name, value) in [
+            ("since", &query.since),
+            ("until", &query.until),
+            ("action", &query.action),
+            ("actor", &query.actor),
+            ("cursor", &query.cursor),
+        ] {
+            if let Some(value) = value {
+                path.push_str(&format!("&{name}={}", segment(value)));
+            }
+        }
+        self.get::<AuditPage>(&path).await
     }
 }
 

@@ -167,7 +167,29 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Audit {
+/// A page of audit events.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuditPage {
+    /// Events, newest first.
     pub events: Vec<AuditEvent>,
+    /// The cursor of the next (older) page, if there is one.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+/// Which audit events to ask for ([`crate::Client::audit_page`]).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Events per page (1–1000).
+    pub limit: u32,
+    /// Only at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Only before this RFC 3339 time.
+    pub until: Option<String>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }

@@ -142,7 +142,11 @@ async fn flush_loop(
     // from writing.
     while let Some(first) = rx.recv().await {
         let mut entry = Some(first);
-        tokio::time::sleep(FLUSH_INTERVAL).await;
+        // A buffer already half full (a burst, or the backlog of a stall) is drained now:
+        // readers are about to wait for its room.
+        if rx.len() < capacity / 2 {
+            tokio::time::sleep(FLUSH_INTERVAL).await;
+        }
         let mut taken = 0;
         while let Some(e) = entry.take() {
             match e {

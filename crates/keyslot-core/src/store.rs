@@ -72,6 +72,24 @@ pub struct Swept {
     pub user_keys_due: u64,
 }
 
+/// Which of a user's audit events to list ([`Store::audit_page`]), newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only events at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only events before this time.
+    pub until: Option<Timestamp>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only events older in the log than this position (the paging cursor: the position
+    /// of the last event of the previous page).
+    pub before: Option<i64>,
+    /// At most this many events.
+    pub limit: u32,
+}
+
 /// Keyslot's persistence. Implemented once for SQLite and PostgreSQL by `keyslot-store`;
 /// every implementation passes `keyslot-store-tests`.
 #[async_trait]
@@ -240,6 +258,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
     /// The newest `limit` events of a user, newest first.
     async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    /// A user's events matching `filter`, newest first (in the order they were written),
+    /// each with its position in the log: a later page asks for events `before` the last
+    /// position it was given.
+    async fn audit_page(
+        &self,
+        user: &Id,
+        filter: &AuditFilter,
+    ) -> StoreResult<Vec<(i64, AuditEvent)>>;
 
     /// Up to `limit` users' sealed password slots, in ascending user id order, starting
     /// after `after` (`None`: from the first): `keyslot seal migrate` walks every slot

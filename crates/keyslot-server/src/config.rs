@@ -31,6 +31,8 @@ pub struct ServerConfig {
     /// terminated by a proxy in front. Off by default: passwords, cookies and tokens
     /// would otherwise cross the network in clear because a flag was forgotten.
     pub insecure_http: bool,
+    /// Also append every audit event to this file, one JSON line each (docs/AUDIT.md).
+    pub audit_log: Option<PathBuf>,
     /// Use-case tunables.
     pub core: CoreConfig,
 }
@@ -47,6 +49,7 @@ impl ServerConfig {
             seal_pkcs11: None,
             tls: None,
             insecure_http: false,
+            audit_log: None,
             core: CoreConfig::default(),
         }
     }

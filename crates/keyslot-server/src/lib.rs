@@ -5,6 +5,7 @@
 //! headers, metrics, and [`serve`], which opens the store and the seal key and listens.
 #![forbid(unsafe_code)]
 
+pub mod audit_log;
 mod auth;
 pub mod config;
 mod csrf;
@@ -77,7 +78,16 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
     restrict_dir(&config.data_dir)?;
     let serving = serving_lock::hold(&config.data_dir)?;
     let seal = seal_file::open(config)?;
-    let store = open_store(&config.database_url(), config.migrate).await?;
+    let mut store = open_store(&config.database_url(), config.migrate).await?;
+    let audit_log = match &config.audit_log {
+        Some(path) => {
+            let log = audit_log::AuditLog::open(path)?;
+            log.reopen_on_sighup();
+            store = Arc::new(audit_log::Shipping::new(store, log.clone()));
+            Some(log)
+        }
+        None => None,
+    };
     let keyslot = Keyslot::open(store, seal, config.core.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}").context(describe(&e)))?;
@@ -85,6 +95,7 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
         keyslot,
         metrics: Arc::default(),
         serving: Arc::new(serving),
+        audit_log,
     })
 }
 

@@ -68,6 +68,10 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "keyslot_token_uses_skipped_total {}",
         refused.token_uses
     );
+    if let Some(log) = &state.audit_log {
+        out.push_str("# HELP keyslot_audit_log_failed_total Audit events not written to the --audit-log file (still in the database).\n# TYPE keyslot_audit_log_failed_total counter\n");
+        let _ = writeln!(out, "keyslot_audit_log_failed_total {}", log.failed());
+    }
     (
         [(
             header::CONTENT_TYPE,

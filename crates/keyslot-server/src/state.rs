@@ -16,4 +16,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The data directory held while serving (released when the last clone drops).
     pub serving: Arc<crate::serving_lock::ServingLock>,
+    /// The `--audit-log` file, when one is written.
+    pub audit_log: Option<Arc<crate::audit_log::AuditLog>>,
 }

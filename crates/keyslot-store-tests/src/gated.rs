@@ -15,7 +15,7 @@ use keyslot_core::model::{
     AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
     TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{NewAccount, NewLogin, Store, StoreResult, Swept};
+use keyslot_core::store::{AuditFilter, NewAccount, NewLogin, Store, StoreResult, Swept};
 use keyslot_crypto::Id;
 use tokio::sync::{Barrier, Semaphore};
 
@@ -358,6 +358,14 @@ impl Store for Gated {
 
     async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         self.inner.audit_events(user, limit).await
+    }
+
+    async fn audit_page(
+        &self,
+        user: &Id,
+        filter: &AuditFilter,
+    ) -> StoreResult<Vec<(i64, AuditEvent)>> {
+        self.inner.audit_page(user, filter).await
     }
 
     async fn password_slots(

@@ -2,7 +2,7 @@
 //! batches of read events appended by the read path's flusher.
 
 use keyslot_core::model::AuditEvent;
-use keyslot_core::store::StoreResult;
+use keyslot_core::store::{AuditFilter, StoreResult};
 use keyslot_crypto::Id;
 
 use crate::db::{Arg, Pool, Tx, built, query, sql};
@@ -77,6 +77,28 @@ pub(crate) async fn events(pool: &Pool, user: &Id, limit: u32) -> StoreResult<Ve
             .bind(user)
             .bind(limit),
         rows::audit,
+    )
+    .await
+}
+
+/// A page of a user's events matching `filter`, newest first, with their positions. One
+/// statement for every combination of filters (an absent one is a NULL that matches
+/// all), walking the `(user_id, seq)` index backwards from the cursor.
+pub(crate) async fn page(
+    pool: &Pool,
+    user: &Id,
+    filter: &AuditFilter,
+) -> StoreResult<Vec<(i64, AuditEvent)>> {
+    pool.all(
+        query(sql!("SELECT " SEQ " AS position, user_id, at, action, actor, outcome, ip, detail FROM audit_events WHERE user_id = $1 AND ($2 IS NULL OR at >= $2) AND ($3 IS NULL OR at < $3) AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor = $5) AND ($6 IS NULL OR " SEQ " < $6) ORDER BY " SEQ " DESC LIMIT $7"))
+            .bind(user)
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(&filter.action)
+            .bind(&filter.actor)
+            .bind(filter.before)
+            .bind(filter.limit),
+        |row| Ok((row.int("position")?, rows::audit(row)?)),
     )
     .await
 }

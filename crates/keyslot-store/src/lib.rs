@@ -36,7 +36,7 @@ use keyslot_core::model::{
     AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
     TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{NewAccount, NewLogin, Store, StoreResult, Swept};
+use keyslot_core::store::{AuditFilter, NewAccount, NewLogin, Store, StoreResult, Swept};
 use keyslot_crypto::Id;
 
 pub use backend::{Backend, BackupError, Schema, open};
@@ -255,6 +255,13 @@ impl Store for SqlStore {
     }
     async fn audit_events(&self, user: &Id, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         audit::events(&self.pool, user, limit).await
+    }
+    async fn audit_page(
+        &self,
+        user: &Id,
+        filter: &AuditFilter,
+    ) -> StoreResult<Vec<(i64, AuditEvent)>> {
+        audit::page(&self.pool, user, filter).await
     }
 
     async fn password_slots(

@@ -2,6 +2,7 @@
 //! operator commands (`serve`, `migrate`, `backup`, `user`) open the database directly.
 
 pub mod account;
+pub mod audit;
 pub mod dev_cert;
 pub mod dotenv;
 pub mod inject;

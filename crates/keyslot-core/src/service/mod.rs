@@ -2,6 +2,7 @@
 //! vaults and items, tokens.
 
 mod accounts;
+mod audit_log;
 mod items;
 mod tokens;
 pub mod views;

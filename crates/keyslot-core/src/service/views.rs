@@ -131,3 +131,12 @@ pub struct AuditEntry {
     /// Ids concerned.
     pub detail: String,
 }
+
+/// A page of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    /// Events, newest first.
+    pub events: Vec<AuditEntry>,
+    /// Where the next page starts (opaque to callers), when this one was full.
+    pub next: Option<i64>,
+}
