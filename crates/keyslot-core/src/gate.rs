@@ -16,7 +16,7 @@
 //! The same admission also bounds other CPU-heavy work on user input that must not run on
 //! the async runtime (the password strength check: [`Argon2Gate::run_cpu`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use keyslot_crypto::slot::password::Argon2Memory;
@@ -33,6 +33,8 @@ pub struct Argon2Gate {
     workers: usize,
     /// Idle working buffers, at most one per worker.
     memories: Arc<Mutex<Vec<Argon2Memory>>>,
+    /// Argon2 jobs started since start.
+    runs: Arc<AtomicU64>,
 }
 
 impl Argon2Gate {
@@ -45,6 +47,7 @@ impl Argon2Gate {
             limit: workers + queue,
             workers,
             memories: Arc::default(),
+            runs: Arc::default(),
         }
     }
 
@@ -59,7 +62,9 @@ impl Argon2Gate {
     {
         let memories = self.memories.clone();
         let workers = self.workers;
+        let runs = self.runs.clone();
         self.run_admitted(move || {
+            runs.fetch_add(1, Ordering::Relaxed);
             // One buffer per permit: taken while the permit is held, put back before it
             // is released (the caller drops the permit after this returns).
             let mut memory = memories
@@ -122,6 +127,11 @@ impl Argon2Gate {
     /// Hashes running or waiting now (for `/metrics`).
     pub fn in_flight(&self) -> usize {
         self.admitted.load(Ordering::Acquire)
+    }
+
+    /// Argon2 jobs started since start: what guessers got evaluated (for `/metrics`).
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// Working buffers idle in the pool, and whether all of them are zero (tests).

@@ -61,6 +61,53 @@ pub struct NewLogin {
     pub audit: AuditEvent,
 }
 
+/// One limit an attempt is admitted against ([`Store::admit_attempt`]).
+#[derive(Clone)]
+pub struct AttemptLimit {
+    /// The counter's key: a kind byte, then a username's MAC and/or a source network.
+    /// Never a username in clear.
+    pub key: Vec<u8>,
+    /// How the counter limits.
+    pub rule: AttemptRule,
+}
+
+/// By hand: keys are MACs of usernames and addresses, not for logs.
+impl std::fmt::Debug for AttemptLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttemptLimit")
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a counter limits attempts.
+#[derive(Debug, Clone, Copy)]
+pub enum AttemptRule {
+    /// At most `limit` attempts in a window of `window_secs`, which starts with the first
+    /// attempt; past it, refused until the window ends.
+    Budget {
+        /// Attempts per window (at least 1).
+        limit: u32,
+        /// The window's length.
+        window_secs: i64,
+    },
+    /// `threshold` attempts free, then each admitted attempt shuts the key for the
+    /// back-off it earns; the counter is forgotten `max_secs` after its last lock ends.
+    Backoff(Backoff),
+}
+
+/// The answer of [`Store::admit_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Counted; go ahead.
+    Admitted,
+    /// Not counted; try again in this many seconds (at least 1).
+    Refused {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+}
+
 /// What one sweep deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -70,6 +117,8 @@ pub struct Swept {
     pub sessions: u64,
     /// Users newly marked for a user-key rotation: a swept token wrapped their key.
     pub user_keys_due: u64,
+    /// Attempt counters past their end ([`Store::admit_attempt`]).
+    pub attempt_counters: u64,
 }
 
 /// Which of a user's audit events to list ([`Store::audit_page`]), newest first.
@@ -122,17 +171,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The recovery slot of a user.
     async fn recovery(&self, user: &Id) -> StoreResult<Option<RecoveryRecord>>;
 
-    /// Failed logins from `ip` since `since`.
-    async fn ip_failures(&self, ip: &str, since: Timestamp) -> StoreResult<u32>;
-    /// Count a failed login (per account when known, and per IP), apply the back-off, and
-    /// write the audit event, in one transaction. Returns the account's lock end, if any.
-    async fn record_login_failure(
+    /// Admit one attempt (a login, a recovery, a `current_password` check, a signup)
+    /// against every limit of `limits`, in order, before any Argon2 runs: each key's check
+    /// and increment is one conditional upsert, so concurrent attempts on many instances
+    /// can never be admitted past a limit. If any limit refuses, nothing is counted and
+    /// the longest wait is returned. Short: no transaction outlives this call.
+    async fn admit_attempt(
         &self,
-        user: Option<&Id>,
-        ip: &str,
-        backoff: Backoff,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<Timestamp>>;
+        limits: &[AttemptLimit],
+        now: Timestamp,
+    ) -> StoreResult<Admission>;
+    /// An admitted attempt succeeded, in one transaction: forget the counters `clear`
+    /// (the username's), and give one attempt back to the budget `refund` (the source
+    /// network's, which counts failures), reopening it. Keys with no row are ignored.
+    async fn attempt_succeeded(&self, clear: &[&[u8]], refund: &[u8]) -> StoreResult<()>;
     /// A successful login, in one transaction: reset the failure count, optionally replace
     /// the password slot (parameter upgrade), store the session, end the user's oldest
     /// sessions beyond `max_sessions`, write the audit event. Conditional on the password
@@ -251,7 +303,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `idle_before`, in one transaction; a deleted token that wrapped the user key marks
     /// its user's key as due to rotate. Then let go of the deleted bytes where the backend
     /// can (SQLite: `secure_delete` zeroes them, and a WAL checkpoint truncates the log).
-    /// Safe to run from many instances at once.
+    /// Attempt counters that ended by `now` go too (they hold usernames' MACs). Safe to
+    /// run from many instances at once.
     async fn sweep_expired(&self, now: Timestamp, idle_before: Timestamp) -> StoreResult<Swept>;
 
     /// Append audit events (batched reads; changes are audited inside their own call).

@@ -245,3 +245,34 @@ pub async fn end_presented_session(state: &AppState, headers: &HeaderMap, ip: &s
         let _ = state.keyslot.logout(&principal).await;
     }
 }
+
+/// The known-device cookie's name: set at each successful login, presented at the next
+/// ones, it exempts the owner's browser from the per-username ceiling an attacker can push
+/// (`keyslot_core`'s attempt counters). `__Host-`, like the session cookie.
+pub const DEVICE_COOKIE_NAME: &str = "__Host-keyslot-device";
+
+/// The device cookie the request presents, if any (verified by the login, not here).
+pub fn device_cookie(headers: &HeaderMap) -> Option<Zeroizing<String>> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            pair.trim()
+                .strip_prefix(DEVICE_COOKIE_NAME)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
+        .map(|v| Zeroizing::new(v.to_owned()))
+}
+
+/// `Set-Cookie` for a fresh device cookie, kept `max_age_secs` (long: it names a browser,
+/// not a session, and opens nothing by itself).
+pub fn set_device_cookie(value: &str, max_age_secs: i64) -> Option<HeaderValue> {
+    let text = Zeroizing::new(format!(
+        "{DEVICE_COOKIE_NAME}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}"
+    ));
+    let mut value = HeaderValue::from_str(&text).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}

@@ -59,6 +59,12 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "keyslot_argon2_in_flight {}",
         state.keyslot.argon2_in_flight()
     );
+    out.push_str("# HELP keyslot_argon2_runs_total Argon2 hashes run: every evaluated password guess is one.\n# TYPE keyslot_argon2_runs_total counter\n");
+    let _ = writeln!(
+        out,
+        "keyslot_argon2_runs_total {}",
+        state.keyslot.argon2_runs()
+    );
     let refused = state.keyslot.audit_refused();
     out.push_str("# HELP keyslot_audit_refused_reads_total Reads answered 503 because the audit buffer stayed full (the read was not served, so no event is missing).\n# TYPE keyslot_audit_refused_reads_total counter\n");
     let _ = writeln!(out, "keyslot_audit_refused_reads_total {}", refused.reads);

@@ -426,7 +426,7 @@ async fn minting_a_token_needs_the_current_password() {
         s.login("gwen", PASSWORD).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    // And each is in the account's audit log as a failed mint.
+    // And each is in the account's audit log as a failed mint, the refused one too.
     let log = s.get("/v1/audit?limit=50", &session).await;
     let failed = log.body["events"]
         .as_array()
@@ -434,7 +434,7 @@ async fn minting_a_token_needs_the_current_password() {
         .iter()
         .filter(|e| e["action"] == "token.mint" && e["outcome"] == "failed")
         .count();
-    assert_eq!(failed, 5, "{}", log.text);
+    assert_eq!(failed, 6, "{}", log.text);
     // Once the back-off has passed, the right password mints.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = s.post("/v1/tokens", &session, body(Some(PASSWORD))).await;

@@ -12,10 +12,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use keyslot_core::model::{
-    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
-    TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
+    AuditEvent, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead, TokenRecord,
+    TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{AuditFilter, NewAccount, NewLogin, Store, StoreResult, Swept};
+use keyslot_core::store::{
+    Admission, AttemptLimit, AuditFilter, NewAccount, NewLogin, Store, StoreResult, Swept,
+};
 use keyslot_crypto::Id;
 use tokio::sync::{Barrier, Semaphore};
 
@@ -35,8 +37,8 @@ pub enum Gate {
     UpdateItem,
     /// [`Store::mark_tokens_used`].
     MarkTokensUsed,
-    /// [`Store::record_login_failure`].
-    RecordLoginFailure,
+    /// [`Store::admit_attempt`].
+    AdmitAttempt,
 }
 
 /// A [`Store`] that delegates every call to `inner`, and holds calls of its gated methods
@@ -150,21 +152,17 @@ impl Store for Gated {
         self.inner.recovery(user).await
     }
 
-    async fn ip_failures(&self, ip: &str, since: Timestamp) -> StoreResult<u32> {
-        self.inner.ip_failures(ip, since).await
+    async fn admit_attempt(
+        &self,
+        limits: &[AttemptLimit],
+        now: Timestamp,
+    ) -> StoreResult<Admission> {
+        self.gate(Gate::AdmitAttempt).await;
+        self.inner.admit_attempt(limits, now).await
     }
 
-    async fn record_login_failure(
-        &self,
-        user: Option<&Id>,
-        ip: &str,
-        backoff: Backoff,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<Timestamp>> {
-        self.gate(Gate::RecordLoginFailure).await;
-        self.inner
-            .record_login_failure(user, ip, backoff, audit)
-            .await
+    async fn attempt_succeeded(&self, clear: &[&[u8]], refund: &[u8]) -> StoreResult<()> {
+        self.inner.attempt_succeeded(clear, refund).await
     }
 
     async fn record_login(&self, login: NewLogin) -> StoreResult<()> {

@@ -220,8 +220,10 @@ mod tests {
         for old in [
             "account_round_trip_and_case_insensitive_names",
             "duplicate_username_conflicts_and_writes_nothing",
-            "failed_logins_back_off_and_success_resets",
-            "ip_failures_are_counted_per_address",
+            // The failed-login counters' two checks were replaced with those of the
+            // admission counters (issue 13: counted when admitted, not when failed).
+            "backoff_counts_admissions_and_a_success_clears",
+            "budgets_hold_for_their_window_and_a_refusal_counts_nothing",
             "sessions_live_touch_and_die",
             "password_change_ends_other_sessions_only_when_asked",
             "recovery_replaces_slots_and_ends_sessions",

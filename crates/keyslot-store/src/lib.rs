@@ -33,10 +33,12 @@ mod vaults;
 
 use async_trait::async_trait;
 use keyslot_core::model::{
-    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
-    TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
+    AuditEvent, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead, TokenRecord,
+    TokenVaultSlot, UserRecord, VaultRecord,
 };
-use keyslot_core::store::{AuditFilter, NewAccount, NewLogin, Store, StoreResult, Swept};
+use keyslot_core::store::{
+    Admission, AttemptLimit, AuditFilter, NewAccount, NewLogin, Store, StoreResult, Swept,
+};
 use keyslot_crypto::Id;
 
 pub use backend::{Backend, BackupError, Schema, open};
@@ -87,17 +89,15 @@ impl Store for SqlStore {
         accounts::recovery(&self.pool, user).await
     }
 
-    async fn ip_failures(&self, ip: &str, since: Timestamp) -> StoreResult<u32> {
-        limits::ip_failures(&self.pool, ip, since).await
-    }
-    async fn record_login_failure(
+    async fn admit_attempt(
         &self,
-        user: Option<&Id>,
-        ip: &str,
-        backoff: Backoff,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<Timestamp>> {
-        limits::record_failure(&self.pool, user, ip, backoff, audit).await
+        limits: &[AttemptLimit],
+        now: Timestamp,
+    ) -> StoreResult<Admission> {
+        limits::admit(&self.pool, limits, now).await
+    }
+    async fn attempt_succeeded(&self, clear: &[&[u8]], refund: &[u8]) -> StoreResult<()> {
+        limits::succeeded(&self.pool, clear, refund).await
     }
     async fn record_login(&self, login: NewLogin) -> StoreResult<()> {
         sessions::record_login(&self.pool, login).await

@@ -6,7 +6,7 @@ use keyslot_core::store::{StoreResult, Swept};
 use crate::db::{Pool, query, sql};
 
 /// Delete expired tokens (their vault slots go with them, `ON DELETE CASCADE`) and ended
-/// sessions, in one transaction. A token that wrapped the user key marks its user's key as
+/// sessions, and ended attempt counters, in one transaction. A token that wrapped the user key marks its user's key as
 /// due to rotate, in the same transaction, before its row goes. Many instances may sweep
 /// at once: a row already deleted is simply not there for the next.
 pub(crate) async fn expired(
@@ -36,10 +36,16 @@ pub(crate) async fn expired(
             .bind(idle_before),
         )
         .await?;
+    // Attempt counters past their end: they hold usernames' MACs, kept no longer than
+    // the longest back-off needs them.
+    let attempt_counters = tx
+        .execute(query(sql!("DELETE FROM attempt_counters WHERE expires_at <= $1")).bind(now))
+        .await?;
     tx.commit().await?;
     Ok(Swept {
         tokens,
         sessions,
         user_keys_due,
+        attempt_counters,
     })
 }

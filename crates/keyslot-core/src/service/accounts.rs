@@ -95,9 +95,18 @@ impl Keyslot {
         })
     }
 
-    /// Log in with a password: back-off checks, one Argon2id, a new session.
-    pub async fn login(&self, username: &str, password: Password, ip: &str) -> Result<LoggedIn> {
-        let user = self.admit_attempt(username, ip).await?;
+    /// Log in with a password: the attempt is admitted (counted) first, then one Argon2id,
+    /// then a new session and a fresh known-device cookie. `device` is the device cookie
+    /// the client presented, if any: it exempts the owner's browser from the per-username
+    /// ceiling (`attempts`).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: Password,
+        ip: &str,
+        device: Option<&str>,
+    ) -> Result<LoggedIn> {
+        let (user, admitted) = self.admit_attempt(username, ip, device, false).await?;
         let Some(user) = user else {
             // Unknown user: spend the same Argon2 as a real check so timing tells nothing.
             self.hash(password, |password, kdf, memory| {
@@ -180,10 +189,12 @@ impl Keyslot {
             Err(StoreError::Conflict) => return Err(Error::Unauthorized),
             Err(e) => return Err(e.into()),
         }
+        self.attempt_succeeded(&admitted, ip).await?;
         Ok(LoggedIn {
             session: session.expose_text(),
             csrf_token: session.csrf_token(),
             expires_at,
+            device_cookie: zeroize::Zeroizing::new(self.device_cookie(&user.id)?),
         })
     }
 
@@ -345,7 +356,9 @@ impl Keyslot {
                 "is not a recovery code: 26 characters, groups of four",
             )
         })?;
-        let user = self.admit_attempt(username, ip).await?;
+        // The per-username ceiling does not apply: the right code must get the owner in
+        // while an attacker holds the ceiling down, and 128 bits are not guessed by trying.
+        let (user, admitted) = self.admit_attempt(username, ip, None, true).await?;
         let Some(user) = user else {
             return Err(self.fail_attempt(None, "recover", ip).await);
         };
@@ -437,18 +450,10 @@ impl Keyslot {
         ip: &str,
     ) -> Result<()> {
         let (user_id, _) = principal.require_session()?;
-        let at = now();
-        if self.store.ip_failures(ip, at - 60).await? >= self.config.ip_failures_per_minute {
-            return Err(Error::TooManyAttempts { retry_after: 60 });
-        }
         let user = self.store.user(user_id).await?.ok_or(Error::Unauthorized)?;
-        if let Some(until) = user.locked_until
-            && until >= at
-        {
-            return Err(Error::TooManyAttempts {
-                retry_after: (until - at + 1).unsigned_abs(),
-            });
-        }
+        let admitted = self
+            .admit_confirmation(principal, &user, action, ip)
+            .await?;
         let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(
             self.seal.as_ref(),
             &user.id,
@@ -462,18 +467,9 @@ impl Keyslot {
             })
             .await?;
         match opened {
-            Ok(()) => Ok(()),
+            Ok(()) => self.attempt_succeeded(&admitted, ip).await,
             Err(keyslot_crypto::Error::WrongCredential) => {
-                let mut audit = event(
-                    Some(&user.id),
-                    action,
-                    principal.actor(),
-                    Outcome::Failed,
-                    "wrong current_password".into(),
-                );
-                audit.ip = Some(ip.to_owned());
-                self.store
-                    .record_login_failure(Some(&user.id), ip, self.config.backoff, audit)
+                self.audit_failure(principal, action, "wrong current_password", ip)
                     .await?;
                 Err(Error::Forbidden("the current password is wrong"))
             }
@@ -517,31 +513,73 @@ impl Keyslot {
             .await
     }
 
-    /// Per-IP budget and per-account lock, checked before any Argon2 runs.
-    async fn admit_attempt(&self, username: &str, ip: &str) -> Result<Option<UserRecord>> {
-        let at = now();
-        if self.store.ip_failures(ip, at - 60).await? >= self.config.ip_failures_per_minute {
-            return Err(Error::TooManyAttempts { retry_after: 60 });
-        }
+    /// Admit a login or recovery on `username` from `ip` (`attempts`), before any Argon2
+    /// runs; the account, if the name is one. Whether it is changes nothing the client
+    /// sees: the name is counted and refused alike.
+    async fn admit_attempt(
+        &self,
+        username: &str,
+        ip: &str,
+        device: Option<&str>,
+        recovery: bool,
+    ) -> Result<(Option<UserRecord>, super::attempts::Admitted)> {
         // A disabled account answers exactly like an unknown one.
         let user = self
             .store
             .user_by_name(username)
             .await?
             .filter(|u| u.disabled_at.is_none());
-        // Times are whole seconds: a lock holds through its last second, so a lock of
-        // n seconds lasts between n and n + 1, never less.
-        if let Some(until) = user.as_ref().and_then(|u| u.locked_until)
-            && until >= at
-        {
-            return Err(Error::TooManyAttempts {
-                retry_after: (until - at + 1).unsigned_abs(),
-            });
-        }
-        Ok(user)
+        let known_device = user
+            .as_ref()
+            .is_some_and(|u| self.is_known_device(device, &u.id));
+        let admitted = self
+            .admit(username, ip, !(recovery || known_device))
+            .await?;
+        Ok((user, admitted))
     }
 
-    /// Count a failure and return the error to answer with.
+    /// Admit a `current_password` check of `user` (a password change, a token mint) like
+    /// a login from `ip`; a refusal is audited as a failure of `action`.
+    async fn admit_confirmation(
+        &self,
+        principal: &Principal,
+        user: &UserRecord,
+        action: &str,
+        ip: &str,
+    ) -> Result<super::attempts::Admitted> {
+        // A session is itself a recent login, so the per-username ceiling is not applied:
+        // the back-off per source and the source's budget are.
+        match self.admit(&user.username, ip, false).await {
+            Err(refused @ Error::TooManyAttempts { .. }) => {
+                self.audit_failure(principal, action, "too many attempts", ip)
+                    .await?;
+                Err(refused)
+            }
+            other => other,
+        }
+    }
+
+    /// Audit a failed re-authentication of `principal` (written now, not buffered).
+    async fn audit_failure(
+        &self,
+        principal: &Principal,
+        action: &str,
+        detail: &str,
+        ip: &str,
+    ) -> Result<()> {
+        let mut audit = event(
+            Some(principal.user()),
+            action,
+            principal.actor(),
+            Outcome::Failed,
+            detail.into(),
+        );
+        audit.ip = Some(ip.to_owned());
+        Ok(self.store.append_audit(&[audit]).await?)
+    }
+
+    /// Audit a failed login or recovery (already counted when it was admitted) and return
+    /// the error to answer with.
     async fn fail_attempt(&self, user: Option<&Id>, action: &str, ip: &str) -> Error {
         let actor = if action == "recover" {
             "recovery-code"
@@ -550,12 +588,8 @@ impl Keyslot {
         };
         let mut audit = event(user, action, actor.into(), Outcome::Failed, String::new());
         audit.ip = Some(ip.to_owned());
-        match self
-            .store
-            .record_login_failure(user, ip, self.config.backoff, audit)
-            .await
-        {
-            Ok(_) => Error::Unauthorized,
+        match self.store.append_audit(&[audit]).await {
+            Ok(()) => Error::Unauthorized,
             Err(e) => e.into(),
         }
     }

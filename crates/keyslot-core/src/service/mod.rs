@@ -2,6 +2,7 @@
 //! vaults and items, tokens.
 
 mod accounts;
+mod attempts;
 mod audit_log;
 mod items;
 mod tokens;
@@ -22,10 +23,21 @@ use crate::{Error, Result};
 pub struct Config {
     /// Argon2id floor, ceiling and target.
     pub kdf: KdfPolicy,
-    /// Per-account back-off after failed logins.
+    /// Back-off per (username, source network): attempts free, then exponential.
     pub backoff: Backoff,
-    /// Failed logins allowed per client address per minute.
+    /// Failed attempts (logins, recoveries, `current_password` checks) per source network
+    /// (an IPv4 address, an IPv6 /64) per minute, counted in the database.
     pub ip_failures_per_minute: u32,
+    /// Attempts per username per hour from clients without a known-device cookie: throttles
+    /// a guesser spread over many networks, without locking the owner's browser out.
+    pub username_attempts_per_hour: u32,
+    /// Signups per source network per hour.
+    pub signups_per_hour: u32,
+    /// Attempts per source network per minute each instance lets through to the database
+    /// at most (a local token bucket that sheds floods).
+    pub local_attempts_per_minute: u32,
+    /// How long a known-device cookie is honoured, in seconds.
+    pub device_cookie_secs: i64,
     /// A session ends after this long without a request.
     pub session_idle_secs: i64,
     /// A session ends this long after login, active or not.
@@ -76,6 +88,10 @@ impl Default for Config {
                 max_secs: 15 * 60,
             },
             ip_failures_per_minute: 30,
+            username_attempts_per_hour: 100,
+            signups_per_hour: 10,
+            local_attempts_per_minute: 120,
+            device_cookie_secs: attempts::DEVICE_COOKIE_SECS,
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 3600,
             token_default_secs: 30 * 86_400,
@@ -102,6 +118,7 @@ pub struct Keyslot {
     config: Arc<Config>,
     gate: Argon2Gate,
     audit: AuditBuffer,
+    local: attempts::Local,
 }
 
 impl Keyslot {
@@ -131,6 +148,7 @@ impl Keyslot {
             config: Arc::new(config),
             gate,
             audit,
+            local: attempts::Local::default(),
         })
     }
 
@@ -147,6 +165,11 @@ impl Keyslot {
     /// Argon2 hashes running or queued now.
     pub fn argon2_in_flight(&self) -> usize {
         self.gate.in_flight()
+    }
+
+    /// Argon2 hashes run since start: what a guesser got evaluated (`/metrics`, tests).
+    pub fn argon2_runs(&self) -> u64 {
+        self.gate.runs()
     }
 
     /// Delete ended tokens and sessions now (the sweeper does so on a timer).

@@ -26,6 +26,9 @@ pub struct LoggedIn {
     pub csrf_token: Zeroizing<String>,
     /// Absolute expiry of the session.
     pub expires_at: Timestamp,
+    /// A fresh known-device cookie for this browser (`__Host-keyslot-device`): exempts it
+    /// from the per-username ceiling at its next logins.
+    pub device_cookie: Zeroizing<String>,
 }
 
 /// A vault as listed.

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rfc3339;
-use crate::auth::{Auth, ClientIp, clear_cookie, end_presented_session, set_cookie};
+use crate::auth::{
+    Auth, ClientIp, clear_cookie, device_cookie, end_presented_session, set_cookie,
+    set_device_cookie,
+};
 use crate::error::{ApiResult, Problem};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -149,7 +152,12 @@ pub async fn login(
 ) -> ApiResult<Response> {
     let done = state
         .keyslot
-        .login(&req.username, Password::new(req.password), &ip)
+        .login(
+            &req.username,
+            Password::new(req.password),
+            &ip,
+            device_cookie(&headers).as_deref().map(String::as_str),
+        )
         .await?;
     end_presented_session(&state, &headers, &ip).await;
     let max_age = state.keyslot.config().session_absolute_secs;
@@ -160,6 +168,10 @@ pub async fn login(
     let mut response = Json(body).into_response();
     if let Some(cookie) = set_cookie(&done.session, max_age) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    let device_age = state.keyslot.config().device_cookie_secs;
+    if let Some(cookie) = set_device_cookie(&done.device_cookie, device_age) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     Ok(response)
 }

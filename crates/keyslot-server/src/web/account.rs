@@ -86,7 +86,9 @@ pub async fn login(
 ) -> PageResult {
     let username = form.get("username");
     let password = Password::new(form.get("password"));
-    match state.keyslot.login(username, password, &ip).await {
+    let device = crate::auth::device_cookie(&headers);
+    let device = device.as_deref().map(String::as_str);
+    match state.keyslot.login(username, password, &ip, device).await {
         Ok(done) => {
             crate::auth::end_presented_session(&state, &headers, &ip).await;
             let mut response = Redirect::to("/vaults").into_response();
@@ -94,6 +96,12 @@ pub async fn login(
                 set_cookie(&done.session, state.keyslot.config().session_absolute_secs)
             {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            if let Some(cookie) = crate::auth::set_device_cookie(
+                &done.device_cookie,
+                state.keyslot.config().device_cookie_secs,
+            ) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             Ok(response)
         }
@@ -106,9 +114,15 @@ pub async fn login(
             }))
         }
         Err(Error::TooManyAttempts { retry_after }) => {
+            // Say what the owner can do: the ceiling an attacker pushes does not apply to
+            // a browser that logged in before, nor to the recovery code.
             let errors = Errors::one(
                 "password",
-                format!("Too many failed attempts: wait {retry_after} seconds, then try again."),
+                format!(
+                    "Too many attempts: wait {retry_after} seconds, then try again. If this \
+                     account is yours and someone is guessing at it, log in from a browser \
+                     you have logged in with before, or recover it with your recovery code."
+                ),
             );
             Err(Page::render(&LoginTemplate {
                 username,

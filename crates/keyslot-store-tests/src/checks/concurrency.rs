@@ -263,42 +263,47 @@ check!(
     }
 );
 
-// A guesser sending many wrong passwords at once: every one counts, and the account is
-// locked for as long as that many failures earn. A lost count is a free guess.
-check!(concurrent_login_failures_all_count, |store| async move {
-    let a = account(store.as_ref(), "rachel").await;
-    let ip = "198.51.100.9";
-    let calls = (0..RACERS)
-        .map(|_| {
-            let user = a.user;
-            move |s: Arc<dyn Store>| async move {
-                s.record_login_failure(Some(&user), ip, BACKOFF, audit(Some(&user), "login"))
-                    .await
-            }
-        })
-        .collect();
-    let results = race(&store, Gate::RecordLoginFailure, calls).await;
-    let mut locks: Vec<Option<Timestamp>> = results.into_iter().map(Result::unwrap).collect();
-    locks.sort_unstable();
-
-    let lock_after = |failures: u32| -> Option<Timestamp> {
-        let secs = BACKOFF.lock_secs(failures);
-        (secs > 0).then(|| 1_000 + i64::try_from(secs).unwrap())
-    };
-    let mut expected: Vec<Option<Timestamp>> = (1..=RACERS).map(lock_after).collect();
-    expected.sort_unstable();
-    assert_eq!(
-        locks, expected,
-        "each failure was counted on its own, the 1st to the {RACERS}th"
-    );
-    let u = store.user(&a.user).await.unwrap().unwrap();
-    assert_eq!(
-        (u.failed_logins, u.locked_until),
-        (RACERS, lock_after(RACERS)),
-        "every failure counts, and the lock is the one they earn"
-    );
-    assert_eq!(store.ip_failures(ip, 900).await.unwrap(), RACERS);
-});
+// A guesser sending many guesses at once, on as many instances: each is counted as it is
+// admitted, so no more are evaluated than the budget allows. Were the check and the count
+// two statements, all of them could read "under budget" before any counted.
+check!(
+    concurrent_admissions_never_pass_a_limit,
+    |store| async move {
+        for (what, limit, admitted) in [
+            ("a budget of 4", budget(b"\x03racing network", 4, 60), 4),
+            ("a back-off free for 5", backoff(b"\x02racing user|net"), 5),
+        ] {
+            let calls = (0..RACERS)
+                .map(|_| {
+                    let limit = limit.clone();
+                    move |s: Arc<dyn Store>| async move { s.admit_attempt(&[limit], 1_000).await }
+                })
+                .collect();
+            let results = race(&store, Gate::AdmitAttempt, calls).await;
+            let results: Vec<Admission> = results.into_iter().map(Result::unwrap).collect();
+            let passed = results
+                .iter()
+                .filter(|r| **r == Admission::Admitted)
+                .count();
+            assert_eq!(passed, admitted, "{what}: {results:?}");
+            assert!(
+                results
+                    .iter()
+                    .all(|r| matches!(r, Admission::Admitted | Admission::Refused { .. })),
+                "{what}"
+            );
+            assert_eq!(
+                store.admit_attempt(&[limit], 1_000).await.unwrap(),
+                results
+                    .iter()
+                    .copied()
+                    .find(|r| *r != Admission::Admitted)
+                    .unwrap(),
+                "{what}: still shut, with the same wait"
+            );
+        }
+    }
+);
 
 check!(concurrent_writers_exactly_one_wins, |store| async move {
     let a = account(store.as_ref(), "niaj").await;

@@ -1,74 +1,139 @@
-//! Login limits: failed-login counting and back-off, per account and per address.
+//! Attempt counters: admitted attempts are counted before they are evaluated; a shut key
+//! refuses with the wait; a refusal counts nothing; a success clears and refunds.
 
-use super::fixtures::{BACKOFF, account, audit, record_login, session};
+use keyslot_core::store::{Admission, AttemptLimit, AttemptRule, Store};
+
+use super::fixtures::BACKOFF;
+
+pub(super) fn budget(key: &[u8], limit: u32, window_secs: i64) -> AttemptLimit {
+    AttemptLimit {
+        key: key.to_vec(),
+        rule: AttemptRule::Budget { limit, window_secs },
+    }
+}
+
+pub(super) fn backoff(key: &[u8]) -> AttemptLimit {
+    AttemptLimit {
+        key: key.to_vec(),
+        rule: AttemptRule::Backoff(BACKOFF),
+    }
+}
+
+async fn admit(store: &dyn Store, limits: &[AttemptLimit], now: i64) -> Admission {
+    store.admit_attempt(limits, now).await.unwrap()
+}
+
+const IN: Admission = Admission::Admitted;
+
+const fn wait(retry_after: u64) -> Admission {
+    Admission::Refused { retry_after }
+}
 
 check!(
-    failed_logins_back_off_and_success_resets,
+    backoff_counts_admissions_and_a_success_clears,
     |store| async move {
-        let a = account(store.as_ref(), "dave").await;
-        for n in 1..=4 {
-            let lock = store
-                .record_login_failure(
-                    Some(&a.user),
-                    "10.0.0.1",
-                    BACKOFF,
-                    audit(Some(&a.user), "login"),
-                )
-                .await
-                .unwrap();
-            assert_eq!(lock, None, "no lock after {n} failures");
+        let key = backoff(b"\x02user-mac|network");
+        for n in 1..=5 {
+            assert_eq!(
+                admit(store.as_ref(), &[key.clone()], 1_000).await,
+                IN,
+                "{n}"
+            );
         }
-        let lock = store
-            .record_login_failure(
-                Some(&a.user),
-                "10.0.0.1",
-                BACKOFF,
-                audit(Some(&a.user), "login"),
-            )
+        // The fifth admission earned 1 s, in whole seconds through 1_001: the sixth, the
+        // right password or not, waits.
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_000).await, wait(2));
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_001).await, wait(1));
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_002).await, IN);
+        // The sixth earned 2 s, doubling: shut through 1_004.
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_003).await, wait(2));
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_004).await, wait(1));
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_005).await, IN);
+        store
+            .attempt_succeeded(&[key.key.as_slice()], b"none")
             .await
             .unwrap();
-        assert_eq!(lock, Some(1_001), "1 s after the fifth failure");
-        let lock = store
-            .record_login_failure(
-                Some(&a.user),
-                "10.0.0.1",
-                BACKOFF,
-                audit(Some(&a.user), "login"),
-            )
-            .await
-            .unwrap();
-        assert_eq!(lock, Some(1_002), "doubling");
-        let u = store.user(&a.user).await.unwrap().unwrap();
-        assert_eq!((u.failed_logins, u.locked_until), (6, Some(1_002)));
-        record_login(
-            store.as_ref(),
-            session(&a.user, 2_000),
-            None,
-            audit(Some(&a.user), "login"),
-        )
-        .await
-        .unwrap();
-        let u = store.user(&a.user).await.unwrap().unwrap();
-        assert_eq!((u.failed_logins, u.locked_until), (0, None));
+        for n in 1..=5 {
+            assert_eq!(
+                admit(store.as_ref(), &[key.clone()], 1_005).await,
+                IN,
+                "after a success, {n} free again"
+            );
+        }
+        // Forgotten `max_secs` after the last lock ends (1_007), counted afresh.
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_005).await, wait(2));
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_907).await, IN);
+        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_907).await, IN);
     }
 );
 
-check!(ip_failures_are_counted_per_address, |store| async move {
-    for _ in 0..3 {
-        store
-            .record_login_failure(None, "192.0.2.7", BACKOFF, audit(None, "login"))
-            .await
-            .unwrap();
+check!(
+    budgets_hold_for_their_window_and_a_refusal_counts_nothing,
+    |store| async move {
+        let net = budget(b"\x03network", 3, 60);
+        let name = budget(b"\x01user-mac", 10, 3_600);
+        for _ in 0..3 {
+            assert_eq!(
+                admit(store.as_ref(), &[name.clone(), net.clone()], 1_000).await,
+                IN
+            );
+        }
+        assert_eq!(
+            admit(store.as_ref(), &[name.clone(), net.clone()], 1_000).await,
+            wait(60)
+        );
+        assert_eq!(
+            admit(store.as_ref(), &[name.clone(), net.clone()], 1_030).await,
+            wait(30)
+        );
+        // Refused by the network, so the username counted none of those two: 7 remain.
+        for n in 0..7 {
+            assert_eq!(
+                admit(store.as_ref(), &[name.clone()], 1_030).await,
+                IN,
+                "{n}"
+            );
+        }
+        assert_eq!(
+            admit(store.as_ref(), &[name.clone()], 1_030).await,
+            wait(3_570)
+        );
+        // A new window.
+        assert_eq!(admit(store.as_ref(), &[net.clone()], 1_060).await, IN);
+        // A success gives the network its attempt back and reopens it.
+        for _ in 0..2 {
+            assert_eq!(admit(store.as_ref(), &[net.clone()], 1_061).await, IN);
+        }
+        assert_eq!(admit(store.as_ref(), &[net.clone()], 1_061).await, wait(59));
+        store.attempt_succeeded(&[], &net.key).await.unwrap();
+        assert_eq!(admit(store.as_ref(), &[net.clone()], 1_061).await, IN);
+        assert_eq!(admit(store.as_ref(), &[net.clone()], 1_061).await, wait(59));
     }
-    store
-        .record_login_failure(None, "192.0.2.8", BACKOFF, audit(None, "login"))
-        .await
-        .unwrap();
-    assert_eq!(store.ip_failures("192.0.2.7", 900).await.unwrap(), 3);
-    assert_eq!(store.ip_failures("192.0.2.8", 900).await.unwrap(), 1);
+);
+
+check!(ended_attempt_counters_are_swept, |store| async move {
+    let net = budget(b"\x03swept", 3, 60);
+    let other = budget(b"\x03kept", 3, 600);
     assert_eq!(
-        store.ip_failures("192.0.2.7", 1_001).await.unwrap(),
-        0,
-        "outside the window"
+        admit(store.as_ref(), &[net.clone(), other.clone()], 1_000).await,
+        IN
+    );
+    let swept = store.sweep_expired(1_060, 0).await.unwrap();
+    assert_eq!(swept.attempt_counters, 1, "{swept:?}");
+    assert_eq!(
+        store
+            .sweep_expired(1_060, 0)
+            .await
+            .unwrap()
+            .attempt_counters,
+        0
+    );
+    // The kept one still counts: two more, then shut.
+    for _ in 0..2 {
+        assert_eq!(admit(store.as_ref(), &[other.clone()], 1_061).await, IN);
+    }
+    assert_eq!(
+        admit(store.as_ref(), &[other.clone()], 1_061).await,
+        wait(539)
     );
 });

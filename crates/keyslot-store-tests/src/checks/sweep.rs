@@ -53,7 +53,8 @@ check!(
             Swept {
                 tokens: 2,
                 sessions: 2,
-                user_keys_due: 1
+                user_keys_due: 1,
+                attempt_counters: 0,
             }
         );
         assert!(store.token(&star_id).await.unwrap().is_none());
