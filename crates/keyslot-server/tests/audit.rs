@@ -300,7 +300,7 @@ async fn a_read_that_cannot_be_recorded_is_refused_and_no_answered_read_is_lost(
 }
 
 /// Run the futures concurrently on this task and collect their outputs in order.
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+async fn futures_join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
     let mut done: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
