@@ -233,6 +233,17 @@ pub struct ServeArgs {
     /// (schema in docs/AUDIT.md); mode 0600, reopened on SIGHUP for logrotate.
     #[arg(long, env = "KEYSLOT_AUDIT_LOG", value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// Reverse proxies in front (address blocks, e.g. 10.0.0.0/8): from these peers only,
+    /// X-Forwarded-For / Forwarded name the client (the rightmost hop that is not one of
+    /// them), for the login limits and the audit. From anyone else they are ignored.
+    #[arg(
+        long,
+        env = "KEYSLOT_TRUSTED_PROXY",
+        value_name = "CIDR",
+        num_args = 1..,
+        value_delimiter = ','
+    )]
+    pub trusted_proxy: Vec<keyslot_server::forwarded::Cidr>,
 }
 
 /// Where the seal key lives in a PKCS#11 HSM. The token's user PIN is read from

@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::csrf;
 use crate::error::ApiError;
+use crate::forwarded::TrustedProxies;
 use crate::state::AppState;
 
 /// The session cookie's name. `__Host-` makes browsers insist on `Secure`, `Path=/` and
@@ -209,15 +210,21 @@ pub fn clear_cookie() -> HeaderValue {
 /// The client's address: the one place a request's origin is decided, for the per-IP
 /// login budget and every audit event ([`Caller`], [`ClientIp`], the web pages' session).
 ///
-/// Today it is the TCP peer (both listeners serve with `ConnectInfo<SocketAddr>`), and
-/// `X-Forwarded-For`, `X-Real-IP` and `Forwarded` are ignored: a client could write them.
-/// Honouring them from listed proxies (`--trusted-proxy`) belongs here, and only here.
-/// `None` when the connection's address is unknown (a router driven without a socket).
+/// It is the TCP peer (both listeners serve with `ConnectInfo<SocketAddr>`), unless that
+/// peer is a reverse proxy the operator listed (`--trusted-proxy`): then the rightmost hop
+/// of `X-Forwarded-For` / `Forwarded` that is not one of them ([`crate::forwarded`]).
+/// `X-Real-IP` is never read, nor any forwarding header from another peer: a client could
+/// write them. `None` when the connection's address is unknown (a router driven without a
+/// socket).
 pub fn client_addr(parts: &Parts) -> Option<IpAddr> {
-    parts
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_canonical())
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical())?;
+    Some(match parts.extensions.get::<TrustedProxies>() {
+        Some(proxies) => proxies.client(peer, &parts.headers),
+        None => peer,
+    })
 }
 
 /// The client's address as text ([`client_addr`]), `unknown` when it is not known: the

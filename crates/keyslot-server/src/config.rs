@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub audit_log: Option<PathBuf>,
     /// Use-case tunables.
     pub core: CoreConfig,
+    /// Reverse proxies whose forwarding headers name the client ([`crate::forwarded`]);
+    /// none by default, so the TCP peer is the client.
+    pub trusted_proxies: Vec<crate::forwarded::Cidr>,
 }
 
 impl ServerConfig {
@@ -51,6 +54,7 @@ impl ServerConfig {
             insecure_http: false,
             audit_log: None,
             core: CoreConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 

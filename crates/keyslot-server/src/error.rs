@@ -160,7 +160,7 @@ impl From<Error> for ApiError {
                     StatusCode::TOO_MANY_REQUESTS,
                     "too-many-attempts",
                     "Too many attempts",
-                    format!("too many failed attempts: wait {retry_after} s before trying again"),
+                    format!("too many attempts: wait {retry_after} s before trying again"),
                 );
                 e.retry_after = Some(retry_after.max(1));
                 e

@@ -11,6 +11,7 @@ pub mod config;
 mod csrf;
 mod error;
 mod extract;
+pub mod forwarded;
 mod headers;
 mod metrics;
 pub mod openapi;
@@ -229,7 +230,9 @@ pub async fn bind(config: &ServerConfig) -> Result<Bound> {
     Ok(Bound {
         listener,
         keyslot: state.keyslot.clone(),
-        router: app(state, config.body_limit()),
+        router: app(state, config.body_limit()).layer(axum::Extension(
+            forwarded::TrustedProxies::new(&config.trusted_proxies),
+        )),
         tls,
     })
 }

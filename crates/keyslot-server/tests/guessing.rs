@@ -255,3 +255,115 @@ async fn password_changes(s: &TestServer, username: &str) -> Vec<String> {
     .await
     .unwrap()
 }
+
+/// Behind a listed proxy (127.0.0.2), each client is its forwarded address: failures from
+/// one do not block another's login, and the audit names each. The same header from a
+/// peer that is not a listed proxy changes nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_its_own_source() {
+    let s = TestServer::start_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.2/32".parse().unwrap()];
+        c.core.ip_failures_per_minute = 3;
+    })
+    .await;
+    let a = s.signup("yuri").await;
+    let proxy = client_from("127.0.0.2");
+    let via = |header: &'static str, client: &'static str, password: &'static str| {
+        proxy
+            .post(s.url("/v1/login"))
+            .header(header, client)
+            .json(&json!({"username": "yuri", "password": password}))
+            .send()
+    };
+    for _ in 0..3 {
+        let r = via("x-forwarded-for", "1.1.1.1, 198.51.100.7", WRONG)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = via("x-forwarded-for", "198.51.100.7", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "that client's budget is spent"
+    );
+    let r = via("x-forwarded-for", "203.0.113.8", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "another client behind the same proxy"
+    );
+    let r = via("forwarded", "for=\"[2001:db8::44]:4711\"", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Not a listed proxy: its header is the client's own invention.
+    let r = client_from("127.0.0.3")
+        .post(s.url("/v1/login"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&json!({"username": "yuri", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "judged by its own address, 127.0.0.3"
+    );
+
+    let db = s.db().await;
+    let events: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT action, outcome, ip FROM audit_events WHERE action = 'login' AND user_id = \
+         (SELECT id FROM users WHERE username = ?) ORDER BY seq",
+    )
+    .bind(&a.username)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(_, outcome, ip)| (outcome.as_str(), ip.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("failed", "198.51.100.7"),
+            ("failed", "198.51.100.7"),
+            ("failed", "198.51.100.7"),
+            ("ok", "203.0.113.8"),
+            ("ok", "2001:db8::44"),
+            ("ok", "127.0.0.3"),
+        ]
+    );
+}
+
+/// Sign-ups are budgeted per source network: past it, 429 before any work, while another
+/// source still signs up.
+#[tokio::test]
+async fn signups_past_the_budget_per_source_are_refused() {
+    let s = TestServer::start_with(|c| c.core.signups_per_hour = 3).await;
+    s.keyslot.freeze_attempt_clock(Some(unix_now()));
+    for name in ["zoe1", "zoe2", "zoe3"] {
+        s.signup(name).await;
+    }
+    let body = json!({"username": "zoe4", "password": PASSWORD});
+    let before = s.keyslot.argon2_runs();
+    let r = s.post("/v1/signup", &Auth::None, body.clone()).await;
+    r.problem(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), "3600");
+    assert_eq!(s.keyslot.argon2_runs(), before);
+    let r = s
+        .call_with(
+            &client_from("127.0.0.9"),
+            Method::POST,
+            "/v1/signup",
+            &Auth::None,
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}

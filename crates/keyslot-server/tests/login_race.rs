@@ -65,7 +65,13 @@ async fn a_login_that_verified_the_old_password_yields_nothing_after_the_change(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     keyslot
-        .change_password(&principal, Password::new(OLD), Password::new(NEW), true, false)
+        .change_password(
+            &principal,
+            Password::new(OLD),
+            Password::new(NEW),
+            true,
+            false,
+        )
         .await
         .unwrap();
     let late = racing.await.unwrap();

@@ -23,6 +23,7 @@ pub async fn serve(args: &ServeArgs) -> CmdResult {
     config.core.sweep_interval_secs = args.sweep_interval;
     config.insecure_http = args.insecure_http;
     config.audit_log.clone_from(&args.audit_log);
+    config.trusted_proxies.clone_from(&args.trusted_proxy);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(keyslot_server::tls::TlsFiles {
             cert: cert.clone(),

@@ -27,6 +27,9 @@ impl Keyslot {
     /// Argon2id. Returns the recovery code, to be shown once.
     /// `ip` is the client's address, for the audit event.
     pub async fn signup(&self, username: &str, password: Password, ip: &str) -> Result<SignedUp> {
+        // Counted per source before any work: sign-ups cost an Argon2 and a strength check,
+        // and a flood of throwaway accounts is a flood of rows.
+        self.admit_signup(ip).await?;
         let strength = self
             .password_strength("password", &password, username)
             .await?;

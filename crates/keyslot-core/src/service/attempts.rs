@@ -227,7 +227,10 @@ impl Keyslot {
 /// only spare it. Bounded: when full, buckets that have refilled are dropped, and if none
 /// has, the table starts over (a flood of sources cannot grow memory).
 #[derive(Debug, Clone, Default)]
-struct Buckets(Arc<Mutex<HashMap<Vec<u8>, (f64, Instant)>>>);
+struct Buckets(Arc<Mutex<BucketMap>>);
+
+/// Per source network: the tokens left, and when they were counted.
+type BucketMap = HashMap<Vec<u8>, (f64, Instant)>;
 
 const MAX_BUCKETS: usize = 65_536;
 

@@ -123,7 +123,7 @@ pub struct RecoverResponse {
 
 /// Create an account with its default vault.
 #[utoipa::path(post, path = "/v1/signup", tag = "account", request_body = SignupRequest,
-    responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -205,7 +205,7 @@ pub async fn me(
 /// Change the password (re-wraps one key; data untouched; tokens kept unless
 /// `revoke_tokens`).
 #[utoipa::path(post, path = "/v1/password", tag = "account", request_body = PasswordRequest,
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -264,9 +264,7 @@ impl Page {
         let message = match status {
             StatusCode::NOT_FOUND => "There is nothing here that you can open.",
             StatusCode::FORBIDDEN => "That is not allowed.",
-            StatusCode::TOO_MANY_REQUESTS => {
-                "Too many failed attempts. Wait a little and try again."
-            }
+            StatusCode::TOO_MANY_REQUESTS => "Too many attempts. Wait a little and try again.",
             StatusCode::SERVICE_UNAVAILABLE => {
                 "The server is busy or cannot reach its database. Try again in a moment."
             }

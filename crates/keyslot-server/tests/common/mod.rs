@@ -35,6 +35,7 @@ impl TestServer {
         config.listen = "127.0.0.1:0".parse().unwrap();
         // Plenty of room so tests do not trip the per-IP budget unless they mean to.
         config.core.ip_failures_per_minute = 1000;
+        config.core.signups_per_hour = 1000;
         tune(&mut config);
         let bound = keyslot_server::bind(&config).await.unwrap();
         let addr = bound.local_addr().unwrap();

@@ -1,6 +1,8 @@
 //! Attempt counters: admitted attempts are counted before they are evaluated; a shut key
 //! refuses with the wait; a refusal counts nothing; a success clears and refunds.
 
+use std::slice;
+
 use keyslot_core::store::{Admission, AttemptLimit, AttemptRule, Store};
 
 use super::fixtures::BACKOFF;
@@ -35,35 +37,62 @@ check!(
         let key = backoff(b"\x02user-mac|network");
         for n in 1..=5 {
             assert_eq!(
-                admit(store.as_ref(), &[key.clone()], 1_000).await,
+                admit(store.as_ref(), slice::from_ref(&key), 1_000).await,
                 IN,
                 "{n}"
             );
         }
         // The fifth admission earned 1 s, in whole seconds through 1_001: the sixth, the
         // right password or not, waits.
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_000).await, wait(2));
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_001).await, wait(1));
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_002).await, IN);
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_000).await,
+            wait(2)
+        );
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_001).await,
+            wait(1)
+        );
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_002).await,
+            IN
+        );
         // The sixth earned 2 s, doubling: shut through 1_004.
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_003).await, wait(2));
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_004).await, wait(1));
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_005).await, IN);
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_003).await,
+            wait(2)
+        );
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_004).await,
+            wait(1)
+        );
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_005).await,
+            IN
+        );
         store
             .attempt_succeeded(&[key.key.as_slice()], b"none")
             .await
             .unwrap();
         for n in 1..=5 {
             assert_eq!(
-                admit(store.as_ref(), &[key.clone()], 1_005).await,
+                admit(store.as_ref(), slice::from_ref(&key), 1_005).await,
                 IN,
                 "after a success, {n} free again"
             );
         }
         // Forgotten `max_secs` after the last lock ends (1_007), counted afresh.
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_005).await, wait(2));
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_907).await, IN);
-        assert_eq!(admit(store.as_ref(), &[key.clone()], 1_907).await, IN);
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_005).await,
+            wait(2)
+        );
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_907).await,
+            IN
+        );
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&key), 1_907).await,
+            IN
+        );
     }
 );
 
@@ -89,25 +118,40 @@ check!(
         // Refused by the network, so the username counted none of those two: 7 remain.
         for n in 0..7 {
             assert_eq!(
-                admit(store.as_ref(), &[name.clone()], 1_030).await,
+                admit(store.as_ref(), slice::from_ref(&name), 1_030).await,
                 IN,
                 "{n}"
             );
         }
         assert_eq!(
-            admit(store.as_ref(), &[name.clone()], 1_030).await,
+            admit(store.as_ref(), slice::from_ref(&name), 1_030).await,
             wait(3_570)
         );
         // A new window.
-        assert_eq!(admit(store.as_ref(), &[net.clone()], 1_060).await, IN);
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&net), 1_060).await,
+            IN
+        );
         // A success gives the network its attempt back and reopens it.
         for _ in 0..2 {
-            assert_eq!(admit(store.as_ref(), &[net.clone()], 1_061).await, IN);
+            assert_eq!(
+                admit(store.as_ref(), slice::from_ref(&net), 1_061).await,
+                IN
+            );
         }
-        assert_eq!(admit(store.as_ref(), &[net.clone()], 1_061).await, wait(59));
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&net), 1_061).await,
+            wait(59)
+        );
         store.attempt_succeeded(&[], &net.key).await.unwrap();
-        assert_eq!(admit(store.as_ref(), &[net.clone()], 1_061).await, IN);
-        assert_eq!(admit(store.as_ref(), &[net.clone()], 1_061).await, wait(59));
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&net), 1_061).await,
+            IN
+        );
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&net), 1_061).await,
+            wait(59)
+        );
     }
 );
 
@@ -130,10 +174,13 @@ check!(ended_attempt_counters_are_swept, |store| async move {
     );
     // The kept one still counts: two more, then shut.
     for _ in 0..2 {
-        assert_eq!(admit(store.as_ref(), &[other.clone()], 1_061).await, IN);
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&other), 1_061).await,
+            IN
+        );
     }
     assert_eq!(
-        admit(store.as_ref(), &[other.clone()], 1_061).await,
+        admit(store.as_ref(), slice::from_ref(&other), 1_061).await,
         wait(539)
     );
 });
