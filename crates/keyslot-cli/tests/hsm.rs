@@ -52,15 +52,24 @@ fn ok(out: &Output) -> String {
 }
 
 fn init_hsm(hsm: &SoftHsm) {
+    init_key(hsm, KEY);
+}
+
+fn init_key(hsm: &SoftHsm, key: &str) {
     ok(&keyslot(hsm, PIN)
         .args(["seal", "init-hsm"])
-        .args(pkcs11_args(KEY))
+        .args(pkcs11_args(key))
         .output()
         .unwrap());
 }
 
 /// `keyslot serve` on `data`, with the HSM when `with_hsm`, else with the key file only.
 fn serve(hsm: &SoftHsm, data: &Path, with_hsm: bool) -> Instance {
+    serve_key(hsm, data, with_hsm.then_some(KEY))
+}
+
+/// `keyslot serve` on `data`, with the HSM key labelled `key`, if any.
+fn serve_cmd(hsm: &SoftHsm, data: &Path, key: Option<&str>) -> (Command, String) {
     let port = free_port();
     let mut cmd = keyslot(hsm, PIN);
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -69,12 +78,17 @@ fn serve(hsm: &SoftHsm, data: &Path, with_hsm: bool) -> Instance {
         .args(["--sweep-interval", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if with_hsm {
-        cmd.args(pkcs11_args(KEY));
+    if let Some(key) = key {
+        cmd.args(pkcs11_args(key));
     }
+    (cmd, format!("http://127.0.0.1:{port}"))
+}
+
+fn serve_key(hsm: &SoftHsm, data: &Path, key: Option<&str>) -> Instance {
+    let (mut cmd, base) = serve_cmd(hsm, data, key);
     Instance {
         child: cmd.spawn().unwrap(),
-        base: format!("http://127.0.0.1:{port}"),
+        base,
     }
 }
 
@@ -298,4 +312,37 @@ async fn migrate_moves_every_slot_and_logins_work_before_during_and_after() {
             "{user} with the key file alone"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_hsm_key_than_the_one_slots_were_sealed_with_refuses_to_start() {
+    let Some(hsm) =
+        SoftHsm::new("another_hsm_key_than_the_one_slots_were_sealed_with_refuses_to_start")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let c = Client::new();
+    // A key-file deployment that then runs with the HSM: its first seal check is the key
+    // file's, so only the HSM's own check value can tell HSM keys apart.
+    let mut server = serve(&hsm, &data, false);
+    wait_ready(&c.http, &mut server).await;
+    server.kill();
+    init_hsm(&hsm);
+    init_key(&hsm, "another-key");
+    let mut server = serve(&hsm, &data, true);
+    wait_ready(&c.http, &mut server).await;
+    signup(&c, &server.base, "ann").await;
+    server.kill();
+    let (cmd, _) = serve_cmd(&hsm, &data, Some("another-key"));
+    let stderr = refused(cmd);
+    assert!(
+        stderr.contains("is not the one this database's password slots were sealed with"),
+        "{stderr}"
+    );
+    // The original key still starts, and ann logs in.
+    let mut server = serve(&hsm, &data, true);
+    wait_ready(&c.http, &mut server).await;
+    assert!(c.login(&server.base, "ann", PASSWORD).await.is_ok());
 }

@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use keyslot_crypto::{Aad, Algorithm, Envelope, Error, LocalSealKey, SealKey};
+use keyslot_crypto::seal::MAC_LEN;
+use keyslot_crypto::{Aad, Algorithm, Envelope, Error, LocalSealKey, MacLabel, SealKey};
 use zeroize::Zeroizing;
 
 /// Seals with the HSM; opens with whichever key made the record. See the module docs.
@@ -38,6 +39,11 @@ impl SealKey for MigratingSealKey {
             (Algorithm::XChaCha20Poly1305, None) => Err(Error::Decrypt),
             _ => self.hsm.open(aad, envelope),
         }
+    }
+
+    /// MACs come from the HSM's keys: they are what the server computes from now on.
+    fn mac(&self, label: MacLabel, data: &[u8]) -> keyslot_crypto::Result<[u8; MAC_LEN]> {
+        self.hsm.mac(label, data)
     }
 
     fn fingerprint(&self) -> String {

@@ -12,7 +12,8 @@ use std::fmt;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
 use keyslot_crypto::envelope::GCM_IV_LEN;
-use keyslot_crypto::{Aad, Algorithm, Envelope, SealKey};
+use keyslot_crypto::seal::MAC_LEN;
+use keyslot_crypto::{Aad, Algorithm, Envelope, MacLabel, SealKey};
 use zeroize::Zeroizing;
 
 use crate::conn::{Conn, Failure};
@@ -108,6 +109,22 @@ impl SealKey for Pkcs11SealKey {
 
     fn fingerprint(&self) -> String {
         self.fingerprint.clone()
+    }
+
+    fn mac(&self, label: MacLabel, data: &[u8]) -> keyslot_crypto::Result<[u8; MAC_LEN]> {
+        let key = match label {
+            MacLabel::DeviceCookie => MacKey::DeviceCookie,
+            MacLabel::UsernameCounter => MacKey::UsernameCounter,
+            // A label added to the crypto core before its HSM key exists here: refuse
+            // rather than answer with another purpose's key.
+            _ => {
+                return Err(keyslot_crypto::Error::Malformed {
+                    what: "seal key",
+                    reason: "no HSM MAC key for this label",
+                });
+            }
+        };
+        Self::mac(self, key, data)
     }
 }
 

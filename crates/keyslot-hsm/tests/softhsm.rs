@@ -126,6 +126,20 @@ fn mac_keys_are_separate_and_deterministic() {
             .map(|k| seal.mac(*k, b"same input").unwrap())
             .collect();
         assert_eq!(all.len(), MacKey::ALL.len(), "each MAC key is its own key");
+        // The service asks through the SealKey trait, during a migration too: the HSM's
+        // keys answer, never the key file's.
+        let via_trait = SealKey::mac(&seal, keyslot_crypto::MacLabel::DeviceCookie, b"device");
+        assert_eq!(via_trait.unwrap(), a);
+        let file = LocalSealKey::from_bytes([7; 32]);
+        let from_file = file
+            .mac(keyslot_crypto::MacLabel::DeviceCookie, b"device")
+            .unwrap();
+        let both = MigratingSealKey::new(Arc::new(seal), Some(file));
+        let migrating = both
+            .mac(keyslot_crypto::MacLabel::DeviceCookie, b"device")
+            .unwrap();
+        assert_eq!(migrating, a);
+        assert_ne!(migrating, from_file);
     });
 }
 

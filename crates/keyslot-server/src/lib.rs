@@ -80,6 +80,7 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
     let serving = serving_lock::hold(&config.data_dir)?;
     let seal = seal_file::open(config)?;
     let mut store = open_store(&config.database_url(), config.migrate).await?;
+    seal.check_hsm(store.as_ref()).await?;
     let audit_log = match &config.audit_log {
         Some(path) => {
             let log = audit_log::AuditLog::open(path)?;
@@ -89,7 +90,7 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
         }
         None => None,
     };
-    let keyslot = Keyslot::open(store, seal, config.core.clone())
+    let keyslot = Keyslot::open(store, seal.key(), config.core.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}").context(describe(&e)))?;
     Ok(AppState {

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
-use keyslot_crypto::{LocalSealKey, SealKey};
+use keyslot_core::Store;
+use keyslot_crypto::{Aad, Envelope, LocalSealKey, Purpose, SealKey};
 
 use crate::ServerConfig;
 
@@ -78,19 +79,70 @@ fn check_permissions(_: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The seal key in force, and the HSM part of it when there is one.
+#[derive(Debug)]
+pub struct SealKeys {
+    key: Arc<dyn SealKey>,
+    hsm: Option<Arc<dyn SealKey>>,
+}
+
+impl SealKeys {
+    /// What the service seals and opens with.
+    pub fn key(&self) -> Arc<dyn SealKey> {
+        self.key.clone()
+    }
+
+    /// With an HSM: check it holds the key this database's HSM-sealed slots were made
+    /// with, by a check value it sealed at its first start here (meta
+    /// `seal_check_pkcs11`). The service's own seal check only proves the key that sealed
+    /// the database's first check value — the key file, for a deployment migrating to the
+    /// HSM — so without this a different HSM key under the same label would start, and
+    /// fail every migrated login instead.
+    pub async fn check_hsm(&self, store: &dyn Store) -> Result<()> {
+        match &self.hsm {
+            Some(hsm) => check_hsm(store, hsm.as_ref()).await,
+            None => Ok(()),
+        }
+    }
+}
+
+const HSM_CHECK: &str = "seal_check_pkcs11";
+
+/// See [`SealKeys::check_hsm`].
+pub async fn check_hsm(store: &dyn Store, hsm: &dyn SealKey) -> Result<()> {
+    let aad = Aad::new(Purpose::SealCheck);
+    let fresh = hsm
+        .seal(&aad, b"keyslot seal check")
+        .map_err(|e| anyhow::anyhow!("sealing the HSM check value: {e}"))?;
+    let stored = store
+        .init_meta(HSM_CHECK, &fresh.to_bytes())
+        .await
+        .map_err(|e| anyhow::anyhow!("storing the HSM check value: {e}"))?;
+    let opened = Envelope::from_bytes(&stored).and_then(|e| hsm.open(&aad, &e));
+    if opened.is_err() {
+        bail!(
+            "the HSM key (fingerprint {}) is not the one this database's password slots were \
+             sealed with: point --seal-pkcs11-token / --seal-pkcs11-key at the original key",
+            hsm.fingerprint()
+        );
+    }
+    Ok(())
+}
+
 /// The seal key in force: the key file alone, or, with [`ServerConfig::seal_pkcs11`], the
 /// HSM key with the key file beside it for the records not migrated yet.
 ///
 /// With an HSM the key file is never created (new slots are sealed by the HSM), and is
 /// only required when given explicitly. A wrong module, token, PIN or key label refuses
 /// the start, with the HSM's reason and never the PIN.
-pub fn open(config: &ServerConfig) -> Result<Arc<dyn SealKey>> {
+pub fn open(config: &ServerConfig) -> Result<SealKeys> {
     let path = config.seal_key_path();
     let Some(pkcs11) = &config.seal_pkcs11 else {
-        return Ok(Arc::new(load_or_create(
-            &path,
-            config.seal_key_file.is_none(),
-        )?));
+        let file = load_or_create(&path, config.seal_key_file.is_none())?;
+        return Ok(SealKeys {
+            key: Arc::new(file),
+            hsm: None,
+        });
     };
     let hsm = keyslot_hsm::Pkcs11SealKey::open(pkcs11.clone()).with_context(|| {
         format!(
@@ -110,8 +162,9 @@ pub fn open(config: &ServerConfig) -> Result<Arc<dyn SealKey>> {
         key_file = file.as_ref().map(|f| f.fingerprint()),
         "seal key in the HSM; the key file only opens slots not yet migrated"
     );
-    Ok(Arc::new(keyslot_hsm::MigratingSealKey::new(
-        Arc::new(hsm),
-        file,
-    )))
+    let hsm: Arc<dyn SealKey> = Arc::new(hsm);
+    Ok(SealKeys {
+        key: Arc::new(keyslot_hsm::MigratingSealKey::new(hsm.clone(), file)),
+        hsm: Some(hsm),
+    })
 }

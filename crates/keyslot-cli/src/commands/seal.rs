@@ -146,15 +146,21 @@ async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
         .clone()
         .unwrap_or_else(|| args.database.data_dir.join("seal.key"));
     let file = keyslot_server::seal_file::load_or_create(&path, false)?;
-    let hsm = Pkcs11SealKey::open(config)
-        .map_err(|e| Failure::new(UNAVAILABLE, format!("opening the seal key in the HSM: {e}")))?;
+    let hsm: std::sync::Arc<dyn keyslot_crypto::SealKey> =
+        std::sync::Arc::new(Pkcs11SealKey::open(config).map_err(|e| {
+            Failure::new(UNAVAILABLE, format!("opening the seal key in the HSM: {e}"))
+        })?);
     // Opens what the key file sealed, seals with the HSM.
-    let both = MigratingSealKey::new(std::sync::Arc::new(hsm), Some(file));
+    let both = MigratingSealKey::new(hsm.clone(), Some(file));
     let store = keyslot_store::open(&args.database.url(), Schema::RequireCurrent)
         .await
         .map_err(|e| Failure::new(OTHER, format!("opening the database: {e}")))?;
     // The key file must be the database's, or nothing would open.
     keyslot_core::check_seal_key(&store, &both)
+        .await
+        .map_err(|e| Failure::new(USAGE, format!("{e:#}")))?;
+    // And the HSM key must be the one servers have sealed with here, if any has.
+    keyslot_server::seal_file::check_hsm(&store, hsm.as_ref())
         .await
         .map_err(|e| Failure::new(USAGE, format!("{e:#}")))?;
     let mut done = Moved::default();
