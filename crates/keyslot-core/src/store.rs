@@ -202,7 +202,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Replace the password slot; delete the user's sessions other than `keep_session`
     /// when `end_other_sessions`, and every token of the user (with its slots) when
-    /// `revoke_tokens`; audit; one transaction.
+    /// `revoke_tokens`; audit; one transaction. With `keep_session` (the session making the
+    /// change), only if that session still exists once the user's row is locked: a change
+    /// that was running Argon2 while a recovery ended every session gets
+    /// [`StoreError::Conflict`] and changes nothing, so a recovery cannot be undone by an
+    /// attacker's request in flight.
     async fn change_password(
         &self,
         user: &Id,
@@ -276,11 +280,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         audit: AuditEvent,
     ) -> StoreResult<()>;
 
-    /// Mint a token with its vault slots, audited, in one transaction.
+    /// Mint a token with its vault slots, audited, in one transaction. With `session`
+    /// (the session that minted it), only if that session still exists once the user's row
+    /// is locked: a mint that was running Argon2 while a recovery or a password change
+    /// ended its session gets [`StoreError::Conflict`] and leaves no token behind.
     async fn create_token(
         &self,
         token: TokenRecord,
         slots: Vec<TokenVaultSlot>,
+        session: Option<&Id>,
         audit: AuditEvent,
     ) -> StoreResult<()>;
     /// A token by id; `None` as well when its user is disabled.

@@ -312,9 +312,10 @@ impl Store for Gated {
         &self,
         token: TokenRecord,
         slots: Vec<TokenVaultSlot>,
+        session: Option<&Id>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.inner.create_token(token, slots, audit).await
+        self.inner.create_token(token, slots, session, audit).await
     }
 
     async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>> {

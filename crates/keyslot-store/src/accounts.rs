@@ -112,7 +112,12 @@ pub(crate) async fn change_password(
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    // The UPDATE locks the user's row first (a recovery takes it before it ends sessions),
+    // then the session is looked for: after a recovery that committed meanwhile, it is gone.
     touched(set_password_slot(&mut tx, user, &password_slot).await?)?;
+    if let Some(session) = keep_session {
+        require_session(&mut tx, session).await?;
+    }
     if revoke_tokens {
         end_tokens(&mut tx, user).await?;
     }
@@ -177,6 +182,18 @@ async fn set_password_slot(tx: &mut Tx, user: &Id, slot: &[u8]) -> StoreResult<u
             .bind(user),
     )
     .await
+}
+
+/// [`StoreError::Conflict`] unless `session` still exists: the credential that made a
+/// request was ended (recovery, password change, logout) while the request ran.
+pub(crate) async fn require_session(tx: &mut Tx, session: &Id) -> StoreResult<()> {
+    let alive = tx
+        .optional(
+            query(sql!("SELECT id FROM sessions WHERE id = $1")).bind(session),
+            |r| r.bytes("id"),
+        )
+        .await?;
+    alive.map(|_| ()).ok_or(StoreError::Conflict)
 }
 
 /// Every token of the user goes, with its vault slots (`ON DELETE CASCADE`): the keys they

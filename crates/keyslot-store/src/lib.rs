@@ -215,9 +215,10 @@ impl Store for SqlStore {
         &self,
         token: TokenRecord,
         slots: Vec<TokenVaultSlot>,
+        session: Option<&Id>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        tokens::create(&self.pool, token, slots, audit).await
+        tokens::create(&self.pool, token, slots, session, audit).await
     }
     async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>> {
         tokens::by_id(&self.pool, id).await

@@ -24,7 +24,7 @@ pub(crate) async fn record_login(pool: &Pool, login: NewLogin) -> StoreResult<()
         .execute(
             query(sql!(
                 "UPDATE users SET failed_logins = 0, locked_until = NULL, password_slot = COALESCE($1, password_slot) \
-                 WHERE id = $2 AND password_slot = $3"
+                 WHERE id = $2 AND password_slot = $3 AND disabled_at IS NULL"
             ))
             .bind(&upgraded_password_slot)
             .bind(&s.user_id)

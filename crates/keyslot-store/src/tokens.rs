@@ -43,9 +43,21 @@ pub(crate) async fn create(
     pool: &Pool,
     t: TokenRecord,
     slots: Vec<TokenVaultSlot>,
+    session: Option<&Id>,
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    if let Some(session) = session {
+        // Lock the user's row first, as a recovery does before it ends sessions; then the
+        // minting session must still be there.
+        tx.optional(
+            query(sql!("SELECT id FROM users WHERE id = $1" FOR_UPDATE)).bind(&t.user_id),
+            |r| r.bytes("id"),
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        crate::accounts::require_session(&mut tx, session).await?;
+    }
     tx.execute(
         query(sql!(
             "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, \

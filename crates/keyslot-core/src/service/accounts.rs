@@ -339,8 +339,14 @@ impl Keyslot {
                 revoke_tokens,
                 audit,
             )
-            .await?;
-        self.attempt_succeeded(&admitted, &ip).await
+            .await
+            .map_err(|e| match e {
+                // This session was ended (a recovery) while the change ran Argon2.
+                StoreError::Conflict => Error::Unauthorized,
+                e => e.into(),
+            })?;
+        self.attempt_succeeded(&admitted, &ip).await;
+        Ok(())
     }
 
     /// Recover with the recovery code: new password slot, new recovery code (the old one

@@ -16,6 +16,7 @@ use super::items::OpenVault;
 use super::views::{self, Minted, Scope, Token, TokenRequest};
 use super::{Keyslot, now};
 use crate::model::{Outcome, TokenRecord, TokenVaultSlot};
+use crate::store::StoreError;
 use crate::{Error, Principal, Result, TokenAccess, policy};
 
 /// Largest number of vaults one token may be scoped to.
@@ -156,7 +157,20 @@ impl Keyslot {
                 request.can_write
             ),
         );
-        self.store.create_token(record, slots, audit).await?;
+        let Principal::Session { session, .. } = principal else {
+            return Err(Error::Unauthorized);
+        };
+        match self
+            .store
+            .create_token(record, slots, Some(session), audit)
+            .await
+        {
+            Ok(()) => {}
+            // The session that asked was ended (recovery, password change, logout) while
+            // the mint ran Argon2: no token outlives the credential that made it.
+            Err(StoreError::Conflict) => return Err(Error::Unauthorized),
+            Err(e) => return Err(e.into()),
+        }
         Ok(Minted {
             id: *token.id(),
             token: token.expose_text(),

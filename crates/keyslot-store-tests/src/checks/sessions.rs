@@ -183,3 +183,77 @@ check!(
         }
     }
 );
+
+check!(
+    requests_whose_session_ended_meanwhile_write_nothing,
+    |store| async move {
+        let a = account(store.as_ref(), "lena").await;
+        let s = session(&a.user, 10);
+        record_login(
+            store.as_ref(),
+            s.clone(),
+            None,
+            audit(Some(&a.user), "login"),
+        )
+        .await
+        .unwrap();
+        // A recovery commits while a mint and a password change of `s` run Argon2.
+        let code = store
+            .recovery(&a.user)
+            .await
+            .unwrap()
+            .unwrap()
+            .credential_id;
+        let next = keyslot_core::model::RecoveryRecord {
+            user_id: a.user,
+            credential_id: id(),
+            verifier: vec![9; 32],
+            wrapped_user_key: b"rc after recovery".to_vec(),
+        };
+        store
+            .recover(
+                &a.user,
+                &code,
+                b"owner's slot".to_vec(),
+                next,
+                true,
+                audit(Some(&a.user), "recover"),
+            )
+            .await
+            .unwrap();
+        let late_token = super::fixtures::token_record(&a.user, true, None);
+        let late_id = late_token.id;
+        assert_eq!(
+            store
+                .create_token(
+                    late_token,
+                    vec![],
+                    Some(&s.id),
+                    audit(Some(&a.user), "token.mint")
+                )
+                .await,
+            Err(StoreError::Conflict),
+            "a mint by an ended session leaves no token"
+        );
+        assert!(store.token(&late_id).await.unwrap().is_none());
+        assert_eq!(
+            store
+                .change_password(
+                    &a.user,
+                    b"attacker's slot".to_vec(),
+                    true,
+                    Some(&s.id),
+                    false,
+                    audit(Some(&a.user), "password.change")
+                )
+                .await,
+            Err(StoreError::Conflict),
+            "a password change by an ended session changes nothing"
+        );
+        assert_eq!(
+            store.user(&a.user).await.unwrap().unwrap().password_slot,
+            b"owner's slot",
+            "the recovery's password stands"
+        );
+    }
+);

@@ -77,12 +77,22 @@ check!(
         let scoped = mint_scoped(store.as_ref(), &a).await;
         let all = token(a.user, true);
         store
-            .create_token(all.clone(), vec![], audit(Some(&a.user), "token.mint"))
+            .create_token(
+                all.clone(),
+                vec![],
+                None,
+                audit(Some(&a.user), "token.mint"),
+            )
             .await
             .unwrap();
         let foreign = token(b.user, true);
         store
-            .create_token(foreign.clone(), vec![], audit(Some(&b.user), "token.mint"))
+            .create_token(
+                foreign.clone(),
+                vec![],
+                None,
+                audit(Some(&b.user), "token.mint"),
+            )
             .await
             .unwrap();
 
