@@ -8,7 +8,7 @@ use crate::db::{Pool, query, sql};
 use crate::{audit, rows};
 
 /// A successful login. The first statement is conditional on the password slot the login
-/// verified, and locks the user's row until commit (PostgreSQL; SQLite's write lock is
+/// verified (and on the account not having been disabled meanwhile), and locks the user's row until commit (PostgreSQL; SQLite's write lock is
 /// already held): a password change that committed first makes it touch nothing, and one
 /// that comes later waits for this login and then ends its session as it ends the others.
 pub(crate) async fn record_login(pool: &Pool, login: NewLogin) -> StoreResult<()> {

@@ -1,7 +1,7 @@
 //! API tokens, their vault slots, and the bearer read path.
 
 use keyslot_core::model::{AuditEvent, Timestamp, TokenRead, TokenRecord, TokenVaultSlot};
-use keyslot_core::store::StoreResult;
+use keyslot_core::store::{StoreError, StoreResult};
 use keyslot_crypto::Id;
 
 use crate::db::{Pool, query, sql, touched};
