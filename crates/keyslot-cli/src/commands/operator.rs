@@ -126,8 +126,7 @@ fn seal_key_destination(out: &Path, dir: &Path, seal: &Path) -> CmdResult<std::p
             format!("{} exists: --seal-key-out never overwrites", out.display()),
         ));
     }
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    if absolute(out).starts_with(absolute(dir)) {
+    if resolved(out).starts_with(resolved(dir)) {
         return Err(Failure::new(
             USAGE,
             "--seal-key-out must be outside the backup directory: the seal key and the database copy are kept apart",
@@ -146,14 +145,55 @@ fn backup_failure(e: BackupError) -> Failure {
     }
 }
 
+/// Make DIR with mode 0700, or accept an existing one only if it is already private: a
+/// backup is never written where others can read it, and an existing directory's mode is
+/// not changed behind the operator's back (`keyslot backup /tmp` must not close /tmp).
 fn create_private_dir(dir: &Path) -> CmdResult {
-    std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        if dir.exists() {
+            let mode = std::fs::metadata(dir)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(Failure::new(
+                    USAGE,
+                    format!(
+                        "{} can be read by other users (mode {:o}): give a new directory, or one with mode 0700",
+                        dir.display(),
+                        mode & 0o777
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)?;
     Ok(())
+}
+
+/// `path` with symlinks and `..` resolved as far as it exists (the rest appended), so two
+/// paths can be compared for containment.
+fn resolved(path: &Path) -> std::path::PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
+            return absolute;
+        };
+        rest.push(name.to_owned());
+        existing = parent;
+    }
+    let mut out = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
+    for name in rest.into_iter().rev() {
+        out.push(name);
+    }
+    out
 }
 
 fn restrict_file(file: &Path) -> CmdResult {

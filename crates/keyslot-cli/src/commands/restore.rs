@@ -17,12 +17,16 @@ const DB: &str = "keyslot.db";
 
 /// `keyslot restore FROM`.
 pub async fn restore(args: &RestoreArgs) -> CmdResult {
-    if let Some(url) = &args.database.database_url
-        && Backend::of_url(url) == Backend::Postgres
-    {
+    if let Some(url) = &args.database.database_url {
         return Err(Failure::new(
             USAGE,
-            "keyslot restore puts SQLite backups back; restore PostgreSQL with pg_restore, then start keyslot serve with the seal key that was in force at pg_dump",
+            if Backend::of_url(url) == Backend::Postgres {
+                "keyslot restore puts SQLite backups back; restore PostgreSQL with pg_restore, then start keyslot serve with the seal key that was in force at pg_dump".to_owned()
+            } else {
+                format!(
+                    "keyslot restore writes <data dir>/keyslot.db, the database of a server started with --data-dir and no --database-url; unset KEYSLOT_DATABASE_URL / --database-url ({url}) and give --data-dir"
+                )
+            },
         ));
     }
     let backup = args.from.join(DB);
@@ -74,11 +78,22 @@ pub async fn restore(args: &RestoreArgs) -> CmdResult {
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
         let aside = data_dir.join(format!("keyslot.db.before-restore-{stamp}"));
         move_database_files(&live, &aside)?;
+        eprintln!("Moved the current database aside to {}.", aside.display());
         Some(aside)
     } else {
         None
     };
-    std::fs::rename(&staged, &live)?;
+    if let Err(e) = std::fs::rename(&staged, &live) {
+        // Put the old database back rather than leave a data directory without one (a
+        // server would start on a new, empty database there).
+        if let Some(aside) = &aside {
+            let _ = move_database_files(aside, &live);
+        }
+        return Err(Failure::new(
+            OTHER,
+            format!("putting the backup in place failed ({e}); nothing was replaced"),
+        ));
+    }
     remove_database_files(&staged);
     eprintln!("Restored {} into {}.", backup.display(), live.display());
     if let Some(aside) = aside {
