@@ -176,6 +176,19 @@ async fn an_attacker_past_the_username_ceiling_does_not_lock_the_owner_out() {
         .unwrap();
     assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS);
 
+    // Nor is the attacker's own device cookie, from an account of their own.
+    s.signup("mallory").await;
+    let theirs = device_cookie(&s.login("mallory", PASSWORD).await);
+    let r = s
+        .http
+        .post(s.url("/v1/login"))
+        .header("cookie", theirs.as_str())
+        .json(&json!({"username": "wendy", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+
     // The owner's browser.
     let owner = s
         .http

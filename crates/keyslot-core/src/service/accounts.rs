@@ -157,6 +157,8 @@ impl Keyslot {
             ),
             None => None,
         };
+        // Made before anything is written: a seal key that cannot MAC fails the login here.
+        let device_cookie = zeroize::Zeroizing::new(self.device_cookie(&user.id)?);
         let session = SessionCredential::generate()?;
         let unlocked = session.unlock();
         let at = now();
@@ -192,12 +194,12 @@ impl Keyslot {
             Err(StoreError::Conflict) => return Err(Error::Unauthorized),
             Err(e) => return Err(e.into()),
         }
-        self.attempt_succeeded(&admitted, ip).await?;
+        self.attempt_succeeded(&admitted, ip).await;
         Ok(LoggedIn {
             session: session.expose_text(),
             csrf_token: session.csrf_token(),
             expires_at,
-            device_cookie: zeroize::Zeroizing::new(self.device_cookie(&user.id)?),
+            device_cookie,
         })
     }
 
@@ -424,7 +426,7 @@ impl Keyslot {
             Err(StoreError::Conflict) => Err(Error::Unauthorized),
             other => other.map_err(Error::from),
         }?;
-        self.attempt_succeeded(&admitted, ip).await?;
+        self.attempt_succeeded(&admitted, ip).await;
         Ok(new_code.expose_text().to_string())
     }
 
@@ -476,7 +478,10 @@ impl Keyslot {
             })
             .await?;
         match opened {
-            Ok(()) => self.attempt_succeeded(&admitted, ip).await,
+            Ok(()) => {
+                self.attempt_succeeded(&admitted, ip).await;
+                Ok(())
+            }
             Err(keyslot_crypto::Error::WrongCredential) => {
                 self.audit_failure(principal, action, "wrong current_password", ip)
                     .await?;

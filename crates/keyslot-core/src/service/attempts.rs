@@ -122,11 +122,17 @@ impl Keyslot {
     /// An admitted attempt succeeded: the username's back-off from this network and, if
     /// the attempt counted on it, its ceiling start again; the network's budget gets the
     /// attempt back (it counts failures).
-    pub(super) async fn attempt_succeeded(&self, admitted: &Admitted, ip: &str) -> Result<()> {
+    ///
+    /// Called after the success is committed, so it cannot fail the request: a login whose
+    /// session exists, or a recovery whose new code is written, must still answer with
+    /// them. A database that refuses now leaves the counters to run out by themselves.
+    pub(super) async fn attempt_succeeded(&self, admitted: &Admitted, ip: &str) {
         let net = key(NETWORK, &[&network(ip)]);
         let mut clear = vec![admitted.username_network.as_slice()];
         clear.extend(admitted.username.as_deref());
-        Ok(self.store.attempt_succeeded(&clear, &net).await?)
+        if let Err(e) = self.store.attempt_succeeded(&clear, &net).await {
+            tracing::warn!(error = %e, "could not clear the attempt counters of a success");
+        }
     }
 
     /// Admit one signup from `ip` against [`Config::signups_per_hour`].
