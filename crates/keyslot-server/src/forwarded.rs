@@ -7,6 +7,12 @@
 //! a listed proxy is the client (the "rightmost untrusted hop"). Whatever lies to the left
 //! of it was written by the client and is ignored. With no proxy listed, the peer is the
 //! client and the headers are ignored (ASVS 4.1.3).
+//!
+//! Only `X-Forwarded-For` is read, the header nginx, HAProxy and cloud load balancers
+//! append to. `Forwarded` (RFC 7239) is never read: those proxies pass a client's own
+//! `Forwarded` through untouched, so choosing it "when present" would let any client name
+//! its address (and so reset its budgets, forge audit addresses, or throttle someone else's
+//! network).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -77,14 +83,14 @@ impl TrustedProxies {
     }
 
     /// The client behind `peer`: `peer` itself unless it is a listed proxy; then the
-    /// rightmost hop of the forwarding headers that is not a listed proxy (`Forwarded`
-    /// when present, else `X-Forwarded-For`). A hop that does not parse ends the walk at
+    /// rightmost hop of `X-Forwarded-For` that is not a listed proxy. A hop that does not
+    /// parse ends the walk at
     /// the proxy that passed it on.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.trusts(peer) {
             return peer;
         }
-        let hops = forwarded_for(headers).unwrap_or_else(|| x_forwarded_for(headers));
+        let hops = x_forwarded_for(headers);
         let mut client = peer;
         for hop in hops.iter().rev() {
             match hop {
@@ -101,30 +107,7 @@ impl TrustedProxies {
     }
 }
 
-/// The `for=` addresses of every `Forwarded` header, in order; `None` without one.
-fn forwarded_for(headers: &HeaderMap) -> Option<Vec<Option<IpAddr>>> {
-    let mut hops = Vec::new();
-    let mut any = false;
-    for value in headers.get_all("forwarded") {
-        any = true;
-        let Ok(text) = value.to_str() else {
-            hops.push(None);
-            continue;
-        };
-        for element in text.split(',') {
-            let node = element.split(';').find_map(|pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                name.trim()
-                    .eq_ignore_ascii_case("for")
-                    .then(|| value.trim().trim_matches('"'))
-            });
-            hops.push(node.and_then(parse_node));
-        }
-    }
-    any.then_some(hops)
-}
-
-/// A `Forwarded` node: `192.0.2.1`, `192.0.2.1:80`, `[2001:db8::1]`, `[2001:db8::1]:80`.
+/// One hop: `192.0.2.1`, `192.0.2.1:80`, `[2001:db8::1]`, `[2001:db8::1]:80`.
 fn parse_node(node: &str) -> Option<IpAddr> {
     if let Some(rest) = node.strip_prefix('[') {
         return rest.split_once(']')?.0.parse().ok();
@@ -186,7 +169,7 @@ mod tests {
         assert_eq!(proxies.client(ip("10.0.0.9"), &h), ip("198.51.100.7"));
         // The same header from a peer that is not a listed proxy is ignored.
         assert_eq!(proxies.client(ip("203.0.113.1"), &h), ip("203.0.113.1"));
-        // Forwarded wins, with ports and brackets.
+        // A Forwarded header, which the proxy passed through from the client, is ignored.
         let h = headers(&[
             ("x-forwarded-for", "192.0.2.99"),
             (
@@ -194,7 +177,9 @@ mod tests {
                 "for=1.1.1.1, for=\"[2001:db8::7]:4711\";proto=https",
             ),
         ]);
-        assert_eq!(proxies.client(ip("10.0.0.9"), &h), ip("2001:db8::7"));
+        assert_eq!(proxies.client(ip("10.0.0.9"), &h), ip("192.0.2.99"));
+        let h = headers(&[("forwarded", "for=1.1.1.1")]);
+        assert_eq!(proxies.client(ip("10.0.0.9"), &h), ip("10.0.0.9"));
         // Garbage stops the walk at the proxy that passed it on.
         let h = headers(&[("x-forwarded-for", "198.51.100.7, nonsense")]);
         assert_eq!(proxies.client(ip("10.0.0.9"), &h), ip("10.0.0.9"));
