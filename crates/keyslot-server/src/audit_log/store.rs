@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keyslot_core::model::{
-    AuditEvent, Backoff, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead,
-    TokenRecord, TokenVaultSlot, UserRecord, VaultRecord,
+    AuditEvent, ItemRecord, RecoveryRecord, SessionRecord, Timestamp, TokenRead, TokenRecord,
+    TokenVaultSlot, UserRecord, VaultRecord,
 };
 use keyslot_core::store::{
-    AuditFilter, NewAccount, NewLogin, PasswordSlotReseal, Store, StoreResult, StoredPasswordSlot,
-    Swept,
+    Admission, AttemptLimit, AuditFilter, NewAccount, NewLogin, PasswordSlotReseal, Store,
+    StoreResult, StoredPasswordSlot, Swept,
 };
 use keyslot_crypto::Id;
 
@@ -84,23 +84,16 @@ impl Store for Shipping {
         self.inner.recovery(user).await
     }
 
-    async fn ip_failures(&self, ip: &str, since: Timestamp) -> StoreResult<u32> {
-        self.inner.ip_failures(ip, since).await
+    async fn admit_attempt(
+        &self,
+        limits: &[AttemptLimit],
+        now: Timestamp,
+    ) -> StoreResult<Admission> {
+        self.inner.admit_attempt(limits, now).await
     }
 
-    async fn record_login_failure(
-        &self,
-        user: Option<&Id>,
-        ip: &str,
-        backoff: Backoff,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<Timestamp>> {
-        let event = audit.clone();
-        self.inner
-            .record_login_failure(user, ip, backoff, audit)
-            .await?;
-        self.log.write(std::slice::from_ref(&event));
-        Ok(())
+    async fn attempt_succeeded(&self, clear: &[&[u8]], refund: &[u8]) -> StoreResult<()> {
+        self.inner.attempt_succeeded(clear, refund).await
     }
 
     async fn record_login(&self, login: NewLogin) -> StoreResult<()> {
@@ -257,10 +250,13 @@ impl Store for Shipping {
         &self,
         token: TokenRecord,
         slots: Vec<TokenVaultSlot>,
+        session: Option<&Id>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let event = audit.clone();
-        self.inner.create_token(token, slots, audit).await?;
+        self.inner
+            .create_token(token, slots, session, audit)
+            .await?;
         self.log.write(std::slice::from_ref(&event));
         Ok(())
     }
