@@ -102,13 +102,15 @@ impl AuditLog {
     pub fn reopen_on_sighup(self: &Arc<Self>) {
         #[cfg(unix)]
         {
+            use tokio::signal::unix::{SignalKind, signal};
+            // Registered before returning, so a SIGHUP that comes once serving has begun
+            // is never the default one (which would end the process).
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                tracing::error!("cannot listen for SIGHUP: the audit log will not reopen");
+                return;
+            };
             let log = Arc::clone(self);
             tokio::spawn(async move {
-                use tokio::signal::unix::{SignalKind, signal};
-                let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                    tracing::error!("cannot listen for SIGHUP: the audit log will not reopen");
-                    return;
-                };
                 while hup.recv().await.is_some() {
                     match log.reopen() {
                         Ok(()) => tracing::info!(path = %log.path.display(), "audit log reopened"),
