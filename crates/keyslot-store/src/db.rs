@@ -154,32 +154,32 @@ pub(crate) struct Query<'q> {
     args: Vec<Arg<'q>>,
 }
 
-/// A fixed text, or one built at run time (multi-row inserts).
+/// A fixed text, or one built at run time per dialect (multi-row inserts).
 #[derive(Debug)]
 enum Text {
     Fixed(Sql),
-    Built(String),
+    Built { sqlite: String, postgres: String },
 }
 
 impl Text {
     fn sqlite_text(&self) -> &str {
         match self {
             Self::Fixed(sql) => sql.sqlite,
-            Self::Built(text) => text,
+            Self::Built { sqlite, .. } => sqlite,
         }
     }
 
     fn sqlite(self) -> AssertSqlSafe<Cow<'static, str>> {
         AssertSqlSafe(match self {
             Self::Fixed(sql) => Cow::Borrowed(sql.sqlite),
-            Self::Built(text) => Cow::Owned(text),
+            Self::Built { sqlite, .. } => Cow::Owned(sqlite),
         })
     }
 
     fn postgres(self) -> AssertSqlSafe<Cow<'static, str>> {
         AssertSqlSafe(match self {
             Self::Fixed(sql) => Cow::Borrowed(sql.postgres),
-            Self::Built(text) => Cow::Owned(text),
+            Self::Built { postgres, .. } => Cow::Owned(postgres),
         })
     }
 }
@@ -192,10 +192,10 @@ pub(crate) fn query<'q>(sql: Sql) -> Query<'q> {
     }
 }
 
-/// A query whose text was built at run time; it must be valid in both dialects.
-pub(crate) fn built<'q>(text: String, args: Vec<Arg<'q>>) -> Query<'q> {
+/// A query whose text was built at run time, once per dialect.
+pub(crate) fn built<'q>(sqlite: String, postgres: String, args: Vec<Arg<'q>>) -> Query<'q> {
     Query {
-        text: Text::Built(text),
+        text: Text::Built { sqlite, postgres },
         args,
     }
 }
