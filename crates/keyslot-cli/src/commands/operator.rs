@@ -57,15 +57,6 @@ pub async fn backup(args: &BackupArgs) -> CmdResult {
         None => None,
     };
     let url = args.database.url();
-    if keyslot_store::Backend::of_url(&url) == keyslot_store::Backend::Sqlite {
-        let file = url.strip_prefix("sqlite://").unwrap_or(&url);
-        if !Path::new(file).is_file() {
-            return Err(Failure::new(
-                NOT_FOUND,
-                format!("no database at {file}: give --data-dir or --database-url"),
-            ));
-        }
-    }
     let db_copy = args.dir.join("keyslot.db");
     if db_copy.exists() {
         return Err(Failure::new(
