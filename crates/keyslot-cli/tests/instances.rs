@@ -10,6 +10,7 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::json;
+use sqlx::Connection as _;
 use support::{As, Client, Instance, free_port, seal_key_file, spawn, wait_ready};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -177,17 +178,30 @@ async fn instances_started_together_with_migrate_do_not_race() {
     for instance in &mut instances {
         wait_ready(&http, instance).await;
     }
-    // Without --migrate, an instance on an up-to-date database starts; on an empty one it
-    // refuses and says what to do.
+    // Without --migrate, an instance on an up-to-date database starts.
     let mut plain = spawn(dir.path(), "plain", &url, &seal, false);
     wait_ready(&http, &mut plain).await;
     drop(instances);
     drop(plain);
     keyslot_store_tests::postgres::drop_database(&url).await;
 
+    // On an empty database, `serve` alone initialises it and serves.
     let Some(empty) = keyslot_store_tests::postgres::fresh_database_url("unmigrated").await else {
         return;
     };
+    let mut fresh = spawn(dir.path(), "fresh", &empty, &seal, false);
+    wait_ready(&http, &mut fresh).await;
+    drop(fresh);
+
+    // A database behind this build (one migration missing) is refused, saying what to do.
+    let mut admin = sqlx::PgConnection::connect(&empty).await.unwrap();
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    drop(admin);
     let out = Command::new(env!("CARGO_BIN_EXE_keyslot"))
         .arg("serve")
         .args([
