@@ -348,16 +348,6 @@ impl Pool {
         }
     }
 
-    /// Exactly one row, mapped ([`StoreError::NotFound`] if none).
-    #[allow(dead_code)] // The read helpers come as a set; no query needs this one today.
-    pub(crate) async fn one<T>(
-        &self,
-        q: Query<'_>,
-        map: impl FnOnce(&dyn RowRead) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        self.optional(q, map).await?.ok_or(StoreError::NotFound)
-    }
-
     /// Every row, mapped.
     pub(crate) async fn all<T>(
         &self,
