@@ -46,7 +46,7 @@ pub async fn audit(addr: &str, as_json: bool, args: &AuditArgs) -> CmdResult {
     };
     let mut events = Vec::new();
     loop {
-        let wanted = args.limit - events.len();
+        let wanted = args.limit.saturating_sub(events.len());
         query.limit = u32::try_from(wanted).unwrap_or(PAGE).min(PAGE);
         let page = client.audit_page(&query).await?;
         events.extend(page.events);

@@ -141,7 +141,17 @@ fn line(e: &AuditEvent) -> Line<'_> {
 
 /// Open for appending, creating the file with mode 0600; an existing file is narrowed to
 /// 0600 too (it holds who did what from where).
+///
+/// A symbolic link at `path` is refused: the server would append to, and narrow the mode
+/// of, whatever file the link names (someone who can write the log's directory could
+/// point it at the seal key).
 fn open_append(path: &Path) -> Result<File> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        anyhow::bail!(
+            "the audit log {} is a symbolic link: give the path of the file itself",
+            path.display()
+        );
+    }
     let mut options = OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
