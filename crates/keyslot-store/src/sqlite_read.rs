@@ -28,6 +28,12 @@ use crate::db::{Arg, RowRead};
 const CONNECTIONS_PER_THREAD: usize = 8;
 /// Prepared statements kept per connection: every read query Keyslot has, with room.
 const STATEMENT_CACHE: usize = 64;
+/// `$1`…`$16`: placeholder names, so binding allocates nothing (a read query has a handful
+/// of parameters, and finding one by name is a short scan inside SQLite).
+const PLACEHOLDERS: [&str; 16] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16",
+];
 
 static NEXT_STORE: AtomicU64 = AtomicU64::new(1);
 
@@ -89,19 +95,18 @@ impl Readers {
         args: &[Arg<'_>],
         read: impl FnOnce(&mut rusqlite::Rows<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        // `$N` is a *named* parameter to SQLite, found by a name lookup on each bind;
-        // `?N` is the same parameter by number, bound with no lookup.
-        let numbered = sql.replace('$', "?");
         self.with_connection(|conn| {
-            let mut statement = conn.prepare_cached(&numbered).map_err(unavailable)?;
-            let count = statement.parameter_count();
+            let mut statement = conn.prepare_cached(sql).map_err(unavailable)?;
             for (i, arg) in args.iter().enumerate() {
-                // A placeholder past the query's last one is not bound, as sqlx does.
-                if i >= count {
-                    break;
-                }
+                let name = PLACEHOLDERS
+                    .get(i)
+                    .ok_or(StoreError::Unavailable("too many query arguments".into()))?;
+                // A placeholder a query does not use is skipped, as sqlx does.
+                let Some(index) = statement.parameter_index(name).map_err(unavailable)? else {
+                    continue;
+                };
                 statement
-                    .raw_bind_parameter(i + 1, Bound(*arg))
+                    .raw_bind_parameter(index, Bound(*arg))
                     .map_err(unavailable)?;
             }
             read(&mut statement.raw_query())
