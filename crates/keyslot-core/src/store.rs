@@ -305,6 +305,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<()>;
     /// Record token uses (batched from the read path).
     async fn mark_tokens_used(&self, uses: &[(Id, Timestamp)]) -> StoreResult<()>;
+    /// How many tokens that still work (not revoked, their user not disabled) end after
+    /// `now` and at or before `until`: the `/metrics` gauge of tokens about to expire,
+    /// refreshed on a timer, never per scrape.
+    async fn count_tokens_expiring(&self, now: Timestamp, until: Timestamp) -> StoreResult<u64>;
 
     /// The sweeper: delete tokens whose `expires_at` is at or before `now` (their slots with
     /// them) and sessions that expired by `now` or were last seen at or before

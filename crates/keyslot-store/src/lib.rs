@@ -242,6 +242,9 @@ impl Store for SqlStore {
     async fn mark_tokens_used(&self, uses: &[(Id, Timestamp)]) -> StoreResult<()> {
         tokens::mark_used(&self.pool, uses).await
     }
+    async fn count_tokens_expiring(&self, now: Timestamp, until: Timestamp) -> StoreResult<u64> {
+        tokens::count_expiring(&self.pool, now, until).await
+    }
 
     async fn sweep_expired(&self, now: Timestamp, idle_before: Timestamp) -> StoreResult<Swept> {
         let swept = sweep::expired(&self.pool, now, idle_before).await?;

@@ -174,3 +174,25 @@ pub(crate) async fn mark_used(pool: &Pool, uses: &[(Id, Timestamp)]) -> StoreRes
     }
     tx.commit().await
 }
+
+/// Tokens that still work and end in `(now, until]`. One indexed range count
+/// (`tokens_expires`), run by the metrics refresher on a timer, not per request.
+pub(crate) async fn count_expiring(
+    pool: &Pool,
+    now: Timestamp,
+    until: Timestamp,
+) -> StoreResult<u64> {
+    let n = pool
+        .optional(
+            query(sql!(
+                "SELECT COUNT(*) AS n FROM tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE u.disabled_at IS NULL AND t.expires_at > $1 AND t.expires_at <= $2"
+            ))
+            .bind(now)
+            .bind(until),
+            |r| r.int("n"),
+        )
+        .await?
+        .unwrap_or(0);
+    u64::try_from(n).map_err(|_| StoreError::Corrupt("n"))
+}

@@ -292,6 +292,10 @@ impl Store for Shipping {
         self.inner.mark_tokens_used(uses).await
     }
 
+    async fn count_tokens_expiring(&self, now: Timestamp, until: Timestamp) -> StoreResult<u64> {
+        self.inner.count_tokens_expiring(now, until).await
+    }
+
     async fn sweep_expired(&self, now: Timestamp, idle_before: Timestamp) -> StoreResult<Swept> {
         self.inner.sweep_expired(now, idle_before).await
     }

@@ -1,5 +1,6 @@
 //! API tokens: slots, revocation, use marks, and the one-query token read.
 
+use keyslot_core::model::TokenRecord;
 use keyslot_core::store::StoreError;
 use keyslot_crypto::Id;
 
@@ -167,5 +168,55 @@ check!(
                 .is_none(),
             "disabled user"
         );
+    }
+);
+
+check!(
+    tokens_expiring_counts_live_tokens_in_the_window_only,
+    |store| async move {
+        let a = account(store.as_ref(), "ursula").await;
+        let b = account(store.as_ref(), "victor").await;
+        let mint = |user: Id, expires_at: i64| {
+            let store = store.clone();
+            async move {
+                let t = TokenRecord {
+                    expires_at,
+                    ..token_record(&user, false, None)
+                };
+                let id = t.id;
+                store
+                    .create_token(t, vec![], None, audit(Some(&user), "token.mint"))
+                    .await
+                    .unwrap();
+                id
+            }
+        };
+        // The window is (1_000, 2_000].
+        mint(a.user, 1_000).await; // ends at `now`: already over
+        mint(a.user, 1_001).await;
+        let revoked = mint(a.user, 1_500).await;
+        mint(a.user, 2_000).await; // the window's last second
+        mint(a.user, 2_001).await; // beyond it
+        mint(b.user, 1_800).await;
+        assert_eq!(store.count_tokens_expiring(1_000, 2_000).await.unwrap(), 4);
+        store
+            .delete_token(&a.user, &revoked, audit(Some(&a.user), "token.revoke"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.count_tokens_expiring(1_000, 2_000).await.unwrap(),
+            3,
+            "a revoked token no longer expires"
+        );
+        store
+            .set_user_disabled(&b.user, Some(1_000), audit(Some(&b.user), "user.disable"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.count_tokens_expiring(1_000, 2_000).await.unwrap(),
+            2,
+            "a disabled user's tokens do not work, so they are not counted"
+        );
+        assert_eq!(store.count_tokens_expiring(5_000, 9_000).await.unwrap(), 0);
     }
 );
