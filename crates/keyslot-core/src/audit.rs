@@ -107,6 +107,14 @@ impl AuditBuffer {
         }
     }
 
+    /// Entries waiting in the buffer now, and how many it holds at most (for `/metrics`:
+    /// a buffer that stays near full means the flusher is behind and reads will be
+    /// refused soon). Two atomic loads, no lock.
+    pub fn fill(&self) -> (usize, usize) {
+        let max = self.tx.max_capacity();
+        (max.saturating_sub(self.tx.capacity()), max)
+    }
+
     /// What was turned away so far.
     pub fn refusals(&self) -> Refusals {
         Refusals {

@@ -35,6 +35,8 @@ pub struct Argon2Gate {
     memories: Arc<Mutex<Vec<Argon2Memory>>>,
     /// Argon2 jobs started since start.
     runs: Arc<AtomicU64>,
+    /// Admitted requests still waiting for a worker (the queue's depth, for `/metrics`).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Argon2Gate {
@@ -48,6 +50,7 @@ impl Argon2Gate {
             workers,
             memories: Arc::default(),
             runs: Arc::default(),
+            waiting: Arc::default(),
         }
     }
 
@@ -108,12 +111,16 @@ impl Argon2Gate {
         // Released when dropped: here if the wait for a permit is cancelled, or at the end
         // of the blocking job once it owns it.
         let admission = Admission(self.admitted.clone());
+        // Counted as waiting until a permit is had, or the wait is cancelled.
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let waiting = Admission(self.waiting.clone());
         let permit: OwnedSemaphorePermit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| Error::Internal("argon2 gate closed".into()))?;
+        drop(waiting);
         tokio::task::spawn_blocking(move || {
             let out = work();
             drop(permit);
@@ -127,6 +134,12 @@ impl Argon2Gate {
     /// Hashes running or waiting now (for `/metrics`).
     pub fn in_flight(&self) -> usize {
         self.admitted.load(Ordering::Acquire)
+    }
+
+    /// Admitted hashes waiting for a worker now: the queue's depth, without the ones
+    /// running (for `/metrics`).
+    pub fn queued(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
     }
 
     /// Argon2 jobs started since start: what guessers got evaluated (for `/metrics`).
@@ -143,7 +156,8 @@ impl Argon2Gate {
     }
 }
 
-/// Releases an admission when dropped, even if the request is cancelled or the job panics.
+/// Releases an admission (or a place among the waiting) when dropped, even if the request
+/// is cancelled or the job panics.
 struct Admission(Arc<AtomicUsize>);
 
 impl Drop for Admission {
@@ -269,6 +283,35 @@ mod tests {
         );
         release.wait();
         waiting.await.unwrap().unwrap();
+    }
+
+    /// The queue depth counts the admitted requests waiting for a worker, not the ones
+    /// running, and a waiter that hangs up leaves the queue at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_counts_waiters_only_and_forgets_cancelled_ones() {
+        let gate = Argon2Gate::new(1, 2);
+        let release = Arc::new(std::sync::Barrier::new(2));
+        let hold = release.clone();
+        let running = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.run_cpu(move || hold.wait()).await }
+        });
+        let waiter = tokio::spawn(second_owned(gate.clone()));
+        let abandoned = tokio::spawn(second_owned(gate.clone()));
+        for _ in 0..200 {
+            if gate.queued() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!((gate.in_flight(), gate.queued()), (3, 2));
+        abandoned.abort();
+        let _ = abandoned.await;
+        assert_eq!((gate.in_flight(), gate.queued()), (2, 1));
+        release.wait();
+        running.await.unwrap().unwrap();
+        waiter.await.unwrap().unwrap();
+        assert_eq!((gate.in_flight(), gate.queued()), (0, 0));
     }
 
     async fn second_owned(gate: Argon2Gate) -> Result<()> {

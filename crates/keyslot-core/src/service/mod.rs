@@ -167,6 +167,26 @@ impl Keyslot {
         self.gate.in_flight()
     }
 
+    /// Argon2 hashes admitted and waiting for a worker now (the queue, not the running).
+    pub fn argon2_queued(&self) -> usize {
+        self.gate.queued()
+    }
+
+    /// Entries in the audit buffer now, and its capacity (see [`crate::audit`]).
+    pub fn audit_buffer_fill(&self) -> (usize, usize) {
+        self.audit.fill()
+    }
+
+    /// Tokens that still work and expire within `secs` from now: one counting query, for
+    /// a gauge refreshed on a timer (never per request or per scrape).
+    pub async fn tokens_expiring_within(&self, secs: i64) -> Result<u64> {
+        let now = now();
+        Ok(self
+            .store
+            .count_tokens_expiring(now, now.saturating_add(secs))
+            .await?)
+    }
+
     /// Argon2 hashes run since start: what a guesser got evaluated (`/metrics`, tests).
     pub fn argon2_runs(&self) -> u64 {
         self.gate.runs()
