@@ -71,10 +71,10 @@ async fn run(cli: Cli) -> CmdResult<u8> {
     let addr = cli.addr.as_str();
     match &cli.command {
         Command::Serve(args) => operator::serve(args).await?,
-        Command::DevCert(args) => dev_cert::dev_cert(args)?,
-        Command::Migrate(args) => operator::migrate(args).await?,
-        Command::Backup(args) => operator::backup(args).await?,
-        Command::Restore(args) => restore::restore(args).await?,
+        Command::DevCert(args) => dev_cert::dev_cert(cli.json, args)?,
+        Command::Migrate(args) => operator::migrate(cli.json, args).await?,
+        Command::Backup(args) => operator::backup(cli.json, args).await?,
+        Command::Restore(args) => restore::restore(cli.json, args).await?,
         Command::User(command) => operator::user(cli.json, command).await?,
         Command::Seal(command) => seal::seal_command(cli.json, command).await?,
         Command::Signup(args) => account::signup(addr, cli.json, args).await?,

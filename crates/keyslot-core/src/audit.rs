@@ -9,16 +9,19 @@
 //! fills and reads are refused, which is the point. Only token last-use marks, which are
 //! advisory and coalesced, are skipped (and counted) when the buffer is full.
 //!
-//! What a buffer cannot promise: events queued but not yet written when the process is
-//! killed (at most one flush interval's worth, plus the buffer) are lost with it.
+//! At a graceful shutdown [`AuditBuffer::close`] stops new entries, writes every one
+//! still queued and waits for it, for a bounded time. What a buffer cannot promise:
+//! events queued but not yet written when the process is killed (at most one flush
+//! interval's worth, plus the buffer), or still unwritten when that time is up (the
+//! database away at shutdown), are lost with it; the latter are counted in an error log.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use keyslot_crypto::Id;
 use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio::sync::{OwnedRwLockWriteGuard, RwLock};
+use tokio::sync::{OwnedRwLockWriteGuard, RwLock, watch};
 
 use crate::model::{AuditEvent, Timestamp};
 use crate::store::Store;
@@ -43,6 +46,12 @@ pub struct AuditBuffer {
     refused_reads: Arc<AtomicU64>,
     skipped_uses: Arc<AtomicU64>,
     hold: Arc<RwLock<()>>,
+    /// Set to `true` to make the flusher close the buffer and write all it holds.
+    stop: Arc<watch::Sender<bool>>,
+    /// Becomes `true` when the flusher has written everything and ended.
+    drained: watch::Receiver<bool>,
+    /// Events the flusher has taken from the buffer and not yet written.
+    in_hand: Arc<AtomicUsize>,
 }
 
 /// What the buffer turned away because it was full, for `/metrics`.
@@ -73,13 +82,48 @@ impl AuditBuffer {
         let capacity = capacity.max(1);
         let (tx, rx) = mpsc::channel(capacity);
         let hold = Arc::new(RwLock::new(()));
-        tokio::spawn(flush_loop(store, rx, capacity, hold.clone()));
+        let (stop, stop_rx) = watch::channel(false);
+        let (drained_tx, drained) = watch::channel(false);
+        let in_hand = Arc::new(AtomicUsize::new(0));
+        let flusher = Flusher {
+            store,
+            rx,
+            capacity,
+            hold: hold.clone(),
+            stop: stop_rx,
+            in_hand: in_hand.clone(),
+        };
+        tokio::spawn(async move {
+            flusher.run().await;
+            let _ = drained_tx.send(true);
+        });
         Self {
             tx,
             refused_reads: Arc::default(),
             skipped_uses: Arc::default(),
             hold,
+            stop: Arc::new(stop),
+            drained,
+            in_hand,
         }
+    }
+
+    /// At shutdown, once no request can record anything more: close the buffer (a read
+    /// recording after this is refused) and wait up to `within` until every entry queued
+    /// has been written. Returns how many events were not written in time (0: all were);
+    /// queued token last-use marks count too, since the buffer does not tell them apart
+    /// from events until the flusher takes them.
+    pub async fn close(&self, within: Duration) -> usize {
+        let _ = self.stop.send(true);
+        let mut drained = self.drained.clone();
+        if tokio::time::timeout(within, drained.wait_for(|done| *done))
+            .await
+            .is_ok()
+        {
+            return 0;
+        }
+        let queued = self.tx.max_capacity() - self.tx.capacity();
+        self.in_hand.load(Ordering::Relaxed) + queued
     }
 
     /// Queue a read's event; call before answering the read. Waits up to [`WAIT`] for
@@ -135,55 +179,96 @@ impl AuditBuffer {
     }
 }
 
-async fn flush_loop(
+/// The task that writes the buffer's entries.
+struct Flusher {
     store: Arc<dyn Store>,
-    mut rx: mpsc::Receiver<Entry>,
+    rx: mpsc::Receiver<Entry>,
     capacity: usize,
     hold: Arc<RwLock<()>>,
-) {
-    let mut events = Vec::new();
-    let mut uses: Vec<(Id, Timestamp)> = Vec::new();
-    // Wake for the first entry, then sleep out the interval and drain what came meanwhile:
-    // one wake-up per interval, not one per read (a per-entry wake-up was a cross-thread
-    // wake on every request, visible in the profile of a token read). A drain takes at
-    // most one buffer's worth, so readers refilling the room it makes cannot keep it
-    // from writing.
-    while let Some(first) = rx.recv().await {
-        let mut entry = Some(first);
-        // A buffer already half full (a burst, or the backlog of a stall) is drained now:
-        // readers are about to wait for its room.
-        if rx.len() < capacity / 2 {
-            tokio::time::sleep(FLUSH_INTERVAL).await;
-        }
-        let mut taken = 0;
-        while let Some(e) = entry.take() {
-            match e {
-                Entry::Event(e) => events.push(e),
-                Entry::TokenUse(id, at) => match uses.iter_mut().find(|(t, _)| *t == id) {
-                    Some(slot) => slot.1 = slot.1.max(at),
-                    None => uses.push((id, at)),
-                },
+    stop: watch::Receiver<bool>,
+    in_hand: Arc<AtomicUsize>,
+}
+
+impl Flusher {
+    /// Until the buffer is closed and empty.
+    async fn run(mut self) {
+        let mut events = Vec::new();
+        let mut uses: Vec<(Id, Timestamp)> = Vec::new();
+        // Wake for the first entry, then sleep out the interval and drain what came
+        // meanwhile: one wake-up per interval, not one per read (a per-entry wake-up was a
+        // cross-thread wake on every request, visible in the profile of a token read). A
+        // drain takes at most one buffer's worth, so readers refilling the room it makes
+        // cannot keep it from writing. Once stopped, nothing waits: what is queued is
+        // written at once, and the loop ends when the closed buffer is empty.
+        while let Some(first) = self.next().await {
+            let mut entry = Some(first);
+            // A buffer already half full (a burst, or the backlog of a stall) is drained
+            // now: readers are about to wait for its room.
+            if self.rx.len() < self.capacity / 2 && !self.stopping() {
+                let stop = self.stop.clone();
+                tokio::select! {
+                    () = tokio::time::sleep(FLUSH_INTERVAL) => {}
+                    () = stopped(stop) => self.rx.close(),
+                }
             }
-            taken += 1;
-            if taken < capacity {
-                entry = rx.try_recv().ok();
+            let mut taken = 0;
+            while let Some(e) = entry.take() {
+                match e {
+                    Entry::Event(e) => events.push(e),
+                    Entry::TokenUse(id, at) => match uses.iter_mut().find(|(t, _)| *t == id) {
+                        Some(slot) => slot.1 = slot.1.max(at),
+                        None => uses.push((id, at)),
+                    },
+                }
+                taken += 1;
+                if taken < self.capacity {
+                    entry = self.rx.try_recv().ok();
+                }
+            }
+            if !events.is_empty() {
+                self.in_hand.store(events.len(), Ordering::Relaxed);
+                let _held = self.hold.read().await;
+                // Every event queued belongs to a read that was answered: retry until it
+                // is written. Meanwhile the buffer fills and new reads are refused.
+                while let Err(e) = self.store.append_audit(&events).await {
+                    tracing::warn!(pending = events.len(), error = %e, "audit flush failed; retrying");
+                    tokio::time::sleep(RETRY).await;
+                }
+                events.clear();
+                self.in_hand.store(0, Ordering::Relaxed);
+            }
+            if !uses.is_empty() {
+                if let Err(e) = self.store.mark_tokens_used(&uses).await {
+                    tracing::warn!(error = %e, "token last-use flush failed");
+                }
+                uses.clear();
             }
         }
-        if !events.is_empty() {
-            let _held = hold.read().await;
-            // Every event queued belongs to a read that was answered: retry until it is
-            // written. Meanwhile the buffer fills and new reads are refused.
-            while let Err(e) = store.append_audit(&events).await {
-                tracing::warn!(pending = events.len(), error = %e, "audit flush failed; retrying");
-                tokio::time::sleep(RETRY).await;
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// The next entry: waits for one while open; once stopped, closes the buffer and
+    /// takes what is left in it, then `None`.
+    async fn next(&mut self) -> Option<Entry> {
+        if !self.stopping() {
+            let stop = self.stop.clone();
+            tokio::select! {
+                entry = self.rx.recv() => return entry,
+                () = stopped(stop) => {}
             }
-            events.clear();
         }
-        if !uses.is_empty() {
-            if let Err(e) = store.mark_tokens_used(&uses).await {
-                tracing::warn!(error = %e, "token last-use flush failed");
-            }
-            uses.clear();
-        }
+        self.rx.close();
+        self.rx.recv().await
+    }
+}
+
+/// Resolves once `stop` says `true` (or its sender is gone: nothing can stop it then,
+/// so it never resolves).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

@@ -170,7 +170,7 @@ impl Bound {
     }
 
     /// The use cases this server serves: a handle sharing their state (tests use it to
-    /// hold the audit flusher; `serve` could use it to flush before exit).
+    /// hold the audit flusher).
     pub fn keyslot(&self) -> &Keyslot {
         &self.keyslot
     }
@@ -180,8 +180,29 @@ impl Bound {
         self.tls.is_some()
     }
 
-    /// Serve until `shutdown` completes, then finish in-flight requests.
+    /// Serve until `shutdown` completes, then finish in-flight requests, then write every
+    /// audit event still buffered (at most [`AUDIT_FLUSH_AT_EXIT`]; what is left then is
+    /// counted in an error log): a read that was answered leaves its event even when the
+    /// process stops right after it.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let keyslot = self.keyslot.clone();
+        let served = self.serve_requests(shutdown).await;
+        tracing::info!("writing the audit events still buffered");
+        let unwritten = keyslot.flush_audit(AUDIT_FLUSH_AT_EXIT).await;
+        if unwritten > 0 {
+            tracing::error!(
+                unwritten,
+                "audit events (or token last-use marks) still buffered were not written to the database within {} s of shutdown and are lost",
+                AUDIT_FLUSH_AT_EXIT.as_secs()
+            );
+        }
+        served
+    }
+
+    async fn serve_requests(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let Some((files, config)) = self.tls else {
             return axum::serve(
                 self.listener,
@@ -214,6 +235,9 @@ impl Bound {
             .context("serving TLS")
     }
 }
+
+/// How long a stopping server waits for the audit events still buffered to be written.
+pub const AUDIT_FLUSH_AT_EXIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Open everything and bind the listener. A TLS pair that does not load, or plain HTTP on
 /// a non-loopback address without [`ServerConfig::insecure_http`], stops the start here,

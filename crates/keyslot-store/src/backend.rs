@@ -161,8 +161,8 @@ impl SqlStore {
     }
 
     /// The versions of this backend's migrations that the database has applied; empty
-    /// for a database that has never been migrated.
-    async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+    /// for a database that has never been migrated (`keyslot migrate --json` reports them).
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
         const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
         let applied = match &self.pool {
             Pool::Sqlite(pool, _) => sqlx::query_scalar(APPLIED).fetch_all(pool).await,

@@ -13,8 +13,8 @@ use crate::session_file::create_private;
 
 const VALID_DAYS: i64 = 90;
 
-/// `keyslot dev-cert`.
-pub fn dev_cert(args: &DevCertArgs) -> CmdResult {
+/// `keyslot dev-cert`. With `--json`: `{"cert", "key", "expires_at"}` (RFC 3339).
+pub fn dev_cert(as_json: bool, args: &DevCertArgs) -> CmdResult {
     let cert_path = args.out_dir.join("cert.pem");
     let key_path = args.out_dir.join("key.pem");
     for path in [&cert_path, &key_path] {
@@ -34,7 +34,7 @@ pub fn dev_cert(args: &DevCertArgs) -> CmdResult {
         "::1".to_owned(),
     ];
     names.extend(args.hosts.iter().cloned());
-    let mut params = CertificateParams::new(names)
+    let mut params = CertificateParams::new(names.clone())
         .map_err(|e| Failure::new(USAGE, format!("--host: not a host name or address: {e}")))?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "Keyslot development certificate");
@@ -60,5 +60,17 @@ pub fn dev_cert(args: &DevCertArgs) -> CmdResult {
         cert_path.display(),
         key_path.display()
     );
+    if as_json {
+        let expires_at = params
+            .not_after
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| Failure::new(OTHER, e.to_string()))?;
+        super::json(&serde_json::json!({
+            "cert": cert_path,
+            "key": key_path,
+            "expires_at": expires_at,
+            "hosts": names,
+        }))?;
+    }
     Ok(())
 }

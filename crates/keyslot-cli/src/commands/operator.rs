@@ -5,7 +5,7 @@ use std::path::Path;
 
 use keyslot_core::StoreError;
 use keyslot_server::ServerConfig;
-use keyslot_store::{BackupError, Schema};
+use keyslot_store::{Backend, BackupError, Schema};
 
 use super::{json, table};
 use crate::cli::{BackupArgs, DatabaseArgs, ServeArgs, UserCommand};
@@ -38,16 +38,38 @@ pub async fn serve(args: &ServeArgs) -> CmdResult {
     Ok(())
 }
 
-/// `keyslot migrate`.
-pub async fn migrate(args: &DatabaseArgs) -> CmdResult {
-    keyslot_server::open_store(&args.url(), true).await?;
+/// `keyslot migrate`. With `--json`: the backend and the schema the database is at now
+/// (`schema_version`, the newest migration it has applied, and how many it has), which a
+/// deployment script can compare between builds.
+pub async fn migrate(as_json: bool, args: &DatabaseArgs) -> CmdResult {
+    let store = keyslot_store::open(&args.url(), Schema::Migrate)
+        .await
+        .map_err(|e| Failure::new(OTHER, format!("opening the database: {e}")))?;
+    let applied = store
+        .applied_migrations()
+        .await
+        .map_err(|e| Failure::new(OTHER, format!("reading the applied migrations: {e}")))?;
+    store.close().await;
     eprintln!("Migrations applied.");
+    if as_json {
+        json(&serde_json::json!({
+            "backend": match store.backend() {
+                Backend::Sqlite => "sqlite",
+                Backend::Postgres => "postgres",
+            },
+            "schema_version": applied.iter().max(),
+            "applied_count": applied.len(),
+        }))?;
+    }
     Ok(())
 }
 
 /// `keyslot backup DIR [--seal-key-out PATH]`: a consistent copy of the live database in
 /// DIR, and the seal key only where `--seal-key-out` says, never in DIR.
-pub async fn backup(args: &BackupArgs) -> CmdResult {
+///
+/// With `--json`: `{"database": the copy, "seal_key": the key's copy or null,
+/// "seal_key_file": the key in force}`.
+pub async fn backup(as_json: bool, args: &BackupArgs) -> CmdResult {
     let seal = args
         .seal_key_file
         .clone()
@@ -87,9 +109,9 @@ pub async fn backup(args: &BackupArgs) -> CmdResult {
     }
     restrict_file(&db_copy)?;
     eprintln!("Backed up the database to {}.", db_copy.display());
-    match seal_out {
+    match &seal_out {
         Some(out) => {
-            copy_private(&seal, &out)?;
+            copy_private(&seal, out)?;
             eprintln!(
                 "Copied the seal key to {}. Store it apart from the database copy: together they let a thief test password guesses.",
                 out.display()
@@ -99,6 +121,13 @@ pub async fn backup(args: &BackupArgs) -> CmdResult {
             "The seal key is not in the backup. Keep a copy of {} elsewhere (or use --seal-key-out PATH): without it no password opens this backup, only recovery codes and tokens.",
             seal.display()
         ),
+    }
+    if as_json {
+        json(&serde_json::json!({
+            "database": db_copy,
+            "seal_key": seal_out,
+            "seal_key_file": seal,
+        }))?;
     }
     Ok(())
 }
@@ -253,6 +282,10 @@ pub async fn user(as_json: bool, command: &UserCommand) -> CmdResult {
                     "enabled"
                 }
             );
+            if as_json {
+                let state = if disabled { "disabled" } else { "active" };
+                json(&serde_json::json!({"username": username, "state": state}))?;
+            }
             Ok(())
         }
     }

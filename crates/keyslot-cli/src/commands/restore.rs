@@ -15,8 +15,9 @@ use crate::exit::{CONFLICT, CmdResult, Failure, NOT_FOUND, OTHER, USAGE};
 
 const DB: &str = "keyslot.db";
 
-/// `keyslot restore FROM`.
-pub async fn restore(args: &RestoreArgs) -> CmdResult {
+/// `keyslot restore FROM`. With `--json`: `{"restored_from": the backup's file,
+/// "database": where it now is, "kept_previous_at": the database it replaced, or null}`.
+pub async fn restore(as_json: bool, args: &RestoreArgs) -> CmdResult {
     if let Some(url) = &args.database.database_url {
         return Err(Failure::new(
             USAGE,
@@ -96,7 +97,7 @@ pub async fn restore(args: &RestoreArgs) -> CmdResult {
     }
     remove_database_files(&staged);
     eprintln!("Restored {} into {}.", backup.display(), live.display());
-    if let Some(aside) = aside {
+    if let Some(aside) = &aside {
         eprintln!("The database it replaced is kept as {}.", aside.display());
     }
     if args.seal_key_file.is_some() {
@@ -104,6 +105,13 @@ pub async fn restore(args: &RestoreArgs) -> CmdResult {
             "Start the server with the same key: keyslot serve --seal-key-file {}",
             seal_path.display()
         );
+    }
+    if as_json {
+        super::json(&serde_json::json!({
+            "restored_from": backup,
+            "database": live,
+            "kept_previous_at": aside,
+        }))?;
     }
     Ok(())
 }

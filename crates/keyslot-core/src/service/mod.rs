@@ -206,6 +206,13 @@ impl Keyslot {
         self.audit.refusals()
     }
 
+    /// At shutdown, after the last request has been answered: close the audit buffer and
+    /// wait up to `within` until every event in it is written (see
+    /// [`crate::audit::AuditBuffer::close`]). Returns how many were not written in time.
+    pub async fn flush_audit(&self, within: std::time::Duration) -> usize {
+        self.audit.close(within).await
+    }
+
     /// Test hook: hold the audit flusher before its next write until the guard drops, as a
     /// stalled database would. Reads then fill the buffer and get 503 once it stays full.
     #[doc(hidden)]
