@@ -79,6 +79,8 @@ impl From<crate::store::StoreError> for Error {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict => Self::Internal("unexpected conflict".into()),
             StoreError::Corrupt(what) => Self::Internal(format!("corrupt record: {what}")),
+            // Retried where it can happen; seen here only when retries ran out.
+            StoreError::KeyVersionMoved => Self::Unavailable { retry_after: 1 },
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod admin;
 pub mod audit;
 mod error;
 pub mod gate;
+pub mod keystore;
 pub mod model;
 pub mod policy;
 mod principal;

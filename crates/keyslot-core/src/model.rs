@@ -114,8 +114,12 @@ pub struct TokenRead {
     pub token: TokenRecord,
     /// Its slot for the vault (scoped tokens), if it holds one.
     pub slot: Option<TokenVaultSlot>,
-    /// For an all-vaults token: the vault's key version and the vault key under the user key.
+    /// For an all-vaults token: the owner's member slot for the vault (its key version
+    /// and the vault key under the user key).
     pub vault_key: Option<(u32, Vec<u8>)>,
+    /// The vault's current key version and whether its rotation is due (flag, and the
+    /// time from which it is), if the vault is the token's user's.
+    pub vault_now: Option<(u32, bool, Option<Timestamp>)>,
     /// The item, if it exists in that vault and belongs to the token's user.
     pub item: Option<ItemRecord>,
 }

@@ -28,6 +28,11 @@ pub enum StoreError {
     /// A row that cannot be decoded.
     #[error("corrupt record: {0}")]
     Corrupt(&'static str),
+    /// The vault's key version (or its holders) changed since the caller read them: a
+    /// write wrapped under an older key, or a rotation computed from an older state.
+    /// Nothing was written; re-read, re-wrap and retry ([`crate::keystore`]).
+    #[error("the vault key version moved")]
+    KeyVersionMoved,
 }
 
 /// Result of store calls.
@@ -142,7 +147,7 @@ pub struct AuditFilter {
 /// Keyslot's persistence. Implemented once for SQLite and PostgreSQL by `keyslot-store`;
 /// every implementation passes `keyslot-store-tests`.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: crate::keystore::KeyStore + Send + Sync + std::fmt::Debug + 'static {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -21,6 +21,8 @@ use keyslot_core::store::{
 use keyslot_crypto::Id;
 use tokio::sync::{Barrier, Semaphore};
 
+mod keys;
+
 /// How long a gated call waits for the others. A check that makes fewer calls than the
 /// gate's size would otherwise hang; this turns that mistake into a failure that says so.
 const GATE_WAIT: Duration = Duration::from_secs(20);
@@ -39,6 +41,10 @@ pub enum Gate {
     MarkTokensUsed,
     /// [`Store::admit_attempt`].
     AdmitAttempt,
+    /// [`keyslot_core::keystore::KeyStore::convert_grant`].
+    ConvertGrant,
+    /// [`keyslot_core::keystore::KeyStore::rotate_vault`].
+    RotateVault,
 }
 
 /// A [`Store`] that delegates every call to `inner`, and holds calls of its gated methods

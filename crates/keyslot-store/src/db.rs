@@ -41,6 +41,8 @@ pub(crate) struct Sql {
 /// | `SEQ` | `rowid` | `seq` (an identity column: PostgreSQL has no rowid) |
 /// | `GREATEST` | `MAX` (two-argument scalar form) | `GREATEST` |
 /// | `FOR_UPDATE` | nothing (the write transaction already holds the lock) | ` FOR UPDATE` |
+/// | `FOR_SHARE` | nothing (likewise) | ` FOR SHARE` |
+/// | `LEAST` | `MIN` (two-argument scalar form) | `LEAST` |
 macro_rules! sql {
     ($($part:tt)+) => {
         $crate::db::Sql {
@@ -68,6 +70,18 @@ macro_rules! sql_word {
     };
     (postgres FOR_UPDATE) => {
         " FOR UPDATE"
+    };
+    (sqlite FOR_SHARE) => {
+        ""
+    };
+    (postgres FOR_SHARE) => {
+        " FOR SHARE"
+    };
+    (sqlite LEAST) => {
+        "MIN"
+    };
+    (postgres LEAST) => {
+        "LEAST"
     };
     ($dialect:ident $text:literal) => {
         $text
@@ -424,6 +438,18 @@ impl Tx {
                 None => Ok(None),
             }
         )
+    }
+
+    /// Every row, mapped; reads inside a transaction see its own writes.
+    pub(crate) async fn all<T>(
+        &mut self,
+        q: Query<'_>,
+        map: impl Fn(&dyn RowRead) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        in_tx!(self, q, |sq, conn| {
+            let rows = sq.fetch_all(conn).await.map_err(map_err)?;
+            rows.iter().map(|row| map(row)).collect()
+        })
     }
 
     /// Exactly one row, mapped ([`StoreError::NotFound`] if none).

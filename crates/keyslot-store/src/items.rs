@@ -43,8 +43,8 @@ pub(crate) async fn with_vault_key(
 ) -> StoreResult<Option<(u32, Vec<u8>, ItemRecord)>> {
     pool.optional(
         query(sql!(
-            "SELECT i.id, i.vault_id, i.user_id, i.version, i.key_version, i.wrapped_item_key, i.name, i.value, i.created_at, i.updated_at, v.key_version AS vault_key_version, v.wrapped_vault_key \
-             FROM items i JOIN vaults v ON v.id = i.vault_id AND v.user_id = i.user_id \
+            "SELECT i.id, i.vault_id, i.user_id, i.version, i.key_version, i.wrapped_item_key, i.name, i.value, i.created_at, i.updated_at, m.key_version AS vault_key_version, m.wrapped_vault_key \
+             FROM items i JOIN vault_members m ON m.vault_id = i.vault_id AND m.user_id = i.user_id \
              WHERE i.id = $1 AND i.vault_id = $2 AND i.user_id = $3"
         ))
         .bind(item)
@@ -79,6 +79,7 @@ pub(crate) async fn with_token_slot(
 
 pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    crate::keys::require_current(&mut tx, &i.vault_id, i.key_version).await?;
     tx.execute(
         query(sql!(
             "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at) \
@@ -105,6 +106,7 @@ pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> Sto
 /// the condition on the row a waiting writer was blocked on, so the others touch nothing.
 pub(crate) async fn update(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    crate::keys::require_current(&mut tx, &i.vault_id, i.key_version).await?;
     let previous = rows::version_to_db(i.version.saturating_sub(1))?;
     let updated = tx
         .execute(

@@ -22,6 +22,7 @@ mod audit;
 pub mod backend;
 mod db;
 mod items;
+mod keys;
 mod limits;
 mod meta;
 mod rows;

@@ -174,6 +174,14 @@ pub(crate) fn token_read(row: &dyn RowRead, vault: &Id) -> StoreResult<TokenRead
         )),
         None => None,
     };
+    let vault_now = match row.opt_int("cv_key_version")? {
+        Some(v) => Some((
+            u32::try_from(v).map_err(|_| StoreError::Corrupt("key_version"))?,
+            row.flag("cv_rotation_due")?,
+            row.opt_int("cv_rotate_due_at")?,
+        )),
+        None => None,
+    };
     let item = match row.opt_bytes("i_id")? {
         Some(_) => Some(item_from(row, &ITEM_ALIASED)?),
         None => None,
@@ -182,6 +190,7 @@ pub(crate) fn token_read(row: &dyn RowRead, vault: &Id) -> StoreResult<TokenRead
         token,
         slot,
         vault_key,
+        vault_now,
         item,
     })
 }

@@ -22,12 +22,14 @@ pub(crate) async fn read(
              t.x25519_public, t.created_at, t.expires_at, t.last_used_at, \
              s.key_version AS s_key_version, s.wrapped_vault_key AS s_wrapped, \
              v.key_version AS v_key_version, v.wrapped_vault_key AS v_wrapped, \
+             cv.key_version AS cv_key_version, cv.rotation_due AS cv_rotation_due, cv.rotate_due_at AS cv_rotate_due_at, \
              i.id AS i_id, i.vault_id AS i_vault_id, i.user_id AS i_user_id, i.version AS i_version, i.key_version AS i_key_version, \
              i.wrapped_item_key AS i_wrapped_item_key, i.name AS i_name, i.value AS i_value, i.created_at AS i_created_at, \
              i.updated_at AS i_updated_at \
              FROM tokens t JOIN users u ON u.id = t.user_id AND u.disabled_at IS NULL \
              LEFT JOIN token_vault_slots s ON s.token_id = t.id AND s.vault_id = $1 \
-             LEFT JOIN vaults v ON t.wrapped_user_key IS NOT NULL AND v.id = $1 AND v.user_id = t.user_id \
+             LEFT JOIN vault_members v ON t.wrapped_user_key IS NOT NULL AND v.vault_id = $1 AND v.user_id = t.user_id \
+             LEFT JOIN vaults cv ON cv.id = $1 AND cv.user_id = t.user_id \
              LEFT JOIN items i ON i.id = $2 AND i.vault_id = $1 AND i.user_id = t.user_id \
              WHERE t.id = $3"
         ))
@@ -76,6 +78,7 @@ pub(crate) async fn create(
         .bind(t.last_used_at),
     )
     .await?;
+    crate::keys::after_mint(&mut tx, t.expires_at, &slots).await?;
     for s in &slots {
         tx.execute(
             query(sql!("INSERT INTO token_vault_slots (token_id, vault_id, key_version, wrapped_vault_key) VALUES ($1, $2, $3, $4)"))

@@ -18,6 +18,23 @@ pub(crate) async fn insert(tx: &mut Tx, v: &VaultRecord) -> StoreResult<()> {
             .bind(v.created_at),
     )
     .await?;
+    // The owner is the vault's first member, holding its first key version; that version
+    // has no chain link (nothing older).
+    tx.execute(
+        query(sql!("INSERT INTO vault_members (vault_id, user_id, role, key_version, wrapped_vault_key) VALUES ($1, $2, 'owner', $3, $4)"))
+            .bind(&v.id)
+            .bind(&v.user_id)
+            .bind(v.key_version)
+            .bind(&v.wrapped_vault_key),
+    )
+    .await?;
+    tx.execute(
+        query(sql!("INSERT INTO vault_keys (vault_id, key_version, chain, created_at) VALUES ($1, $2, NULL, $3)"))
+            .bind(&v.id)
+            .bind(v.key_version)
+            .bind(v.created_at),
+    )
+    .await?;
     Ok(())
 }
 

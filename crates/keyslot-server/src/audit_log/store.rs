@@ -19,6 +19,8 @@ use keyslot_crypto::Id;
 
 use super::AuditLog;
 
+mod keys;
+
 /// A store whose committed audit events are also appended to an [`AuditLog`].
 #[derive(Debug)]
 pub struct Shipping {

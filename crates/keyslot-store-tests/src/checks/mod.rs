@@ -6,6 +6,7 @@ mod audit;
 mod concurrency;
 mod fixtures;
 mod items;
+mod keys;
 mod limits;
 mod meta;
 mod reseal;

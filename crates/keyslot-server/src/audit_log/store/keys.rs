@@ -1,0 +1,56 @@
+//! [`Shipping`] over the key-lifecycle methods: a rotation's and a revocation's audit
+//! events are shipped once they have committed, like every other change's.
+
+use async_trait::async_trait;
+use keyslot_core::keystore::{
+    ChainLink, Grant, Holder, KeyStore, PublicHolder, Revoked, Rotation, VaultAccess,
+};
+use keyslot_core::model::{AuditEvent, Timestamp};
+use keyslot_core::store::StoreResult;
+use keyslot_crypto::Id;
+
+use super::Shipping;
+
+#[async_trait]
+impl KeyStore for Shipping {
+    async fn vault_access(
+        &self,
+        owner: &Id,
+        vault: &Id,
+        holder: Holder,
+    ) -> StoreResult<Option<VaultAccess>> {
+        self.inner.vault_access(owner, vault, holder).await
+    }
+    async fn chain_links(
+        &self,
+        vault: &Id,
+        from: u32,
+        down_to: u32,
+    ) -> StoreResult<Vec<ChainLink>> {
+        self.inner.chain_links(vault, from, down_to).await
+    }
+    async fn newest_grant(&self, holder: Holder, vault: &Id) -> StoreResult<Option<Grant>> {
+        self.inner.newest_grant(holder, vault).await
+    }
+    async fn convert_grant(&self, grant: &Grant, wrapped: Vec<u8>) -> StoreResult<bool> {
+        self.inner.convert_grant(grant, wrapped).await
+    }
+    async fn rotation_holders(&self, vault: &Id, now: Timestamp) -> StoreResult<Vec<PublicHolder>> {
+        self.inner.rotation_holders(vault, now).await
+    }
+    async fn rotate_vault(&self, rotation: Rotation) -> StoreResult<()> {
+        let event = rotation.audit.clone();
+        self.inner.rotate_vault(rotation).await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
+    async fn set_public_key_mac(&self, holder: Holder, mac: &[u8]) -> StoreResult<()> {
+        self.inner.set_public_key_mac(holder, mac).await
+    }
+    async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked> {
+        let event = audit.clone();
+        let revoked = self.inner.revoke_token(user, token, audit).await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(revoked)
+    }
+}

@@ -1,0 +1,52 @@
+//! [`Gated`] over the key-lifecycle methods: grant conversions and rotations can be held
+//! at the barrier like the other gated calls, so races with them meet in the database.
+
+use async_trait::async_trait;
+use keyslot_core::keystore::{
+    ChainLink, Grant, Holder, KeyStore, PublicHolder, Revoked, Rotation, VaultAccess,
+};
+use keyslot_core::model::{AuditEvent, Timestamp};
+use keyslot_core::store::StoreResult;
+use keyslot_crypto::Id;
+
+use super::{Gate, Gated};
+
+#[async_trait]
+impl KeyStore for Gated {
+    async fn vault_access(
+        &self,
+        owner: &Id,
+        vault: &Id,
+        holder: Holder,
+    ) -> StoreResult<Option<VaultAccess>> {
+        self.inner.vault_access(owner, vault, holder).await
+    }
+    async fn chain_links(
+        &self,
+        vault: &Id,
+        from: u32,
+        down_to: u32,
+    ) -> StoreResult<Vec<ChainLink>> {
+        self.inner.chain_links(vault, from, down_to).await
+    }
+    async fn newest_grant(&self, holder: Holder, vault: &Id) -> StoreResult<Option<Grant>> {
+        self.inner.newest_grant(holder, vault).await
+    }
+    async fn convert_grant(&self, grant: &Grant, wrapped: Vec<u8>) -> StoreResult<bool> {
+        self.gate(Gate::ConvertGrant).await;
+        self.inner.convert_grant(grant, wrapped).await
+    }
+    async fn rotation_holders(&self, vault: &Id, now: Timestamp) -> StoreResult<Vec<PublicHolder>> {
+        self.inner.rotation_holders(vault, now).await
+    }
+    async fn rotate_vault(&self, rotation: Rotation) -> StoreResult<()> {
+        self.gate(Gate::RotateVault).await;
+        self.inner.rotate_vault(rotation).await
+    }
+    async fn set_public_key_mac(&self, holder: Holder, mac: &[u8]) -> StoreResult<()> {
+        self.inner.set_public_key_mac(holder, mac).await
+    }
+    async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked> {
+        self.inner.revoke_token(user, token, audit).await
+    }
+}

@@ -1,0 +1,559 @@
+//! The key lifecycle ([`KeyStore`]): versioned vault keys, holders' slots, pending grants,
+//! rotation serialized with writes per vault, revocation that makes vaults due.
+//!
+//! Locking, the same on both backends: a rotation or a revocation takes the vault row
+//! `FOR UPDATE` (SQLite's `BEGIN IMMEDIATE` already excludes every other writer); a write
+//! that wrapped under a key version checks it under `FOR SHARE` ([`require_current`]), so
+//! it commits before a rotation or after it, never across it.
+
+use std::collections::BTreeSet;
+
+use keyslot_core::keystore::{
+    ChainLink, Grant, Holder, HolderSlot, PublicHolder, Revoked, Rotation, VaultAccess, VaultState,
+};
+use keyslot_core::model::{AuditEvent, Timestamp, TokenVaultSlot};
+use keyslot_core::store::{StoreError, StoreResult};
+use keyslot_crypto::Id;
+
+use crate::db::{Pool, RowRead, Tx, query, sql, touched};
+use crate::{audit, rows};
+
+fn version(row: &dyn RowRead, column: &'static str) -> StoreResult<u32> {
+    u32::try_from(row.int(column)?).map_err(|_| StoreError::Corrupt(column))
+}
+
+fn state(row: &dyn RowRead) -> StoreResult<VaultState> {
+    Ok(VaultState {
+        id: rows::id(row, "id")?,
+        owner: rows::id(row, "user_id")?,
+        key_version: version(row, "key_version")?,
+        name: row.bytes("name")?,
+        rotation_due: row.flag("rotation_due")?,
+        rotate_due_at: row.opt_int("rotate_due_at")?,
+        rewrap_pending: row.flag("rewrap_pending")?,
+    })
+}
+
+fn access(row: &dyn RowRead) -> StoreResult<VaultAccess> {
+    let slot = match row.opt_int("slot_version")? {
+        Some(v) => Some(HolderSlot {
+            key_version: u32::try_from(v).map_err(|_| StoreError::Corrupt("slot_version"))?,
+            wrapped_vault_key: row.bytes("slot_wrapped")?,
+        }),
+        None => None,
+    };
+    Ok(VaultAccess {
+        state: state(row)?,
+        slot,
+    })
+}
+
+pub(crate) async fn vault_access(
+    pool: &Pool,
+    owner: &Id,
+    vault: &Id,
+    holder: Holder,
+) -> StoreResult<Option<VaultAccess>> {
+    let q = match &holder {
+        Holder::User(user) => query(sql!(
+            "SELECT v.id, v.user_id, v.key_version, v.name, v.rotation_due, v.rotate_due_at, \
+             EXISTS (SELECT 1 FROM items i WHERE i.vault_id = v.id AND i.key_version < v.key_version) AS rewrap_pending, \
+             m.key_version AS slot_version, m.wrapped_vault_key AS slot_wrapped \
+             FROM vaults v LEFT JOIN vault_members m ON m.vault_id = v.id AND m.user_id = $3 \
+             WHERE v.id = $1 AND v.user_id = $2"
+        ))
+        .bind(vault)
+        .bind(owner)
+        .bind(user),
+        Holder::Token(token) => query(sql!(
+            "SELECT v.id, v.user_id, v.key_version, v.name, v.rotation_due, v.rotate_due_at, \
+             EXISTS (SELECT 1 FROM items i WHERE i.vault_id = v.id AND i.key_version < v.key_version) AS rewrap_pending, \
+             s.key_version AS slot_version, s.wrapped_vault_key AS slot_wrapped \
+             FROM vaults v LEFT JOIN token_vault_slots s ON s.vault_id = v.id AND s.token_id = $3 \
+             WHERE v.id = $1 AND v.user_id = $2"
+        ))
+        .bind(vault)
+        .bind(owner)
+        .bind(token),
+    };
+    pool.optional(q, access).await
+}
+
+pub(crate) async fn chain_links(
+    pool: &Pool,
+    vault: &Id,
+    from: u32,
+    down_to: u32,
+) -> StoreResult<Vec<ChainLink>> {
+    pool.all(
+        query(sql!(
+            "SELECT key_version, chain FROM vault_keys \
+             WHERE vault_id = $1 AND key_version <= $2 AND key_version > $3 ORDER BY key_version DESC"
+        ))
+        .bind(vault)
+        .bind(from)
+        .bind(down_to),
+        |r| {
+            Ok(ChainLink {
+                key_version: version(r, "key_version")?,
+                chain: r.opt_bytes("chain")?.ok_or(StoreError::Corrupt("chain"))?,
+            })
+        },
+    )
+    .await
+}
+
+pub(crate) async fn newest_grant(
+    pool: &Pool,
+    holder: Holder,
+    vault: &Id,
+) -> StoreResult<Option<Grant>> {
+    let (q, id) = match holder {
+        Holder::User(id) => (
+            query(sql!(
+                "SELECT key_version, sealed FROM user_grants WHERE user_id = $1 AND vault_id = $2 \
+                 ORDER BY key_version DESC LIMIT 1"
+            )),
+            id,
+        ),
+        Holder::Token(id) => (
+            query(sql!(
+                "SELECT key_version, sealed FROM token_grants WHERE token_id = $1 AND vault_id = $2 \
+                 ORDER BY key_version DESC LIMIT 1"
+            )),
+            id,
+        ),
+    };
+    pool.optional(q.bind(&id).bind(vault), |r| {
+        Ok(Grant {
+            holder,
+            vault_id: *vault,
+            key_version: version(r, "key_version")?,
+            sealed: r.bytes("sealed")?,
+        })
+    })
+    .await
+}
+
+/// Delete the grant; only if that touched it, write the slot and drop older grants.
+pub(crate) async fn convert_grant(
+    pool: &Pool,
+    grant: &Grant,
+    wrapped: Vec<u8>,
+) -> StoreResult<bool> {
+    let mut tx = pool.write().await?;
+    let deleted = match grant.holder {
+        Holder::User(id) => {
+            tx.execute(
+                query(sql!(
+                    "DELETE FROM user_grants WHERE user_id = $1 AND vault_id = $2 AND key_version = $3"
+                ))
+                .bind(&id)
+                .bind(&grant.vault_id)
+                .bind(grant.key_version),
+            )
+            .await?
+        }
+        Holder::Token(id) => {
+            tx.execute(
+                query(sql!(
+                    "DELETE FROM token_grants WHERE token_id = $1 AND vault_id = $2 AND key_version = $3"
+                ))
+                .bind(&id)
+                .bind(&grant.vault_id)
+                .bind(grant.key_version),
+            )
+            .await?
+        }
+    };
+    if deleted == 0 {
+        // Another conversion won, or the holder lost access: write nothing.
+        return Ok(false);
+    }
+    write_slot(
+        &mut tx,
+        grant.holder,
+        &grant.vault_id,
+        grant.key_version,
+        &wrapped,
+    )
+    .await?;
+    delete_older_grants(&mut tx, grant.holder, &grant.vault_id, grant.key_version).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Move a holder's slot up to `key_version` (never down: a slot already newer stays).
+async fn write_slot(
+    tx: &mut Tx,
+    holder: Holder,
+    vault: &Id,
+    key_version: u32,
+    wrapped: &[u8],
+) -> StoreResult<()> {
+    match holder {
+        Holder::User(id) => {
+            tx.execute(
+                query(sql!(
+                    "UPDATE vault_members SET key_version = $1, wrapped_vault_key = $2 \
+                     WHERE vault_id = $3 AND user_id = $4 AND key_version < $1"
+                ))
+                .bind(key_version)
+                .bind(wrapped)
+                .bind(vault)
+                .bind(&id),
+            )
+            .await?;
+        }
+        Holder::Token(id) => {
+            tx.execute(
+                query(sql!(
+                    "UPDATE token_vault_slots SET key_version = $1, wrapped_vault_key = $2 \
+                     WHERE vault_id = $3 AND token_id = $4 AND key_version < $1"
+                ))
+                .bind(key_version)
+                .bind(wrapped)
+                .bind(vault)
+                .bind(&id),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Grants at or below a version the holder now holds are of no further use.
+async fn delete_older_grants(
+    tx: &mut Tx,
+    holder: Holder,
+    vault: &Id,
+    key_version: u32,
+) -> StoreResult<()> {
+    match &holder {
+        Holder::User(id) => tx.execute(
+            query(sql!(
+                "DELETE FROM user_grants WHERE user_id = $1 AND vault_id = $2 AND key_version <= $3"
+            ))
+            .bind(id)
+            .bind(vault)
+            .bind(key_version),
+        ),
+        Holder::Token(id) => tx.execute(
+            query(sql!(
+                "DELETE FROM token_grants WHERE token_id = $1 AND vault_id = $2 AND key_version <= $3"
+            ))
+            .bind(id)
+            .bind(vault)
+            .bind(key_version),
+        ),
+    }
+    .await?;
+    Ok(())
+}
+
+fn public_holder(holder: fn(Id) -> Holder) -> impl Fn(&dyn RowRead) -> StoreResult<PublicHolder> {
+    move |r| {
+        Ok(PublicHolder {
+            holder: holder(rows::id(r, "id")?),
+            public_key: r.bytes("public_key")?,
+            public_key_mac: r.opt_bytes("public_key_mac")?,
+        })
+    }
+}
+
+pub(crate) async fn rotation_holders(
+    pool: &Pool,
+    vault: &Id,
+    now: Timestamp,
+) -> StoreResult<Vec<PublicHolder>> {
+    let mut holders = pool
+        .all(
+            query(sql!(
+                "SELECT u.id, u.x25519_public AS public_key, u.x25519_public_mac AS public_key_mac \
+                 FROM vault_members m JOIN users u ON u.id = m.user_id WHERE m.vault_id = $1 ORDER BY u.id"
+            ))
+            .bind(vault),
+            public_holder(Holder::User),
+        )
+        .await?;
+    holders.extend(
+        pool.all(
+            query(sql!(
+                "SELECT t.id, t.x25519_public AS public_key, t.public_key_mac \
+                 FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
+                 WHERE s.vault_id = $1 AND t.expires_at > $2 ORDER BY t.id"
+            ))
+            .bind(vault)
+            .bind(now),
+            public_holder(Holder::Token),
+        )
+        .await?,
+    );
+    Ok(holders)
+}
+
+/// The vault's current key version, its row locked for the rest of the transaction
+/// (`exclusive`: a rotation; otherwise shared: a write that wrapped under it).
+async fn locked_version(tx: &mut Tx, vault: &Id, exclusive: bool) -> StoreResult<u32> {
+    let q = if exclusive {
+        query(sql!("SELECT key_version FROM vaults WHERE id = $1" FOR_UPDATE))
+    } else {
+        query(sql!("SELECT key_version FROM vaults WHERE id = $1" FOR_SHARE))
+    };
+    tx.one(q.bind(vault), |r| version(r, "key_version")).await
+}
+
+/// Inside a write's transaction: the vault is still at `key_version` (its row now held
+/// shared until commit, so no rotation commits in between), or
+/// [`StoreError::KeyVersionMoved`].
+pub(crate) async fn require_current(tx: &mut Tx, vault: &Id, key_version: u32) -> StoreResult<()> {
+    if locked_version(tx, vault, false).await? == key_version {
+        Ok(())
+    } else {
+        Err(StoreError::KeyVersionMoved)
+    }
+}
+
+/// Inside a mint's transaction: every slot is under its vault's current version, and each
+/// vault's `rotate_due_at` is brought forward to the token's expiry.
+pub(crate) async fn after_mint(
+    tx: &mut Tx,
+    expires_at: Timestamp,
+    slots: &[TokenVaultSlot],
+) -> StoreResult<()> {
+    for s in slots {
+        if locked_version(tx, &s.vault_id, true).await? != s.key_version {
+            return Err(StoreError::KeyVersionMoved);
+        }
+        tx.execute(
+            query(sql!(
+                "UPDATE vaults SET rotate_due_at = " LEAST "(COALESCE(rotate_due_at, $1), $1) WHERE id = $2"
+            ))
+            .bind(expires_at)
+            .bind(&s.vault_id),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Ids of a query's `id` column, as a set.
+async fn id_set(tx: &mut Tx, q: crate::db::Query<'_>) -> StoreResult<BTreeSet<[u8; 16]>> {
+    Ok(tx
+        .all(q, |r| rows::id(r, "id"))
+        .await?
+        .into_iter()
+        .map(|id| *id.as_bytes())
+        .collect())
+}
+
+pub(crate) async fn rotate(pool: &Pool, r: Rotation) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    if locked_version(&mut tx, &r.vault, true).await? != r.from_version {
+        return Err(StoreError::KeyVersionMoved);
+    }
+    // The holders the caller sealed for must be exactly the live ones, read under the lock.
+    let live_tokens = id_set(
+        &mut tx,
+        query(sql!(
+            "SELECT t.id FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
+             WHERE s.vault_id = $1 AND t.expires_at > $2"
+        ))
+        .bind(&r.vault)
+        .bind(r.now),
+    )
+    .await?;
+    let members = id_set(
+        &mut tx,
+        query(sql!(
+            "SELECT user_id AS id FROM vault_members WHERE vault_id = $1"
+        ))
+        .bind(&r.vault),
+    )
+    .await?;
+    let (mut sealed_tokens, mut sealed_users) = (BTreeSet::new(), BTreeSet::new());
+    for holder in r
+        .grants
+        .iter()
+        .map(|g| g.holder)
+        .chain(r.own_slot.iter().map(|(h, _)| *h))
+    {
+        match holder {
+            Holder::User(id) => sealed_users.insert(*id.as_bytes()),
+            Holder::Token(id) => sealed_tokens.insert(*id.as_bytes()),
+        };
+    }
+    if sealed_tokens != live_tokens || sealed_users != members {
+        return Err(StoreError::KeyVersionMoved);
+    }
+    // Expired tokens take their keys for this vault with them, now.
+    tx.execute(
+        query(sql!(
+            "DELETE FROM token_grants WHERE vault_id = $1 AND token_id IN (SELECT id FROM tokens WHERE expires_at <= $2)"
+        ))
+        .bind(&r.vault)
+        .bind(r.now),
+    )
+    .await?;
+    tx.execute(
+        query(sql!(
+            "DELETE FROM token_vault_slots WHERE vault_id = $1 AND token_id IN (SELECT id FROM tokens WHERE expires_at <= $2)"
+        ))
+        .bind(&r.vault)
+        .bind(r.now),
+    )
+    .await?;
+    let to = r.from_version + 1;
+    tx.execute(
+        query(sql!(
+            "INSERT INTO vault_keys (vault_id, key_version, chain, created_at) VALUES ($1, $2, $3, $4)"
+        ))
+        .bind(&r.vault)
+        .bind(to)
+        .bind(&r.chain)
+        .bind(r.now),
+    )
+    .await?;
+    tx.execute(
+        query(sql!(
+            "UPDATE vaults SET key_version = $1, name = $2, rotation_due = FALSE, rotate_due_at = \
+             (SELECT MIN(t.expires_at) FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id WHERE s.vault_id = $3) \
+             WHERE id = $3"
+        ))
+        .bind(to)
+        .bind(&r.name)
+        .bind(&r.vault),
+    )
+    .await?;
+    if let Some((holder, wrapped)) = &r.own_slot {
+        write_slot(&mut tx, *holder, &r.vault, to, wrapped).await?;
+        delete_older_grants(&mut tx, *holder, &r.vault, to).await?;
+    }
+    for g in &r.grants {
+        insert_grant(&mut tx, g, r.now).await?;
+    }
+    audit::insert(&mut tx, &r.audit).await?;
+    tx.commit().await
+}
+
+async fn insert_grant(tx: &mut Tx, g: &Grant, at: Timestamp) -> StoreResult<()> {
+    match &g.holder {
+        Holder::User(id) => tx.execute(
+            query(sql!(
+                "INSERT INTO user_grants (user_id, vault_id, key_version, sealed, created_at) VALUES ($1, $2, $3, $4, $5)"
+            ))
+            .bind(id)
+            .bind(&g.vault_id)
+            .bind(g.key_version)
+            .bind(&g.sealed)
+            .bind(at),
+        ),
+        Holder::Token(id) => tx.execute(
+            query(sql!(
+                "INSERT INTO token_grants (token_id, vault_id, key_version, sealed, created_at) VALUES ($1, $2, $3, $4, $5)"
+            ))
+            .bind(id)
+            .bind(&g.vault_id)
+            .bind(g.key_version)
+            .bind(&g.sealed)
+            .bind(at),
+        ),
+    }
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn set_public_key_mac(pool: &Pool, holder: Holder, mac: &[u8]) -> StoreResult<()> {
+    let q = match holder {
+        Holder::User(_) => query(sql!(
+            "UPDATE users SET x25519_public_mac = $1 WHERE id = $2 AND x25519_public_mac IS NULL"
+        )),
+        Holder::Token(_) => query(sql!(
+            "UPDATE tokens SET public_key_mac = $1 WHERE id = $2 AND public_key_mac IS NULL"
+        )),
+    };
+    let (Holder::User(id) | Holder::Token(id)) = holder;
+    pool.execute(q.bind(mac).bind(&id)).await?;
+    Ok(())
+}
+
+pub(crate) async fn revoke_token(
+    pool: &Pool,
+    user: &Id,
+    token: &Id,
+    audit_event: AuditEvent,
+) -> StoreResult<Revoked> {
+    let mut tx = pool.write().await?;
+    let mut vaults = tx
+        .all(
+            query(sql!(
+                "SELECT s.vault_id AS id FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
+                 WHERE t.id = $1 AND t.user_id = $2 \
+                 UNION SELECT g.vault_id AS id FROM token_grants g JOIN tokens t ON t.id = g.token_id \
+                 WHERE t.id = $1 AND t.user_id = $2"
+            ))
+            .bind(token)
+            .bind(user),
+            |r| rows::id(r, "id"),
+        )
+        .await?;
+    // One lock order for every transaction that locks several vaults: no deadlock cycle.
+    vaults.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    vaults.dedup();
+    for vault in &vaults {
+        locked_version(&mut tx, vault, true).await?;
+        tx.execute(query(sql!("UPDATE vaults SET rotation_due = TRUE WHERE id = $1")).bind(vault))
+            .await?;
+    }
+    touched(
+        tx.execute(
+            query(sql!("DELETE FROM tokens WHERE id = $1 AND user_id = $2"))
+                .bind(token)
+                .bind(user),
+        )
+        .await?,
+    )?;
+    audit::insert(&mut tx, &audit_event).await?;
+    tx.commit().await?;
+    Ok(Revoked { vaults })
+}
+
+#[async_trait::async_trait]
+impl keyslot_core::keystore::KeyStore for crate::SqlStore {
+    async fn vault_access(
+        &self,
+        owner: &Id,
+        vault: &Id,
+        holder: Holder,
+    ) -> StoreResult<Option<VaultAccess>> {
+        vault_access(&self.pool, owner, vault, holder).await
+    }
+    async fn chain_links(
+        &self,
+        vault: &Id,
+        from: u32,
+        down_to: u32,
+    ) -> StoreResult<Vec<ChainLink>> {
+        chain_links(&self.pool, vault, from, down_to).await
+    }
+    async fn newest_grant(&self, holder: Holder, vault: &Id) -> StoreResult<Option<Grant>> {
+        newest_grant(&self.pool, holder, vault).await
+    }
+    async fn convert_grant(&self, grant: &Grant, wrapped: Vec<u8>) -> StoreResult<bool> {
+        convert_grant(&self.pool, grant, wrapped).await
+    }
+    async fn rotation_holders(&self, vault: &Id, now: Timestamp) -> StoreResult<Vec<PublicHolder>> {
+        rotation_holders(&self.pool, vault, now).await
+    }
+    async fn rotate_vault(&self, rotation: Rotation) -> StoreResult<()> {
+        rotate(&self.pool, rotation).await
+    }
+    async fn set_public_key_mac(&self, holder: Holder, mac: &[u8]) -> StoreResult<()> {
+        set_public_key_mac(&self.pool, holder, mac).await
+    }
+    async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked> {
+        let revoked = revoke_token(&self.pool, user, token, audit).await?;
+        self.release_deleted_bytes().await?;
+        Ok(revoked)
+    }
+}
