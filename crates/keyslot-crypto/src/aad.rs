@@ -39,6 +39,17 @@ pub enum Purpose {
     /// The seal key's own check value, which proves at start-up that the key is the one
     /// the database was written with.
     SealCheck,
+    /// A vault key sealed (HPKE) to a token's or a user's public key: a pending grant,
+    /// converted into an ordinary slot at the holder's next use.
+    VaultKeyGrant,
+    /// A new user key sealed (HPKE) to the recovery code's public key after a user-key
+    /// rotation; converted into the recovery slot at the next recovery.
+    UserKeyGrant,
+    /// A deposited item key sealed (HPKE) to the vault's public key, or, while a rotation
+    /// is due, to each reader's own public key.
+    DepositItemKey,
+    /// The backward chain: vault key version `n` wrapped under version `n + 1`.
+    VaultKeyChain,
 }
 
 impl Purpose {
@@ -57,6 +68,10 @@ impl Purpose {
             Self::UserX25519 => "keyslot/v1/user/x25519",
             Self::SealedPasswordSlot => "keyslot/v1/seal/password-slot",
             Self::SealCheck => "keyslot/v1/seal/check",
+            Self::VaultKeyGrant => "keyslot/v1/grant/vault-key",
+            Self::UserKeyGrant => "keyslot/v1/grant/user-key",
+            Self::DepositItemKey => "keyslot/v1/deposit/item-key",
+            Self::VaultKeyChain => "keyslot/v1/vault/chain",
         }
     }
 }
@@ -70,6 +85,8 @@ mod tag {
     pub const KEY_VERSION: u8 = 5;
     pub const CREDENTIAL: u8 = 6;
     pub const CREDENTIAL_KIND: u8 = 7;
+    pub const RECIPIENT_KIND: u8 = 8;
+    pub const RECIPIENT: u8 = 9;
 }
 
 /// The kind of credential a slot belongs to, bound into its AAD so a session slot cannot
@@ -85,6 +102,44 @@ pub enum CredentialKind {
     Session = 3,
     /// An API token.
     Token = 4,
+}
+
+/// Who a key is sealed to (HPKE, [`crate::sealed_key`]), bound into the AAD beside the
+/// recipient's id so a grant for one holder never reads as a grant for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum RecipientKind {
+    /// An API token's derived key pair ([`crate::x25519::TokenKeyPair`]).
+    Token = 1,
+    /// A user's random key pair, private half under the user key ([`crate::UserKeyPair`]).
+    User = 2,
+    /// A recovery code's derived key pair ([`crate::x25519::RecoveryKeyPair`]).
+    RecoveryCode = 3,
+    /// A vault key version's derived key pair ([`crate::x25519::VaultKeyPair`]).
+    Vault = 4,
+}
+
+impl RecipientKind {
+    /// The byte stored in rows and bound into AAD and public-key MACs.
+    pub const fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+impl TryFrom<u8> for RecipientKind {
+    type Error = crate::Error;
+    fn try_from(value: u8) -> crate::Result<Self> {
+        match value {
+            1 => Ok(Self::Token),
+            2 => Ok(Self::User),
+            3 => Ok(Self::RecoveryCode),
+            4 => Ok(Self::Vault),
+            _ => Err(crate::Error::Malformed {
+                what: "recipient kind",
+                reason: "not 1 (token), 2 (user), 3 (recovery code) or 4 (vault)",
+            }),
+        }
+    }
 }
 
 impl CredentialKind {
@@ -110,6 +165,8 @@ pub struct Aad {
     key_version: Option<u32>,
     credential: Option<[u8; 16]>,
     credential_kind: Option<CredentialKind>,
+    recipient_kind: Option<RecipientKind>,
+    recipient: Option<[u8; 16]>,
 }
 
 impl Aad {
@@ -124,6 +181,8 @@ impl Aad {
             key_version: None,
             credential: None,
             credential_kind: None,
+            recipient_kind: None,
+            recipient: None,
         }
     }
 
@@ -159,10 +218,28 @@ impl Aad {
         self
     }
 
+    /// Bind the recipient a key is sealed to: its kind and id (a token, user or recovery
+    /// credential id, or the vault id for a vault key pair). Setting it again replaces it.
+    pub const fn recipient(mut self, kind: RecipientKind, id: &crate::Id) -> Self {
+        self.recipient_kind = Some(kind);
+        self.recipient = Some(*id.as_bytes());
+        self
+    }
+
+    /// The purpose this AAD was built for.
+    pub const fn purpose(&self) -> Purpose {
+        self.purpose
+    }
+
+    /// The recipient kind, if one is bound.
+    pub const fn recipient_kind(&self) -> Option<RecipientKind> {
+        self.recipient_kind
+    }
+
     /// The canonical byte encoding fed to the AEAD.
     pub fn encode(&self) -> Vec<u8> {
         let label = self.purpose.label().as_bytes();
-        let mut out = Vec::with_capacity(6 + 1 + label.len() + 5 * 18 + 2 * 10);
+        let mut out = Vec::with_capacity(6 + 1 + label.len() + 6 * 18 + 3 * 10);
         out.extend_from_slice(b"KSAAD1");
         push(&mut out, None, label);
         if let Some(id) = &self.user {
@@ -185,6 +262,12 @@ impl Aad {
         }
         if let Some(kind) = self.credential_kind {
             push(&mut out, Some(tag::CREDENTIAL_KIND), &[kind as u8]);
+        }
+        if let Some(kind) = self.recipient_kind {
+            push(&mut out, Some(tag::RECIPIENT_KIND), &[kind as u8]);
+        }
+        if let Some(id) = &self.recipient {
+            push(&mut out, Some(tag::RECIPIENT), id);
         }
         out
     }

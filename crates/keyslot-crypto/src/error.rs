@@ -49,6 +49,11 @@ pub enum Error {
     /// condition, unlike [`Error::Decrypt`]: the service answers 503, not 500.
     #[error("the seal key is unavailable")]
     SealUnavailable,
+    /// A stored public key does not match its MAC: it was copied from another holder's
+    /// row, or its kind, holder, user, vault or version was changed. Nothing may be sealed
+    /// to it; the service answers 500 and writes an audit event.
+    #[error("a stored public key does not match its MAC")]
+    PublicKeyMac,
 }
 
 /// The crate's result type.

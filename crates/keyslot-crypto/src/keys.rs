@@ -119,6 +119,12 @@ impl Wraps<UserKey> for WrapKey {}
 impl Wraps<VaultKey> for WrapKey {}
 impl Wraps<VaultKey> for UserKey {}
 impl Wraps<ItemKey> for VaultKey {}
+/// The backward chain of a rotated vault: version `n + 1` wraps version `n`, so holders of
+/// the new key read items still under the old one, and holders of an old key never get a
+/// newer one. The type system cannot tell a newer vault key from an older one, so use
+/// [`crate::lifecycle::wrap_chain`] and [`crate::lifecycle::open_chain`], which take the versions
+/// and bind them, rather than calling this impl directly.
+impl Wraps<Self> for VaultKey {}
 /// The user key wraps the content keys of the account's own metadata (token names), so
 /// that the user key itself never encrypts content.
 impl Wraps<ItemKey> for UserKey {}

@@ -19,6 +19,13 @@
 //! The type system enforces which key may wrap which ([`Wraps`]), and only an
 //! [`ItemKey`] or a [`VaultKey`] (for the vault's own name) ever encrypts content: keys
 //! that wrap keys never touch content.
+//!
+//! The key lifecycle (keys that change, credentials that end) adds X25519 identities for
+//! tokens, users, recovery codes and vault key versions — never for the password
+//! ([`x25519`]) — keys sealed to them with HPKE ([`sealed_key`]: pending grants, the user
+//! key for the recovery code, deposits), public keys bound to their holder by a MAC under
+//! the seal key ([`public_key_mac`]), and the backward chain of rotated vault keys
+//! ([`lifecycle`]).
 #![forbid(unsafe_code)]
 
 pub mod aad;
@@ -27,25 +34,35 @@ mod error;
 pub mod id;
 pub mod kdf;
 pub mod keys;
+pub mod lifecycle;
+pub mod public_key_mac;
 mod random;
 pub mod recovery_code;
 pub mod seal;
+pub mod sealed_key;
 pub mod slot;
 pub mod text_credential;
 pub mod x25519;
 
-pub use aad::CredentialKind;
 pub use aad::{Aad, Purpose};
+pub use aad::{CredentialKind, RecipientKind};
 pub use envelope::{Algorithm, Envelope};
 pub use error::{Error, Result};
 pub use id::Id;
 pub use kdf::Verifier;
 pub use keys::{ContentKey, ItemKey, UserKey, VaultKey, WrapKey, Wraps};
+pub use lifecycle::{
+    chain_aad, deposit_aad, grant_aad, open_chain, user_key_grant_aad, wrap_chain,
+};
+pub use public_key_mac::{public_key_mac, verify_public_key_mac};
 pub use recovery_code::RecoveryCode;
 pub use seal::{LocalSealKey, MacLabel, SealKey};
+pub use sealed_key::{Opens, Sealable, SealedKey, open_from, seal_to};
 pub use slot::UnlockedCredential;
 pub use slot::password::{Argon2Params, KdfPolicy, Password, PasswordSlot, SealedPasswordSlot};
 pub use text_credential::{
     CredentialFormatError, CredentialSecret, SessionCredential, TokenCredential,
 };
-pub use x25519::UserKeyPair;
+pub use x25519::{
+    PublicKey, RecoveryKeyPair, TokenKeyPair, UserKeyPair, VaultKeyPair, X25519Identity,
+};

@@ -61,6 +61,9 @@ pub enum MacLabel {
     DeviceCookie,
     /// The key under which attempted usernames are counted.
     UsernameCounter,
+    /// The MAC that binds every stored public key to its holder
+    /// ([`crate::public_key_mac`]).
+    PublicKey,
 }
 
 impl MacLabel {
@@ -69,6 +72,7 @@ impl MacLabel {
         match self {
             Self::DeviceCookie => "keyslot/v1/seal/device-cookie",
             Self::UsernameCounter => "keyslot/v1/seal/username-counter",
+            Self::PublicKey => "keyslot/v1/seal/public-key-mac",
         }
     }
 }

@@ -115,6 +115,7 @@ impl SealKey for Pkcs11SealKey {
         let key = match label {
             MacLabel::DeviceCookie => MacKey::DeviceCookie,
             MacLabel::UsernameCounter => MacKey::UsernameCounter,
+            MacLabel::PublicKey => MacKey::PublicKeyMac,
             // A label added to the crypto core before its HSM key exists here: refuse
             // rather than answer with another purpose's key.
             _ => {
