@@ -1,11 +1,14 @@
 //! `cargo bench -p keyslot-crypto`: seal/open at 1 KiB and 64 KiB, token
-//! parse + verify + unwrap, and Argon2id at the default parameters.
+//! parse + verify + unwrap, Argon2id at the default parameters, and the key lifecycle's
+//! HPKE: sealing a grant (once per holder in a rotation) and converting one (a token's
+//! next request after a rotation).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use divan::{Bencher, black_box};
 use keyslot_crypto::slot::password::derive;
 use keyslot_crypto::{
-    Aad, Argon2Params, ContentKey, Id, ItemKey, Password, Purpose, TokenCredential, VaultKey,
+    Aad, Argon2Params, ContentKey, Id, ItemKey, Password, Purpose, RecipientKind, TokenCredential,
+    TokenKeyPair, VaultKey, grant_aad, open_from, seal_to,
 };
 
 fn main() {
@@ -74,5 +77,44 @@ fn argon2id_default_params(bencher: Bencher<'_, '_>) {
             Id::from_bytes([3; 16]),
         )
         .unwrap()
+    });
+}
+
+/// One grant of a rotation: seal the new vault key to one holder's public key (HPKE:
+/// an ephemeral X25519 key, one DH, the key schedule, ChaCha20-Poly1305 of 32 bytes).
+/// A rotation does this once per holder, never per item.
+#[divan::bench]
+fn grant_seal(bencher: Bencher<'_, '_>) {
+    let token = TokenCredential::generate().unwrap();
+    let pk = TokenKeyPair::derive(&token).public_key();
+    let key = VaultKey::generate().unwrap();
+    let aad = grant_aad(
+        &Id::from_bytes([1; 16]),
+        &Id::from_bytes([2; 16]),
+        2,
+        RecipientKind::Token,
+        token.id(),
+    );
+    bencher.bench(|| seal_to(black_box(&pk), &key, &aad).unwrap());
+}
+
+/// A token's first request after a rotation: derive its key pair from the presented
+/// secret, open the pending grant, wrap the vault key into an ordinary slot.
+#[divan::bench]
+fn grant_convert(bencher: Bencher<'_, '_>) {
+    let (user, vault) = (Id::from_bytes([1; 16]), Id::from_bytes([2; 16]));
+    let token = TokenCredential::generate().unwrap();
+    let aad = grant_aad(&user, &vault, 2, RecipientKind::Token, token.id());
+    let grant = seal_to(
+        &TokenKeyPair::derive(&token).public_key(),
+        &VaultKey::generate().unwrap(),
+        &aad,
+    )
+    .unwrap();
+    let unlocked = token.unlock();
+    bencher.bench(|| {
+        let key: VaultKey =
+            open_from(&TokenKeyPair::derive(&token), black_box(&grant), &aad).unwrap();
+        unlocked.wrap_vault_key(&user, &vault, 2, &key).unwrap()
     });
 }

@@ -537,3 +537,52 @@ fn a_seal_key_without_macs_refuses_rather_than_skips_the_check() {
         .is_err()
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever a row holds, parsing and opening answer with an error, never a panic
+        /// and never a key.
+        #[test]
+        fn arbitrary_bytes_never_panic_or_open(bytes in proptest::collection::vec(any::<u8>(), 0..120), text in ".{0,120}") {
+            let pair = TokenKeyPair::derive(&TokenCredential::from_parts(id(4), [5; 32]));
+            let aad = grant_aad(&id(1), &id(2), 1, RecipientKind::Token, &id(4));
+            if let Ok(sealed) = SealedKey::from_bytes(&bytes) {
+                prop_assert!(open_from::<VaultKey>(&pair, &sealed, &aad).is_err());
+            }
+            let _ = SealedKey::from_base64(&text);
+            let _ = keyslot_crypto::PublicKey::from_slice(&bytes);
+        }
+
+        /// A grant opens under exactly its own (owner, vault, version, recipient) and under
+        /// no context that differs in any one of them.
+        #[test]
+        fn a_grant_opens_only_in_its_own_context(owner in any::<[u8; 16]>(), vault in any::<[u8; 16]>(), version in 1u32..u32::MAX, other in any::<[u8; 16]>()) {
+            let token = TokenCredential::generate().unwrap();
+            let pair = TokenKeyPair::derive(&token);
+            let (owner, vault, other) = (Id::from_bytes(owner), Id::from_bytes(vault), Id::from_bytes(other));
+            let aad = grant_aad(&owner, &vault, version, RecipientKind::Token, token.id());
+            let sealed = seal_to(&pair.public_key(), &vk(3), &aad).unwrap();
+            prop_assert!(open_from::<VaultKey>(&pair, &sealed, &aad).is_ok());
+            let mut changed = vec![
+                grant_aad(&owner, &vault, version - 1, RecipientKind::Token, token.id()),
+            ];
+            if other != owner {
+                changed.push(grant_aad(&other, &vault, version, RecipientKind::Token, token.id()));
+            }
+            if other != vault {
+                changed.push(grant_aad(&owner, &other, version, RecipientKind::Token, token.id()));
+            }
+            if &other != token.id() {
+                changed.push(grant_aad(&owner, &vault, version, RecipientKind::Token, &other));
+            }
+            for wrong in &changed {
+                prop_assert_eq!(open_from::<VaultKey>(&pair, &sealed, wrong).unwrap_err(), Error::Decrypt);
+            }
+        }
+    }
+}
