@@ -123,24 +123,24 @@ fn grant_vector_aad() -> Aad {
 
 fn lifecycle_vectors() -> Vec<(&'static str, String)> {
     let (user, vault, item, cred) = ids();
-    let mut v = Vec::new();
-
-    v.push((
-        "aad.vault_key_grant",
-        hex::encode(grant_vector_aad().encode()),
-    ));
-    v.push((
-        "aad.user_key_grant",
-        hex::encode(user_key_grant_aad(&user, &cred).encode()),
-    ));
-    v.push((
-        "aad.deposit_item_key",
-        hex::encode(deposit_aad(&user, &vault, &item, 7, 2).encode()),
-    ));
-    v.push((
-        "aad.vault_key_chain",
-        hex::encode(chain_aad(&user, &vault, 1).encode()),
-    ));
+    let mut v = vec![
+        (
+            "aad.vault_key_grant",
+            hex::encode(grant_vector_aad().encode()),
+        ),
+        (
+            "aad.user_key_grant",
+            hex::encode(user_key_grant_aad(&user, &cred).encode()),
+        ),
+        (
+            "aad.deposit_item_key",
+            hex::encode(deposit_aad(&user, &vault, &item, 7, 2).encode()),
+        ),
+        (
+            "aad.vault_key_chain",
+            hex::encode(chain_aad(&user, &vault, 1).encode()),
+        ),
+    ];
 
     let token = TokenCredential::from_parts(cred, [0x55; 32]);
     let token_pair = TokenKeyPair::derive(&token);
