@@ -299,7 +299,10 @@ pub enum SealCommand {
     ///
     /// Safe while servers run (each configured with the HSM, so they open both kinds) and
     /// safe to interrupt: a slot already sealed by the HSM is skipped, so running it again
-    /// finishes the work. A password changed meanwhile wins over the re-sealed copy.
+    /// finishes the work. A password changed meanwhile wins over the re-sealed copy. When
+    /// every slot is moved, the login attempt counters start again (usernames were counted
+    /// under the key file's MAC key). Device cookies made under that key stopped counting
+    /// when the servers started with the HSM: each browser is a new device once.
     ///
     /// Example: keyslot seal migrate --seal-key-file /etc/keyslot/seal.key --seal-pkcs11-module /usr/lib/softhsm/libsofthsm2.so --seal-pkcs11-token keyslot --seal-pkcs11-key seal
     Migrate(SealMigrateArgs),

@@ -346,3 +346,125 @@ async fn another_hsm_key_than_the_one_slots_were_sealed_with_refuses_to_start() 
     wait_ready(&c.http, &mut server).await;
     assert!(c.login(&server.base, "ann", PASSWORD).await.is_ok());
 }
+
+/// A password login presenting `device` as the known-device cookie: the status, and the
+/// device cookie the answer sets.
+async fn login_from_device(
+    c: &Client,
+    base: &str,
+    user: &str,
+    password: &str,
+    device: Option<&str>,
+) -> (StatusCode, Option<String>) {
+    let mut req = c
+        .http
+        .post(format!("{base}/v1/login"))
+        .json(&json!({"username": user, "password": password}));
+    if let Some(device) = device {
+        req = req.header("cookie", format!("__Host-keyslot-device={device}"));
+    }
+    let r = req.send().await.unwrap();
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("__Host-keyslot-device="))
+        .map(|v| v.split(';').next().unwrap().to_owned());
+    (r.status(), set)
+}
+
+/// Rows in the attempt counters table of the SQLite database in `data`.
+async fn attempt_counters(data: &Path) -> i64 {
+    use sqlx::Connection as _;
+    let url = format!("sqlite://{}", data.join("keyslot.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let n = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM attempt_counters")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_migration_clears_the_attempt_counters_and_old_device_cookies_are_a_new_device()
+{
+    let Some(hsm) = SoftHsm::new("a_finished_migration_clears_the_attempt_counters") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let c = Client::new();
+
+    // On the key file: ann's browser gets a device cookie; bob's name is guessed at.
+    let mut server = serve(&hsm, &data, false);
+    wait_ready(&c.http, &mut server).await;
+    signup(&c, &server.base, "ann").await;
+    signup(&c, &server.base, "bob").await;
+    let (status, file_cookie) = login_from_device(&c, &server.base, "ann", PASSWORD, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let file_cookie = file_cookie.expect("a login sets a device cookie");
+    // Presented again to the same key, it logs in.
+    let (status, _) =
+        login_from_device(&c, &server.base, "ann", PASSWORD, Some(&file_cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    for _ in 0..3 {
+        let (status, _) = login_from_device(&c, &server.base, "bob", "wrong guess 1", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    server.kill();
+
+    // With the HSM: the MAC keys are the HSM's, so the key file's cookie no longer
+    // verifies; it is an unknown device, which logs in (never an error) and gets a new one.
+    init_hsm(&hsm);
+    let mut server = serve(&hsm, &data, true);
+    wait_ready(&c.http, &mut server).await;
+    let base = server.base.clone();
+    let (status, hsm_cookie) =
+        login_from_device(&c, &base, "ann", PASSWORD, Some(&file_cookie)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an old device cookie is not an error"
+    );
+    let hsm_cookie = hsm_cookie.unwrap();
+    assert_ne!(hsm_cookie, file_cookie);
+    for _ in 0..2 {
+        let (status, _) = login_from_device(&c, &base, "bob", "wrong guess 2", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let counted = attempt_counters(&data).await;
+    assert!(counted > 0);
+
+    let migrate = |max_batches: &str| {
+        let out = keyslot(&hsm, PIN)
+            .args(["--json", "seal", "migrate", "--batch-size", "1"])
+            .args(["--max-batches", max_batches])
+            .arg("--data-dir")
+            .arg(&data)
+            .args(pkcs11_args(KEY))
+            .output()
+            .unwrap();
+        serde_json::from_str::<Value>(&ok(&out)).unwrap()
+    };
+    // A migration stopped half-way clears nothing: slots remain under the key file.
+    let part = migrate("1");
+    assert_eq!(part["finished"], false, "{part}");
+    assert_eq!(part["attempt_counters_cleared"], 0, "{part}");
+    assert_eq!(attempt_counters(&data).await, counted);
+    // Finished: every counter is gone, and said so.
+    let done = migrate("0");
+    assert_eq!(done["finished"], true, "{done}");
+    assert_eq!(
+        done["attempt_counters_cleared"].as_i64(),
+        Some(counted),
+        "{done}"
+    );
+    assert_eq!(attempt_counters(&data).await, 0);
+
+    // Everyone logs in; the cookie the HSM made is still ann's known device.
+    let (status, _) = login_from_device(&c, &base, "ann", PASSWORD, Some(&hsm_cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(c.login(&base, "bob", PASSWORD).await.is_ok());
+}

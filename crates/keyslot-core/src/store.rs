@@ -190,6 +190,10 @@ pub trait Store: crate::keystore::KeyStore + Send + Sync + std::fmt::Debug + 'st
     /// (the username's), and give one attempt back to the budget `refund` (the source
     /// network's, which counts failures), reopening it. Keys with no row are ignored.
     async fn attempt_succeeded(&self, clear: &[&[u8]], refund: &[u8]) -> StoreResult<()>;
+    /// Forget every attempt counter; how many there were. For the end of `keyslot seal
+    /// migrate`: username counters are keyed by MACs under the seal key's MAC key, which
+    /// the migration replaced, so they start again (DESIGN: a move to an HSM resets them).
+    async fn clear_attempt_counters(&self) -> StoreResult<u64>;
     /// A successful login, in one transaction: reset the failure count, optionally replace
     /// the password slot (parameter upgrade), store the session, end the user's oldest
     /// sessions beyond `max_sessions`, write the audit event. Conditional on the password

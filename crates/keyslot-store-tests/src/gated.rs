@@ -171,6 +171,10 @@ impl Store for Gated {
         self.inner.attempt_succeeded(clear, refund).await
     }
 
+    async fn clear_attempt_counters(&self) -> StoreResult<u64> {
+        self.inner.clear_attempt_counters().await
+    }
+
     async fn record_login(&self, login: NewLogin) -> StoreResult<()> {
         if self.logins.armed.load(Ordering::SeqCst) {
             self.logins.waiting.fetch_add(1, Ordering::SeqCst);

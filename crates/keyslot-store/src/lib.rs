@@ -100,6 +100,9 @@ impl Store for SqlStore {
     async fn attempt_succeeded(&self, clear: &[&[u8]], refund: &[u8]) -> StoreResult<()> {
         limits::succeeded(&self.pool, clear, refund).await
     }
+    async fn clear_attempt_counters(&self) -> StoreResult<u64> {
+        limits::clear_all(&self.pool).await
+    }
     async fn record_login(&self, login: NewLogin) -> StoreResult<()> {
         sessions::record_login(&self.pool, login).await
     }

@@ -119,3 +119,10 @@ pub(crate) async fn succeeded(pool: &Pool, clear: &[&[u8]], refund: &[u8]) -> St
     .await?;
     tx.commit().await
 }
+
+/// Delete every counter (`keyslot seal migrate`, once it has finished: the username keys
+/// were MACs under the replaced seal key's MAC key); how many there were.
+pub(crate) async fn clear_all(pool: &Pool) -> StoreResult<u64> {
+    pool.execute(query(sql!("DELETE FROM attempt_counters")))
+        .await
+}

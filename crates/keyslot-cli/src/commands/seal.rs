@@ -137,6 +137,8 @@ struct Moved {
     changed_meanwhile: u64,
     batches: u32,
     finished: bool,
+    /// Login attempt counters forgotten at the end (only when finished).
+    attempt_counters_cleared: u64,
 }
 
 async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
@@ -209,9 +211,30 @@ async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
             break;
         }
     }
+    if done.finished {
+        // Every slot is the HSM's now, and servers MAC with the HSM's keys: the username
+        // counters keyed by the key file's MAC no longer match anything, and the ones
+        // counted meanwhile start again, as a move of the seal key promises. (Device
+        // cookies need nothing: they were MACs under the key file's device-cookie key, so
+        // they no longer verify and each user is a new device once.)
+        done.attempt_counters_cleared = store.clear_attempt_counters().await.map_err(|e| {
+            Failure::new(
+                UNAVAILABLE,
+                format!(
+                    "every password slot is in the HSM, but clearing the login attempt counters failed ({e}): run keyslot seal migrate again"
+                ),
+            )
+        })?;
+    }
     if as_json {
         json(&done)?;
     } else {
+        if done.finished {
+            eprintln!(
+                "Cleared {} login attempt counters: they start again under the HSM's MAC key.",
+                done.attempt_counters_cleared
+            );
+        }
         eprintln!(
             "Moved {} password slots to the HSM in {} batches ({} already there, {} changed meanwhile and left to their new seal){}.",
             done.moved,

@@ -98,6 +98,10 @@ impl Store for Shipping {
         self.inner.attempt_succeeded(clear, refund).await
     }
 
+    async fn clear_attempt_counters(&self) -> StoreResult<u64> {
+        self.inner.clear_attempt_counters().await
+    }
+
     async fn record_login(&self, login: NewLogin) -> StoreResult<()> {
         let event = login.audit.clone();
         self.inner.record_login(login).await?;

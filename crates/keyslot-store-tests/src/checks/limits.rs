@@ -184,3 +184,42 @@ check!(ended_attempt_counters_are_swept, |store| async move {
         wait(539)
     );
 });
+
+check!(
+    clearing_the_attempt_counters_reopens_every_key,
+    |store| async move {
+        // A shut back-off and a spent budget (what `keyslot seal migrate` finds at its end).
+        let user = backoff(b"\x02clear-user|net");
+        let net = budget(b"\x03clear-net", 1, 600);
+        for _ in 0..6 {
+            admit(store.as_ref(), slice::from_ref(&user), 1_000).await;
+        }
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&net), 1_000).await,
+            IN
+        );
+        assert!(matches!(
+            admit(store.as_ref(), slice::from_ref(&user), 1_000).await,
+            Admission::Refused { .. }
+        ));
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&net), 1_000).await,
+            wait(600)
+        );
+        assert_eq!(store.clear_attempt_counters().await.unwrap(), 2);
+        // Both start again: five free on the back-off, one on the budget.
+        for n in 1..=5 {
+            assert_eq!(
+                admit(store.as_ref(), slice::from_ref(&user), 1_000).await,
+                IN,
+                "{n}"
+            );
+        }
+        assert_eq!(
+            admit(store.as_ref(), slice::from_ref(&net), 1_000).await,
+            IN
+        );
+        assert_eq!(store.clear_attempt_counters().await.unwrap(), 2);
+        assert_eq!(store.clear_attempt_counters().await.unwrap(), 0);
+    }
+);
