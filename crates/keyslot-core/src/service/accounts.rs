@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use keyslot_crypto::slot::password::{Argon2Memory, derive_with};
 use keyslot_crypto::{
     Aad, ContentKey, Envelope, Id, Password, PasswordSlot, Purpose, RecoveryCode,
-    SealedPasswordSlot, SessionCredential, UserKey, UserKeyPair, VaultKey, Verifier, Wraps,
+    SessionCredential, UserKey, UserKeyPair, VaultKey, Verifier, Wraps,
 };
 use subtle::ConstantTimeEq;
 
@@ -52,9 +52,9 @@ impl Keyslot {
                 (slot, user_key)
             })
             .await?;
-        let password_slot = slot?
-            .seal(self.seal.as_ref(), &user, &password_credential)?
-            .to_bytes();
+        let password_slot = self
+            .seal_password_slot(slot?, user, password_credential)
+            .await?;
 
         let (recovery, code) = new_recovery(&user, &user_key)?;
         let pair = UserKeyPair::generate()?;
@@ -124,11 +124,7 @@ impl Keyslot {
             .await?;
             return Err(self.fail_attempt(None, "login", ip).await);
         };
-        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(
-            self.seal.as_ref(),
-            &user.id,
-            &user.password_credential,
-        )?;
+        let slot = self.unseal_password_slot(&user).await?;
         let (uid, cred) = (user.id, user.password_credential);
         let (opened, upgrade) = self
             .hash(password, move |password, kdf, memory| {
@@ -152,13 +148,13 @@ impl Keyslot {
         };
         let upgraded = match upgrade {
             Some(slot) => Some(
-                slot.seal(self.seal.as_ref(), &user.id, &user.password_credential)?
-                    .to_bytes(),
+                self.seal_password_slot(slot, user.id, user.password_credential)
+                    .await?,
             ),
             None => None,
         };
         // Made before anything is written: a seal key that cannot MAC fails the login here.
-        let device_cookie = zeroize::Zeroizing::new(self.device_cookie(&user.id)?);
+        let device_cookie = zeroize::Zeroizing::new(self.device_cookie(&user.id).await?);
         let session = SessionCredential::generate()?;
         let unlocked = session.unlock();
         let at = now();
@@ -296,11 +292,7 @@ impl Keyslot {
         policy::collect([self
             .password_strength("new_password", &new, &user.username)
             .await?])?;
-        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(
-            self.seal.as_ref(),
-            &user.id,
-            &user.password_credential,
-        )?;
+        let slot = self.unseal_password_slot(&user).await?;
         // The current password is guessed like a login, so it is counted like one.
         let ip = principal
             .ip()
@@ -324,9 +316,9 @@ impl Keyslot {
             }
             Err(other) => return Err(other.into()),
         };
-        let sealed = new_slot
-            .seal(self.seal.as_ref(), &user.id, &user.password_credential)?
-            .to_bytes();
+        let sealed = self
+            .seal_password_slot(new_slot, user.id, user.password_credential)
+            .await?;
         let audit = principal.event(
             "password.change",
             Outcome::Ok,
@@ -399,9 +391,9 @@ impl Keyslot {
                 )
             })
             .await?;
-        let sealed = slot?
-            .seal(self.seal.as_ref(), &user.id, &user.password_credential)?
-            .to_bytes();
+        let sealed = self
+            .seal_password_slot(slot?, user.id, user.password_credential)
+            .await?;
         let (new_record, new_code) = new_recovery(&user.id, &user_key)?;
         let mut audit = event(
             Some(&user.id),
@@ -465,11 +457,7 @@ impl Keyslot {
         let admitted = self
             .admit_confirmation(principal, &user, action, ip)
             .await?;
-        let slot = SealedPasswordSlot::from_bytes(&user.password_slot)?.unseal(
-            self.seal.as_ref(),
-            &user.id,
-            &user.password_credential,
-        )?;
+        let slot = self.unseal_password_slot(&user).await?;
         let (uid, cred) = (user.id, user.password_credential);
         let opened = self
             .hash(password, move |password, kdf, memory| {
@@ -543,9 +531,10 @@ impl Keyslot {
             .user_by_name(username)
             .await?
             .filter(|u| u.disabled_at.is_none());
-        let known_device = user
-            .as_ref()
-            .is_some_and(|u| self.is_known_device(device, &u.id));
+        let known_device = match &user {
+            Some(u) => self.is_known_device(device, &u.id).await?,
+            None => false,
+        };
         let admitted = self
             .admit(username, ip, !(recovery || known_device))
             .await?;

@@ -73,11 +73,12 @@ fn key(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
 
 impl Keyslot {
     /// The MAC a username is counted under: case-folded like the store compares names.
-    fn username_mac(&self, username: &str) -> Result<[u8; 32]> {
+    /// Computed off the runtime (an HSM call: see `seal_calls`).
+    async fn username_mac(&self, username: &str) -> Result<[u8; 32]> {
         let normalised = crate::policy::username_key(username);
-        Ok(self
-            .seal
-            .mac(MacLabel::UsernameCounter, normalised.as_bytes())?)
+        self.seal_calls
+            .run(move |seal| Ok(seal.mac(MacLabel::UsernameCounter, normalised.as_bytes())?))
+            .await
     }
 
     /// Admit one attempt on `username` from `ip`, or refuse it with 429 and the wait.
@@ -86,7 +87,7 @@ impl Keyslot {
     pub(super) async fn admit(&self, username: &str, ip: &str, ceiling: bool) -> Result<Admitted> {
         let net = network(ip);
         self.shed(&net)?;
-        let name = self.username_mac(username)?;
+        let name = self.username_mac(username).await?;
         let config = &self.config;
         let admitted = Admitted {
             username: ceiling.then(|| key(USERNAME, &[&name])),
@@ -160,9 +161,9 @@ impl Keyslot {
     }
 
     /// A known-device cookie for `user`, issued now: set at each successful login.
-    pub(super) fn device_cookie(&self, user: &Id) -> Result<String> {
+    pub(super) async fn device_cookie(&self, user: &Id) -> Result<String> {
         let issued = now().to_be_bytes();
-        let mac = self.device_mac(user, &issued)?;
+        let mac = self.device_mac(user, &issued).await?;
         let mut raw = Vec::with_capacity(DEVICE_LEN);
         raw.extend_from_slice(user.as_bytes());
         raw.extend_from_slice(&issued);
@@ -172,33 +173,40 @@ impl Keyslot {
 
     /// Whether `cookie` is a device cookie this deployment issued to `user` within
     /// [`Config::device_cookie_secs`]. The MAC is compared in constant time; anything
-    /// malformed is simply not a known device.
-    pub(super) fn is_known_device(&self, cookie: Option<&str>, user: &Id) -> bool {
+    /// malformed, or made under another MAC key (the key file's, after a move to an HSM),
+    /// is simply not a known device. Only a seal key that cannot answer is an error (503):
+    /// the login would need it next anyway.
+    pub(super) async fn is_known_device(&self, cookie: Option<&str>, user: &Id) -> Result<bool> {
         let Some(raw) = cookie
             .filter(|c| c.len() <= 128)
             .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
             .filter(|raw| raw.len() == DEVICE_LEN)
         else {
-            return false;
+            return Ok(false);
         };
         let (id, rest) = raw.split_at(16);
         let (issued, mac) = rest.split_at(8);
-        let Ok(expected) = self.device_mac(user, issued) else {
-            return false;
+        let expected = match self.device_mac(user, issued).await {
+            Ok(expected) => expected,
+            Err(unavailable @ Error::Unavailable { .. }) => return Err(unavailable),
+            Err(_) => return Ok(false),
         };
         let mut at = [0u8; 8];
         at.copy_from_slice(issued);
         let age = now().saturating_sub(Timestamp::from_be_bytes(at));
-        bool::from(expected.ct_eq(mac) & id.ct_eq(user.as_bytes()))
-            && (0..=self.config.device_cookie_secs).contains(&age)
+        Ok(bool::from(expected.ct_eq(mac) & id.ct_eq(user.as_bytes()))
+            && (0..=self.config.device_cookie_secs).contains(&age))
     }
 
-    fn device_mac(&self, user: &Id, issued: &[u8]) -> Result<[u8; 32]> {
+    /// Off the runtime (an HSM call: see `seal_calls`).
+    async fn device_mac(&self, user: &Id, issued: &[u8]) -> Result<[u8; 32]> {
         let mut data = Vec::with_capacity(DEVICE_DOMAIN.len() + 24);
         data.extend_from_slice(DEVICE_DOMAIN);
         data.extend_from_slice(user.as_bytes());
         data.extend_from_slice(issued);
-        Ok(self.seal.mac(MacLabel::DeviceCookie, &data)?)
+        self.seal_calls
+            .run(move |seal| Ok(seal.mac(MacLabel::DeviceCookie, &data)?))
+            .await
     }
 }
 

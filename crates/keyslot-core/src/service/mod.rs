@@ -5,6 +5,7 @@ mod accounts;
 mod attempts;
 mod audit_log;
 mod items;
+mod seal_calls;
 mod tokens;
 pub mod views;
 
@@ -60,10 +61,17 @@ pub struct Config {
     /// Read events (and token uses) the audit buffer holds before a read has to wait for
     /// the flusher ([`crate::audit`]); at least 1.
     pub audit_buffer: usize,
+    /// How long a request waits for one seal-key call (an HSM's answer) before it is
+    /// answered 503 (see `seal_calls`).
+    pub seal_call_timeout: std::time::Duration,
     /// Called inside every password strength check, on the worker that runs it: tests
     /// hold checks in progress with it, to show what still runs meanwhile. `None` in use.
     #[doc(hidden)]
     pub strength_check_hook: Option<StrengthCheckHook>,
+    /// Called before every seal-key call a request makes, on the thread that makes it:
+    /// tests hold it to play an HSM that does not answer. `None` in use.
+    #[doc(hidden)]
+    pub seal_call_hook: Option<StrengthCheckHook>,
 }
 
 /// A test hook run inside each password strength check ([`Config::strength_check_hook`]).
@@ -102,7 +110,9 @@ impl Default for Config {
             max_sessions_per_user: 20,
             sweep_interval_secs: 30,
             audit_buffer: 16 * 1024,
+            seal_call_timeout: std::time::Duration::from_secs(5),
             strength_check_hook: None,
+            seal_call_hook: None,
         }
     }
 }
@@ -115,6 +125,8 @@ const SEAL_CHECK: &str = "seal_check";
 pub struct Keyslot {
     store: Arc<dyn Store>,
     seal: Arc<dyn SealKey>,
+    /// The seal key for requests: off the async runtime, bounded (see `seal_calls`).
+    seal_calls: seal_calls::SealCalls,
     config: Arc<Config>,
     gate: Argon2Gate,
     audit: AuditBuffer,
@@ -144,6 +156,11 @@ impl Keyslot {
         }
         Ok(Self {
             store,
+            seal_calls: seal_calls::SealCalls::new(
+                seal.clone(),
+                config.seal_call_timeout,
+                config.seal_call_hook.clone(),
+            ),
             seal,
             config: Arc::new(config),
             gate,
