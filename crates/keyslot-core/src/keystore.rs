@@ -103,6 +103,8 @@ pub struct ChainLink {
 pub struct PublicHolder {
     /// Who.
     pub holder: Holder,
+    /// The user it belongs to (a token's user; a user's own id), bound into its MAC.
+    pub user_id: Id,
     /// Its X25519 public key.
     pub public_key: Vec<u8>,
     /// The MAC binding the key to it; `None` for rows made before public-key MACs.

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use keyslot_crypto::{Id, UnlockedCredential, UserKey};
+use keyslot_crypto::{Id, TokenCredential, UnlockedCredential, UserKey};
 
 use crate::model::{AuditEvent, Outcome};
 
@@ -30,6 +30,8 @@ pub enum Principal {
         user: Id,
         /// The token id.
         token: Id,
+        /// The token itself: its key pair, derived only when a pending grant is opened.
+        secret: TokenCredential,
         /// Whether it may write.
         can_write: bool,
         /// What its slots open.

@@ -255,6 +255,7 @@ fn public_holder(holder: fn(Id) -> Holder) -> impl Fn(&dyn RowRead) -> StoreResu
     move |r| {
         Ok(PublicHolder {
             holder: holder(rows::id(r, "id")?),
+            user_id: rows::id(r, "user_id")?,
             public_key: r.bytes("public_key")?,
             public_key_mac: r.opt_bytes("public_key_mac")?,
         })
@@ -269,7 +270,7 @@ pub(crate) async fn rotation_holders(
     let mut holders = pool
         .all(
             query(sql!(
-                "SELECT u.id, u.x25519_public AS public_key, u.x25519_public_mac AS public_key_mac \
+                "SELECT u.id, u.id AS user_id, u.x25519_public AS public_key, u.x25519_public_mac AS public_key_mac \
                  FROM vault_members m JOIN users u ON u.id = m.user_id WHERE m.vault_id = $1 ORDER BY u.id"
             ))
             .bind(vault),
@@ -279,7 +280,7 @@ pub(crate) async fn rotation_holders(
     holders.extend(
         pool.all(
             query(sql!(
-                "SELECT t.id, t.x25519_public AS public_key, t.public_key_mac \
+                "SELECT t.id, t.user_id, t.x25519_public AS public_key, t.public_key_mac \
                  FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
                  WHERE s.vault_id = $1 AND t.expires_at > $2 ORDER BY t.id"
             ))

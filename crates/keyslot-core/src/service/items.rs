@@ -9,9 +9,10 @@ use keyslot_crypto::{
 use zeroize::Zeroizing;
 
 use super::accounts::{new_vault, vault_name_aad};
-use super::views::{Item, ItemSummary, Vault};
+use super::lifecycle::{KeyRing, Trigger, VERSION_RETRIES};
+use super::views::{Item, ItemSummary, Vault, VaultInfo};
 use super::{Keyslot, now};
-use crate::model::{ItemRecord, Outcome, TokenVaultSlot, VaultRecord};
+use crate::model::{ItemRecord, Outcome, TokenVaultSlot};
 use crate::store::StoreError;
 use crate::{Error, Principal, Result, TokenAccess, policy};
 
@@ -70,28 +71,37 @@ impl Keyslot {
     /// Vaults the caller can open, with their names.
     pub async fn list_vaults(&self, principal: &Principal) -> Result<Vec<Vault>> {
         let user = principal.user();
-        let records = match principal {
+        let ids: Vec<Id> = match principal {
             Principal::Token {
                 token,
                 access: TokenAccess::Vaults(_),
                 ..
-            } => {
-                let mut records = Vec::new();
-                for slot in self.store.token_vault_slots(token).await? {
-                    if let Some(v) = self.store.vault(user, &slot.vault_id).await? {
-                        records.push(v);
-                    }
-                }
-                records
-            }
-            _ => self.store.vaults(user).await?,
+            } => self
+                .store
+                .token_vault_slots(token)
+                .await?
+                .into_iter()
+                .map(|slot| slot.vault_id)
+                .collect(),
+            _ => self
+                .store
+                .vaults(user)
+                .await?
+                .into_iter()
+                .map(|v| v.id)
+                .collect(),
         };
-        let mut out = Vec::with_capacity(records.len());
-        for record in records {
-            let open = self.open_vault(principal, &record.id).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let ring = match self.open_current(principal, &id, true).await {
+                Ok(ring) => ring,
+                // Lost between the listing and the opening (deleted, or access ended).
+                Err(Error::NotFound) => continue,
+                Err(e) => return Err(e),
+            };
             out.push(Vault {
-                id: record.id,
-                name: vault_name(user, &open, &record)?,
+                id,
+                name: vault_name(&ring)?,
             });
         }
         self.audit
@@ -114,52 +124,112 @@ impl Keyslot {
         })
     }
 
+    /// One vault as its caller sees it: name, role, key version and lifecycle state.
+    pub async fn vault_info(&self, principal: &Principal, vault: &Id) -> Result<VaultInfo> {
+        let ring = self.open_current(principal, vault, true).await?;
+        let info = VaultInfo {
+            id: *vault,
+            name: vault_name(&ring)?,
+            // Until sharing, every vault's only member is its owner; a token acts within
+            // its user's role.
+            role: "owner",
+            key_version: ring.current.key_version,
+            rotation_due: ring.state.is_due(now()),
+            rewrap_pending: ring.state.rewrap_pending,
+        };
+        self.audit
+            .record(principal.event("vault.read", Outcome::Ok, format!("vault={vault}")))
+            .await?;
+        Ok(info)
+    }
+
+    /// Rotate a vault's key now (its owner's session): returns the new key version.
+    pub async fn rotate_vault(&self, principal: &Principal, vault: &Id) -> Result<u32> {
+        principal.require_session()?;
+        for _ in 0..VERSION_RETRIES {
+            let ring = self.open_current(principal, vault, false).await?;
+            if ring.state.owner != *principal.user() {
+                return Err(Error::NotFound);
+            }
+            if self.rotate_with(principal, &ring, Trigger::Asked).await? {
+                return Ok(ring.current.key_version + 1);
+            }
+        }
+        Err(StoreError::KeyVersionMoved.into())
+    }
+
     /// Items of a vault, names decrypted.
     pub async fn list_items(&self, principal: &Principal, vault: &Id) -> Result<Vec<ItemSummary>> {
-        let open = self.open_vault(principal, vault).await?;
         let user = principal.user();
         let mut out = Vec::new();
-        for record in self.store.items(user, vault).await? {
-            let key = open_item_key(user, &open, &record)?;
-            let name = open_text(
-                &key,
-                &content_aad(Purpose::ItemName, user, &record),
-                &record.name,
-            )?;
-            out.push(ItemSummary {
-                id: record.id,
-                name,
-                version: record.version,
-                updated_at: record.updated_at,
-            });
+        for _ in 0..VERSION_RETRIES {
+            let mut ring = self.open_current(principal, vault, true).await?;
+            out.clear();
+            let mut moved = false;
+            for record in self.store.items(user, vault).await? {
+                if record.key_version > ring.current.key_version {
+                    moved = true;
+                    break;
+                }
+                let key = open_item_key(user, &mut ring, self, &record).await?;
+                let name = open_text(
+                    &key,
+                    &content_aad(Purpose::ItemName, user, &record),
+                    &record.name,
+                )?;
+                out.push(ItemSummary {
+                    id: record.id,
+                    name,
+                    version: record.version,
+                    updated_at: record.updated_at,
+                });
+            }
+            if moved {
+                continue;
+            }
+            self.audit
+                .record(principal.event(
+                    "item.list",
+                    Outcome::Ok,
+                    format!("vault={vault} count={}", out.len()),
+                ))
+                .await?;
+            return Ok(out);
         }
-        self.audit
-            .record(principal.event(
-                "item.list",
-                Outcome::Ok,
-                format!("vault={vault} count={}", out.len()),
-            ))
-            .await?;
-        Ok(out)
+        Err(StoreError::KeyVersionMoved.into())
     }
 
-    /// Read one item.
+    /// Read one item, through the chain when it is under an older key version.
     pub async fn get_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<Item> {
-        let (open, record) = self.open_item(principal, vault, item).await?;
-        self.open_read_item(principal, open, &record).await
+        let user = principal.user();
+        for _ in 0..VERSION_RETRIES {
+            let mut ring = self.open_current(principal, vault, true).await?;
+            let record = self
+                .store
+                .item(user, vault, item)
+                .await?
+                .ok_or(Error::NotFound)?;
+            if record.key_version > ring.current.key_version {
+                // Written under a version rotated in after this request opened its key.
+                continue;
+            }
+            let key = open_item_key(user, &mut ring, self, &record).await?;
+            return self.open_read_item(principal, *vault, key, &record).await;
+        }
+        Err(StoreError::KeyVersionMoved.into())
     }
 
-    /// Decrypt an item read through `open`, and record the read before answering it (a
-    /// read whose event finds no room in the buffer is refused, see [`crate::audit`]).
+    /// Decrypt an item with its opened item key, and record the read before answering it
+    /// (a read whose event finds no room in the buffer is refused, see [`crate::audit`]).
     pub(super) async fn open_read_item(
         &self,
         principal: &Principal,
-        open: OpenVault,
+        vault: Id,
+        key: ItemKey,
         record: &ItemRecord,
     ) -> Result<Item> {
         let user = principal.user();
-        let (vault, item) = (open.id, record.id);
-        let key = open_item_key(user, &open, record)?;
+        let item = record.id;
         let name = open_text(
             &key,
             &content_aad(Purpose::ItemName, user, record),
@@ -187,7 +257,8 @@ impl Keyslot {
         })
     }
 
-    /// Create an item (version 1).
+    /// Create an item (version 1), under the vault's current key version: a rotation that
+    /// is due runs first, and a rotation that commits meanwhile makes it re-wrap and retry.
     pub async fn create_item(
         &self,
         principal: &Principal,
@@ -195,20 +266,28 @@ impl Keyslot {
         name: &str,
         value: &serde_json::Value,
     ) -> Result<(Id, u64)> {
-        let open = self.open_vault(principal, vault).await?;
+        let mut ring = self.open_current(principal, vault, true).await?;
         require_write(principal)?;
         let value = self.encode_value(name, value)?;
         let user = principal.user();
-        let at = now();
-        let record = seal_item(user, &open, Id::random()?, 1, name, &value, at, at)?;
-        let id = record.id;
-        let audit = principal.event(
-            "item.create",
-            Outcome::Ok,
-            format!("vault={vault} item={id}"),
-        );
-        self.store.create_item(record, audit).await?;
-        Ok((id, 1))
+        let id = Id::random()?;
+        for _ in 0..VERSION_RETRIES {
+            let at = now();
+            let record = seal_item(user, &ring.current, id, 1, name, &value, at, at)?;
+            let audit = principal.event(
+                "item.create",
+                Outcome::Ok,
+                format!("vault={vault} item={id}"),
+            );
+            match self.store.create_item(record, audit).await {
+                Ok(()) => return Ok((id, 1)),
+                Err(StoreError::KeyVersionMoved) => {
+                    ring = self.open_current(principal, vault, true).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::KeyVersionMoved.into())
     }
 
     /// Write the next version of an item. With `if_match`, only if that is the current
@@ -222,17 +301,16 @@ impl Keyslot {
         value: &serde_json::Value,
         if_match: Option<u64>,
     ) -> Result<u64> {
-        let open = self.open_vault(principal, vault).await?;
+        let mut ring = self.open_current(principal, vault, true).await?;
         let user = principal.user();
-        let current = self
+        let mut current = self
             .store
             .item(user, vault, item)
             .await?
             .ok_or(Error::NotFound)?;
         require_write(principal)?;
         let value = self.encode_value(name, value)?;
-        let mut current = current;
-        for _ in 0..LAST_WRITER_RETRIES {
+        for _ in 0..LAST_WRITER_RETRIES + VERSION_RETRIES {
             if let Some(expected) = if_match
                 && expected != current.version
             {
@@ -241,7 +319,7 @@ impl Keyslot {
             let version = current.version + 1;
             let record = seal_item(
                 user,
-                &open,
+                &ring.current,
                 *item,
                 version,
                 name,
@@ -263,6 +341,9 @@ impl Keyslot {
                         .await?
                         .ok_or(Error::NotFound)?;
                 }
+                Err(StoreError::KeyVersionMoved) => {
+                    ring = self.open_current(principal, vault, true).await?;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -271,9 +352,9 @@ impl Keyslot {
         })
     }
 
-    /// Delete an item.
+    /// Delete an item (a write: a due rotation runs first).
     pub async fn delete_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<()> {
-        self.open_vault(principal, vault).await?;
+        self.open_current(principal, vault, true).await?;
         let user = principal.user();
         self.store
             .item(user, vault, item)
@@ -289,82 +370,6 @@ impl Keyslot {
             .delete_item(user, vault, item, audit)
             .await
             .map_err(Error::from)
-    }
-
-    /// An item and its opened vault key in one store round trip (the hot read path): the
-    /// vault key comes through the caller's own slot, exactly as [`Self::open_vault`] finds it.
-    async fn open_item(
-        &self,
-        principal: &Principal,
-        vault: &Id,
-        item: &Id,
-    ) -> Result<(OpenVault, ItemRecord)> {
-        let user = principal.user();
-        match principal {
-            Principal::Session { user_key, .. }
-            | Principal::Token {
-                access: TokenAccess::AllVaults(user_key),
-                ..
-            } => {
-                let (key_version, wrapped, record) = self
-                    .store
-                    .item_with_vault_key(user, vault, item)
-                    .await?
-                    .ok_or(Error::NotFound)?;
-                let open = OpenVault::from_user_key(user_key, user, vault, key_version, &wrapped)?;
-                Ok((open, record))
-            }
-            Principal::Token {
-                token,
-                access: TokenAccess::Vaults(credential),
-                ..
-            } => {
-                let (slot, record) = self
-                    .store
-                    .item_with_token_slot(token, user, vault, item)
-                    .await?
-                    .ok_or(Error::NotFound)?;
-                let open = OpenVault::from_token_slot(credential, user, vault, &slot)?;
-                Ok((open, record))
-            }
-        }
-    }
-
-    /// Find the vault key through the caller's own slots; `NotFound` when the caller holds
-    /// none for this vault, whether or not the vault exists.
-    async fn open_vault(&self, principal: &Principal, vault: &Id) -> Result<OpenVault> {
-        let user = principal.user();
-        let user_key = match principal {
-            Principal::Session { user_key, .. }
-            | Principal::Token {
-                access: TokenAccess::AllVaults(user_key),
-                ..
-            } => user_key,
-            Principal::Token {
-                token,
-                access: TokenAccess::Vaults(credential),
-                ..
-            } => {
-                let slot = self
-                    .store
-                    .token_vault_slot(token, vault)
-                    .await?
-                    .ok_or(Error::NotFound)?;
-                return OpenVault::from_token_slot(credential, user, vault, &slot);
-            }
-        };
-        let record = self
-            .store
-            .vault(user, vault)
-            .await?
-            .ok_or(Error::NotFound)?;
-        OpenVault::from_user_key(
-            user_key,
-            user,
-            vault,
-            record.key_version,
-            &record.wrapped_vault_key,
-        )
     }
 
     /// Validate the name and serialize the value within the size limit.
@@ -392,11 +397,11 @@ fn require_write(principal: &Principal) -> Result<()> {
     }
 }
 
-fn vault_name(user: &Id, open: &OpenVault, record: &VaultRecord) -> Result<String> {
+fn vault_name(ring: &KeyRing) -> Result<String> {
     open_text(
-        &open.key,
-        &vault_name_aad(user, &record.id, open.key_version),
-        &record.name,
+        &ring.current.key,
+        &vault_name_aad(&ring.owner, &ring.current.id, ring.current.key_version),
+        &ring.state.name,
     )
 }
 
@@ -409,22 +414,22 @@ fn content_aad(purpose: Purpose, user: &Id, record: &ItemRecord) -> Aad {
         .key_version(record.key_version)
 }
 
-fn open_item_key(user: &Id, open: &OpenVault, record: &ItemRecord) -> Result<ItemKey> {
-    if record.key_version != open.key_version {
-        return Err(Error::Internal(
-            "item key version differs from the vault key's".into(),
-        ));
-    }
+/// An item's key, under whichever version wraps it (older ones through the chain).
+async fn open_item_key(
+    user: &Id,
+    ring: &mut KeyRing,
+    ks: &Keyslot,
+    record: &ItemRecord,
+) -> Result<ItemKey> {
     let aad = item_key_aad(
         user,
-        &open.id,
+        &record.vault_id,
         &record.id,
         record.version,
         record.key_version,
     );
-    Ok(open
-        .key
-        .unwrap_key(&Envelope::from_bytes(&record.wrapped_item_key)?, &aad)?)
+    let vault_key = ring.key_at(ks, record.key_version).await?;
+    Ok(vault_key.unwrap_key(&Envelope::from_bytes(&record.wrapped_item_key)?, &aad)?)
 }
 
 fn open_text<K: ContentKey>(key: &K, aad: &Aad, bytes: &[u8]) -> Result<String> {

@@ -5,6 +5,7 @@ mod accounts;
 mod attempts;
 mod audit_log;
 mod items;
+mod lifecycle;
 mod seal_calls;
 mod tokens;
 pub mod views;

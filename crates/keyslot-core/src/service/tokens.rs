@@ -12,9 +12,14 @@ use keyslot_crypto::{
     Verifier, Wraps,
 };
 
+use keyslot_crypto::UnlockedCredential;
+use keyslot_crypto::slot::item_key_aad;
+
 use super::items::OpenVault;
+use super::lifecycle::VERSION_RETRIES;
 use super::views::{self, Minted, Scope, Token, TokenRequest};
 use super::{Keyslot, now};
+use crate::keystore::Holder;
 use crate::model::{Outcome, TokenRecord, TokenVaultSlot};
 use crate::store::StoreError;
 use crate::{Error, Principal, Result, TokenAccess, policy};
@@ -78,41 +83,9 @@ impl Keyslot {
 
         let token = TokenCredential::generate()?;
         let unlocked = token.unlock();
-        let mut slots = Vec::new();
         let mut wrapped_user_key = None;
-        match &request.vaults {
-            Scope::All => {
-                wrapped_user_key = Some(unlocked.wrap_user_key(user, user_key)?.to_bytes())
-            }
-            Scope::Vaults(ids) => {
-                for vault in ids {
-                    let Some(record) = self.store.vault(user, vault).await? else {
-                        return Err(Error::invalid(
-                            "vaults",
-                            format!("no vault {vault} in this account"),
-                        ));
-                    };
-                    if slots.iter().any(|s: &TokenVaultSlot| s.vault_id == *vault) {
-                        continue;
-                    }
-                    let vault_key = OpenVault::from_user_key(
-                        user_key,
-                        user,
-                        vault,
-                        record.key_version,
-                        &record.wrapped_vault_key,
-                    )?
-                    .key;
-                    slots.push(TokenVaultSlot {
-                        token_id: *token.id(),
-                        vault_id: *vault,
-                        key_version: record.key_version,
-                        wrapped_vault_key: unlocked
-                            .wrap_vault_key(user, vault, record.key_version, &vault_key)?
-                            .to_bytes(),
-                    });
-                }
-            }
+        if request.vaults == Scope::All {
+            wrapped_user_key = Some(unlocked.wrap_user_key(user, user_key)?.to_bytes());
         }
         let name_key = ItemKey::generate()?;
         let at = now();
@@ -160,17 +133,44 @@ impl Keyslot {
         let Principal::Session { session, .. } = principal else {
             return Err(Error::Unauthorized);
         };
-        match self
-            .store
-            .create_token(record, slots, Some(session), audit)
-            .await
-        {
-            Ok(()) => {}
-            // The session that asked was ended (recovery, password change, logout) while
-            // the mint ran Argon2: no token outlives the credential that made it.
-            Err(StoreError::Conflict) => return Err(Error::Unauthorized),
-            Err(e) => return Err(e.into()),
+        let mut minted = false;
+        for _ in 0..VERSION_RETRIES {
+            // Each vault's current key (a due rotation runs first, so the token starts
+            // with the newest), wrapped under the token's key; the store refuses the mint
+            // if a rotation commits between here and there, and it is made again.
+            let slots = match &request.vaults {
+                Scope::All => Vec::new(),
+                Scope::Vaults(ids) => {
+                    self.mint_slots(principal, &unlocked, token.id(), ids)
+                        .await?
+                }
+            };
+            match self
+                .store
+                .create_token(record.clone(), slots, Some(session), audit.clone())
+                .await
+            {
+                Ok(()) => {
+                    minted = true;
+                    break;
+                }
+                Err(StoreError::KeyVersionMoved) => continue,
+                // The session that asked was ended (recovery, password change, logout)
+                // while the mint ran Argon2: no token outlives the credential that made it.
+                Err(StoreError::Conflict) => return Err(Error::Unauthorized),
+                Err(e) => return Err(e.into()),
+            }
         }
+        if !minted {
+            return Err(StoreError::KeyVersionMoved.into());
+        }
+        // The public key's MAC, written right after the row (a crash in between leaves it
+        // to be computed at first need, docs/SECURITY.md).
+        let mac =
+            self.holder_public_key_mac(Holder::Token(*token.id()), user, &record.x25519_public)?;
+        self.store
+            .set_public_key_mac(Holder::Token(*token.id()), &mac)
+            .await?;
         Ok(Minted {
             id: *token.id(),
             token: token.expose_text(),
@@ -217,15 +217,71 @@ impl Keyslot {
         Ok(out)
     }
 
-    /// Revoke a token: its row and slots are deleted, effective at the next request on
-    /// every instance.
-    pub async fn revoke_token(&self, principal: &Principal, token: &Id) -> Result<()> {
+    /// One slot per listed vault: its current key under the new token's wrap key.
+    async fn mint_slots(
+        &self,
+        principal: &Principal,
+        unlocked: &UnlockedCredential,
+        token: &Id,
+        ids: &[Id],
+    ) -> Result<Vec<TokenVaultSlot>> {
+        let user = principal.user();
+        let mut slots: Vec<TokenVaultSlot> = Vec::with_capacity(ids.len());
+        for vault in ids {
+            if slots.iter().any(|s| s.vault_id == *vault) {
+                continue;
+            }
+            let ring = match self.open_current(principal, vault, true).await {
+                Ok(ring) => ring,
+                Err(Error::NotFound) => {
+                    return Err(Error::invalid(
+                        "vaults",
+                        format!("no vault {vault} in this account"),
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            let version = ring.current.key_version;
+            slots.push(TokenVaultSlot {
+                token_id: *token,
+                vault_id: *vault,
+                key_version: version,
+                wrapped_vault_key: unlocked
+                    .wrap_vault_key(user, vault, version, &ring.current.key)?
+                    .to_bytes(),
+            });
+        }
+        Ok(slots)
+    }
+
+    /// Revoke a token: its row, slots and pending grants are deleted, effective at the
+    /// next request on every instance, and every vault it held a key of becomes due. With
+    /// `rotate` (the default), those vaults are rotated now, with this session's keys, so
+    /// their key version has moved when this returns; without, they rotate before their
+    /// next write.
+    pub async fn revoke_token(
+        &self,
+        principal: &Principal,
+        token: &Id,
+        rotate: bool,
+    ) -> Result<()> {
         let (user, _) = principal.require_session()?;
-        let audit = principal.event("token.revoke", Outcome::Ok, format!("token={token}"));
-        self.store
-            .delete_token(user, token, audit)
-            .await
-            .map_err(Error::from)
+        let audit = principal.event(
+            "token.revoke",
+            Outcome::Ok,
+            format!("token={token} rotate={rotate}"),
+        );
+        let revoked = self.store.revoke_token(user, token, audit).await?;
+        if rotate {
+            for vault in &revoked.vaults {
+                // Opening with `run_due` runs the rotation the revocation made due.
+                match self.open_current(principal, vault, true).await {
+                    Ok(_) | Err(Error::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Authenticate a `kst_…` token (from `Authorization: Bearer`) presented from `ip`.
@@ -236,7 +292,7 @@ impl Keyslot {
             .token(token.id())
             .await?
             .ok_or(Error::Unauthorized)?;
-        self.token_principal(&token, &record, ip)
+        self.token_principal(token, &record, ip)
     }
 
     /// Read one item with a bearer token in a single store round trip: the same checks as
@@ -257,8 +313,46 @@ impl Keyslot {
             .token_read(token.id(), vault, item)
             .await?
             .ok_or(Error::Unauthorized)?;
-        let principal = self.token_principal(&token, &read.token, ip)?;
+        let principal = self.token_principal(token, &read.token, ip)?;
         let user = *principal.user();
+        // The common case in one query: the item is under the key version the token's
+        // slot holds, that version is current, and no rotation is due.
+        let held = match (&principal, &read.slot, &read.vault_key) {
+            (
+                Principal::Token {
+                    access: TokenAccess::Vaults(_),
+                    ..
+                },
+                Some(slot),
+                _,
+            ) => Some(slot.key_version),
+            (
+                Principal::Token {
+                    access: TokenAccess::AllVaults(_),
+                    ..
+                },
+                _,
+                Some((key_version, _)),
+            ) => Some(*key_version),
+            _ => None,
+        };
+        let Some(held) = held else {
+            // No key of this vault at all: nothing to open, whether it exists or not.
+            return Err(Error::NotFound);
+        };
+        let current = read
+            .vault_now
+            .filter(|(version, due, due_at)| {
+                *version == held && !due && due_at.is_none_or(|at| at > now())
+            })
+            .is_some();
+        let (Some(record), true) = (&read.item, current) else {
+            // Another version, a pending grant or a due rotation: the general path.
+            return self.get_item(&principal, vault, item).await;
+        };
+        if record.key_version != held {
+            return self.get_item(&principal, vault, item).await;
+        }
         let open = match (&principal, read.slot, read.vault_key) {
             (
                 Principal::Token {
@@ -267,7 +361,7 @@ impl Keyslot {
                 },
                 Some(slot),
                 _,
-            ) => Some(OpenVault::from_token_slot(credential, &user, vault, &slot)?),
+            ) => OpenVault::from_token_slot(credential, &user, vault, &slot)?,
             (
                 Principal::Token {
                     access: TokenAccess::AllVaults(user_key),
@@ -275,26 +369,21 @@ impl Keyslot {
                 },
                 _,
                 Some((key_version, wrapped)),
-            ) => Some(OpenVault::from_user_key(
-                user_key,
-                &user,
-                vault,
-                key_version,
-                &wrapped,
-            )?),
-            _ => None,
+            ) => OpenVault::from_user_key(user_key, &user, vault, key_version, &wrapped)?,
+            _ => return Err(Error::NotFound),
         };
-        let (Some(open), Some(record)) = (open, read.item) else {
-            return Err(Error::NotFound);
-        };
-        self.open_read_item(&principal, open, &record).await
+        let key: ItemKey = open.key.unwrap_key(
+            &Envelope::from_bytes(&record.wrapped_item_key)?,
+            &item_key_aad(&user, vault, &record.id, record.version, record.key_version),
+        )?;
+        self.open_read_item(&principal, *vault, key, record).await
     }
 
     /// The checks every token request makes once its row is found: expiry, the verifier in
     /// constant time, then the keys its slot opens.
     fn token_principal(
         &self,
-        token: &TokenCredential,
+        token: TokenCredential,
         record: &TokenRecord,
         ip: Option<IpAddr>,
     ) -> Result<Principal> {
@@ -316,6 +405,7 @@ impl Keyslot {
         Ok(Principal::Token {
             user: record.user_id,
             token: record.id,
+            secret: token,
             can_write: record.can_write,
             access,
             ip,

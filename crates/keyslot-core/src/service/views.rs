@@ -40,6 +40,23 @@ pub struct Vault {
     pub name: String,
 }
 
+/// One vault as its caller sees it (`GET /v1/vaults/{vault}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultInfo {
+    /// Id.
+    pub id: Id,
+    /// Decrypted name.
+    pub name: String,
+    /// The caller's role in it: `owner`, `write` or `read`.
+    pub role: &'static str,
+    /// Its current key version.
+    pub key_version: u32,
+    /// Whether a rotation is due (it runs before the next write).
+    pub rotation_due: bool,
+    /// Whether item keys are still wrapped under older versions.
+    pub rewrap_pending: bool,
+}
+
 /// An item as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemSummary {

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod lifecycle;
 pub mod ops;
 pub mod tokens;
 pub mod vaults;
@@ -31,6 +32,8 @@ pub fn api(base: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .routes(routes!(account::change_password))
         .routes(routes!(account::recover))
         .routes(routes!(vaults::list_vaults, vaults::create_vault))
+        .routes(routes!(lifecycle::get_vault))
+        .routes(routes!(lifecycle::rotate_vault))
         .routes(routes!(vaults::list_items, vaults::create_item))
         .routes(routes!(
             vaults::get_item,

@@ -1,7 +1,7 @@
 //! API tokens.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keyslot_core::FieldError;
@@ -214,15 +214,35 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Jso
     }))
 }
 
-/// Revoke a token (sessions only); effective at the next request on every instance.
-#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id")),
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// Whether revoking a token rotates the vaults it reached.
+#[derive(Debug, Deserialize)]
+pub struct RevokeQuery {
+    /// `false`: do not rotate now; the vaults stay due and rotate before their next
+    /// write. Default `true`.
+    pub rotate: Option<bool>,
+}
+
+/// Revoke a token (sessions only), and rotate the vaults it reached.
+///
+/// Effective at the next request on every instance. The token's slots and pending grants
+/// are deleted, and every vault it reached is rotated before the answer (unless
+/// `rotate=false`), so its key version has moved when the 204 arrives: nothing written
+/// afterwards opens with the token's secret.
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id"),
+        ("rotate" = Option<bool>, Query, description = "`false`: do not rotate now; the vaults stay due and rotate before their next write (default `true`)")),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Auth(p): Auth,
     PathIds(ids): PathIds,
+    query: Result<Query<RevokeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<StatusCode> {
+    let Query(query) =
+        query.map_err(|_| ApiError::bad_request("rotate", "must be true or false"))?;
     let [id]: [Id; 1] = ids.try_into().map_err(|_| ApiError::not_found())?;
-    state.keyslot.revoke_token(&p, &id).await?;
+    state
+        .keyslot
+        .revoke_token(&p, &id, query.rotate.unwrap_or(true))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

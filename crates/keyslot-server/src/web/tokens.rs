@@ -214,7 +214,7 @@ pub async fn revoke(
         .map_err(|_| Page::error(StatusCode::NOT_FOUND, "There is no such token."))?;
     state
         .keyslot
-        .revoke_token(&session.principal, &token)
+        .revoke_token(&session.principal, &token, true)
         .await
         .map_err(Page::from_error)?;
     redirect("/tokens")

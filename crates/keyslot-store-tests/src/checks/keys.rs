@@ -4,6 +4,7 @@
 //! Tokens of the fixtures expire at 100: `LIVE` is a time they still work, `ENDED` one
 //! after they ended.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use keyslot_core::keystore::{Grant, Holder, Rotation};
@@ -484,8 +485,8 @@ async fn race2<A, B, FA, FB>(
 where
     A: FnOnce(Arc<dyn Store>) -> FA,
     B: FnOnce(Arc<dyn Store>) -> FB,
-    FA: std::future::Future + Send + 'static,
-    FB: std::future::Future + Send + 'static,
+    FA: Future + Send + 'static,
+    FB: Future + Send + 'static,
     FA::Output: Send + 'static,
     FB::Output: Send + 'static,
 {

@@ -1,0 +1,412 @@
+//! The key lifecycle in server mode (DESIGN §3.1): opening a vault's *current* key through
+//! the caller's own slot (converting a pending grant first when the slot is older),
+//! reading items under older versions through the backward chain, and rotating.
+//!
+//! A rotation makes `VK_{n+1}`, links `VK_n` under it, re-wraps the caller's own slot
+//! directly and seals `VK_{n+1}` to every other holder that keeps access — the vault's
+//! members and its live tokens, as the store finds them — after checking each public
+//! key's MAC. The store commits it only if the vault is still at `n` and the holders are
+//! exactly the live ones under its lock; otherwise this side recomputes and retries.
+//! Nothing here is ever sealed to an expired or deleted credential.
+
+use keyslot_crypto::slot::vault_key_for_user_aad;
+use keyslot_crypto::{
+    ContentKey, Envelope, Id, PublicKey, RecipientKind, SealedKey, TokenKeyPair, UserKeyPair,
+    VaultKey, Wraps, grant_aad, open_chain, open_from, public_key_mac, seal_to,
+    verify_public_key_mac, wrap_chain,
+};
+
+use super::accounts::vault_name_aad;
+use super::items::OpenVault;
+use super::{Keyslot, now};
+use crate::keystore::{Grant, Holder, HolderSlot, PublicHolder, Rotation, VaultState};
+use crate::model::Outcome;
+use crate::store::StoreError;
+use crate::{Error, Principal, Result, TokenAccess};
+
+/// How many times a request recomputes after a concurrent rotation moved the version.
+pub(super) const VERSION_RETRIES: usize = 4;
+
+/// Why a rotation runs (recorded in its audit event).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Trigger {
+    /// The owner asked (`POST /v1/vaults/{vault}/rotate`).
+    Asked,
+    /// It was due (a holder revoked, or a token's `expires_at` passed) and a request of a
+    /// holder of the current key ran it first.
+    Due,
+}
+
+impl Trigger {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Asked => "asked",
+            Self::Due => "due",
+        }
+    }
+}
+
+/// A vault's keys opened for this request: the current version's, and older ones derived
+/// through the chain as items under them are met.
+pub(super) struct KeyRing {
+    pub(super) owner: Id,
+    pub(super) current: OpenVault,
+    pub(super) state: VaultState,
+    /// Older keys, newest first, each one version below the previous.
+    older: Vec<VaultKey>,
+}
+
+impl KeyRing {
+    /// The key of `version`, walking the chain down from the lowest key derived so far.
+    pub(super) async fn key_at(&mut self, ks: &Keyslot, version: u32) -> Result<&VaultKey> {
+        let top = self.current.key_version;
+        if version > top || version == 0 {
+            // Written under a version newer than the one this request opened: a rotation
+            // committed meanwhile. The caller re-opens.
+            return Err(StoreError::KeyVersionMoved.into());
+        }
+        let lowest = top - u32::try_from(self.older.len()).unwrap_or(u32::MAX);
+        if version < lowest {
+            let links = ks
+                .store
+                .chain_links(&self.current.id, lowest, version)
+                .await?;
+            for (expected, link) in (version + 1..=lowest).rev().zip(links.iter()) {
+                if link.key_version != expected {
+                    return Err(Error::Internal("vault key chain has a gap".into()));
+                }
+                let newer = self.older.last().unwrap_or(&self.current.key);
+                let older = open_chain(
+                    newer,
+                    &Envelope::from_bytes(&link.chain)?,
+                    &self.owner,
+                    &self.current.id,
+                    expected - 1,
+                )?;
+                self.older.push(older);
+            }
+            if links.len() != (lowest - version) as usize {
+                return Err(Error::Internal("vault key chain is incomplete".into()));
+            }
+        }
+        Ok(if version == top {
+            &self.current.key
+        } else {
+            &self.older[(top - version - 1) as usize]
+        })
+    }
+}
+
+/// The holder a principal's keys are: its user (member slot, under the user key) for a
+/// session or a `"*"` token, or the token itself for a scoped token.
+pub(super) fn holder_of(principal: &Principal) -> Holder {
+    match principal {
+        Principal::Session { user, .. }
+        | Principal::Token {
+            user,
+            access: TokenAccess::AllVaults(_),
+            ..
+        } => Holder::User(*user),
+        Principal::Token { token, .. } => Holder::Token(*token),
+    }
+}
+
+impl Keyslot {
+    /// Open `vault`'s current key for `principal`. A slot older than the current version
+    /// is first brought up to date by converting the holder's pending grant; then, with
+    /// `run_due`, a rotation that is due runs before anything else. `NotFound` when the
+    /// caller holds no key of the vault, whether or not it exists.
+    pub(super) async fn open_current(
+        &self,
+        principal: &Principal,
+        vault: &Id,
+        run_due: bool,
+    ) -> Result<KeyRing> {
+        let holder = holder_of(principal);
+        for _ in 0..VERSION_RETRIES {
+            let access = self
+                .store
+                .vault_access(principal.user(), vault, holder)
+                .await?
+                .ok_or(Error::NotFound)?;
+            let slot = access.slot.ok_or(Error::NotFound)?;
+            let state = access.state;
+            let mut open = self.open_slot(principal, &state, &slot)?;
+            if open.key_version < state.key_version {
+                match self.convert_grant(principal, holder, &state).await? {
+                    Some(converted) => open = converted,
+                    // No grant newer than the slot: this holder was not given the new
+                    // version (it lost access), unless a rotation is committing right
+                    // now; look again.
+                    None => continue,
+                }
+                if open.key_version < state.key_version {
+                    continue;
+                }
+            }
+            let ring = KeyRing {
+                owner: state.owner,
+                current: open,
+                state,
+                older: Vec::new(),
+            };
+            if run_due && ring.state.is_due(now()) {
+                // Rotated or not (another request's rotation won), look again.
+                self.rotate_with(principal, &ring, Trigger::Due).await?;
+                continue;
+            }
+            return Ok(ring);
+        }
+        // Only reached when versions kept moving under us, or the holder has no key of
+        // the current version: the vault is not this caller's to open now.
+        Err(Error::NotFound)
+    }
+
+    /// The key a holder's own slot opens, at the slot's version.
+    fn open_slot(
+        &self,
+        principal: &Principal,
+        state: &VaultState,
+        slot: &HolderSlot,
+    ) -> Result<OpenVault> {
+        match principal {
+            Principal::Session { user_key, .. }
+            | Principal::Token {
+                access: TokenAccess::AllVaults(user_key),
+                ..
+            } => OpenVault::from_user_key(
+                user_key,
+                &state.owner,
+                &state.id,
+                slot.key_version,
+                &slot.wrapped_vault_key,
+            ),
+            Principal::Token {
+                access: TokenAccess::Vaults(credential),
+                ..
+            } => {
+                let key = credential.open_vault_key(
+                    &state.owner,
+                    &state.id,
+                    slot.key_version,
+                    &Envelope::from_bytes(&slot.wrapped_vault_key)?,
+                )?;
+                Ok(OpenVault {
+                    id: state.id,
+                    key_version: slot.key_version,
+                    key,
+                })
+            }
+        }
+    }
+
+    /// Open the holder's newest pending grant with its private key and turn it into its
+    /// slot (exactly once across instances: the store deletes the grant and writes the
+    /// slot only if the delete touched it). `None` when there is no grant.
+    async fn convert_grant(
+        &self,
+        principal: &Principal,
+        holder: Holder,
+        state: &VaultState,
+    ) -> Result<Option<OpenVault>> {
+        let Some(grant) = self.store.newest_grant(holder, &state.id).await? else {
+            return Ok(None);
+        };
+        let sealed = SealedKey::from_bytes(&grant.sealed)?;
+        let (owner, vault, version) = (&state.owner, &state.id, grant.key_version);
+        let (key, wrapped): (VaultKey, Vec<u8>) = match principal {
+            Principal::Session { user, user_key, .. }
+            | Principal::Token {
+                user,
+                access: TokenAccess::AllVaults(user_key),
+                ..
+            } => {
+                let record = self.store.user(user).await?.ok_or(Error::NotFound)?;
+                let pair = UserKeyPair::unwrap(
+                    user_key,
+                    user,
+                    &Envelope::from_bytes(&record.x25519_wrapped)?,
+                )?;
+                let aad = grant_aad(owner, vault, version, RecipientKind::User, user);
+                let key: VaultKey = open_from(&pair, &sealed, &aad)?;
+                let wrapped = user_key
+                    .wrap(&key, &vault_key_for_user_aad(owner, vault, version))?
+                    .to_bytes();
+                (key, wrapped)
+            }
+            Principal::Token {
+                token,
+                secret,
+                access: TokenAccess::Vaults(credential),
+                ..
+            } => {
+                let pair = TokenKeyPair::derive(secret);
+                let aad = grant_aad(owner, vault, version, RecipientKind::Token, token);
+                let key: VaultKey = open_from(&pair, &sealed, &aad)?;
+                let wrapped = credential
+                    .wrap_vault_key(owner, vault, version, &key)?
+                    .to_bytes();
+                (key, wrapped)
+            }
+        };
+        // Whether this call or a concurrent one wrote the slot, the key is the same.
+        self.store.convert_grant(&grant, wrapped).await?;
+        Ok(Some(OpenVault {
+            id: *vault,
+            key_version: version,
+            key,
+        }))
+    }
+
+    /// Rotate the vault `ring` holds the current key of, with `principal`'s keys. `false`
+    /// when the store found the version or the holders moved meanwhile: nothing changed,
+    /// and the caller re-opens and, if still due, tries again.
+    pub(super) async fn rotate_with(
+        &self,
+        principal: &Principal,
+        ring: &KeyRing,
+        trigger: Trigger,
+    ) -> Result<bool> {
+        let (owner, vault) = (ring.owner, ring.current.id);
+        let from = ring.current.key_version;
+        let to = from
+            .checked_add(1)
+            .ok_or_else(|| Error::Internal("vault key version overflow".into()))?;
+        let at = now();
+        let new_key = VaultKey::generate()?;
+        let chain = wrap_chain(&new_key, &ring.current.key, &owner, &vault, from)?.to_bytes();
+        let name = ring.current.key.open_content(
+            &vault_name_aad(&owner, &vault, from),
+            &Envelope::from_bytes(&ring.state.name)?,
+        )?;
+        let name = new_key
+            .seal_content(&vault_name_aad(&owner, &vault, to), &name)?
+            .to_bytes();
+        let own = holder_of(principal);
+        let own_slot = match principal {
+            Principal::Session { user_key, .. }
+            | Principal::Token {
+                access: TokenAccess::AllVaults(user_key),
+                ..
+            } => user_key
+                .wrap(&new_key, &vault_key_for_user_aad(&owner, &vault, to))?
+                .to_bytes(),
+            Principal::Token {
+                access: TokenAccess::Vaults(credential),
+                ..
+            } => credential
+                .wrap_vault_key(&owner, &vault, to, &new_key)?
+                .to_bytes(),
+        };
+        let mut grants = Vec::new();
+        for holder in self.store.rotation_holders(&vault, at).await? {
+            if holder.holder == own {
+                continue;
+            }
+            let public_key = self.checked_public_key(principal, &holder).await?;
+            let (kind, id) = match holder.holder {
+                Holder::User(id) => (RecipientKind::User, id),
+                Holder::Token(id) => (RecipientKind::Token, id),
+            };
+            let sealed = seal_to(
+                &public_key,
+                &new_key,
+                &grant_aad(&owner, &vault, to, kind, &id),
+            )?;
+            grants.push(Grant {
+                holder: holder.holder,
+                vault_id: vault,
+                key_version: to,
+                sealed: sealed.to_bytes(),
+            });
+        }
+        let audit = principal.event(
+            "vault.rotate",
+            Outcome::Ok,
+            format!(
+                "vault={vault} key_version={to} trigger={} grants={}",
+                trigger.as_str(),
+                grants.len()
+            ),
+        );
+        let rotation = Rotation {
+            vault,
+            from_version: from,
+            chain,
+            name,
+            own_slot: Some((own, own_slot)),
+            grants,
+            now: at,
+            audit,
+        };
+        match self.store.rotate_vault(rotation).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::KeyVersionMoved) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A holder's public key, once its MAC says it is the one stored for that holder. A
+    /// row from before public-key MACs gets its MAC now (trusting the row as this server
+    /// wrote it). On a mismatch nothing is sealed: 500, and an audit event for the vault's
+    /// owner.
+    async fn checked_public_key(
+        &self,
+        principal: &Principal,
+        holder: &PublicHolder,
+    ) -> Result<PublicKey> {
+        let public_key = PublicKey::from_slice(&holder.public_key)?;
+        let (kind, id) = match holder.holder {
+            Holder::User(id) => (RecipientKind::User, id),
+            Holder::Token(id) => (RecipientKind::Token, id),
+        };
+        let seal = self.seal.as_ref();
+        match &holder.public_key_mac {
+            None => {
+                let mac =
+                    public_key_mac(seal, kind, &id, &holder.user_id, None, None, &public_key)?;
+                self.store.set_public_key_mac(holder.holder, &mac).await?;
+            }
+            Some(mac) => {
+                if verify_public_key_mac(
+                    seal,
+                    kind,
+                    &id,
+                    &holder.user_id,
+                    None,
+                    None,
+                    &public_key,
+                    mac,
+                )
+                .is_err()
+                {
+                    let event = principal.event(
+                        "key.public_key_mac",
+                        Outcome::Failed,
+                        format!("holder={id} kind={}", kind.as_u8()),
+                    );
+                    self.store.append_audit(&[event]).await?;
+                    return Err(Error::Internal(format!(
+                        "the public key stored for holder {id} does not carry its MAC: nothing was sealed to it"
+                    )));
+                }
+            }
+        }
+        Ok(public_key)
+    }
+
+    /// The MAC of a token's or user's public key as this server writes it.
+    pub(super) fn holder_public_key_mac(
+        &self,
+        holder: Holder,
+        user: &Id,
+        public_key: &[u8],
+    ) -> Result<Vec<u8>> {
+        let (kind, id) = match holder {
+            Holder::User(id) => (RecipientKind::User, id),
+            Holder::Token(id) => (RecipientKind::Token, id),
+        };
+        let pk = PublicKey::from_slice(public_key)?;
+        Ok(public_key_mac(self.seal.as_ref(), kind, &id, user, None, None, &pk)?.to_vec())
+    }
+}
