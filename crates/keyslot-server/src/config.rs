@@ -38,6 +38,9 @@ pub struct ServerConfig {
     /// Reverse proxies whose forwarding headers name the client ([`crate::forwarded`]);
     /// none by default, so the TCP peer is the client.
     pub trusted_proxies: Vec<crate::forwarded::Cidr>,
+    /// How often the `/metrics` gauges that need a database query are recomputed, by a
+    /// background task (never by a scrape). 60 s; tests shorten it.
+    pub metrics_refresh: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -55,6 +58,7 @@ impl ServerConfig {
             audit_log: None,
             core: CoreConfig::default(),
             trusted_proxies: Vec::new(),
+            metrics_refresh: std::time::Duration::from_secs(60),
         }
     }
 

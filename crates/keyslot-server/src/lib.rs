@@ -56,7 +56,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .merge(web::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             metrics::count,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -93,9 +93,11 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
     let keyslot = Keyslot::open(store, seal.key(), config.core.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}").context(describe(&e)))?;
+    let metrics = Arc::new(metrics::Metrics::new(keyslot.clone(), audit_log.clone()));
+    metrics.spawn_refresh(config.metrics_refresh);
     Ok(AppState {
         keyslot,
-        metrics: Arc::default(),
+        metrics,
         serving: Arc::new(serving),
         audit_log,
     })

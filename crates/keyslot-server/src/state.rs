@@ -12,7 +12,7 @@ use crate::metrics::Metrics;
 pub struct AppState {
     /// The use cases.
     pub keyslot: Keyslot,
-    /// Request counters.
+    /// The `/metrics` registry.
     pub metrics: Arc<Metrics>,
     /// The data directory held while serving (released when the last clone drops).
     pub serving: Arc<crate::serving_lock::ServingLock>,
