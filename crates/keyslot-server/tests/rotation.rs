@@ -481,7 +481,9 @@ async fn an_expired_token_makes_the_next_write_rotate(postgres: bool) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let (short_id, short) = (id(&r.str("id")), r.str("token"));
-    let (_, keeper) = s.mint(&session, json!([a.vault]), json!(["read"])).await;
+    let (_, keeper) = s
+        .mint(&session, json!([a.vault]), json!(["read", "write"]))
+        .await;
     let keeper = Auth::Token(keeper);
     let before = s
         .create_item(&session, &a.vault, "before", json!("b"))
@@ -503,7 +505,9 @@ async fn an_expired_token_makes_the_next_write_rotate(postgres: bool) {
         .state;
     assert_eq!(state.key_version, 1);
     assert!(state.is_due(time_now()), "due from the token's expiry");
-    let after = s.create_item(&session, &a.vault, "after", json!("a")).await;
+    // Written by a token: the token runs the due rotation, and the owner (who has no
+    // session in that request) gets the new key as a pending grant.
+    let after = s.create_item(&keeper, &a.vault, "after", json!("a")).await;
     let state = store
         .vault_access(&owner, &vault, Holder::User(owner))
         .await
@@ -522,8 +526,34 @@ async fn an_expired_token_makes_the_next_write_rotate(postgres: bool) {
     );
     loot.take(store.as_ref(), &owner, &vault, &short_id).await;
     assert_eq!(loot.open(&short, &owner, &vault, &id(&after)), None);
-    // The token that kept access reads it, through its grant.
     assert_eq!(read_value(&s, &keeper, &a.vault, &after).await, json!("a"));
+    // The owner's session reads it through its converted grant, and older items through
+    // the chain.
+    let member = |store: Arc<dyn Store>| async move {
+        store
+            .vault_access(&owner, &vault, Holder::User(owner))
+            .await
+            .unwrap()
+            .unwrap()
+            .slot
+            .unwrap()
+            .key_version
+    };
+    assert_eq!(
+        member(store.clone()).await,
+        1,
+        "the owner's slot waits for its grant"
+    );
+    assert_eq!(read_value(&s, &session, &a.vault, &after).await, json!("a"));
+    assert_eq!(
+        read_value(&s, &session, &a.vault, &before).await,
+        json!("b")
+    );
+    assert_eq!(
+        member(store.clone()).await,
+        2,
+        "converted at the session's next use"
+    );
 }
 
 fn time_now() -> i64 {
