@@ -66,7 +66,7 @@ impl Readers {
     ) -> StoreResult<Option<T>> {
         self.run(sql, args, |rows| {
             match rows.next().map_err(unavailable)? {
-                Some(row) => map(row).map(Some),
+                Some(row) => map(&Columns::new(row)).map(Some),
                 None => Ok(None),
             }
         })
@@ -82,7 +82,7 @@ impl Readers {
         self.run(sql, args, |rows| {
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(unavailable)? {
-                out.push(map(row)?);
+                out.push(map(&Columns::new(row))?);
             }
             Ok(out)
         })
@@ -164,26 +164,72 @@ impl rusqlite::ToSql for Bound<'_> {
     }
 }
 
-impl RowRead for rusqlite::Row<'_> {
+/// A row whose columns are found by name, cheaply: a mapper reads columns in about the
+/// order the query selects them, so the search for each name starts right after the last
+/// column found, and in the usual case compares one name.
+///
+/// Why: rusqlite finds a column by name with a scan of every column name from the first
+/// (`sqlite3_column_name`, `strlen`, a case-insensitive compare each). The token read
+/// selects 25 columns, and that scan cost more instructions than SQLite's whole step
+/// (docs/PERFORMANCE.md). Names stay the interface, so each mapping is still written once
+/// for both backends and a query's column order is not part of it.
+struct Columns<'r> {
+    row: &'r rusqlite::Row<'r>,
+    count: usize,
+    next: std::cell::Cell<usize>,
+}
+
+impl<'r> Columns<'r> {
+    fn new(row: &'r rusqlite::Row<'r>) -> Self {
+        Self {
+            row,
+            count: row.as_ref().column_count(),
+            next: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The position of `column` (compared as SQLite does: ASCII case-insensitively).
+    fn index(&self, column: &'static str) -> StoreResult<usize> {
+        let statement = self.row.as_ref();
+        let start = self.next.get();
+        (0..self.count)
+            .map(|k| (start + k) % self.count)
+            .find(|&i| {
+                statement
+                    .column_name(i)
+                    .is_ok_and(|name| name.eq_ignore_ascii_case(column))
+            })
+            .inspect(|&i| self.next.set(i + 1))
+            .ok_or(StoreError::Corrupt(column))
+    }
+
+    fn get<T: rusqlite::types::FromSql>(&self, column: &'static str) -> StoreResult<T> {
+        self.row
+            .get(self.index(column)?)
+            .map_err(|_| StoreError::Corrupt(column))
+    }
+}
+
+impl RowRead for Columns<'_> {
     fn bytes(&self, column: &'static str) -> StoreResult<Vec<u8>> {
-        self.get(column).map_err(|_| StoreError::Corrupt(column))
+        self.get(column)
     }
     fn opt_bytes(&self, column: &'static str) -> StoreResult<Option<Vec<u8>>> {
-        self.get(column).map_err(|_| StoreError::Corrupt(column))
+        self.get(column)
     }
     fn int(&self, column: &'static str) -> StoreResult<i64> {
-        self.get(column).map_err(|_| StoreError::Corrupt(column))
+        self.get(column)
     }
     fn opt_int(&self, column: &'static str) -> StoreResult<Option<i64>> {
-        self.get(column).map_err(|_| StoreError::Corrupt(column))
+        self.get(column)
     }
     fn text(&self, column: &'static str) -> StoreResult<String> {
-        self.get(column).map_err(|_| StoreError::Corrupt(column))
+        self.get(column)
     }
     fn opt_text(&self, column: &'static str) -> StoreResult<Option<String>> {
-        self.get(column).map_err(|_| StoreError::Corrupt(column))
+        self.get(column)
     }
     fn flag(&self, column: &'static str) -> StoreResult<bool> {
-        self.get(column).map_err(|_| StoreError::Corrupt(column))
+        self.get(column)
     }
 }
