@@ -55,12 +55,19 @@ fn init_hsm(hsm: &SoftHsm) {
     init_key(hsm, KEY);
 }
 
+/// `keyslot --json seal init-hsm`: the key's label and fingerprint, for scripts.
 fn init_key(hsm: &SoftHsm, key: &str) {
-    ok(&keyslot(hsm, PIN)
-        .args(["seal", "init-hsm"])
+    let made: Value = serde_json::from_str(&ok(&keyslot(hsm, PIN)
+        .args(["--json", "seal", "init-hsm"])
         .args(pkcs11_args(key))
         .output()
-        .unwrap());
+        .unwrap()))
+    .unwrap();
+    assert_eq!(made["key"], key, "{made}");
+    assert!(
+        made["fingerprint"].as_str().is_some_and(|f| !f.is_empty()),
+        "{made}"
+    );
 }
 
 /// `keyslot serve` on `data`, with the HSM when `with_hsm`, else with the key file only.
