@@ -116,10 +116,9 @@ impl AuditBuffer {
     pub async fn close(&self, within: Duration) -> usize {
         let _ = self.stop.send(true);
         let mut drained = self.drained.clone();
-        if tokio::time::timeout(within, drained.wait_for(|done| *done))
-            .await
-            .is_ok()
-        {
+        // `Ok(Ok(_))` only: a flusher that ended without draining (it panicked) has not
+        // written what it held.
+        if let Ok(Ok(_)) = tokio::time::timeout(within, drained.wait_for(|done| *done)).await {
             return 0;
         }
         let queued = self.tx.max_capacity() - self.tx.capacity();
