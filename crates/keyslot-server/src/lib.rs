@@ -95,12 +95,12 @@ pub async fn open(config: &ServerConfig) -> Result<AppState> {
         .map_err(|e| anyhow::anyhow!("{e:#}").context(describe(&e)))?;
     let metrics = Arc::new(metrics::Metrics::new(keyslot.clone(), audit_log.clone()));
     metrics.spawn_refresh(config.metrics_refresh);
-    Ok(AppState {
+    Ok(AppState::new(state::Shared {
         keyslot,
         metrics,
         serving: Arc::new(serving),
         audit_log,
-    })
+    }))
 }
 
 /// The store for a database URL (`keyslot_store::open` chooses the backend): migrated

@@ -188,16 +188,17 @@ impl<'r> Columns<'r> {
         }
     }
 
-    /// The position of `column` (compared as SQLite does: ASCII case-insensitively).
+    /// The position of `column`, compared as SQLite does (ASCII case-insensitively), after
+    /// an exact compare that is what matches in practice and costs a fraction of it.
     fn index(&self, column: &'static str) -> StoreResult<usize> {
         let statement = self.row.as_ref();
-        let start = self.next.get();
-        (0..self.count)
-            .map(|k| (start + k) % self.count)
+        let start = self.next.get().min(self.count);
+        (start..self.count)
+            .chain(0..start)
             .find(|&i| {
                 statement
                     .column_name(i)
-                    .is_ok_and(|name| name.eq_ignore_ascii_case(column))
+                    .is_ok_and(|name| name == column || name.eq_ignore_ascii_case(column))
             })
             .inspect(|&i| self.next.set(i + 1))
             .ok_or(StoreError::Corrupt(column))
