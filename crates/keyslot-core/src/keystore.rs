@@ -19,7 +19,7 @@
 use async_trait::async_trait;
 use keyslot_crypto::Id;
 
-use crate::model::{AuditEvent, Timestamp};
+use crate::model::{AuditEvent, ItemRecord, Timestamp};
 use crate::store::StoreResult;
 
 /// A vault's key state, as any holder sees it.
@@ -184,4 +184,26 @@ pub trait KeyStore {
     /// it held a slot or grant for due, audit; one transaction. [`crate::StoreError::NotFound`]
     /// if the user has no such token.
     async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked>;
+
+    /// Up to `limit` items of `vault` still under a key version older than `below`, oldest
+    /// version first: the next batch of the re-wrap.
+    async fn items_to_rewrap(
+        &self,
+        vault: &Id,
+        below: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<ItemRecord>>;
+
+    /// Replace items with their re-wrap under `to_version` (same id and item version, new
+    /// item key), each only if it is still at the item version and key version it was read
+    /// with (`(record, key version read)`), and only if `to_version` is still current
+    /// ([`crate::StoreError::KeyVersionMoved`] otherwise); then delete the chain links and
+    /// pending grants of every version older than the oldest one anything is still
+    /// wrapped under. One transaction; returns how many items were replaced.
+    async fn rewrap_items(
+        &self,
+        vault: &Id,
+        to_version: u32,
+        items: &[(ItemRecord, u32)],
+    ) -> StoreResult<u64>;
 }

@@ -28,18 +28,28 @@ use serde_json::{Value, json};
 /// A server on SQLite, or on a fresh PostgreSQL database; and the store, opened beside
 /// it, through which the tests read raw rows as an attacker with a database copy would.
 async fn server(postgres: bool) -> Option<(TestServer, Arc<dyn Store>)> {
+    server_with(postgres, 500).await
+}
+
+/// As [`server`], moving at most `rewrap_batch` items per re-wrap batch (0: none, so
+/// reads go through the chain).
+async fn server_with(postgres: bool, rewrap_batch: u32) -> Option<(TestServer, Arc<dyn Store>)> {
     if postgres {
         let url = keyslot_store_tests::postgres::fresh_database_url("rotation").await?;
         keyslot_store::open(&url, keyslot_store::Schema::Migrate)
             .await
             .unwrap();
-        let s = TestServer::start_with(|c| c.database_url = Some(url.clone())).await;
+        let s = TestServer::start_with(|c| {
+            c.database_url = Some(url.clone());
+            c.core.rewrap_batch = rewrap_batch;
+        })
+        .await;
         let store = keyslot_store::open(&url, keyslot_store::Schema::Existing)
             .await
             .unwrap();
         Some((s, Arc::new(store)))
     } else {
-        let s = TestServer::start().await;
+        let s = TestServer::start_with(|c| c.core.rewrap_batch = rewrap_batch).await;
         let path = s.data_dir.join("keyslot.db");
         let store = keyslot_store::open(path.to_str().unwrap(), keyslot_store::Schema::Existing)
             .await
@@ -75,7 +85,7 @@ struct Loot {
     grants: Vec<(u32, Vec<u8>)>,
     /// Chain links: `(key_version, VK_{v-1} under VK_v)`.
     chain: Vec<(u32, Vec<u8>)>,
-    /// Items as stored.
+    /// Items as stored, from every copy taken.
     items: Vec<ItemRecord>,
 }
 
@@ -100,7 +110,8 @@ impl Loot {
         for link in store.chain_links(vault, top, 1).await.unwrap() {
             self.chain.push((link.key_version, link.chain));
         }
-        self.items = store.items(owner, vault).await.unwrap();
+        // Every copy is kept: an older copy may hold a row the re-wrap has since moved.
+        self.items.extend(store.items(owner, vault).await.unwrap());
     }
 
     /// Every vault key version the token's secret opens from the loot: its slots, its
@@ -157,31 +168,44 @@ impl Loot {
     }
 
     /// The value of `item` if anything the attacker holds opens it.
+    /// The value of `item` if anything the attacker holds opens any copy of its row.
     fn open(&self, secret: &str, owner: &Id, vault: &Id, item: &Id) -> Option<Value> {
-        let record = self.items.iter().find(|i| i.id == *item)?;
         let keys = self.vault_keys(secret, owner, vault);
-        let (_, vault_key) = keys.iter().find(|(v, _)| *v == record.key_version)?;
-        let item_key: keyslot_crypto::ItemKey = vault_key
-            .unwrap_key(
-                &Envelope::from_bytes(&record.wrapped_item_key).ok()?,
-                &item_key_aad(owner, vault, item, record.version, record.key_version),
-            )
-            .ok()?;
-        let aad = Aad::new(Purpose::ItemValue)
-            .user(owner)
-            .vault(vault)
-            .item(item)
-            .item_version(record.version)
-            .key_version(record.key_version);
-        let plain = item_key
-            .open_content(&aad, &Envelope::from_bytes(&record.value).ok()?)
-            .ok()?;
-        serde_json::from_slice(&plain).ok()
+        self.items
+            .iter()
+            .filter(|i| i.id == *item)
+            .find_map(|record| open_record(&keys, owner, vault, record))
     }
 }
 
+/// An item row opened with one of `keys`, if its version's key is among them.
+fn open_record(
+    keys: &[(u32, VaultKey)],
+    owner: &Id,
+    vault: &Id,
+    record: &ItemRecord,
+) -> Option<Value> {
+    let (_, vault_key) = keys.iter().find(|(v, _)| *v == record.key_version)?;
+    let item_key: keyslot_crypto::ItemKey = vault_key
+        .unwrap_key(
+            &Envelope::from_bytes(&record.wrapped_item_key).ok()?,
+            &item_key_aad(owner, vault, &record.id, record.version, record.key_version),
+        )
+        .ok()?;
+    let aad = Aad::new(Purpose::ItemValue)
+        .user(owner)
+        .vault(vault)
+        .item(&record.id)
+        .item_version(record.version)
+        .key_version(record.key_version);
+    let plain = item_key
+        .open_content(&aad, &Envelope::from_bytes(&record.value).ok()?)
+        .ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
 async fn rotated_items_stay_readable(postgres: bool) {
-    let Some((s, _store)) = server(postgres).await else {
+    let Some((s, _store)) = server_with(postgres, 0).await else {
         return;
     };
     let a = s.signup("rosa").await;
@@ -400,6 +424,15 @@ async fn a_revoked_token_opens_nothing_written_after(postgres: bool) {
         loot.open(&leaked, &owner, &vault, &id(&before)),
         Some(json!("b"))
     );
+    // But in the new copy the re-wrap has moved that row under version 3 as well.
+    let latest = store
+        .item(&owner, &vault, &id(&before))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.key_version, 3, "the re-wrap moved it");
+    let keys = loot.vault_keys(&leaked, &owner, &vault);
+    assert_eq!(open_record(&keys, &owner, &vault, &latest), None);
     // And the writer, which kept access, reads both.
     assert_eq!(
         read_value(&s, &writer, &a.vault, &by_session).await,

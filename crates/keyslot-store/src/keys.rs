@@ -88,7 +88,8 @@ pub(crate) async fn chain_links(
     pool.all(
         query(sql!(
             "SELECT key_version, chain FROM vault_keys \
-             WHERE vault_id = $1 AND key_version <= $2 AND key_version > $3 ORDER BY key_version DESC"
+             WHERE vault_id = $1 AND key_version <= $2 AND key_version > $3 AND chain IS NOT NULL \
+             ORDER BY key_version DESC"
         ))
         .bind(vault)
         .bind(from)
@@ -556,5 +557,21 @@ impl keyslot_core::keystore::KeyStore for crate::SqlStore {
         let revoked = revoke_token(&self.pool, user, token, audit).await?;
         self.release_deleted_bytes().await?;
         Ok(revoked)
+    }
+    async fn items_to_rewrap(
+        &self,
+        vault: &Id,
+        below: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<keyslot_core::model::ItemRecord>> {
+        crate::rewrap::items_to_rewrap(&self.pool, vault, below, limit).await
+    }
+    async fn rewrap_items(
+        &self,
+        vault: &Id,
+        to_version: u32,
+        items: &[(keyslot_core::model::ItemRecord, u32)],
+    ) -> StoreResult<u64> {
+        crate::rewrap::rewrap_items(&self.pool, vault, to_version, items).await
     }
 }

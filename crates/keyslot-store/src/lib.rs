@@ -25,6 +25,7 @@ mod items;
 mod keys;
 mod limits;
 mod meta;
+mod rewrap;
 mod rows;
 mod sessions;
 mod sqlite_read;

@@ -152,7 +152,10 @@ impl Keyslot {
                 return Err(Error::NotFound);
             }
             if self.rotate_with(principal, &ring, Trigger::Asked).await? {
-                return Ok(ring.current.key_version + 1);
+                // The first batch of the re-wrap, with the new key.
+                let mut ring = self.open_current(principal, vault, false).await?;
+                self.advance_rewrap(&mut ring).await;
+                return Ok(ring.current.key_version);
             }
         }
         Err(StoreError::KeyVersionMoved.into())
@@ -280,7 +283,10 @@ impl Keyslot {
                 format!("vault={vault} item={id}"),
             );
             match self.store.create_item(record, audit).await {
-                Ok(()) => return Ok((id, 1)),
+                Ok(()) => {
+                    self.advance_rewrap(&mut ring).await;
+                    return Ok((id, 1));
+                }
                 Err(StoreError::KeyVersionMoved) => {
                     ring = self.open_current(principal, vault, true).await?;
                 }
@@ -333,7 +339,10 @@ impl Keyslot {
                 format!("vault={vault} item={item} version={version}"),
             );
             match self.store.update_item(record, audit).await {
-                Ok(()) => return Ok(version),
+                Ok(()) => {
+                    self.advance_rewrap(&mut ring).await;
+                    return Ok(version);
+                }
                 Err(StoreError::Conflict) => {
                     current = self
                         .store
@@ -354,7 +363,7 @@ impl Keyslot {
 
     /// Delete an item (a write: a due rotation runs first).
     pub async fn delete_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<()> {
-        self.open_current(principal, vault, true).await?;
+        let mut ring = self.open_current(principal, vault, true).await?;
         let user = principal.user();
         self.store
             .item(user, vault, item)
@@ -366,10 +375,9 @@ impl Keyslot {
             Outcome::Ok,
             format!("vault={vault} item={item}"),
         );
-        self.store
-            .delete_item(user, vault, item, audit)
-            .await
-            .map_err(Error::from)
+        self.store.delete_item(user, vault, item, audit).await?;
+        self.advance_rewrap(&mut ring).await;
+        Ok(())
     }
 
     /// Validate the name and serialize the value within the size limit.
@@ -405,7 +413,7 @@ fn vault_name(ring: &KeyRing) -> Result<String> {
     )
 }
 
-fn content_aad(purpose: Purpose, user: &Id, record: &ItemRecord) -> Aad {
+pub(super) fn content_aad(purpose: Purpose, user: &Id, record: &ItemRecord) -> Aad {
     Aad::new(purpose)
         .user(user)
         .vault(&record.vault_id)
@@ -415,7 +423,7 @@ fn content_aad(purpose: Purpose, user: &Id, record: &ItemRecord) -> Aad {
 }
 
 /// An item's key, under whichever version wraps it (older ones through the chain).
-async fn open_item_key(
+pub(super) async fn open_item_key(
     user: &Id,
     ring: &mut KeyRing,
     ks: &Keyslot,
@@ -432,14 +440,14 @@ async fn open_item_key(
     Ok(vault_key.unwrap_key(&Envelope::from_bytes(&record.wrapped_item_key)?, &aad)?)
 }
 
-fn open_text<K: ContentKey>(key: &K, aad: &Aad, bytes: &[u8]) -> Result<String> {
+pub(super) fn open_text<K: ContentKey>(key: &K, aad: &Aad, bytes: &[u8]) -> Result<String> {
     let plain = key.open_content(aad, &Envelope::from_bytes(bytes)?)?;
     String::from_utf8(plain.to_vec()).map_err(|_| Error::Internal("name is not UTF-8".into()))
 }
 
 /// Seal one item version under a fresh item key.
 #[allow(clippy::too_many_arguments)]
-fn seal_item(
+pub(super) fn seal_item(
     user: &Id,
     open: &OpenVault,
     id: Id,

@@ -6,6 +6,7 @@ mod attempts;
 mod audit_log;
 mod items;
 mod lifecycle;
+mod rewrap;
 mod seal_calls;
 mod tokens;
 pub mod views;
@@ -62,6 +63,10 @@ pub struct Config {
     /// Read events (and token uses) the audit buffer holds before a read has to wait for
     /// the flusher ([`crate::audit`]); at least 1.
     pub audit_buffer: usize,
+    /// Items the re-wrap moves to a vault's newest key version per batch (one
+    /// transaction; one batch follows each write to a vault with older items). 0 turns
+    /// the re-wrap off: items stay under their versions, read through the chain.
+    pub rewrap_batch: u32,
     /// How long a request waits for one seal-key call (an HSM's answer) before it is
     /// answered 503 (see `seal_calls`).
     pub seal_call_timeout: std::time::Duration,
@@ -111,6 +116,7 @@ impl Default for Config {
             max_sessions_per_user: 20,
             sweep_interval_secs: 30,
             audit_buffer: 16 * 1024,
+            rewrap_batch: 500,
             seal_call_timeout: std::time::Duration::from_secs(5),
             strength_check_hook: None,
             seal_call_hook: None,

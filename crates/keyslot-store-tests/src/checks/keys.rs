@@ -20,7 +20,7 @@ const ENDED: i64 = 150;
 
 /// A rotation of `a`'s vault from `from`, run by the owner's session (its own member slot
 /// re-wrapped), granting the new version to `tokens`.
-fn rotation(a: &Account, from: u32, tokens: &[Id], now: i64) -> Rotation {
+pub(super) fn rotation(a: &Account, from: u32, tokens: &[Id], now: i64) -> Rotation {
     Rotation {
         vault: a.vault,
         from_version: from,

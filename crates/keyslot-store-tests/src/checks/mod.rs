@@ -10,6 +10,7 @@ mod keys;
 mod limits;
 mod meta;
 mod reseal;
+mod rewrap;
 mod sessions;
 mod sweep;
 mod tokens;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use keyslot_core::keystore::{
     ChainLink, Grant, Holder, KeyStore, PublicHolder, Revoked, Rotation, VaultAccess,
 };
-use keyslot_core::model::{AuditEvent, Timestamp};
+use keyslot_core::model::{AuditEvent, ItemRecord, Timestamp};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
 
@@ -48,5 +48,21 @@ impl KeyStore for Gated {
     }
     async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked> {
         self.inner.revoke_token(user, token, audit).await
+    }
+    async fn items_to_rewrap(
+        &self,
+        vault: &Id,
+        below: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<ItemRecord>> {
+        self.inner.items_to_rewrap(vault, below, limit).await
+    }
+    async fn rewrap_items(
+        &self,
+        vault: &Id,
+        to_version: u32,
+        items: &[(ItemRecord, u32)],
+    ) -> StoreResult<u64> {
+        self.inner.rewrap_items(vault, to_version, items).await
     }
 }
