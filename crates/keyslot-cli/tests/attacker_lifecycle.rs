@@ -18,374 +18,22 @@
 
 #[path = "support/attacker.rs"]
 mod attacker;
+#[path = "support/db_copy.rs"]
+mod db_copy;
+#[path = "support/deployment.rs"]
+mod deployment;
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use attacker::{Copy, attack};
+use attacker::attack;
+use db_copy::Copy;
+use deployment::{Deployment, now};
 use keyslot_crypto::{Id, TokenCredential, TokenKeyPair};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-use sqlx::Connection as _;
-use support::{As, Client, Instance, Session, free_port, keyslot_bin, seal_key_file, wait_ready};
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// Where the rows live, for copies and for the tampering case.
-enum Db {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
-
-/// One deployment: a database and the servers on it (two on PostgreSQL), the sweeper off.
-struct Deployment {
-    dir: tempfile::TempDir,
-    db: Db,
-    instances: Vec<Instance>,
-    client: Client,
-    copies: usize,
-}
-
-/// `keyslot serve` with the sweeper off (`--sweep-interval 0`): nothing but the lifecycle
-/// itself may end a credential's keys here. Its log goes to `dir/name.log`.
-fn spawn(dir: &std::path::Path, name: &str, url: &str, seal: &std::path::Path) -> Instance {
-    let port = free_port();
-    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-    let child = Command::new(keyslot_bin())
-        .arg("serve")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.join(name))
-        .args(["--database-url", url])
-        .arg("--seal-key-file")
-        .arg(seal)
-        .args(["--sweep-interval", "0"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    Instance {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-impl Deployment {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let seal = seal_key_file(dir.path());
-        std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        let path = dir.path().join("data").join("keyslot.db");
-        let url = format!("sqlite://{}", path.display());
-        let client = Client::new();
-        let mut one = spawn(dir.path(), "data", &url, &seal);
-        wait_ready(&client.http, &mut one).await;
-        Self {
-            dir,
-            db: Db::Sqlite(path),
-            instances: vec![one],
-            client,
-            copies: 0,
-        }
-    }
-
-    async fn postgres(test: &str) -> Option<Self> {
-        let url = keyslot_store_tests::postgres::fresh_database_url(test).await?;
-        let dir = tempfile::tempdir().unwrap();
-        let seal = seal_key_file(dir.path());
-        let migrate = Command::new(keyslot_bin())
-            .args(["migrate", "--database-url", &url])
-            .output()
-            .unwrap();
-        assert!(
-            migrate.status.success(),
-            "{}",
-            String::from_utf8_lossy(&migrate.stderr)
-        );
-        let client = Client::new();
-        let mut a = spawn(dir.path(), "a", &url, &seal);
-        let mut b = spawn(dir.path(), "b", &url, &seal);
-        wait_ready(&client.http, &mut a).await;
-        wait_ready(&client.http, &mut b).await;
-        Some(Self {
-            dir,
-            db: Db::Postgres(url),
-            instances: vec![a, b],
-            client,
-            copies: 0,
-        })
-    }
-
-    /// The `n`th instance, round robin (one on SQLite).
-    fn base(&self, n: usize) -> String {
-        self.instances[n % self.instances.len()].base.clone()
-    }
-
-    /// A new copy of the database, kept by the attacker.
-    async fn copy(&mut self) -> Copy {
-        self.copies += 1;
-        match &self.db {
-            Db::Sqlite(live) => {
-                let to = self.dir.path().join(format!("copy-{}.db", self.copies));
-                attacker::copy_sqlite(live, &to).await
-            }
-            Db::Postgres(url) => attacker::copy_postgres(url).await,
-        }
-    }
-
-    /// As one who can write one row of the live database: set a token's stored public key
-    /// and its MAC.
-    async fn set_token_public_key(&self, token: &Id, public: &[u8], mac: Option<&[u8]>) {
-        let sql = "UPDATE tokens SET x25519_public = $1, public_key_mac = $2 WHERE id = $3";
-        let touched = match &self.db {
-            Db::Sqlite(live) => {
-                let mut conn =
-                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", live.display()))
-                        .await
-                        .unwrap();
-                sqlx::query(sql)
-                    .bind(public)
-                    .bind(mac)
-                    .bind(token.as_bytes().as_slice())
-                    .execute(&mut conn)
-                    .await
-                    .unwrap()
-                    .rows_affected()
-            }
-            Db::Postgres(url) => {
-                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-                sqlx::query(sql)
-                    .bind(public)
-                    .bind(mac)
-                    .bind(token.as_bytes().as_slice())
-                    .execute(&mut conn)
-                    .await
-                    .unwrap()
-                    .rows_affected()
-            }
-        };
-        assert_eq!(touched, 1, "the token row to tamper with");
-    }
-
-    /// As one who can write the live SQLite database: run one statement.
-    async fn sqlite_exec(&self, sql: &'static str) {
-        let Db::Sqlite(live) = &self.db else {
-            panic!("SQLite only")
-        };
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", live.display()))
-            .await
-            .unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    }
-
-    /// What a server logged, for failure messages.
-    fn logs(&self) -> String {
-        let mut out = String::new();
-        for name in ["data", "a", "b"] {
-            if let Ok(text) = std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))) {
-                out.push_str(&format!("--- {name}.log ---\n{text}"));
-            }
-        }
-        out
-    }
-
-    async fn finish(mut self) {
-        for instance in &mut self.instances {
-            instance.kill();
-        }
-        if let Db::Postgres(url) = &self.db {
-            keyslot_store_tests::postgres::drop_database(url).await;
-        }
-    }
-
-    async fn send(
-        &self,
-        n: usize,
-        method: Method,
-        path: &str,
-        who: As<'_>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        self.client
-            .send(&self.base(n), method, path, who, body)
-            .await
-    }
-
-    /// Sign up `owner`, log in on every instance: its default vault and one session per
-    /// instance.
-    async fn owner(&self) -> (Id, Vec<Session>) {
-        let (status, body) = self
-            .send(
-                0,
-                Method::POST,
-                "/v1/signup",
-                As::Nobody,
-                Some(json!({"username": "owner", "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let vault = body["vault_id"].as_str().unwrap().parse().unwrap();
-        let mut sessions = Vec::new();
-        for n in 0..self.instances.len() {
-            sessions.push(
-                self.client
-                    .login(&self.base(n), "owner", PASSWORD)
-                    .await
-                    .unwrap(),
-            );
-        }
-        (vault, sessions)
-    }
-
-    /// Mint a token scoped to `vault`: `(id, text, expires_at)`.
-    async fn mint(
-        &self,
-        session: &Session,
-        vault: &Id,
-        write: bool,
-        lifetime: Option<u64>,
-    ) -> (Id, String, u64) {
-        let permissions = if write {
-            json!(["read", "write"])
-        } else {
-            json!(["read"])
-        };
-        let mut body = json!({"name": "t", "vaults": [vault.to_string()],
-            "permissions": permissions, "current_password": PASSWORD});
-        if let Some(secs) = lifetime {
-            body["expires_in_seconds"] = json!(secs);
-        }
-        let (status, minted) = self
-            .send(
-                0,
-                Method::POST,
-                "/v1/tokens",
-                As::Session(session),
-                Some(body),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{minted}");
-        let expires_at = minted["expires_at"]
-            .as_u64()
-            .or_else(|| {
-                minted["expires_at"].as_str().map(|text| {
-                    time::OffsetDateTime::parse(
-                        text,
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .unwrap()
-                    .unix_timestamp()
-                    .try_into()
-                    .unwrap()
-                })
-            })
-            .unwrap();
-        (
-            minted["id"].as_str().unwrap().parse().unwrap(),
-            minted["token"].as_str().unwrap().to_owned(),
-            expires_at,
-        )
-    }
-
-    /// Write one item on instance `n`: its id.
-    async fn write(&self, n: usize, who: As<'_>, vault: &Id, name: &str) -> Id {
-        let (status, body) = self
-            .send(
-                n,
-                Method::POST,
-                &format!("/v1/vaults/{vault}/items"),
-                who,
-                Some(json!({"name": name, "value": {"secret": format!("{name}-value")}})),
-            )
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::CREATED,
-            "write {name}: {body}\n{}",
-            self.logs()
-        );
-        body["id"].as_str().unwrap().parse().unwrap()
-    }
-
-    /// Write `per_writer` items from each of two writers at once — the session and the
-    /// other token, each on its own instance where there are two: their ids.
-    async fn write_concurrently(
-        &self,
-        session: &[Session],
-        token: &str,
-        vault: &Id,
-        label: &str,
-        per_writer: usize,
-    ) -> BTreeSet<Id> {
-        let mut tasks = tokio::task::JoinSet::new();
-        for k in 0..per_writer {
-            for writer in 0..2 {
-                let base = self.base(writer + k);
-                let http = self.client.http.clone();
-                let session = session[(writer + k) % session.len()].clone();
-                let token = token.to_owned();
-                let (vault, name) = (*vault, format!("{label}-{writer}-{k}"));
-                tasks.spawn(async move {
-                    let client = Client { http };
-                    let who = if writer == 0 {
-                        As::Session(&session)
-                    } else {
-                        As::Token(&token)
-                    };
-                    let (status, body) = client
-                        .send(
-                            &base,
-                            Method::POST,
-                            &format!("/v1/vaults/{vault}/items"),
-                            who,
-                            Some(
-                                json!({"name": name, "value": {"secret": format!("{name}-value")}}),
-                            ),
-                        )
-                        .await;
-                    (name, status, body)
-                });
-            }
-        }
-        let mut ids = BTreeSet::new();
-        while let Some(done) = tasks.join_next().await {
-            let (name, status, body) = done.unwrap();
-            assert_eq!(
-                status,
-                StatusCode::CREATED,
-                "write {name}: {body}\n{}",
-                self.logs()
-            );
-            ids.insert(body["id"].as_str().unwrap().parse().unwrap());
-        }
-        ids
-    }
-
-    /// The vault's key version as its owner's session sees it.
-    async fn key_version(&self, session: &Session, vault: &Id) -> u64 {
-        let (status, body) = self
-            .send(
-                0,
-                Method::GET,
-                &format!("/v1/vaults/{vault}"),
-                As::Session(session),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["key_version"].as_u64().unwrap()
-    }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use serde_json::json;
+use support::As;
 
 /// The items the attacker opened that it must not have: any written after the end.
 fn leaked(opened: &attacker::Opened, after: &BTreeSet<Id>) -> Vec<String> {
@@ -414,7 +62,17 @@ fn assert_opens_exactly(token: &str, copies: &[&Copy], expected: &BTreeSet<Id>, 
 // ---------------------------------------------------------------------------------------
 // Revoked token.
 
-async fn revoked_token_opens_nothing_written_after(mut d: Deployment, rotate_now: bool) {
+/// Which token the attacker kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// Scoped to the vault; revoked with rotation in the same request.
+    Scoped,
+    /// Scoped to the vault; revoked with `?rotate=false` (the next write rotates).
+    ScopedRotateLater,
+}
+
+async fn revoked_token_opens_nothing_written_after(mut d: Deployment, kept: Kept) {
+    let rotate_now = kept != Kept::ScopedRotateLater;
     let (vault, sessions) = d.owner().await;
     let (a_id, a, _) = d.mint(&sessions[0], &vault, false, None).await;
     let (_, b, _) = d.mint(&sessions[0], &vault, true, None).await;
@@ -493,7 +151,7 @@ async fn revoked_token_opens_nothing_written_after(mut d: Deployment, rotate_now
         "a grant left for the revoked token"
     );
     assert!(
-        !new.slots.iter().any(|s| s.token_id == a_id),
+        new.slots_for(&a_id) == 0,
         "a slot left for the revoked token"
     );
 
@@ -507,7 +165,7 @@ async fn revoked_token_opens_nothing_written_after(mut d: Deployment, rotate_now
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_revoked_token_opens_nothing_written_after() {
-    revoked_token_opens_nothing_written_after(Deployment::sqlite().await, true).await;
+    revoked_token_opens_nothing_written_after(Deployment::sqlite().await, Kept::Scoped).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -515,12 +173,13 @@ async fn postgres_revoked_token_opens_nothing_written_after() {
     let Some(d) = Deployment::postgres("attacker revoke").await else {
         return;
     };
-    revoked_token_opens_nothing_written_after(d, true).await;
+    revoked_token_opens_nothing_written_after(d, Kept::Scoped).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_token_revoked_without_rotating_opens_nothing_written_after() {
-    revoked_token_opens_nothing_written_after(Deployment::sqlite().await, false).await;
+    revoked_token_opens_nothing_written_after(Deployment::sqlite().await, Kept::ScopedRotateLater)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -528,7 +187,7 @@ async fn postgres_token_revoked_without_rotating_opens_nothing_written_after() {
     let Some(d) = Deployment::postgres("attacker revoke later").await else {
         return;
     };
-    revoked_token_opens_nothing_written_after(d, false).await;
+    revoked_token_opens_nothing_written_after(d, Kept::ScopedRotateLater).await;
 }
 
 /// The harness can fail: a server that lost the revocation's "rotation due" mark would
@@ -582,11 +241,7 @@ async fn expired_token_opens_nothing_written_after(mut d: Deployment) {
     assert_opens_exactly(&c, &[&old], &BTreeSet::from([i1]), "C before expiry");
     let version_before = old.key_version(&vault).unwrap();
 
-    // Past expires_at, with no sweeper to notice.
-    while now() <= expires_at {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    wait_past(expires_at).await;
     assert_eq!(
         d.send(
             0,
@@ -640,6 +295,94 @@ async fn postgres_expired_token_opens_nothing_written_after() {
         return;
     };
     expired_token_opens_nothing_written_after(d).await;
+}
+
+/// Past `expires_at` (Unix seconds) by at least a second, with no sweeper to notice.
+async fn wait_past(expires_at: u64) {
+    while now() <= expires_at {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+}
+
+/// Two tokens of one vault end one after the other. The rotation at the first expiry
+/// gives the second a grant to the new key (it is still live), and must leave the vault due
+/// again at the second's `expires_at`: what is written after that opens with neither.
+async fn each_expiry_ends_its_token(mut d: Deployment) {
+    let (vault, sessions) = d.owner().await;
+    let (_, b, _) = d.mint(&sessions[0], &vault, true, None).await;
+    let i1 = d
+        .write(0, As::Session(&sessions[0]), &vault, "before")
+        .await;
+    let (_, first, first_ends) = d.mint(&sessions[0], &vault, false, Some(2)).await;
+    let (second_id, second, second_ends) = d.mint(&sessions[0], &vault, false, Some(7)).await;
+    let start = d.copy().await;
+
+    wait_past(first_ends).await;
+    assert!(
+        now() < second_ends,
+        "the second token ended before the first rotation: the test ran too slowly to mean anything"
+    );
+    let between = d
+        .write_concurrently(&sessions, &b, &vault, "between", 2)
+        .await;
+    let middle = d.copy().await;
+    assert!(
+        middle.key_version(&vault) > start.key_version(&vault),
+        "no rotation after the first expiry"
+    );
+    assert_eq!(
+        middle.grants_for(&second_id),
+        1,
+        "the live second token got no grant to the rotated key"
+    );
+    let mut until_second = between.clone();
+    until_second.insert(i1);
+    assert_opens_exactly(
+        &second,
+        &[&start, &middle],
+        &until_second,
+        "the second token while live",
+    );
+
+    wait_past(second_ends).await;
+    let after = d
+        .write_concurrently(&sessions, &b, &vault, "after", 2)
+        .await;
+    let end = d.copy().await;
+    assert!(
+        end.key_version(&vault) > middle.key_version(&vault),
+        "no rotation after the second expiry (rotate_due_at not brought to it)"
+    );
+    let copies = [&start, &middle, &end];
+    let by_second = attack(&second, &copies);
+    assert_eq!(
+        leaked(&by_second, &after),
+        Vec::<String>::new(),
+        "written after the second token's expiry, opened with its secret"
+    );
+    let by_first = attack(&first, &copies);
+    let mut after_first = between.clone();
+    after_first.extend(after.iter().copied());
+    assert_eq!(
+        leaked(&by_first, &after_first),
+        Vec::<String>::new(),
+        "written after the first token's expiry, opened with its secret"
+    );
+    d.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_each_expiry_ends_its_token() {
+    each_expiry_ends_its_token(Deployment::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_each_expiry_ends_its_token() {
+    let Some(d) = Deployment::postgres("attacker two expiries").await else {
+        return;
+    };
+    each_expiry_ends_its_token(d).await;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,237 +1,31 @@
-//! The attacker of DESIGN §3.1's guarantee: someone who kept an API token's text and one or
-//! more copies of the database, and nothing else — no server, no seal key, no password.
+//! The attacker of DESIGN §3.1's guarantee: someone who kept an API token's text (or a user
+//! key) and one or more copies of the database ([`crate::db_copy`]), and nothing else — no
+//! server, no seal key, no password.
 //!
-//! [`Copy`] is a copy of the rows that hold keys and items, taken from a SQLite file made
-//! with `VACUUM INTO` or from PostgreSQL in one repeatable-read transaction. [`attack`]
-//! then tries, with `keyslot-crypto` alone, every way those rows let the token's secret
-//! reach a vault key — every token slot (its wrap key), every pending grant whoever it
-//! names (its X25519 key: a grant sealed to a public key it controls opens, whatever row
-//! it sits in), the backward chain down from every key found, across all copies at once —
-//! and then every item of every copy. What it returns is exactly what the attacker reads.
+//! [`attack`] tries, with `keyslot-crypto` alone, every way the rows let those secrets reach
+//! a vault key, across all copies at once: every token slot (the token's wrap key); every
+//! pending grant whoever it names (the token's or user's X25519 key: a grant sealed to a
+//! public key the attacker controls opens, whatever row it sits in); with a user key (a
+//! `"*"` token of the first schema wraps one), every member slot, the first schema's vault
+//! key column and every user grant; and the backward chain down from every key found. Then
+//! it opens every item of every copy it has a key for. What it returns is exactly what the
+//! attacker reads.
 //!
 //! Written from the design and the byte formats, not from the server's code: the only
-//! shared code is the crypto crate that any client of the formats would use.
+//! shared code is the crypto crate that any client of the formats would use. The test that
+//! includes this file declares `db_copy` beside it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
-use keyslot_crypto::slot::item_key_aad;
+use keyslot_crypto::slot::{item_key_aad, vault_key_for_user_aad};
 use keyslot_crypto::{
     Aad, ContentKey, Envelope, Id, ItemKey, Purpose, RecipientKind, SealedKey, TokenCredential,
-    TokenKeyPair, VaultKey, Wraps, grant_aad, open_chain, open_from,
+    TokenKeyPair, UserKey, UserKeyPair, VaultKey, Wraps, grant_aad, open_chain, open_from,
 };
 use serde_json::Value;
-use sqlx::{Connection as _, Row as _};
 
-/// A token's row, as far as the attacker cares.
-#[derive(Debug, Clone)]
-pub struct TokenRow {
-    pub id: Id,
-    pub user_id: Id,
-    pub x25519_public: Vec<u8>,
-    pub public_key_mac: Option<Vec<u8>>,
-}
-
-/// A vault key wrapped for one token (`token_vault_slots`) or sealed to one
-/// (`token_grants`).
-#[derive(Debug, Clone)]
-pub struct TokenKeyRow {
-    pub token_id: Id,
-    pub vault_id: Id,
-    pub key_version: u32,
-    pub bytes: Vec<u8>,
-}
-
-/// One vault key version and its link down the chain (`vault_keys`).
-#[derive(Debug, Clone)]
-pub struct ChainRow {
-    pub vault_id: Id,
-    pub key_version: u32,
-    pub chain: Option<Vec<u8>>,
-}
-
-/// A vault: its owner (bound into every AAD of the vault) and current key version.
-#[derive(Debug, Clone)]
-pub struct VaultRow {
-    pub id: Id,
-    pub owner: Id,
-    pub key_version: u32,
-}
-
-/// One item's current version.
-#[derive(Debug, Clone)]
-pub struct ItemRow {
-    pub id: Id,
-    pub vault_id: Id,
-    pub user_id: Id,
-    pub version: u64,
-    pub key_version: u32,
-    pub wrapped_item_key: Vec<u8>,
-    pub name: Vec<u8>,
-    pub value: Vec<u8>,
-}
-
-/// A copy of the database, as far as keys and items go.
-#[derive(Debug, Clone, Default)]
-pub struct Copy {
-    pub tokens: Vec<TokenRow>,
-    pub slots: Vec<TokenKeyRow>,
-    pub grants: Vec<TokenKeyRow>,
-    pub chain: Vec<ChainRow>,
-    pub vaults: Vec<VaultRow>,
-    pub items: Vec<ItemRow>,
-}
-
-impl Copy {
-    /// The vault's current key version in this copy.
-    pub fn key_version(&self, vault: &Id) -> Option<u32> {
-        self.vaults
-            .iter()
-            .find(|v| v.id == *vault)
-            .map(|v| v.key_version)
-    }
-
-    /// Pending grants in this copy for `token`.
-    pub fn grants_for(&self, token: &Id) -> usize {
-        self.grants.iter().filter(|g| g.token_id == *token).count()
-    }
-}
-
-fn id(bytes: &[u8]) -> Id {
-    Id::from_slice(bytes).unwrap()
-}
-
-fn version(n: i64) -> u32 {
-    u32::try_from(n).unwrap()
-}
-
-/// The same queries on either backend (one text: `CAST(… AS BIGINT)` reads as `i64` on both).
-macro_rules! read_copy {
-    ($conn:expr) => {{
-        let conn = $conn;
-        let tokens = sqlx::query("SELECT id, user_id, x25519_public, public_key_mac FROM tokens")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| TokenRow {
-                id: id(&r.get::<Vec<u8>, _>("id")),
-                user_id: id(&r.get::<Vec<u8>, _>("user_id")),
-                x25519_public: r.get("x25519_public"),
-                public_key_mac: r.get("public_key_mac"),
-            })
-            .collect();
-        let mut key_rows = Vec::new();
-        for (table, column) in [
-            ("token_vault_slots", "wrapped_vault_key"),
-            ("token_grants", "sealed"),
-        ] {
-            let sql = format!(
-                "SELECT token_id, vault_id, CAST(key_version AS BIGINT) AS kv, {column} AS bytes FROM {table}"
-            );
-            key_rows.push(
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&mut *conn)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| TokenKeyRow {
-                        token_id: id(&r.get::<Vec<u8>, _>("token_id")),
-                        vault_id: id(&r.get::<Vec<u8>, _>("vault_id")),
-                        key_version: version(r.get("kv")),
-                        bytes: r.get("bytes"),
-                    })
-                    .collect::<Vec<_>>(),
-            );
-        }
-        let grants = key_rows.pop().unwrap();
-        let slots = key_rows.pop().unwrap();
-        let chain = sqlx::query(
-            "SELECT vault_id, CAST(key_version AS BIGINT) AS kv, chain FROM vault_keys",
-        )
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| ChainRow {
-            vault_id: id(&r.get::<Vec<u8>, _>("vault_id")),
-            key_version: version(r.get("kv")),
-            chain: r.get("chain"),
-        })
-        .collect();
-        let vaults = sqlx::query("SELECT id, user_id, CAST(key_version AS BIGINT) AS kv FROM vaults")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| VaultRow {
-                id: id(&r.get::<Vec<u8>, _>("id")),
-                owner: id(&r.get::<Vec<u8>, _>("user_id")),
-                key_version: version(r.get("kv")),
-            })
-            .collect();
-        let items = sqlx::query(
-            "SELECT id, vault_id, user_id, CAST(version AS BIGINT) AS v, \
-             CAST(key_version AS BIGINT) AS kv, wrapped_item_key, name, value FROM items",
-        )
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| ItemRow {
-            id: id(&r.get::<Vec<u8>, _>("id")),
-            vault_id: id(&r.get::<Vec<u8>, _>("vault_id")),
-            user_id: id(&r.get::<Vec<u8>, _>("user_id")),
-            version: u64::try_from(r.get::<i64, _>("v")).unwrap(),
-            key_version: version(r.get("kv")),
-            wrapped_item_key: r.get("wrapped_item_key"),
-            name: r.get("name"),
-            value: r.get("value"),
-        })
-        .collect();
-        Copy {
-            tokens,
-            slots,
-            grants,
-            chain,
-            vaults,
-            items,
-        }
-    }};
-}
-
-/// Copy a live SQLite database the way a backup or a thief with read access would
-/// (`VACUUM INTO` a new file, consistent while the server writes), then read the copy.
-pub async fn copy_sqlite(live: &Path, to: &Path) -> Copy {
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", live.display()))
-        .await
-        .unwrap();
-    sqlx::query("VACUUM INTO $1")
-        .bind(to.display().to_string())
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-    let mut copy = sqlx::SqliteConnection::connect(&format!("sqlite://{}", to.display()))
-        .await
-        .unwrap();
-    read_copy!(&mut copy)
-}
-
-/// Copy a live PostgreSQL database: every row read in one repeatable-read transaction
-/// (what `pg_dump` sees).
-pub async fn copy_postgres(url: &str) -> Copy {
-    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    let mut tx = conn.begin().await.unwrap();
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let copy = read_copy!(&mut *tx);
-    tx.commit().await.unwrap();
-    copy
-}
+use crate::db_copy::{Copy, ItemRow};
 
 /// What the attacker got.
 #[derive(Debug, Default)]
@@ -240,6 +34,8 @@ pub struct Opened {
     pub vault_keys: BTreeSet<(Id, u32)>,
     /// Vault keys reached through a pending grant (the X25519 path), a subset of the above.
     pub through_grants: BTreeSet<(Id, u32)>,
+    /// Users whose user key was reached.
+    pub user_keys: BTreeSet<Id>,
     /// Items opened: id → (name, value).
     pub items: BTreeMap<Id, (String, Value)>,
 }
@@ -259,8 +55,25 @@ impl Opened {
 /// Everything `token_text` opens in `copies`, with the crypto crate and the rows only.
 pub fn attack(token_text: &str, copies: &[&Copy]) -> Opened {
     let token = TokenCredential::parse(token_text).expect("a token text the attacker kept");
-    let credential = token.unlock();
-    let pair = TokenKeyPair::derive(&token);
+    run(Some(&token), Vec::new(), copies)
+}
+
+/// Everything a user key (a removed member's, say) opens in `copies`.
+pub fn attack_with_user_key(user: Id, user_key: &UserKey, copies: &[&Copy]) -> Opened {
+    run(
+        None,
+        vec![(user, UserKey::from_bytes(*user_key.expose_secret()))],
+        copies,
+    )
+}
+
+fn run(
+    token: Option<&TokenCredential>,
+    mut user_keys: Vec<(Id, UserKey)>,
+    copies: &[&Copy],
+) -> Opened {
+    let credential = token.map(TokenCredential::unlock);
+    let pair = token.map(TokenKeyPair::derive);
     let owners: HashMap<Id, Id> = copies
         .iter()
         .flat_map(|c| c.vaults.iter().map(|v| (v.id, v.owner)))
@@ -268,45 +81,131 @@ pub fn attack(token_text: &str, copies: &[&Copy]) -> Opened {
     let mut keys: HashMap<(Id, u32), VaultKey> = HashMap::new();
     let mut out = Opened::default();
 
+    // A "*" token of the first schema wraps its user's key.
+    if let (Some(token), Some(credential)) = (token, &credential) {
+        for copy in copies {
+            for row in copy.tokens.iter().filter(|t| t.id == *token.id()) {
+                let Some(wrapped) = &row.wrapped_user_key else {
+                    continue;
+                };
+                if let Ok(key) = Envelope::from_bytes(wrapped)
+                    .and_then(|e| credential.open_user_key(&row.user_id, &e))
+                {
+                    user_keys.push((row.user_id, key));
+                }
+            }
+        }
+    }
+    let user_pairs: Vec<(Id, UserKeyPair)> = user_keys
+        .iter()
+        .flat_map(|(user, key)| {
+            copies
+                .iter()
+                .flat_map(|c| c.users.iter().filter(|u| u.id == *user))
+                .filter_map(|u| {
+                    let wrapped = Envelope::from_bytes(&u.x25519_wrapped).ok()?;
+                    Some((*user, UserKeyPair::unwrap(key, user, &wrapped).ok()?))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.user_keys = user_keys.iter().map(|(user, _)| *user).collect();
+
     // Keys lead to keys (a grant to a newer version, the chain to older ones): repeat until
     // a pass over every copy finds nothing new.
     loop {
         let before = keys.len();
         for copy in copies {
-            for slot in &copy.slots {
-                let Some(owner) = owners.get(&slot.vault_id) else {
-                    continue;
-                };
-                let Ok(envelope) = Envelope::from_bytes(&slot.bytes) else {
-                    continue;
-                };
-                if let Ok(key) =
-                    credential.open_vault_key(owner, &slot.vault_id, slot.key_version, &envelope)
-                {
-                    keys.entry((slot.vault_id, slot.key_version)).or_insert(key);
+            if let Some(credential) = &credential {
+                for slot in &copy.token_slots {
+                    let (Some(owner), Ok(envelope)) = (
+                        owners.get(&slot.vault_id),
+                        Envelope::from_bytes(&slot.bytes),
+                    ) else {
+                        continue;
+                    };
+                    if let Ok(key) = credential.open_vault_key(
+                        owner,
+                        &slot.vault_id,
+                        slot.key_version,
+                        &envelope,
+                    ) {
+                        keys.entry((slot.vault_id, slot.key_version)).or_insert(key);
+                    }
                 }
             }
-            for grant in &copy.grants {
-                let Some(owner) = owners.get(&grant.vault_id) else {
-                    continue;
-                };
-                let Ok(sealed) = SealedKey::from_bytes(&grant.bytes) else {
-                    continue;
-                };
-                // Whichever holder the row names: a grant sealed to a public key this
-                // token's secret controls opens under that holder's context.
-                let aad = grant_aad(
-                    owner,
-                    &grant.vault_id,
-                    grant.key_version,
-                    RecipientKind::Token,
-                    &grant.token_id,
-                );
-                if let Ok(key) = open_from::<VaultKey>(&pair, &sealed, &aad) {
-                    out.through_grants
-                        .insert((grant.vault_id, grant.key_version));
-                    keys.entry((grant.vault_id, grant.key_version))
-                        .or_insert(key);
+            if let Some(pair) = &pair {
+                for grant in &copy.token_grants {
+                    let (Some(owner), Ok(sealed)) = (
+                        owners.get(&grant.vault_id),
+                        SealedKey::from_bytes(&grant.bytes),
+                    ) else {
+                        continue;
+                    };
+                    // Whichever holder the row names: a grant sealed to a public key this
+                    // token's secret controls opens under that holder's context.
+                    let aad = grant_aad(
+                        owner,
+                        &grant.vault_id,
+                        grant.key_version,
+                        RecipientKind::Token,
+                        &grant.holder,
+                    );
+                    if let Ok(key) = open_from::<VaultKey>(pair, &sealed, &aad) {
+                        out.through_grants
+                            .insert((grant.vault_id, grant.key_version));
+                        keys.entry((grant.vault_id, grant.key_version))
+                            .or_insert(key);
+                    }
+                }
+            }
+            for (_, user_key) in &user_keys {
+                for slot in &copy.member_slots {
+                    let (Some(owner), Ok(envelope)) = (
+                        owners.get(&slot.vault_id),
+                        Envelope::from_bytes(&slot.bytes),
+                    ) else {
+                        continue;
+                    };
+                    let aad = vault_key_for_user_aad(owner, &slot.vault_id, slot.key_version);
+                    if let Ok(key) = Wraps::<VaultKey>::unwrap_key(user_key, &envelope, &aad) {
+                        keys.entry((slot.vault_id, slot.key_version)).or_insert(key);
+                    }
+                }
+                // The first schema's column: the key of some version up to the current one.
+                for vault in &copy.vaults {
+                    let Ok(envelope) = Envelope::from_bytes(&vault.wrapped_vault_key) else {
+                        continue;
+                    };
+                    for version in 1..=vault.key_version {
+                        let aad = vault_key_for_user_aad(&vault.owner, &vault.id, version);
+                        if let Ok(key) = Wraps::<VaultKey>::unwrap_key(user_key, &envelope, &aad) {
+                            keys.entry((vault.id, version)).or_insert(key);
+                        }
+                    }
+                }
+            }
+            for (_, user_pair) in &user_pairs {
+                for grant in &copy.user_grants {
+                    let (Some(owner), Ok(sealed)) = (
+                        owners.get(&grant.vault_id),
+                        SealedKey::from_bytes(&grant.bytes),
+                    ) else {
+                        continue;
+                    };
+                    let aad = grant_aad(
+                        owner,
+                        &grant.vault_id,
+                        grant.key_version,
+                        RecipientKind::User,
+                        &grant.holder,
+                    );
+                    if let Ok(key) = open_from::<VaultKey>(user_pair, &sealed, &aad) {
+                        out.through_grants
+                            .insert((grant.vault_id, grant.key_version));
+                        keys.entry((grant.vault_id, grant.key_version))
+                            .or_insert(key);
+                    }
                 }
             }
             let mut older_keys = Vec::new();
@@ -314,13 +213,11 @@ pub fn attack(token_text: &str, copies: &[&Copy]) -> Opened {
                 let (Some(owner), Some(chain)) = (owners.get(&link.vault_id), &link.chain) else {
                     continue;
                 };
-                let Some(newer) = keys.get(&(link.vault_id, link.key_version)) else {
-                    continue;
-                };
-                let Some(older_version) = link.key_version.checked_sub(1) else {
-                    continue;
-                };
-                let Ok(envelope) = Envelope::from_bytes(chain) else {
+                let (Some(newer), Some(older_version), Ok(envelope)) = (
+                    keys.get(&(link.vault_id, link.key_version)),
+                    link.key_version.checked_sub(1),
+                    Envelope::from_bytes(chain),
+                ) else {
                     continue;
                 };
                 if let Ok(older) =
