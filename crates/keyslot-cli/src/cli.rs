@@ -533,7 +533,7 @@ pub enum TokenCommand {
         #[arg(long)]
         name: String,
         /// A vault (name or id) it reaches; repeat for more.
-        #[arg(long = "vault", required_unless_present = "all_vaults")]
+        #[arg(long = "vault", required_unless_present_any = ["all_vaults", "deposit"])]
         vaults: Vec<String>,
         /// Reach every vault, including vaults created later.
         #[arg(long, conflicts_with = "vaults")]
@@ -541,6 +541,12 @@ pub enum TokenCommand {
         /// Allow writes as well as reads.
         #[arg(long)]
         write: bool,
+        /// A write-only deposit token for this vault (name or id; repeat for more): it
+        /// creates items there and can read nothing back, not even what it wrote.
+        ///
+        /// Example: keyslot token create --name intake --deposit inbox
+        #[arg(long = "deposit", value_name = "VAULT", conflicts_with_all = ["vaults", "all_vaults", "write"])]
+        deposit: Vec<String>,
         /// Lifetime in seconds (default 30 days).
         #[arg(long)]
         expires_in: Option<i64>,

@@ -43,6 +43,16 @@ pub enum Error {
     /// Well-formed input that breaks a rule.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// The vault's key must rotate (or its current version's deposit key is not published
+    /// yet) before this write can be sealed to it: a deposit token holds no key to rotate
+    /// with, so it waits for a holder of the vault key. 409 `rotation-due`, `Retry-After`.
+    #[error("rotation due: {detail}")]
+    RotationDue {
+        /// Seconds after which a retry is sensible.
+        retry_after: u64,
+        /// What the caller is waiting for.
+        detail: &'static str,
+    },
     /// The username is taken.
     #[error("username taken")]
     UsernameTaken,

@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod deposit_store;
 mod error;
 pub mod gate;
 pub mod keystore;

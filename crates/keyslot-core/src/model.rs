@@ -79,6 +79,9 @@ pub struct TokenRecord {
     pub verifier: Vec<u8>,
     /// Whether the token may write (it may always read within its scope).
     pub can_write: bool,
+    /// A write-only deposit token: it holds no vault key, may only create items in the
+    /// vaults of its deposit scope, and reads nothing (`can_write` is false for it).
+    pub deposit: bool,
     /// For an all-vaults (`"*"`) token: the user key wrapped under the token's wrap key.
     /// `None` for a token scoped to listed vaults (its keys are in [`TokenVaultSlot`]s).
     pub wrapped_user_key: Option<Vec<u8>>,

@@ -34,6 +34,8 @@ pub enum Principal {
         secret: TokenCredential,
         /// Whether it may write.
         can_write: bool,
+        /// A write-only deposit token: no key, no reads; creates items in its scope only.
+        deposit: bool,
         /// What its slots open.
         access: TokenAccess,
         /// The client address, when known.
@@ -81,6 +83,11 @@ impl Principal {
             Self::Session { session, .. } => format!("session:{session}"),
             Self::Token { token, .. } => format!("token:{token}"),
         }
+    }
+
+    /// Whether this is a write-only deposit token (it holds no vault key).
+    pub const fn is_deposit(&self) -> bool {
+        matches!(self, Self::Token { deposit: true, .. })
     }
 
     /// Session-only routes: refuse tokens with 403.

@@ -68,6 +68,7 @@ fn fixture() -> Fixture {
             name: "bench".into(),
             vaults: Scope::Vaults(vec![signed.vault_id]),
             can_write: false,
+            deposit: false,
             expires_in_seconds: None,
         };
         let minted = ks

@@ -21,6 +21,7 @@ use keyslot_core::store::{
 use keyslot_crypto::Id;
 use tokio::sync::{Barrier, Semaphore};
 
+mod deposits;
 mod keys;
 
 /// How long a gated call waits for the others. A check that makes fewer calls than the

@@ -62,7 +62,8 @@ pub(crate) async fn rewrap_items(
     let oldest = tx
         .optional(
             query(sql!(
-                "SELECT MIN(key_version) AS oldest FROM items WHERE vault_id = $1"
+                "SELECT MIN(k) AS oldest FROM (SELECT key_version AS k FROM items WHERE vault_id = $1 \
+                 UNION ALL SELECT key_version AS k FROM deposits WHERE vault_id = $1) AS under"
             ))
             .bind(vault),
             |r| r.opt_int("oldest"),

@@ -137,6 +137,7 @@ pub(crate) fn token(row: &dyn RowRead) -> StoreResult<TokenRecord> {
         name: row.bytes("name")?,
         verifier: row.bytes("verifier")?,
         can_write: row.flag("can_write")?,
+        deposit: row.flag("deposit")?,
         wrapped_user_key: row.opt_bytes("wrapped_user_key")?,
         x25519_public: row.bytes("x25519_public")?,
         created_at: row.int("created_at")?,

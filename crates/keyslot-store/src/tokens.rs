@@ -18,7 +18,7 @@ pub(crate) async fn read(
 ) -> StoreResult<Option<TokenRead>> {
     pool.optional(
         query(sql!(
-            "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.wrapped_user_key, \
+            "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.wrapped_user_key, \
              t.x25519_public, t.created_at, t.expires_at, t.last_used_at, \
              s.key_version AS s_key_version, s.wrapped_vault_key AS s_wrapped, \
              v.key_version AS v_key_version, v.wrapped_vault_key AS v_wrapped, \
@@ -96,7 +96,7 @@ pub(crate) async fn create(
 /// A token by id; `None` as well when its user is disabled.
 pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<TokenRecord>> {
     pool.optional(
-        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.wrapped_user_key, t.x25519_public, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
+        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.wrapped_user_key, t.x25519_public, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
             .bind(id),
         rows::token,
     )
@@ -130,7 +130,7 @@ pub(crate) async fn slots(pool: &Pool, token: &Id) -> StoreResult<Vec<TokenVault
 /// A user's tokens in the order they were minted.
 pub(crate) async fn of_user(pool: &Pool, user: &Id) -> StoreResult<Vec<TokenRecord>> {
     pool.all(
-        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
+        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, deposit, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
             .bind(user),
         rows::token,
     )

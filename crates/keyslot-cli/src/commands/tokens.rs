@@ -17,6 +17,7 @@ pub async fn token_command(addr: &str, as_json: bool, command: &TokenCommand) ->
             vaults,
             all_vaults,
             write,
+            deposit,
             expires_in,
             password_stdin,
         } => {
@@ -27,12 +28,14 @@ pub async fn token_command(addr: &str, as_json: bool, command: &TokenCommand) ->
                 Value::String("*".into())
             } else {
                 let mut ids = Vec::new();
-                for v in vaults {
+                for v in if deposit.is_empty() { vaults } else { deposit } {
                     ids.push(Value::String(vault(&client, v).await?.id));
                 }
                 Value::Array(ids)
             };
-            let permissions = if *write {
+            let permissions = if !deposit.is_empty() {
+                vec!["deposit".into()]
+            } else if *write {
                 vec!["read".into(), "write".into()]
             } else {
                 vec!["read".into()]

@@ -70,6 +70,9 @@ impl OpenVault {
 impl Keyslot {
     /// Vaults the caller can open, with their names.
     pub async fn list_vaults(&self, principal: &Principal) -> Result<Vec<Vault>> {
+        if principal.is_deposit() {
+            return Err(Error::Forbidden("a deposit token may only create items"));
+        }
         let user = principal.user();
         let ids: Vec<Id> = match principal {
             Principal::Token {
@@ -169,6 +172,8 @@ impl Keyslot {
             let mut ring = self.open_current(principal, vault, true).await?;
             out.clear();
             let mut moved = false;
+            // Deposits waiting for a reader become ordinary items first.
+            self.claim_deposits(&mut ring, None).await?;
             for record in self.store.items(user, vault).await? {
                 if record.key_version > ring.current.key_version {
                     moved = true;
@@ -207,11 +212,14 @@ impl Keyslot {
         let user = principal.user();
         for _ in 0..VERSION_RETRIES {
             let mut ring = self.open_current(principal, vault, true).await?;
-            let record = self
-                .store
-                .item(user, vault, item)
-                .await?
-                .ok_or(Error::NotFound)?;
+            let record = self.store.item(user, vault, item).await?;
+            let Some(record) = record else {
+                // A deposit not read yet becomes an ordinary item, then is read.
+                if self.claim_deposits(&mut ring, Some(item)).await? {
+                    continue;
+                }
+                return Err(Error::NotFound);
+            };
             if record.key_version > ring.current.key_version {
                 // Written under a version rotated in after this request opened its key.
                 continue;
@@ -269,6 +277,10 @@ impl Keyslot {
         name: &str,
         value: &serde_json::Value,
     ) -> Result<(Id, u64)> {
+        if principal.is_deposit() {
+            // Sealed to the vault's public key: the token holds no vault key.
+            return self.deposit_item(principal, vault, name, value).await;
+        }
         let mut ring = self.open_current(principal, vault, true).await?;
         require_write(principal)?;
         let value = self.encode_value(name, value)?;
@@ -381,7 +393,7 @@ impl Keyslot {
     }
 
     /// Validate the name and serialize the value within the size limit.
-    fn encode_value(&self, name: &str, value: &serde_json::Value) -> Result<Zeroizing<Vec<u8>>> {
+    pub(super) fn encode_value(&self, name: &str, value: &serde_json::Value) -> Result<Zeroizing<Vec<u8>>> {
         policy::collect([policy::name("name", name)])?;
         let bytes = Zeroizing::new(
             serde_json::to_vec(value).map_err(|_| Error::invalid("value", "is not valid JSON"))?,

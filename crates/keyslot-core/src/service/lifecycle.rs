@@ -122,6 +122,10 @@ impl Keyslot {
         vault: &Id,
         run_due: bool,
     ) -> Result<KeyRing> {
+        if principal.is_deposit() {
+            // It holds no key: 403 in its scope, 404 outside.
+            return Err(self.deposit_refusal(principal, vault).await);
+        }
         let holder = holder_of(principal);
         for _ in 0..VERSION_RETRIES {
             let access = self
@@ -340,7 +344,14 @@ impl Keyslot {
             audit,
         };
         match self.store.rotate_vault(rotation).await {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                // Deposits seal to the new version from now on. If this fails, the next
+                // holder to list the vault publishes it.
+                if let Err(e) = self.publish_deposit_key(&owner, &vault, to, &new_key).await {
+                    tracing::warn!(error = %e, "vault public key not published after rotation");
+                }
+                Ok(true)
+            }
             Err(StoreError::KeyVersionMoved) => Ok(false),
             Err(e) => Err(e.into()),
         }

@@ -4,6 +4,7 @@
 mod accounts;
 mod attempts;
 mod audit_log;
+mod deposit;
 mod items;
 mod lifecycle;
 mod rewrap;

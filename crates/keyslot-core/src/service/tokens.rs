@@ -77,6 +77,12 @@ impl Keyslot {
                 format!("must list 1 to {MAX_TOKEN_VAULTS} vault ids, or be \"*\""),
             )));
         }
+        if request.deposit && request.vaults == Scope::All {
+            problems.push(Some(crate::FieldError::new(
+                "vaults",
+                "a deposit token must list the vaults it deposits into (\"*\" is not offered)",
+            )));
+        }
         policy::collect(problems)?;
         self.confirm_password(principal, current_password, "token.mint", ip)
             .await?;
@@ -106,7 +112,8 @@ impl Keyslot {
                 )?
                 .to_bytes(),
             verifier: unlocked.verifier().as_bytes().to_vec(),
-            can_write: request.can_write,
+            can_write: request.can_write && !request.deposit,
+            deposit: request.deposit,
             wrapped_user_key,
             x25519_public: keyslot_crypto::x25519::token_public_key(&token).to_vec(),
             created_at: at,
@@ -124,15 +131,27 @@ impl Keyslot {
         let audit = principal.event(
             "token.mint",
             Outcome::Ok,
-            format!(
-                "token={} vaults={scope} write={}",
-                token.id(),
-                request.can_write
-            ),
+            if request.deposit {
+                format!("token={} vaults={scope} deposit=true", token.id())
+            } else {
+                format!(
+                    "token={} vaults={scope} write={}",
+                    token.id(),
+                    request.can_write
+                )
+            },
         );
         let Principal::Session { session, .. } = principal else {
             return Err(Error::Unauthorized);
         };
+        if request.deposit {
+            let Scope::Vaults(ids) = &request.vaults else {
+                return Err(Error::invalid("vaults", "must list vault ids"));
+            };
+            self.mint_deposit(principal, session, record.clone(), ids, audit)
+                .await?;
+            return self.finish_mint(&token, user, &record).await;
+        }
         let mut minted = false;
         for _ in 0..VERSION_RETRIES {
             // Each vault's current key (a due rotation runs first, so the token starts
@@ -164,6 +183,16 @@ impl Keyslot {
         if !minted {
             return Err(StoreError::KeyVersionMoved.into());
         }
+        self.finish_mint(&token, user, &record).await
+    }
+
+    /// After a token's row is written: its public key's MAC, and the answer.
+    async fn finish_mint(
+        &self,
+        token: &TokenCredential,
+        user: &Id,
+        record: &TokenRecord,
+    ) -> Result<Minted> {
         // The public key's MAC, written right after the row (a crash in between leaves it
         // to be computed at first need, docs/SECURITY.md).
         let mac =
@@ -174,7 +203,7 @@ impl Keyslot {
         Ok(Minted {
             id: *token.id(),
             token: token.expose_text(),
-            expires_at,
+            expires_at: record.expires_at,
         })
     }
 
@@ -190,7 +219,9 @@ impl Keyslot {
                 &name_aad(Purpose::TokenName, user, &record.id),
                 &Envelope::from_bytes(&record.name)?,
             )?;
-            let vaults = if record.wrapped_user_key.is_some() {
+            let vaults = if record.deposit {
+                Scope::Vaults(self.store.deposit_scope(&record.id).await?)
+            } else if record.wrapped_user_key.is_some() {
                 Scope::All
             } else {
                 Scope::Vaults(
@@ -207,6 +238,7 @@ impl Keyslot {
                 name: String::from_utf8_lossy(&name).into_owned(),
                 vaults,
                 can_write: record.can_write,
+                deposit: record.deposit,
                 expires_at: record.expires_at,
                 last_used_at: record.last_used_at,
             });
@@ -225,7 +257,6 @@ impl Keyslot {
         token: &Id,
         ids: &[Id],
     ) -> Result<Vec<TokenVaultSlot>> {
-        let user = principal.user();
         let mut slots: Vec<TokenVaultSlot> = Vec::with_capacity(ids.len());
         for vault in ids {
             if slots.iter().any(|s| s.vault_id == *vault) {
@@ -246,8 +277,10 @@ impl Keyslot {
                 token_id: *token,
                 vault_id: *vault,
                 key_version: version,
+                // Bound to the vault's owner, as every key of the vault is (a shared
+                // vault's owner is not the token's user).
                 wrapped_vault_key: unlocked
-                    .wrap_vault_key(user, vault, version, &ring.current.key)?
+                    .wrap_vault_key(&ring.owner, vault, version, &ring.current.key)?
                     .to_bytes(),
             });
         }
@@ -337,6 +370,10 @@ impl Keyslot {
             _ => None,
         };
         let Some(held) = held else {
+            if principal.is_deposit() {
+                // 403 in its scope, 404 outside.
+                return Err(self.deposit_refusal(&principal, vault).await);
+            }
             // No key of this vault at all: nothing to open, whether it exists or not.
             return Err(Error::NotFound);
         };
@@ -407,6 +444,7 @@ impl Keyslot {
             token: record.id,
             secret: token,
             can_write: record.can_write,
+            deposit: record.deposit,
             access,
             ip,
         })

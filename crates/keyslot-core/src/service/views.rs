@@ -105,6 +105,9 @@ pub struct Token {
     pub vaults: Scope,
     /// Whether it may write.
     pub can_write: bool,
+    /// A write-only deposit token (`permissions: ["deposit"]`): creates items in
+    /// `vaults`, reads nothing.
+    pub deposit: bool,
     /// When it stops working.
     pub expires_at: Timestamp,
     /// Last use.
@@ -131,6 +134,9 @@ pub struct TokenRequest {
     pub vaults: Scope,
     /// Whether it may write.
     pub can_write: bool,
+    /// A write-only deposit token: holds no vault key, may only create items in the
+    /// listed vaults (`can_write` is ignored; `Scope::All` is refused).
+    pub deposit: bool,
     /// Lifetime in seconds; the default when `None`.
     pub expires_in_seconds: Option<i64>,
 }

@@ -19,6 +19,7 @@ use keyslot_crypto::Id;
 
 use super::AuditLog;
 
+mod deposits;
 mod keys;
 
 /// A store whose committed audit events are also appended to an [`AuditLog`].

@@ -43,7 +43,8 @@ pub struct MintRequest {
     /// Which vaults it reaches.
     #[schema(value_type = VaultScope)]
     pub vaults: serde_json::Value,
-    /// `["read"]` or `["read", "write"]`.
+    /// `["read"]`, `["read", "write"]`, or `["deposit"]`: a write-only deposit token that
+    /// holds no vault key, creates items in the vaults listed (never `"*"`) and reads nothing.
     pub permissions: Vec<String>,
     /// Lifetime; 30 days when absent, at most the server's ceiling (366 days by default).
     #[serde(default)]
@@ -89,7 +90,7 @@ pub struct TokenView {
     /// `"*"` or the vault ids.
     #[schema(value_type = VaultScope)]
     pub vaults: serde_json::Value,
-    /// `["read"]` or `["read", "write"]`.
+    /// `["read"]`, `["read", "write"]` or `["deposit"]`.
     pub permissions: Vec<String>,
     /// When it stops working (RFC 3339).
     pub expires_at: String,
@@ -132,15 +133,16 @@ fn parse_request(req: MintRequest) -> Result<(Password, TokenRequest), ApiError>
     let mut perms: Vec<&str> = req.permissions.iter().map(String::as_str).collect();
     perms.sort_unstable();
     perms.dedup();
-    let can_write = match perms.as_slice() {
-        ["read"] => false,
-        ["read", "write"] => true,
+    let (can_write, deposit) = match perms.as_slice() {
+        ["read"] => (false, false),
+        ["read", "write"] => (true, false),
+        ["deposit"] => (false, true),
         _ => {
             problems.push(FieldError::new(
                 "permissions",
-                "must be [\"read\"] or [\"read\", \"write\"]",
+                "must be [\"read\"], [\"read\", \"write\"] or [\"deposit\"] (deposit combines with nothing)",
             ));
-            false
+            (false, false)
         }
     };
     match vaults {
@@ -150,6 +152,7 @@ fn parse_request(req: MintRequest) -> Result<(Password, TokenRequest), ApiError>
                 name: req.name,
                 vaults,
                 can_write,
+                deposit,
                 expires_in_seconds: req.expires_in_seconds,
             },
         )),
@@ -167,8 +170,10 @@ fn scope_json(scope: &Scope) -> serde_json::Value {
     }
 }
 
-fn permissions(can_write: bool) -> Vec<String> {
-    if can_write {
+fn permissions(can_write: bool, deposit: bool) -> Vec<String> {
+    if deposit {
+        vec!["deposit".into()]
+    } else if can_write {
         vec!["read".into(), "write".into()]
     } else {
         vec!["read".into()]
@@ -206,7 +211,7 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Jso
                 id: t.id.to_string(),
                 name: t.name,
                 vaults: scope_json(&t.vaults),
-                permissions: permissions(t.can_write),
+                permissions: permissions(t.can_write, t.deposit),
                 expires_at: rfc3339(t.expires_at),
                 last_used_at: t.last_used_at.map(rfc3339),
             })

@@ -48,6 +48,8 @@ pub struct ItemSummary {
     pub version: u64,
     /// When this version was written (RFC 3339).
     pub updated_at: String,
+    /// The id of the deposit token that made it, `null` for items written otherwise.
+    pub deposited_by: Option<String>,
 }
 
 /// Items of a vault.
@@ -151,15 +153,19 @@ pub async fn list_items(
     path: PathIds,
 ) -> ApiResult<Json<ItemList>> {
     let [vault] = ids(path)?;
-    let items = state.keyslot.list_items(&p, &vault).await?;
+    let items = state
+        .keyslot
+        .list_items_with_depositors(&p, &vault)
+        .await?;
     Ok(Json(ItemList {
         items: items
             .into_iter()
-            .map(|i| ItemSummary {
+            .map(|(i, by)| ItemSummary {
                 id: i.id.to_string(),
                 name: i.name,
                 version: i.version,
                 updated_at: rfc3339(i.updated_at),
+                deposited_by: by.map(|t| t.to_string()),
             })
             .collect(),
     }))

@@ -145,6 +145,7 @@ pub async fn create(
             Scope::Vaults(vaults.clone())
         },
         can_write: form.get("permissions") == "read-write",
+        deposit: form.get("permissions") == "deposit",
         expires_in_seconds: Some(days * 86_400),
     };
     let password = Password::new(form.get("current_password"));

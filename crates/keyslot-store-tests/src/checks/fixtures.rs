@@ -116,6 +116,7 @@ pub(super) fn token_record(
         name: vec![2],
         verifier: vec![4; 32],
         can_write,
+        deposit: false,
         wrapped_user_key,
         x25519_public: vec![5; 32],
         created_at: 10,
