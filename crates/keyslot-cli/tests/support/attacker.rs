@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use keyslot_crypto::slot::{item_key_aad, vault_key_for_user_aad};
 use keyslot_crypto::{
     Aad, ContentKey, Envelope, Id, ItemKey, Purpose, RecipientKind, SealedKey, TokenCredential,
-    TokenKeyPair, UserKey, UserKeyPair, VaultKey, Wraps, grant_aad, open_chain, open_from,
+    TokenKeyPair, UserKey, UserKeyPair, VaultKey, VaultKeyPair, Wraps, deposit_aad, grant_aad,
+    open_chain, open_from,
 };
 use serde_json::Value;
 
@@ -245,6 +246,48 @@ fn run(
                 out.items.insert(item.id, opened);
             }
         }
+        for deposit in &copy.deposits {
+            // Sealed to the vault pair of its version, which its vault key derives; or (while
+            // a rotation is due, DESIGN §3.1) to a reader's own key, this token's included.
+            let vault_pair = keys
+                .get(&(deposit.vault_id, deposit.key_version))
+                .map(|key| VaultKeyPair::derive(key, &deposit.vault_id, deposit.key_version));
+            let base = deposit_aad(
+                &deposit.user_id,
+                &deposit.vault_id,
+                &deposit.id,
+                1,
+                deposit.key_version,
+            );
+            let Ok(sealed) = SealedKey::from_bytes(&deposit.sealed_item_key) else {
+                continue;
+            };
+            let mut item_key =
+                vault_pair.and_then(|pair| open_from::<ItemKey>(&pair, &sealed, &base).ok());
+            if let (None, Some(pair), Some(token)) = (&item_key, &pair, token) {
+                let aad = base.clone().recipient(RecipientKind::Token, token.id());
+                item_key = open_from::<ItemKey>(pair, &sealed, &aad).ok();
+            }
+            for (user, user_pair) in &user_pairs {
+                if item_key.is_none() {
+                    let aad = base.clone().recipient(RecipientKind::User, user);
+                    item_key = open_from::<ItemKey>(user_pair, &sealed, &aad).ok();
+                }
+            }
+            let as_item = ItemRow {
+                id: deposit.id,
+                vault_id: deposit.vault_id,
+                user_id: deposit.user_id,
+                version: 1,
+                key_version: deposit.key_version,
+                wrapped_item_key: Vec::new(),
+                name: deposit.name.clone(),
+                value: deposit.value.clone(),
+            };
+            if let Some(opened) = item_key.and_then(|key| open_content(&key, &as_item)) {
+                out.items.insert(deposit.id, opened);
+            }
+        }
     }
     out
 }
@@ -272,6 +315,11 @@ fn open_item(vault_key: &VaultKey, item: &ItemRow) -> Option<(String, Value)> {
         &aad,
     )
     .ok()?;
+    open_content(&item_key, item)
+}
+
+/// Open an item's name and value with its item key.
+fn open_content(item_key: &ItemKey, item: &ItemRow) -> Option<(String, Value)> {
     let name = item_key
         .open_content(
             &content_aad(Purpose::ItemName, item),

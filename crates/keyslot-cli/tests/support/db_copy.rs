@@ -70,6 +70,19 @@ pub struct ItemRow {
     pub value: Vec<u8>,
 }
 
+/// A deposit not yet moved into `items`: its item key sealed to the public key of vault key
+/// version `key_version`, its name and value (item version 1) under that item key.
+#[derive(Debug, Clone)]
+pub struct DepositRow {
+    pub id: Id,
+    pub vault_id: Id,
+    pub user_id: Id,
+    pub key_version: u32,
+    pub sealed_item_key: Vec<u8>,
+    pub name: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
 /// A copy of the database, as far as keys and items go.
 #[derive(Debug, Clone, Default)]
 pub struct Copy {
@@ -82,6 +95,7 @@ pub struct Copy {
     pub chain: Vec<ChainRow>,
     pub vaults: Vec<VaultRow>,
     pub items: Vec<ItemRow>,
+    pub deposits: Vec<DepositRow>,
 }
 
 impl Copy {
@@ -228,6 +242,24 @@ macro_rules! read_copy {
             value: r.get("value"),
         })
         .collect();
+        let deposits = sqlx::query(
+            "SELECT id, vault_id, user_id, CAST(key_version AS BIGINT) AS kv, sealed_item_key, \
+             name, value FROM deposits",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| DepositRow {
+            id: id(&r.get::<Vec<u8>, _>("id")),
+            vault_id: id(&r.get::<Vec<u8>, _>("vault_id")),
+            user_id: id(&r.get::<Vec<u8>, _>("user_id")),
+            key_version: version(r.get("kv")),
+            sealed_item_key: r.get("sealed_item_key"),
+            name: r.get("name"),
+            value: r.get("value"),
+        })
+        .collect();
         Copy {
             tokens,
             users,
@@ -238,6 +270,7 @@ macro_rules! read_copy {
             chain,
             vaults,
             items,
+            deposits,
         }
     }};
 }

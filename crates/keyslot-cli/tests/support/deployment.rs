@@ -252,6 +252,18 @@ impl Deployment {
         } else {
             json!(["read"])
         };
+        self.mint_with(session, scope, permissions, lifetime).await
+    }
+
+    /// Mint a token for `scope` with `permissions` (e.g. `["deposit"]`):
+    /// `(id, text, expires_at)`.
+    pub async fn mint_with(
+        &self,
+        session: &Session,
+        scope: Value,
+        permissions: Value,
+        lifetime: Option<u64>,
+    ) -> (Id, String, u64) {
         let mut body = json!({"name": "t", "vaults": scope,
             "permissions": permissions, "current_password": PASSWORD});
         if let Some(secs) = lifetime {
@@ -309,23 +321,25 @@ impl Deployment {
         body["id"].as_str().unwrap().parse().unwrap()
     }
 
-    /// Write `per_writer` items from each of two writers at once — the session and the
-    /// other token, each on its own instance where there are two: their ids.
+    /// Write `per_writer` items from each writer at once — the session and each of `tokens`
+    /// (a deposit token deposits), spread over the instances: their ids.
     pub async fn write_concurrently(
         &self,
         session: &[Session],
-        token: &str,
+        tokens: &[&str],
         vault: &Id,
         label: &str,
         per_writer: usize,
     ) -> BTreeSet<Id> {
         let mut tasks = tokio::task::JoinSet::new();
         for k in 0..per_writer {
-            for writer in 0..2 {
+            for writer in 0..=tokens.len() {
                 let base = self.base(writer + k);
                 let http = self.client.http.clone();
                 let session = session[(writer + k) % session.len()].clone();
-                let token = token.to_owned();
+                let token = writer
+                    .checked_sub(1)
+                    .map_or_else(String::new, |t| tokens[t].to_owned());
                 let (vault, name) = (*vault, format!("{label}-{writer}-{k}"));
                 tasks.spawn(async move {
                     let client = Client { http };
