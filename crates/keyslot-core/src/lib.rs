@@ -19,6 +19,7 @@ pub mod keystore;
 pub mod model;
 pub mod policy;
 mod principal;
+pub mod public_key_store;
 mod service;
 pub mod store;
 pub mod sweeper;

@@ -147,7 +147,15 @@ pub struct AuditFilter {
 /// Keyslot's persistence. Implemented once for SQLite and PostgreSQL by `keyslot-store`;
 /// every implementation passes `keyslot-store-tests`.
 #[async_trait]
-pub trait Store: crate::keystore::KeyStore + crate::deposit_store::DepositStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    crate::keystore::KeyStore
+    + crate::deposit_store::DepositStore
+    + crate::public_key_store::PublicKeyStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
+{
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

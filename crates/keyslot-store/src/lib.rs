@@ -26,6 +26,7 @@ mod items;
 mod keys;
 mod limits;
 mod meta;
+mod public_keys;
 mod rewrap;
 mod rows;
 mod sessions;

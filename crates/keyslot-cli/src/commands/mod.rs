@@ -12,6 +12,7 @@ pub mod operator;
 pub mod reference;
 pub mod restore;
 pub mod seal;
+mod seal_macs;
 pub mod secrets;
 pub mod tokens;
 pub mod transfer;

@@ -139,6 +139,8 @@ struct Moved {
     finished: bool,
     /// Login attempt counters forgotten at the end (only when finished).
     attempt_counters_cleared: u64,
+    /// Public-key MACs recomputed under the HSM's key at the end (only when finished).
+    public_key_macs: u64,
 }
 
 async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
@@ -225,6 +227,7 @@ async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
                 ),
             )
         })?;
+        done.public_key_macs = super::seal_macs::recompute_under_hsm(&store, hsm.as_ref()).await?;
     }
     if as_json {
         json(&done)?;
@@ -233,6 +236,10 @@ async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
             eprintln!(
                 "Cleared {} login attempt counters: they start again under the HSM's MAC key.",
                 done.attempt_counters_cleared
+            );
+            eprintln!(
+                "Recomputed {} public-key MACs under the HSM's key.",
+                done.public_key_macs
             );
         }
         eprintln!(

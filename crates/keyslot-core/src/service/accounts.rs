@@ -92,7 +92,8 @@ impl Keyslot {
             other => other.map_err(Error::from),
         }?;
         // The user public key's MAC, written right after the account (a crash in between
-        // leaves it to be computed at first need, docs/SECURITY.md).
+        // leaves the key without a MAC: refused wherever it would get a grant,
+        // docs/SECURITY.md).
         let holder = crate::keystore::Holder::User(user);
         let mac = self.holder_public_key_mac(holder, &user, &pair.public())?;
         self.store.set_public_key_mac(holder, &mac).await?;

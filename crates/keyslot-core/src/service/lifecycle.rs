@@ -11,9 +11,8 @@
 
 use keyslot_crypto::slot::vault_key_for_user_aad;
 use keyslot_crypto::{
-    ContentKey, Envelope, Id, PublicKey, RecipientKind, SealedKey, TokenKeyPair, UserKeyPair,
-    VaultKey, Wraps, grant_aad, open_chain, open_from, public_key_mac, seal_to,
-    verify_public_key_mac, wrap_chain,
+    ContentKey, Envelope, Id, RecipientKind, SealedKey, TokenKeyPair, UserKeyPair, VaultKey, Wraps,
+    grant_aad, open_chain, open_from, seal_to, wrap_chain,
 };
 
 use super::accounts::vault_name_aad;
@@ -302,12 +301,17 @@ impl Keyslot {
                 .wrap_vault_key(&owner, &vault, to, &new_key)?
                 .to_bytes(),
         };
+        let others: Vec<PublicHolder> = self
+            .store
+            .rotation_holders(&vault, at)
+            .await?
+            .into_iter()
+            .filter(|h| h.holder != own)
+            .collect();
+        // Every MAC checked (one job off the runtime) before anything is sealed.
+        let keys = self.checked_public_keys(principal, &others).await?;
         let mut grants = Vec::new();
-        for holder in self.store.rotation_holders(&vault, at).await? {
-            if holder.holder == own {
-                continue;
-            }
-            let public_key = self.checked_public_key(principal, &holder).await?;
+        for (holder, public_key) in others.iter().zip(keys) {
             let (kind, id) = match holder.holder {
                 Holder::User(id) => (RecipientKind::User, id),
                 Holder::Token(id) => (RecipientKind::Token, id),
@@ -355,69 +359,5 @@ impl Keyslot {
             Err(StoreError::KeyVersionMoved) => Ok(false),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// A holder's public key, once its MAC says it is the one stored for that holder. A
-    /// row from before public-key MACs gets its MAC now (trusting the row as this server
-    /// wrote it). On a mismatch nothing is sealed: 500, and an audit event for the vault's
-    /// owner.
-    async fn checked_public_key(
-        &self,
-        principal: &Principal,
-        holder: &PublicHolder,
-    ) -> Result<PublicKey> {
-        let public_key = PublicKey::from_slice(&holder.public_key)?;
-        let (kind, id) = match holder.holder {
-            Holder::User(id) => (RecipientKind::User, id),
-            Holder::Token(id) => (RecipientKind::Token, id),
-        };
-        let seal = self.seal.as_ref();
-        match &holder.public_key_mac {
-            None => {
-                let mac =
-                    public_key_mac(seal, kind, &id, &holder.user_id, None, None, &public_key)?;
-                self.store.set_public_key_mac(holder.holder, &mac).await?;
-            }
-            Some(mac) => {
-                if verify_public_key_mac(
-                    seal,
-                    kind,
-                    &id,
-                    &holder.user_id,
-                    None,
-                    None,
-                    &public_key,
-                    mac,
-                )
-                .is_err()
-                {
-                    let event = principal.event(
-                        "key.public_key_mac",
-                        Outcome::Failed,
-                        format!("holder={id} kind={}", kind.as_u8()),
-                    );
-                    self.store.append_audit(&[event]).await?;
-                    return Err(Error::Internal(format!(
-                        "the public key stored for holder {id} does not carry its MAC: nothing was sealed to it"
-                    )));
-                }
-            }
-        }
-        Ok(public_key)
-    }
-
-    /// The MAC of a token's or user's public key as this server writes it.
-    pub(super) fn holder_public_key_mac(
-        &self,
-        holder: Holder,
-        user: &Id,
-        public_key: &[u8],
-    ) -> Result<Vec<u8>> {
-        let (kind, id) = match holder {
-            Holder::User(id) => (RecipientKind::User, id),
-            Holder::Token(id) => (RecipientKind::Token, id),
-        };
-        let pk = PublicKey::from_slice(public_key)?;
-        Ok(public_key_mac(self.seal.as_ref(), kind, &id, user, None, None, &pk)?.to_vec())
     }
 }

@@ -7,6 +7,7 @@ mod audit_log;
 mod deposit;
 mod items;
 mod lifecycle;
+mod public_key_checks;
 mod rewrap;
 mod seal_calls;
 mod tokens;
@@ -153,6 +154,13 @@ impl Keyslot {
         let fresh = seal.seal(&aad, b"keyslot seal check")?.to_bytes();
         let stored = store.init_meta(SEAL_CHECK, &fresh).await?;
         check_seal_value(seal.as_ref(), &stored)?;
+        // Rows from before public-key MACs get theirs, once per database; from then on a
+        // missing MAC is refused like a wrong one (`crate::public_key_store`).
+        if let Some(written) =
+            crate::public_key_store::backfill_public_key_macs(store.as_ref(), seal.as_ref()).await?
+        {
+            tracing::info!(written, "public-key MACs backfilled");
+        }
         let gate = Argon2Gate::new(config.argon2_workers, config.argon2_queue);
         let audit = AuditBuffer::start(store.clone(), config.audit_buffer);
         if config.sweep_interval_secs > 0 {

@@ -193,8 +193,9 @@ impl Keyslot {
         user: &Id,
         record: &TokenRecord,
     ) -> Result<Minted> {
-        // The public key's MAC, written right after the row (a crash in between leaves it
-        // to be computed at first need, docs/SECURITY.md).
+        // The public key's MAC, written right after the row and before the secret is
+        // handed out: a crash in between leaves a token nobody holds, whose key (without
+        // a MAC) is refused at every check until it is revoked (docs/SECURITY.md).
         let mac =
             self.holder_public_key_mac(Holder::Token(*token.id()), user, &record.x25519_public)?;
         self.store

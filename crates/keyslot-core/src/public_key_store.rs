@@ -1,0 +1,175 @@
+//! Stored public keys and their MACs, in bulk ([`PublicKeyStore`], a supertrait of
+//! [`crate::store::Store`]), and the two passes over them: the backfill of a database
+//! from before public-key MACs, and the recomputation when the seal key moves to an HSM.
+//!
+//! Every stored X25519 public key — a user's, a token's, a vault key version's — carries
+//! a MAC under the seal key (`keyslot_crypto::public_key_mac`), checked before anything
+//! is sealed to it. A key without one is refused like a key with a wrong one: otherwise
+//! whoever can write one row could put their own public key in a victim's row, clear its
+//! MAC, and receive the victim's next grant. Rows written before public-key MACs existed
+//! get theirs once, by [`backfill_public_key_macs`] at the server's start, recorded in
+//! `meta` under [`BACKFILLED`] so it never runs again on that database.
+//!
+//! Both passes trust the rows as they are when they run (that is what a MAC records);
+//! they page through each table in key order, and each write is a compare-and-set on the
+//! public key and the MAC read, so a row changed meanwhile is left as it is.
+
+use async_trait::async_trait;
+use keyslot_crypto::{Id, PublicKey, RecipientKind, SealKey, public_key_mac};
+
+use crate::Result;
+use crate::store::{Store, StoreResult};
+
+/// The `meta` key recording that the backfill ran on this database.
+pub const BACKFILLED: &str = "public_key_macs_backfilled";
+
+/// Rows read per page by the passes.
+const PAGE: u32 = 500;
+
+/// The tables holding public keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicKeyTable {
+    /// `users.x25519_public` / `x25519_public_mac`.
+    Users,
+    /// `tokens.x25519_public` / `public_key_mac`.
+    Tokens,
+    /// `vault_keys.public_key` / `public_key_mac` (only versions whose key is published).
+    VaultKeys,
+}
+
+impl PublicKeyTable {
+    /// Every table, in the order the passes visit them.
+    pub const ALL: [Self; 3] = [Self::Users, Self::Tokens, Self::VaultKeys];
+}
+
+/// One stored public key with what its MAC binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPublicKey {
+    /// Where it is stored.
+    pub table: PublicKeyTable,
+    /// The user, the token, or the vault.
+    pub holder: Id,
+    /// The user it belongs to: the user itself, the token's user, the vault's owner.
+    pub user: Id,
+    /// The vault key version (0 for users and tokens).
+    pub key_version: u32,
+    /// The public key as stored.
+    pub public_key: Vec<u8>,
+    /// Its MAC as stored, if any.
+    pub mac: Option<Vec<u8>>,
+}
+
+/// Public keys and MACs, in bulk. See the module docs.
+#[async_trait]
+pub trait PublicKeyStore {
+    /// Up to `limit` stored public keys of `table` strictly after `after` (holder id, then
+    /// key version), in that order; with `missing_only`, only those without a MAC.
+    async fn stored_public_keys(
+        &self,
+        table: PublicKeyTable,
+        after: Option<(Id, u32)>,
+        missing_only: bool,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredPublicKey>>;
+
+    /// Store `mac` for `key`, only if its row still holds `key.public_key` and `key.mac`
+    /// (compare-and-set). Whether it was written.
+    async fn replace_public_key_mac(&self, key: &StoredPublicKey, mac: &[u8]) -> StoreResult<bool>;
+}
+
+/// The MAC `key` gets under `seal`; `None` when the stored bytes are no public key
+/// (such a row is refused at every check, and no MAC is made for it).
+pub fn stored_key_mac(seal: &dyn SealKey, key: &StoredPublicKey) -> Result<Option<Vec<u8>>> {
+    let Ok(pk) = PublicKey::from_slice(&key.public_key) else {
+        return Ok(None);
+    };
+    let mac = match key.table {
+        PublicKeyTable::Users => public_key_mac(
+            seal,
+            RecipientKind::User,
+            &key.holder,
+            &key.user,
+            None,
+            None,
+            &pk,
+        ),
+        PublicKeyTable::Tokens => public_key_mac(
+            seal,
+            RecipientKind::Token,
+            &key.holder,
+            &key.user,
+            None,
+            None,
+            &pk,
+        ),
+        PublicKeyTable::VaultKeys => public_key_mac(
+            seal,
+            RecipientKind::Vault,
+            &key.holder,
+            &key.user,
+            Some(&key.holder),
+            Some(key.key_version),
+            &pk,
+        ),
+    }?;
+    Ok(Some(mac.to_vec()))
+}
+
+/// Give every public key without a MAC its MAC under `seal`, once per database: `None`
+/// if it already ran (then a missing MAC is an attack or a fault, never filled in),
+/// otherwise how many MACs were written. Run at the server's start, before requests.
+/// Interrupted, it starts again from the first row at the next start (the `meta` mark
+/// is written last).
+pub async fn backfill_public_key_macs(
+    store: &dyn Store,
+    seal: &dyn SealKey,
+) -> Result<Option<u64>> {
+    if store.meta(BACKFILLED).await?.is_some() {
+        return Ok(None);
+    }
+    let written = pass(store, seal, true).await?;
+    store.init_meta(BACKFILLED, b"1").await?;
+    Ok(Some(written))
+}
+
+/// Recompute every stored public key's MAC under `seal` (the new seal key, when `keyslot
+/// seal migrate` has moved everything to the HSM), trusting the rows as they are now.
+/// Idempotent, so an interrupted run is finished by running it again. Marks the backfill
+/// done too: every key has a MAC after it. How many MACs were written.
+pub async fn recompute_public_key_macs(store: &dyn Store, seal: &dyn SealKey) -> Result<u64> {
+    let written = pass(store, seal, false).await?;
+    store.init_meta(BACKFILLED, b"1").await?;
+    Ok(written)
+}
+
+async fn pass(store: &dyn Store, seal: &dyn SealKey, missing_only: bool) -> Result<u64> {
+    let mut written = 0;
+    for table in PublicKeyTable::ALL {
+        let mut after = None;
+        loop {
+            let page = store
+                .stored_public_keys(table, after, missing_only, PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.holder, last.key_version));
+            for key in &page {
+                let Some(mac) = stored_key_mac(seal, key)? else {
+                    tracing::warn!(
+                        holder = %key.holder,
+                        "a stored public key is malformed: left without a MAC (it is refused)"
+                    );
+                    continue;
+                };
+                if key.mac.as_deref() != Some(mac.as_slice())
+                    && store.replace_public_key_mac(key, &mac).await?
+                {
+                    written += 1;
+                }
+            }
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+    }
+    Ok(written)
+}
