@@ -430,6 +430,24 @@ pub enum VaultCommand {
         /// Name.
         name: String,
     },
+    /// Show a vault: your role, its key version, whether a rotation is due and whether
+    /// items are still under an older key (a re-wrap pending). With --json:
+    /// {id, name, role, key_version, rotation_due, rewrap_pending}.
+    ///
+    /// Example: keyslot vault show work
+    Show {
+        /// Vault name or id.
+        vault: String,
+    },
+    /// Rotate a vault's key now (its owner, logged in): every member and token that keeps
+    /// access gets the new key; tokens that were revoked or expired can never read anything
+    /// written afterwards. Prints the new key version; with --json: {vault, key_version}.
+    ///
+    /// Example: keyslot vault rotate work
+    Rotate {
+        /// Vault name or id.
+        vault: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -316,6 +316,21 @@ impl Client {
         .await
     }
 
+    /// `GET /v1/vaults/{vault}`: name, role, key version and lifecycle state.
+    pub async fn vault_detail(&self, vault: &str) -> Result<VaultDetail> {
+        self.get(&format!("/v1/vaults/{}", segment(vault))).await
+    }
+
+    /// `POST /v1/vaults/{vault}/rotate`: a new vault key now (the owner's session).
+    pub async fn rotate_vault(&self, vault: &str) -> Result<Rotated> {
+        self.send(
+            Method::POST,
+            &format!("/v1/vaults/{}/rotate", segment(vault)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     /// `GET /v1/vaults/{vault}/items`.
     pub async fn items(&self, vault: &str) -> Result<Vec<ItemSummary>> {
         self.get::<Items>(&format!("/v1/vaults/{}/items", segment(vault)))

@@ -51,6 +51,30 @@ pub(crate) struct Vaults {
     pub vaults: Vec<Vault>,
 }
 
+/// One vault as its caller sees it (`GET /v1/vaults/{vault}`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct VaultDetail {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The caller's role: `owner`, `write` or `read`.
+    pub role: String,
+    /// The current key version (from 1): new items are wrapped under it.
+    pub key_version: u32,
+    /// A rotation is due; it runs before the next write.
+    pub rotation_due: bool,
+    /// Item keys are still wrapped under older versions.
+    pub rewrap_pending: bool,
+}
+
+/// The answer to a rotation (`POST /v1/vaults/{vault}/rotate`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Rotated {
+    /// The new current key version.
+    pub key_version: u32,
+}
+
 /// An item as listed.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ItemSummary {

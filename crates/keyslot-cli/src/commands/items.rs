@@ -34,6 +34,8 @@ pub async fn vault_command(addr: &str, as_json: bool, command: &VaultCommand) ->
                 table(&["NAME", "ID"], &[vec![v.name, v.id]])
             }
         }
+        VaultCommand::Show { vault: v } => super::vault_keys::show(&client, as_json, v).await,
+        VaultCommand::Rotate { vault: v } => super::vault_keys::rotate(&client, as_json, v).await,
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod account;
 mod tokens;
+mod vault_keys;
 mod vaults;
 
 use askama::Template;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
             "/vaults/{vault}",
             get(vaults::items).post(vaults::create_item),
         )
+        .route("/vaults/{vault}/rotate", post(vault_keys::rotate))
         .route(
             "/vaults/{vault}/items/{item}",
             get(vaults::item).post(vaults::update_item),

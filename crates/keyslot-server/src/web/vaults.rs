@@ -1,10 +1,11 @@
-//! Vaults and items: list, create, view (value hidden until revealed), edit, delete.
+//! Vaults and items: list, create, view (value hidden until revealed), edit, delete. The
+//! vault page also shows the vault's key state; its forms are in [`super::vault_keys`].
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use keyslot_core::views::{Item, ItemSummary, Vault};
+use keyslot_core::views::{Item, ItemSummary, Vault, VaultInfo};
 use keyslot_crypto::Id;
 use serde_json::Value;
 
@@ -23,7 +24,8 @@ struct VaultsTemplate<'a> {
 #[derive(Template)]
 #[template(path = "vault.html")]
 struct VaultTemplate<'a> {
-    vault: Vault,
+    /// Name, the caller's role, key version and lifecycle state.
+    vault: VaultInfo,
     items: Vec<(ItemSummary, String)>,
     name: &'a str,
     value: &'a str,
@@ -44,7 +46,7 @@ struct ItemTemplate<'a> {
     nav: Option<Nav<'a>>,
 }
 
-fn id(text: &str) -> Result<Id, Page> {
+pub(super) fn id(text: &str) -> Result<Id, Page> {
     text.parse().map_err(|_| {
         Page::error(
             StatusCode::NOT_FOUND,
@@ -133,7 +135,7 @@ pub async fn create(
     }
 }
 
-async fn vault_page(
+pub(super) async fn vault_page(
     state: &AppState,
     session: &WebSession,
     vault: &Id,
@@ -141,7 +143,11 @@ async fn vault_page(
     value: &str,
     errors: Errors,
 ) -> Result<Page, Page> {
-    let v = vault_of(state, session, vault).await?;
+    let v = state
+        .keyslot
+        .vault_info(&session.principal, vault)
+        .await
+        .map_err(Page::from_error)?;
     let items = state
         .keyslot
         .list_items(&session.principal, vault)
