@@ -475,3 +475,101 @@ async fn a_finished_migration_clears_the_attempt_counters_and_old_device_cookies
     assert_eq!(status, StatusCode::OK);
     assert!(c.login(&base, "bob", PASSWORD).await.is_ok());
 }
+
+/// Public-key MACs made under the key file are recomputed under the HSM's key when the
+/// migration finishes: a vault with a token rotates (200) afterwards, and the token
+/// reads what is written after the rotation through its grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_migration_recomputes_public_key_macs_and_rotations_work() {
+    let Some(hsm) = SoftHsm::new("a_finished_migration_recomputes_public_key_macs") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let c = Client::new();
+
+    // On the key file: a user, a token of her vault (its public key MAC'd by the key file).
+    let mut server = serve(&hsm, &data, false);
+    wait_ready(&c.http, &mut server).await;
+    let vault = signup(&c, &server.base, "ann").await["vault_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = c.login(&server.base, "ann", PASSWORD).await.unwrap();
+    let (status, minted) = c
+        .send(
+            &server.base,
+            Method::POST,
+            "/v1/tokens",
+            As::Session(&session),
+            Some(json!({"name": "t", "vaults": [vault], "permissions": ["read"], "current_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let token = minted["token"].as_str().unwrap().to_owned();
+    server.kill();
+
+    // Moved to the HSM, the migration run to its end.
+    init_hsm(&hsm);
+    let mut server = serve(&hsm, &data, true);
+    wait_ready(&c.http, &mut server).await;
+    let base = server.base.clone();
+    let out = keyslot(&hsm, PIN)
+        .args(["--json", "seal", "migrate"])
+        .arg("--data-dir")
+        .arg(&data)
+        .args(pkcs11_args(KEY))
+        .output()
+        .unwrap();
+    let done: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(done["finished"], true, "{done}");
+    // ann's key, the token's and the vault key's (published at the mint).
+    assert!(
+        done["public_key_macs"].as_u64().is_some_and(|n| n >= 2),
+        "{done}"
+    );
+
+    let session = c.login(&base, "ann", PASSWORD).await.unwrap();
+    let (status, rotated) = c
+        .send(
+            &base,
+            Method::POST,
+            &format!("/v1/vaults/{vault}/rotate"),
+            As::Session(&session),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let (status, item) = c
+        .send(
+            &base,
+            Method::POST,
+            &format!("/v1/vaults/{vault}/items"),
+            As::Session(&session),
+            Some(json!({"name": "after", "value": "written after the rotation"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{item}");
+    let (status, read) = c
+        .send(
+            &base,
+            Method::GET,
+            &format!("/v1/vaults/{vault}/items/{}", item["id"].as_str().unwrap()),
+            As::Token(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read["value"], "written after the rotation", "{read}");
+
+    // Run again, it finds nothing to change.
+    let again: Value = serde_json::from_str(&ok(&keyslot(&hsm, PIN)
+        .args(["--json", "seal", "migrate"])
+        .arg("--data-dir")
+        .arg(&data)
+        .args(pkcs11_args(KEY))
+        .output()
+        .unwrap()))
+    .unwrap();
+    assert_eq!(again["public_key_macs"], 0, "{again}");
+}
