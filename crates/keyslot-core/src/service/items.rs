@@ -321,11 +321,12 @@ impl Keyslot {
     ) -> Result<u64> {
         let mut ring = self.open_current(principal, vault, true).await?;
         let user = principal.user();
-        let mut current = self
-            .store
-            .item(user, vault, item)
-            .await?
-            .ok_or(Error::NotFound)?;
+        // A deposit not read yet becomes an ordinary item first.
+        let mut found = self.store.item(user, vault, item).await?;
+        if found.is_none() && self.claim_deposits(&mut ring, Some(item)).await? {
+            found = self.store.item(user, vault, item).await?;
+        }
+        let mut current = found.ok_or(Error::NotFound)?;
         require_write(principal)?;
         let value = self.encode_value(name, value)?;
         for _ in 0..LAST_WRITER_RETRIES + VERSION_RETRIES {
@@ -377,10 +378,12 @@ impl Keyslot {
     pub async fn delete_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<()> {
         let mut ring = self.open_current(principal, vault, true).await?;
         let user = principal.user();
-        self.store
-            .item(user, vault, item)
-            .await?
-            .ok_or(Error::NotFound)?;
+        // A deposit not read yet becomes an ordinary item first.
+        if self.store.item(user, vault, item).await?.is_none()
+            && !self.claim_deposits(&mut ring, Some(item)).await?
+        {
+            return Err(Error::NotFound);
+        }
         require_write(principal)?;
         let audit = principal.event(
             "item.delete",

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod concurrency;
+mod deposits;
 mod fixtures;
 mod items;
 mod keys;
