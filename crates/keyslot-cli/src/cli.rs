@@ -207,6 +207,10 @@ pub struct ServeArgs {
         value_name = "SECS"
     )]
     pub sweep_interval: u64,
+    /// Items the re-wrap moves to a vault's newest key version per batch (one transaction
+    /// each; 0 turns it off). Hidden: tests set it small so a re-wrap takes many batches.
+    #[arg(long, hide = true, default_value_t = 500, value_name = "ITEMS")]
+    pub rewrap_batch: u32,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key). Re-read on SIGHUP and
     /// when the file changes, without a restart.
     #[arg(

@@ -435,6 +435,7 @@ pub(crate) async fn rotate(pool: &Pool, r: Rotation) -> StoreResult<()> {
         insert_grant(&mut tx, g, r.now).await?;
     }
     audit::insert(&mut tx, &r.audit).await?;
+    crate::test_pause::pause("rotation").await;
     tx.commit().await
 }
 

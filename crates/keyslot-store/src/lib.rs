@@ -32,6 +32,7 @@ mod rows;
 mod sessions;
 mod sqlite_read;
 mod sweep;
+mod test_pause;
 mod tokens;
 mod vaults;
 

@@ -83,6 +83,7 @@ pub(crate) async fn rewrap_items(
         tx.execute(query(statement).bind(vault).bind(oldest))
             .await?;
     }
+    crate::test_pause::pause("rewrap").await;
     tx.commit().await?;
     Ok(replaced)
 }

@@ -21,6 +21,7 @@ pub async fn serve(args: &ServeArgs) -> CmdResult {
     config.seal_pkcs11 = super::seal::pkcs11_config(&args.pkcs11)?;
     config.core.max_value_bytes = args.max_value_bytes;
     config.core.sweep_interval_secs = args.sweep_interval;
+    config.core.rewrap_batch = args.rewrap_batch;
     config.insecure_http = args.insecure_http;
     config.audit_log.clone_from(&args.audit_log);
     config.trusted_proxies.clone_from(&args.trusted_proxy);

@@ -12,12 +12,17 @@
 //! On SQLite always, on PostgreSQL when `KEYSLOT_TEST_DATABASE_URL` is set (always in CI).
 //! `KEYSLOT_CRASH_KILLS` sets the kills per backend (default 50); `KEYSLOT_CRASH_SEED`
 //! replays a run (each run prints its seed).
+//!
+//! [`lifecycle`] kills the server inside key rotations and re-wrap batches
+//! (`KEYSLOT_CRASH_ROUNDS` kills per backend).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod integrity;
+mod lifecycle;
+mod lifecycle_world;
 mod model;
 mod rng;
 mod verify;
