@@ -10,6 +10,7 @@ mod items;
 mod keys;
 mod limits;
 mod meta;
+mod public_keys;
 mod reseal;
 mod rewrap;
 mod sessions;
