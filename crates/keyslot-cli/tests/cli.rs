@@ -407,6 +407,53 @@ fn tokens_from_the_cli_work_for_scripts_until_revoked() {
 }
 
 #[test]
+fn a_deposit_token_from_the_cli_reads_nothing() {
+    let server = Server::start();
+    let erin = server.user("erin");
+    erin.signed_up_and_logged_in("erin");
+    erin.ok(&["vault", "create", "inbox"], None);
+    erin.ok(&["item", "set", "inbox", "kept", "--stdin"], Some("KEPT"));
+    // --deposit combines with neither --vault nor --write (a usage error: exit 1).
+    let stderr = erin.fails(
+        &[
+            "token",
+            "create",
+            "--name",
+            "x",
+            "--deposit",
+            "inbox",
+            "--write",
+        ],
+        None,
+        1,
+    );
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    let token = erin
+        .ok(
+            &[
+                "token",
+                "create",
+                "--name",
+                "intake",
+                "--deposit",
+                "inbox",
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .trim()
+        .to_owned();
+    assert!(token.starts_with("kst_"), "{token}");
+    let list: serde_json::Value =
+        serde_json::from_str(&erin.ok(&["--json", "token", "list"], None)).unwrap();
+    assert_eq!(list[0]["permissions"], serde_json::json!(["deposit"]));
+    let mut depositor = server.user("depositor");
+    depositor.token = Some(token);
+    // It reads nothing in its vault, not even by a ks:// reference (permission: exit 3).
+    depositor.fails(&["read", "ks://inbox/kept"], None, 3);
+}
+
+#[test]
 fn export_then_import_round_trips_a_thousand_items_exactly() {
     let server = Server::start();
     let dana = server.user("dana");
