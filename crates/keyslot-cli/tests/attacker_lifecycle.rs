@@ -21,6 +21,8 @@
 
 #[path = "support/attacker.rs"]
 mod attacker;
+#[path = "support/checks.rs"]
+mod checks;
 #[path = "support/db_copy.rs"]
 mod db_copy;
 #[path = "support/deployment.rs"]
@@ -28,77 +30,14 @@ mod deployment;
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use attacker::attack;
-use db_copy::Copy;
+use checks::{after_the_end, assert_opens_exactly, deposit_token, leaked, wait_past};
 use deployment::{Deployment, now};
 use keyslot_crypto::{Id, TokenCredential, TokenKeyPair};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{As, Session};
-
-/// The items the attacker opened that it must not have: any written after the end.
-fn leaked(opened: &attacker::Opened, after: &BTreeSet<Id>) -> Vec<String> {
-    opened
-        .items
-        .iter()
-        .filter(|(id, _)| after.contains(id))
-        .map(|(id, (name, _))| format!("{id} ({name})"))
-        .collect()
-}
-
-/// The harness opens a token's items before its end, and exactly those.
-fn assert_opens_exactly(token: &str, copies: &[&Copy], expected: &BTreeSet<Id>, who: &str) {
-    let opened = attack(token, copies);
-    assert_eq!(
-        &opened.item_ids(),
-        expected,
-        "{who}: the harness must open exactly what the token holds (keys reached: {:?})",
-        opened.vault_keys
-    );
-    for (name, value) in opened.items.values() {
-        assert_eq!(value["secret"], format!("{name}-value"), "{who}: {name}");
-    }
-}
-
-/// A deposit token for `vault`: `(id, text)`.
-async fn deposit_token(d: &Deployment, session: &Session, vault: &Id) -> (Id, String) {
-    let (id, text, _) = d
-        .mint_with(
-            session,
-            json!([vault.to_string()]),
-            json!(["deposit"]),
-            None,
-        )
-        .await;
-    (id, text)
-}
-
-/// What is written after a credential's end: items by the session and by token `b`, and
-/// deposits by token `e`, all at once (over two instances on PostgreSQL). When the vault
-/// is still due (`rotated` false), a first round of session and `b` writes runs the
-/// rotation before the deposits join: a deposit made while due answers 409 in this
-/// version (DESIGN's sealing to each reader is not built), which is not what is tested here.
-async fn after_the_end(
-    d: &Deployment,
-    sessions: &[Session],
-    b: &str,
-    e: &str,
-    vault: &Id,
-    rotated: bool,
-) -> BTreeSet<Id> {
-    let mut after = BTreeSet::new();
-    if !rotated {
-        after.extend(d.write_concurrently(sessions, &[b], vault, "due", 2).await);
-    }
-    after.extend(
-        d.write_concurrently(sessions, &[b, e], vault, "after", 3)
-            .await,
-    );
-    assert_eq!(after.len(), if rotated { 9 } else { 13 });
-    after
-}
+use support::As;
 
 // ---------------------------------------------------------------------------------------
 // Revoked token.
@@ -340,14 +279,6 @@ async fn postgres_expired_token_opens_nothing_written_after() {
     expired_token_opens_nothing_written_after(d).await;
 }
 
-/// Past `expires_at` (Unix seconds) by at least a second, with no sweeper to notice.
-async fn wait_past(expires_at: u64) {
-    while now() <= expires_at {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-}
-
 /// Two tokens of one vault end one after the other. The rotation at the first expiry
 /// gives the second a grant to the new key (it is still live), and must leave the vault due
 /// again at the second's `expires_at`: what is written after that opens with neither.
@@ -431,16 +362,18 @@ async fn postgres_each_expiry_ends_its_token() {
 // ---------------------------------------------------------------------------------------
 // A public key copied into another holder's row.
 
-/// How the attacker rewrites token B's row.
+/// What the attacker leaves as the MAC of token B's row after writing D's public key in.
 #[derive(Debug, Clone, Copy)]
-enum Tamper {
+enum MacOfB {
     /// D's public key, B's MAC left as it was.
-    KeepMac,
+    Kept,
     /// D's public key with D's own (valid, for D) MAC.
-    CopyMac,
+    CopiedFromD,
+    /// D's public key and no MAC at all, as rows from before public-key MACs had.
+    Cleared,
 }
 
-async fn copied_public_key_is_refused(mut d: Deployment, tamper: Tamper) {
+async fn copied_public_key_is_refused(mut d: Deployment, mac_of_b: MacOfB) {
     let (vault, sessions) = d.owner().await;
     let (b_id, b, _) = d.mint(&sessions[0], &vault, false, None).await;
     let (status, other) = d
@@ -493,9 +426,10 @@ async fn copied_public_key_is_refused(mut d: Deployment, tamper: Tamper) {
         .public_key()
         .to_bytes();
     let row = |id: &Id| first.tokens.iter().find(|t| t.id == *id).unwrap().clone();
-    let mac = match tamper {
-        Tamper::KeepMac => row(&b_id).public_key_mac,
-        Tamper::CopyMac => row(&d_id).public_key_mac,
+    let mac = match mac_of_b {
+        MacOfB::Kept => row(&b_id).public_key_mac,
+        MacOfB::CopiedFromD => row(&d_id).public_key_mac,
+        MacOfB::Cleared => None,
     };
     assert!(
         row(&b_id).public_key_mac.is_some() && row(&d_id).public_key_mac.is_some(),
@@ -522,7 +456,7 @@ async fn copied_public_key_is_refused(mut d: Deployment, tamper: Tamper) {
     assert_eq!(
         status,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "a rotation sealed to a public key copied into another token's row ({tamper:?}): {body}"
+        "a rotation sealed to a public key copied into another token's row ({mac_of_b:?}): {body}"
     );
     let (status, events) = d
         .send(
@@ -558,12 +492,12 @@ async fn copied_public_key_is_refused(mut d: Deployment, tamper: Tamper) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_public_key_copied_into_another_token_is_refused() {
-    copied_public_key_is_refused(Deployment::sqlite().await, Tamper::KeepMac).await;
+    copied_public_key_is_refused(Deployment::sqlite().await, MacOfB::Kept).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_public_key_copied_with_its_mac_is_refused() {
-    copied_public_key_is_refused(Deployment::sqlite().await, Tamper::CopyMac).await;
+    copied_public_key_is_refused(Deployment::sqlite().await, MacOfB::CopiedFromD).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -571,7 +505,7 @@ async fn postgres_public_key_copied_into_another_token_is_refused() {
     let Some(d) = Deployment::postgres("attacker public key").await else {
         return;
     };
-    copied_public_key_is_refused(d, Tamper::KeepMac).await;
+    copied_public_key_is_refused(d, MacOfB::Kept).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -579,5 +513,18 @@ async fn postgres_public_key_copied_with_its_mac_is_refused() {
     let Some(d) = Deployment::postgres("attacker public key mac").await else {
         return;
     };
-    copied_public_key_is_refused(d, Tamper::CopyMac).await;
+    copied_public_key_is_refused(d, MacOfB::CopiedFromD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_public_key_copied_without_a_mac_is_refused() {
+    copied_public_key_is_refused(Deployment::sqlite().await, MacOfB::Cleared).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_public_key_copied_without_a_mac_is_refused() {
+    let Some(d) = Deployment::postgres("attacker public key no mac").await else {
+        return;
+    };
+    copied_public_key_is_refused(d, MacOfB::Cleared).await;
 }

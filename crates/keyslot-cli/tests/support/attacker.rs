@@ -20,9 +20,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use keyslot_crypto::slot::{item_key_aad, vault_key_for_user_aad};
 use keyslot_crypto::{
-    Aad, ContentKey, Envelope, Id, ItemKey, Purpose, RecipientKind, SealedKey, TokenCredential,
-    TokenKeyPair, UserKey, UserKeyPair, VaultKey, VaultKeyPair, Wraps, deposit_aad, grant_aad,
-    open_chain, open_from,
+    Aad, ContentKey, Envelope, Id, ItemKey, Purpose, RecipientKind, SealedKey, SessionCredential,
+    TokenCredential, TokenKeyPair, UserKey, UserKeyPair, VaultKey, VaultKeyPair, Wraps,
+    deposit_aad, grant_aad, open_chain, open_from,
 };
 use serde_json::Value;
 
@@ -66,6 +66,29 @@ pub fn attack_with_user_key(user: Id, user_key: &UserKey, copies: &[&Copy]) -> O
         vec![(user, UserKey::from_bytes(*user_key.expose_secret()))],
         copies,
     )
+}
+
+/// Everything a session credential (the `kss_…` cookie value a member kept) opens in
+/// `copies`: its user key from its session row in any copy, then as
+/// [`attack_with_user_key`].
+pub fn attack_with_session(cookie: &str, copies: &[&Copy]) -> Opened {
+    let session = SessionCredential::parse(cookie).expect("a session cookie the attacker kept");
+    let credential = session.unlock();
+    let mut user_keys = Vec::new();
+    for copy in copies {
+        for row in copy.sessions.iter().filter(|s| s.id == *session.id()) {
+            if let Ok(key) = Envelope::from_bytes(&row.wrapped_user_key)
+                .and_then(|e| credential.open_user_key(&row.user_id, &e))
+            {
+                user_keys.push((row.user_id, key));
+            }
+        }
+    }
+    assert!(
+        !user_keys.is_empty(),
+        "the session's row opens in no copy: the harness has no user key to try"
+    );
+    run(None, user_keys, copies)
 }
 
 fn run(

@@ -21,6 +21,14 @@ pub struct TokenRow {
     pub wrapped_user_key: Option<Vec<u8>>,
 }
 
+/// A session's row: the user key under the session's wrap key.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: Id,
+    pub user_id: Id,
+    pub wrapped_user_key: Vec<u8>,
+}
+
 /// A key held for one holder: a token's slot (`token_vault_slots`), a pending grant
 /// (`token_grants`, `user_grants`) or a member's slot (`vault_members`). `holder` is the
 /// token id or the user id.
@@ -87,6 +95,7 @@ pub struct DepositRow {
 #[derive(Debug, Clone, Default)]
 pub struct Copy {
     pub tokens: Vec<TokenRow>,
+    pub sessions: Vec<SessionRow>,
     pub users: Vec<UserRow>,
     pub token_slots: Vec<KeyRow>,
     pub token_grants: Vec<KeyRow>,
@@ -156,6 +165,17 @@ macro_rules! read_copy {
             wrapped_user_key: r.get("wrapped_user_key"),
         })
         .collect();
+        let sessions = sqlx::query("SELECT id, user_id, wrapped_user_key FROM sessions")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| SessionRow {
+                id: id(&r.get::<Vec<u8>, _>("id")),
+                user_id: id(&r.get::<Vec<u8>, _>("user_id")),
+                wrapped_user_key: r.get("wrapped_user_key"),
+            })
+            .collect();
         let users = sqlx::query("SELECT id, x25519_wrapped FROM users")
             .fetch_all(&mut *conn)
             .await
@@ -262,6 +282,7 @@ macro_rules! read_copy {
         .collect();
         Copy {
             tokens,
+            sessions,
             users,
             token_slots,
             token_grants,

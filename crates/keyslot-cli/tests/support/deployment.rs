@@ -227,6 +227,27 @@ impl Deployment {
         (vault, sessions)
     }
 
+    /// Sign up another user and log in on the first instance: `(user id, session)`.
+    pub async fn user(&self, name: &str) -> (Id, Session) {
+        let (status, body) = self
+            .send(
+                0,
+                Method::POST,
+                "/v1/signup",
+                As::Nobody,
+                Some(json!({"username": name, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let user = body["user_id"].as_str().unwrap().parse().unwrap();
+        let session = self
+            .client
+            .login(&self.base(0), name, PASSWORD)
+            .await
+            .unwrap();
+        (user, session)
+    }
+
     /// Mint a token scoped to `vault`: `(id, text, expires_at)`.
     pub async fn mint(
         &self,
