@@ -53,6 +53,10 @@ pub enum Error {
         /// What the caller is waiting for.
         detail: &'static str,
     },
+    /// The request conflicts with the present state (already a member; the last owner of
+    /// a vault cannot leave or be demoted): 409, with the reason.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// The username is taken.
     #[error("username taken")]
     UsernameTaken,

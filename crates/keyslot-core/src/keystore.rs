@@ -74,6 +74,8 @@ pub struct VaultAccess {
     pub state: VaultState,
     /// The holder's slot, if any.
     pub slot: Option<HolderSlot>,
+    /// The role of the holder's user in the vault (a token acts within its user's role).
+    pub role: crate::memberstore::Role,
 }
 
 /// A pending grant: a key version sealed to a holder's public key.
@@ -142,10 +144,12 @@ pub struct Revoked {
 /// The key-lifecycle part of Keyslot's persistence.
 #[async_trait]
 pub trait KeyStore {
-    /// A vault of `owner` with `holder`'s slot for it; `None` if `owner` has no such vault.
+    /// A vault that `user` is a member of (owner or shared), with `holder`'s slot for it
+    /// (`holder` is `user` or one of its tokens) and `user`'s role; `None` if `user` is not
+    /// a member of such a vault.
     async fn vault_access(
         &self,
-        owner: &Id,
+        user: &Id,
         vault: &Id,
         holder: Holder,
     ) -> StoreResult<Option<VaultAccess>>;

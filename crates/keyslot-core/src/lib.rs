@@ -16,6 +16,7 @@ pub mod deposit_store;
 mod error;
 pub mod gate;
 pub mod keystore;
+pub mod memberstore;
 pub mod model;
 pub mod policy;
 mod principal;

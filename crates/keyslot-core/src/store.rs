@@ -151,6 +151,7 @@ pub trait Store:
     crate::keystore::KeyStore
     + crate::deposit_store::DepositStore
     + crate::public_key_store::PublicKeyStore
+    + crate::memberstore::MemberStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -142,12 +142,12 @@ impl From<Error> for ApiError {
                 format!("the item is no longer at version {expected}: read it again and retry"),
             ),
             Error::Invalid(fields) => Self::invalid(fields),
+            Error::Conflict(why) => Self::new(StatusCode::CONFLICT, "conflict", "Conflict", why),
             Error::RotationDue {
                 retry_after,
                 detail,
             } => {
-                let mut e =
-                    Self::new(StatusCode::CONFLICT, "rotation-due", "Rotation due", detail);
+                let mut e = Self::new(StatusCode::CONFLICT, "rotation-due", "Rotation due", detail);
                 e.retry_after = Some(retry_after.max(1));
                 e
             }

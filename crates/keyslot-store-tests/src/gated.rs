@@ -23,6 +23,7 @@ use tokio::sync::{Barrier, Semaphore};
 
 mod deposits;
 mod keys;
+mod members;
 mod public_keys;
 
 /// How long a gated call waits for the others. A check that makes fewer calls than the

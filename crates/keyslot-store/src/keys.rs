@@ -45,35 +45,39 @@ fn access(row: &dyn RowRead) -> StoreResult<VaultAccess> {
     Ok(VaultAccess {
         state: state(row)?,
         slot,
+        role: crate::members::role(row)?,
     })
 }
 
+/// Found only through `user`'s membership (owned or shared): its role bounds what the
+/// holder (the user, or one of its tokens) may do.
 pub(crate) async fn vault_access(
     pool: &Pool,
-    owner: &Id,
+    user: &Id,
     vault: &Id,
     holder: Holder,
 ) -> StoreResult<Option<VaultAccess>> {
     let q = match &holder {
-        Holder::User(user) => query(sql!(
+        Holder::User(holder_user) => query(sql!(
             "SELECT v.id, v.user_id, v.key_version, v.name, v.rotation_due, v.rotate_due_at, \
              EXISTS (SELECT 1 FROM items i WHERE i.vault_id = v.id AND i.key_version < v.key_version) AS rewrap_pending, \
-             m.key_version AS slot_version, m.wrapped_vault_key AS slot_wrapped \
-             FROM vaults v LEFT JOIN vault_members m ON m.vault_id = v.id AND m.user_id = $3 \
-             WHERE v.id = $1 AND v.user_id = $2"
+             m.role, m.key_version AS slot_version, m.wrapped_vault_key AS slot_wrapped \
+             FROM vaults v JOIN vault_members m ON m.vault_id = v.id AND m.user_id = $2 \
+             WHERE v.id = $1 AND m.user_id = $3"
         ))
         .bind(vault)
-        .bind(owner)
-        .bind(user),
+        .bind(user)
+        .bind(holder_user),
         Holder::Token(token) => query(sql!(
             "SELECT v.id, v.user_id, v.key_version, v.name, v.rotation_due, v.rotate_due_at, \
              EXISTS (SELECT 1 FROM items i WHERE i.vault_id = v.id AND i.key_version < v.key_version) AS rewrap_pending, \
-             s.key_version AS slot_version, s.wrapped_vault_key AS slot_wrapped \
-             FROM vaults v LEFT JOIN token_vault_slots s ON s.vault_id = v.id AND s.token_id = $3 \
-             WHERE v.id = $1 AND v.user_id = $2"
+             m.role, s.key_version AS slot_version, s.wrapped_vault_key AS slot_wrapped \
+             FROM vaults v JOIN vault_members m ON m.vault_id = v.id AND m.user_id = $2 \
+             LEFT JOIN token_vault_slots s ON s.vault_id = v.id AND s.token_id = $3 \
+             WHERE v.id = $1"
         ))
         .bind(vault)
-        .bind(owner)
+        .bind(user)
         .bind(token),
     };
     pool.optional(q, access).await
@@ -525,11 +529,11 @@ pub(crate) async fn revoke_token(
 impl keyslot_core::keystore::KeyStore for crate::SqlStore {
     async fn vault_access(
         &self,
-        owner: &Id,
+        user: &Id,
         vault: &Id,
         holder: Holder,
     ) -> StoreResult<Option<VaultAccess>> {
-        vault_access(&self.pool, owner, vault, holder).await
+        vault_access(&self.pool, user, vault, holder).await
     }
     async fn chain_links(
         &self,

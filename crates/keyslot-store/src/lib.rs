@@ -25,6 +25,7 @@ mod deposits;
 mod items;
 mod keys;
 mod limits;
+mod members;
 mod meta;
 mod public_keys;
 mod rewrap;

@@ -38,6 +38,8 @@ const USERNAME: u8 = 1;
 const USERNAME_NETWORK: u8 = 2;
 const NETWORK: u8 = 3;
 const SIGNUP_NETWORK: u8 = 4;
+/// Username look-ups by a signed-in user adding vault members (keyed by the user's id).
+const SHARE_LOOKUP: u8 = 5;
 
 /// What a device cookie's MAC covers besides the user and the time.
 const DEVICE_DOMAIN: &[u8] = b"keyslot/v1/device-cookie";
@@ -144,6 +146,22 @@ impl Keyslot {
             key: key(SIGNUP_NETWORK, &[&net]),
             rule: AttemptRule::Budget {
                 limit: self.config.signups_per_hour.max(1),
+                window_secs: 3600,
+            },
+        };
+        match self.store.admit_attempt(&[limit], self.local.now()).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Refused { retry_after } => Err(Error::TooManyAttempts { retry_after }),
+        }
+    }
+
+    /// Admit one username look-up by `user` (adding a vault member tells whether a
+    /// username exists) against `per_hour`, counted before the look-up whatever it finds.
+    pub(super) async fn admit_share_lookup(&self, user: &Id, per_hour: u32) -> Result<()> {
+        let limit = AttemptLimit {
+            key: key(SHARE_LOOKUP, &[user.as_bytes()]),
+            rule: AttemptRule::Budget {
+                limit: per_hour.max(1),
                 window_secs: 3600,
             },
         };

@@ -12,6 +12,7 @@ use super::accounts::{new_vault, vault_name_aad};
 use super::lifecycle::{KeyRing, Trigger, VERSION_RETRIES};
 use super::views::{Item, ItemSummary, Vault, VaultInfo};
 use super::{Keyslot, now};
+use crate::memberstore::Role;
 use crate::model::{ItemRecord, Outcome, TokenVaultSlot};
 use crate::store::StoreError;
 use crate::{Error, Principal, Result, TokenAccess, policy};
@@ -86,13 +87,8 @@ impl Keyslot {
                 .into_iter()
                 .map(|slot| slot.vault_id)
                 .collect(),
-            _ => self
-                .store
-                .vaults(user)
-                .await?
-                .into_iter()
-                .map(|v| v.id)
-                .collect(),
+            // Owned and shared alike: every vault the user is a member of.
+            _ => self.store.member_vaults(user).await?,
         };
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -105,6 +101,7 @@ impl Keyslot {
             out.push(Vault {
                 id,
                 name: vault_name(&ring)?,
+                role: ring.role.as_str(),
             });
         }
         self.audit
@@ -124,6 +121,7 @@ impl Keyslot {
         Ok(Vault {
             id,
             name: name.to_owned(),
+            role: Role::Owner.as_str(),
         })
     }
 
@@ -133,9 +131,8 @@ impl Keyslot {
         let info = VaultInfo {
             id: *vault,
             name: vault_name(&ring)?,
-            // Until sharing, every vault's only member is its owner; a token acts within
-            // its user's role.
-            role: "owner",
+            // A token acts within its user's role.
+            role: ring.role.as_str(),
             key_version: ring.current.key_version,
             rotation_due: ring.state.is_due(now()),
             rewrap_pending: ring.state.rewrap_pending,
@@ -151,8 +148,8 @@ impl Keyslot {
         principal.require_session()?;
         for _ in 0..VERSION_RETRIES {
             let ring = self.open_current(principal, vault, false).await?;
-            if ring.state.owner != *principal.user() {
-                return Err(Error::NotFound);
+            if ring.role != Role::Owner {
+                return Err(Error::Forbidden("rotating a vault needs the owner role"));
             }
             if self.rotate_with(principal, &ring, Trigger::Asked).await? {
                 // The first batch of the re-wrap, with the new key.
@@ -166,10 +163,12 @@ impl Keyslot {
 
     /// Items of a vault, names decrypted.
     pub async fn list_items(&self, principal: &Principal, vault: &Id) -> Result<Vec<ItemSummary>> {
-        let user = principal.user();
         let mut out = Vec::new();
         for _ in 0..VERSION_RETRIES {
             let mut ring = self.open_current(principal, vault, true).await?;
+            // Items are stored and bound (AAD) under the vault's owner, whoever reads.
+            let owner = ring.owner;
+            let user = &owner;
             out.clear();
             let mut moved = false;
             // Deposits waiting for a reader become ordinary items first.
@@ -209,9 +208,10 @@ impl Keyslot {
 
     /// Read one item, through the chain when it is under an older key version.
     pub async fn get_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<Item> {
-        let user = principal.user();
         for _ in 0..VERSION_RETRIES {
             let mut ring = self.open_current(principal, vault, true).await?;
+            let owner = ring.owner;
+            let user = &owner;
             let record = self.store.item(user, vault, item).await?;
             let Some(record) = record else {
                 // A deposit not read yet becomes an ordinary item, then is read.
@@ -239,7 +239,8 @@ impl Keyslot {
         key: ItemKey,
         record: &ItemRecord,
     ) -> Result<Item> {
-        let user = principal.user();
+        // The vault's owner, whom the item's AAD names (a member reads it too).
+        let user = &record.user_id;
         let item = record.id;
         let name = open_text(
             &key,
@@ -282,9 +283,10 @@ impl Keyslot {
             return self.deposit_item(principal, vault, name, value).await;
         }
         let mut ring = self.open_current(principal, vault, true).await?;
-        require_write(principal)?;
+        require_write(principal, ring.role)?;
         let value = self.encode_value(name, value)?;
-        let user = principal.user();
+        let owner = ring.owner;
+        let user = &owner;
         let id = Id::random()?;
         for _ in 0..VERSION_RETRIES {
             let at = now();
@@ -320,14 +322,15 @@ impl Keyslot {
         if_match: Option<u64>,
     ) -> Result<u64> {
         let mut ring = self.open_current(principal, vault, true).await?;
-        let user = principal.user();
+        let owner = ring.owner;
+        let user = &owner;
         // A deposit not read yet becomes an ordinary item first.
         let mut found = self.store.item(user, vault, item).await?;
         if found.is_none() && self.claim_deposits(&mut ring, Some(item)).await? {
             found = self.store.item(user, vault, item).await?;
         }
         let mut current = found.ok_or(Error::NotFound)?;
-        require_write(principal)?;
+        require_write(principal, ring.role)?;
         let value = self.encode_value(name, value)?;
         for _ in 0..LAST_WRITER_RETRIES + VERSION_RETRIES {
             if let Some(expected) = if_match
@@ -377,14 +380,15 @@ impl Keyslot {
     /// Delete an item (a write: a due rotation runs first).
     pub async fn delete_item(&self, principal: &Principal, vault: &Id, item: &Id) -> Result<()> {
         let mut ring = self.open_current(principal, vault, true).await?;
-        let user = principal.user();
+        let owner = ring.owner;
+        let user = &owner;
         // A deposit not read yet becomes an ordinary item first.
         if self.store.item(user, vault, item).await?.is_none()
             && !self.claim_deposits(&mut ring, Some(item)).await?
         {
             return Err(Error::NotFound);
         }
-        require_write(principal)?;
+        require_write(principal, ring.role)?;
         let audit = principal.event(
             "item.delete",
             Outcome::Ok,
@@ -396,7 +400,11 @@ impl Keyslot {
     }
 
     /// Validate the name and serialize the value within the size limit.
-    pub(super) fn encode_value(&self, name: &str, value: &serde_json::Value) -> Result<Zeroizing<Vec<u8>>> {
+    pub(super) fn encode_value(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         policy::collect([policy::name("name", name)])?;
         let bytes = Zeroizing::new(
             serde_json::to_vec(value).map_err(|_| Error::invalid("value", "is not valid JSON"))?,
@@ -411,7 +419,12 @@ impl Keyslot {
     }
 }
 
-fn require_write(principal: &Principal) -> Result<()> {
+/// A write needs both the caller's role in the vault (a token's user's role bounds the
+/// token) and, for a token, its own write permission.
+fn require_write(principal: &Principal, role: Role) -> Result<()> {
+    if !role.can_write() {
+        return Err(Error::Forbidden("your role in this vault is read-only"));
+    }
     match principal {
         Principal::Token {
             can_write: false, ..

@@ -19,6 +19,7 @@ use super::accounts::vault_name_aad;
 use super::items::OpenVault;
 use super::{Keyslot, now};
 use crate::keystore::{Grant, Holder, HolderSlot, PublicHolder, Rotation, VaultState};
+use crate::memberstore::Role;
 use crate::model::Outcome;
 use crate::store::StoreError;
 use crate::{Error, Principal, Result, TokenAccess};
@@ -34,6 +35,8 @@ pub(super) enum Trigger {
     /// It was due (a holder revoked, or a token's `expires_at` passed) and a request of a
     /// holder of the current key ran it first.
     Due,
+    /// A member was removed (by an owner, or leaving): the same request rotates.
+    Removed,
 }
 
 impl Trigger {
@@ -41,6 +44,7 @@ impl Trigger {
         match self {
             Self::Asked => "asked",
             Self::Due => "due",
+            Self::Removed => "removed",
         }
     }
 }
@@ -49,6 +53,8 @@ impl Trigger {
 /// through the chain as items under them are met.
 pub(super) struct KeyRing {
     pub(super) owner: Id,
+    /// The caller's role in the vault (a token's is its user's).
+    pub(super) role: Role,
     pub(super) current: OpenVault,
     pub(super) state: VaultState,
     /// Older keys, newest first, each one version below the previous.
@@ -133,22 +139,23 @@ impl Keyslot {
                 .await?
                 .ok_or(Error::NotFound)?;
             let slot = access.slot.ok_or(Error::NotFound)?;
-            let state = access.state;
-            let mut open = self.open_slot(principal, &state, &slot)?;
-            if open.key_version < state.key_version {
+            let (state, role) = (access.state, access.role);
+            // A slot older than the current version is not opened: the pending grant is
+            // converted instead (a member just added holds an empty slot at version 0).
+            let open = if slot.key_version < state.key_version {
                 match self.convert_grant(principal, holder, &state).await? {
-                    Some(converted) => open = converted,
-                    // No grant newer than the slot: this holder was not given the new
+                    Some(converted) if converted.key_version >= state.key_version => converted,
+                    // No grant as new as the vault: this holder was not given the new
                     // version (it lost access), unless a rotation is committing right
                     // now; look again.
-                    None => continue,
+                    _ => continue,
                 }
-                if open.key_version < state.key_version {
-                    continue;
-                }
-            }
+            } else {
+                self.open_slot(principal, &state, &slot)?
+            };
             let ring = KeyRing {
                 owner: state.owner,
+                role,
                 current: open,
                 state,
                 older: Vec::new(),
@@ -286,6 +293,10 @@ impl Keyslot {
             .seal_content(&vault_name_aad(&owner, &vault, to), &name)?
             .to_bytes();
         let own = holder_of(principal);
+        let holders = self.store.rotation_holders(&vault, at).await?;
+        // The caller keeps the new key only if it still holds access: a member removing
+        // themselves runs the rotation with the key they held, and keeps nothing of it.
+        let keeps_access = holders.iter().any(|h| h.holder == own);
         let own_slot = match principal {
             Principal::Session { user_key, .. }
             | Principal::Token {
@@ -301,13 +312,7 @@ impl Keyslot {
                 .wrap_vault_key(&owner, &vault, to, &new_key)?
                 .to_bytes(),
         };
-        let others: Vec<PublicHolder> = self
-            .store
-            .rotation_holders(&vault, at)
-            .await?
-            .into_iter()
-            .filter(|h| h.holder != own)
-            .collect();
+        let others: Vec<PublicHolder> = holders.into_iter().filter(|h| h.holder != own).collect();
         // Every MAC checked (one job off the runtime) before anything is sealed.
         let keys = self.checked_public_keys(principal, &others).await?;
         let mut grants = Vec::new();
@@ -342,7 +347,7 @@ impl Keyslot {
             from_version: from,
             chain,
             name,
-            own_slot: Some((own, own_slot)),
+            own_slot: keeps_access.then_some((own, own_slot)),
             grants,
             now: at,
             audit,

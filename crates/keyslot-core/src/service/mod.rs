@@ -7,6 +7,7 @@ mod audit_log;
 mod deposit;
 mod items;
 mod lifecycle;
+mod members;
 mod public_key_checks;
 mod rewrap;
 mod seal_calls;

@@ -38,6 +38,8 @@ pub struct Vault {
     pub id: Id,
     /// Decrypted name.
     pub name: String,
+    /// The caller's role in it: `owner`, `write` or `read`.
+    pub role: &'static str,
 }
 
 /// One vault as its caller sees it (`GET /v1/vaults/{vault}`).

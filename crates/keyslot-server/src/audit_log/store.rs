@@ -21,6 +21,7 @@ use super::AuditLog;
 
 mod deposits;
 mod keys;
+mod members;
 mod public_keys;
 
 /// A store whose committed audit events are also appended to an [`AuditLog`].

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod audit;
 pub mod lifecycle;
+pub mod members;
 pub mod ops;
 pub mod tokens;
 pub mod vaults;
@@ -34,6 +35,8 @@ pub fn api(base: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .routes(routes!(vaults::list_vaults, vaults::create_vault))
         .routes(routes!(lifecycle::get_vault))
         .routes(routes!(lifecycle::rotate_vault))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::set_role, members::remove))
         .routes(routes!(vaults::list_items, vaults::create_item))
         .routes(routes!(
             vaults::get_item,

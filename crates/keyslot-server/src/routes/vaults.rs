@@ -20,6 +20,8 @@ pub struct VaultView {
     pub id: String,
     /// Name (stored encrypted).
     pub name: String,
+    /// The caller's role in it: `owner`, `write` or `read` (shared vaults are listed too).
+    pub role: String,
 }
 
 /// The vaults the caller can open.
@@ -120,6 +122,7 @@ pub async fn list_vaults(
             .map(|v| VaultView {
                 id: v.id.to_string(),
                 name: v.name,
+                role: v.role.to_owned(),
             })
             .collect(),
     }))
@@ -139,6 +142,7 @@ pub async fn create_vault(
         Json(VaultView {
             id: v.id.to_string(),
             name: v.name,
+            role: v.role.to_owned(),
         }),
     )
         .into_response())
@@ -153,10 +157,7 @@ pub async fn list_items(
     path: PathIds,
 ) -> ApiResult<Json<ItemList>> {
     let [vault] = ids(path)?;
-    let items = state
-        .keyslot
-        .list_items_with_depositors(&p, &vault)
-        .await?;
+    let items = state.keyslot.list_items_with_depositors(&p, &vault).await?;
     Ok(Json(ItemList {
         items: items
             .into_iter()
