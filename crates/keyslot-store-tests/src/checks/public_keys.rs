@@ -19,7 +19,7 @@ check!(
             .unwrap();
 
         // Users: both without a MAC, one page of one at a time, in id order.
-        let mut ours = vec![a.user, b.user];
+        let mut ours = [a.user, b.user];
         ours.sort();
         let first = store
             .stored_public_keys(PublicKeyTable::Users, None, true, 1)
