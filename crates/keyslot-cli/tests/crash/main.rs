@@ -22,6 +22,7 @@ mod support;
 
 mod integrity;
 mod lifecycle;
+mod lifecycle_http;
 mod lifecycle_world;
 mod model;
 mod rng;
