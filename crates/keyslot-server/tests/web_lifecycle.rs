@@ -1,6 +1,7 @@
-//! The vault page's key lifecycle, as a browser without JavaScript sees it: the key
-//! version and re-wrap state on the page, and the "Rotate key now" form, which only the
-//! owner's session with the page's CSRF field can use.
+//! The vault page's key lifecycle and members, as a browser without JavaScript sees it:
+//! the key version and re-wrap state on the page; the "Rotate key now" form, and the
+//! share, change-role and remove forms (removal behind a confirmation page that says it
+//! rotates), which only the owner's session with the page's CSRF field can use.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -160,4 +161,124 @@ async fn the_owner_rotates_from_the_vault_page_and_nobody_else_can() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["value"], "hunter2");
+}
+
+#[tokio::test]
+async fn the_owner_shares_changes_a_role_and_removes_a_member_which_rotates() {
+    let s = TestServer::start().await;
+    let ann = s.signup("ann").await;
+    let bob = s.signup("bob").await;
+    let owner = s.session("ann", common::PASSWORD).await;
+    let browser = Browser::of(&s, "ann").await;
+    let vault_path = format!("/vaults/{}", ann.vault);
+    let members_path = format!("{vault_path}/members");
+    let (_, html) = browser.page(&s, &vault_path).await;
+    assert!(
+        html.contains("ann (you)") && html.contains(&format!("action=\"{members_path}\"")),
+        "{html}"
+    );
+    let csrf = browser.csrf(&s, &vault_path).await;
+
+    // An unknown username is said beside the field; nothing without the CSRF field.
+    let r = browser
+        .post(
+            &s,
+            &members_path,
+            &[("username", "nobody"), ("role", "read"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("no user has this name"));
+    let r = browser
+        .post(&s, &members_path, &[("username", "bob"), ("role", "read")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let bobs = Browser::of(&s, "bob").await;
+    assert_eq!(bobs.page(&s, &vault_path).await.0, StatusCode::NOT_FOUND);
+
+    let r = browser
+        .post(
+            &s,
+            &members_path,
+            &[("username", "bob"), ("role", "read"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Bob now opens the vault as a reader: no rotate or share form, and posting them is 403.
+    let (status, html) = bobs.page(&s, &vault_path).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Key version 1.")
+            && html.contains("the read role")
+            && !html.contains("Rotate key now")
+            && !html.contains(&format!("action=\"{members_path}\"")),
+        "{html}"
+    );
+    let bobs_csrf = bobs.csrf(&s, &vault_path).await;
+    for (path, fields) in [
+        (
+            format!("{vault_path}/rotate"),
+            vec![("csrf", bobs_csrf.as_str())],
+        ),
+        (
+            members_path.clone(),
+            vec![
+                ("username", "ann"),
+                ("role", "read"),
+                ("csrf", bobs_csrf.as_str()),
+            ],
+        ),
+    ] {
+        let r = bobs.post(&s, &path, &fields).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+
+    // The owner makes bob a writer; bob's page says so.
+    let bob_path = format!("{members_path}/{}", bob.user_id);
+    let r = browser
+        .post(
+            &s,
+            &format!("{bob_path}/role"),
+            &[("role", "write"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        bobs.page(&s, &vault_path)
+            .await
+            .1
+            .contains("the write role")
+    );
+
+    // The last owner cannot leave: the page says why and the key does not move.
+    let r = browser
+        .post(
+            &s,
+            &format!("{members_path}/{}/remove", ann.user_id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("last owner"));
+    assert_eq!(key_version(&s, &owner, &ann.vault).await, 1);
+
+    // Removing asks first, saying it rotates; the confirmed form removes and rotates.
+    let (status, html) = browser.page(&s, &format!("{bob_path}/remove")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Removal rotates the vault key")
+            && html.contains(&format!("action=\"{bob_path}/remove\"")),
+        "{html}"
+    );
+    let r = browser.post(&s, &format!("{bob_path}/remove"), &[]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(bobs.page(&s, &vault_path).await.0, StatusCode::OK);
+    let r = browser
+        .post(&s, &format!("{bob_path}/remove"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], vault_path.as_str());
+    assert_eq!(key_version(&s, &owner, &ann.vault).await, 2);
+    assert_eq!(bobs.page(&s, &vault_path).await.0, StatusCode::NOT_FOUND);
+    assert!(!browser.page(&s, &vault_path).await.1.contains("bob"));
 }

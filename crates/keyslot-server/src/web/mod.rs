@@ -7,6 +7,7 @@
 //! strict Content-Security-Policy holds; no secret ever goes into a URL.
 
 mod account;
+mod members;
 mod tokens;
 mod vault_keys;
 mod vaults;
@@ -47,6 +48,15 @@ pub fn routes() -> Router<AppState> {
             get(vaults::items).post(vaults::create_item),
         )
         .route("/vaults/{vault}/rotate", post(vault_keys::rotate))
+        .route("/vaults/{vault}/members", post(members::share))
+        .route(
+            "/vaults/{vault}/members/{member}/role",
+            post(members::change_role),
+        )
+        .route(
+            "/vaults/{vault}/members/{member}/remove",
+            get(members::confirm_remove).post(members::remove),
+        )
         .route(
             "/vaults/{vault}/items/{item}",
             get(vaults::item).post(vaults::update_item),

@@ -1,10 +1,12 @@
 //! Vaults and items: list, create, view (value hidden until revealed), edit, delete. The
-//! vault page also shows the vault's key state; its forms are in [`super::vault_keys`].
+//! vault page also shows the vault's key state and members; their forms are in
+//! [`super::vault_keys`] and [`super::members`].
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use keyslot_core::memberstore::MemberRow;
 use keyslot_core::views::{Item, ItemSummary, Vault, VaultInfo};
 use keyslot_crypto::Id;
 use serde_json::Value;
@@ -27,6 +29,10 @@ struct VaultTemplate<'a> {
     /// Name, the caller's role, key version and lifecycle state.
     vault: VaultInfo,
     items: Vec<(ItemSummary, String)>,
+    /// Who else holds the vault, with their roles.
+    members: Vec<MemberRow>,
+    /// The caller, to tell their own row apart (they leave rather than remove).
+    me: Id,
     name: &'a str,
     value: &'a str,
     errors: Errors,
@@ -160,9 +166,16 @@ pub(super) async fn vault_page(
             (i, t)
         })
         .collect();
+    let members = state
+        .keyslot
+        .list_members(&session.principal, vault)
+        .await
+        .map_err(Page::from_error)?;
     Ok(Page::render(&VaultTemplate {
         vault: v,
         items,
+        members,
+        me: *session.principal.user(),
         name,
         value,
         errors,
