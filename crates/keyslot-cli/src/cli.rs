@@ -452,6 +452,39 @@ pub enum VaultCommand {
         /// Vault name or id.
         vault: String,
     },
+    /// Share a vault with another user (its owner, logged in): `read` lists and reads,
+    /// `write` also writes, `owner` also shares and rotates. With --json: {user_id, role}.
+    /// A user already sharing it gets the new role.
+    ///
+    /// Example: keyslot vault share work alice --role read
+    Share {
+        /// Vault name or id.
+        vault: String,
+        /// The user to share it with.
+        username: String,
+        /// read, write or owner.
+        #[arg(long, value_parser = ["read", "write", "owner"])]
+        role: String,
+    },
+    /// Stop sharing a vault with a user (its owner; or your own name, to leave it). The
+    /// vault's key is rotated before this returns, so nothing written afterwards opens
+    /// with anything that user or their tokens held.
+    ///
+    /// Example: keyslot vault unshare work alice
+    Unshare {
+        /// Vault name or id.
+        vault: String,
+        /// The member's username.
+        username: String,
+    },
+    /// A vault's members and their roles. With --json:
+    /// [{user_id, username, role, grant_pending}].
+    ///
+    /// Example: keyslot vault members work
+    Members {
+        /// Vault name or id.
+        vault: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 //! errors), never a credential: the credential lives in [`Credential`], whose `Debug`
 //! prints `***`.
 
+mod members;
 mod types;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+pub use members::{Member, MemberRole};
 pub use types::*;
 
 /// How requests authenticate.

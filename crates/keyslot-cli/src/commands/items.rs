@@ -36,6 +36,17 @@ pub async fn vault_command(addr: &str, as_json: bool, command: &VaultCommand) ->
         }
         VaultCommand::Show { vault: v } => super::vault_keys::show(&client, as_json, v).await,
         VaultCommand::Rotate { vault: v } => super::vault_keys::rotate(&client, as_json, v).await,
+        VaultCommand::Share {
+            vault: v,
+            username,
+            role,
+        } => super::vault_members::share(&client, as_json, v, username, role).await,
+        VaultCommand::Unshare { vault: v, username } => {
+            super::vault_members::unshare(&client, as_json, v, username).await
+        }
+        VaultCommand::Members { vault: v } => {
+            super::vault_members::members(&client, as_json, v).await
+        }
     }
 }
 

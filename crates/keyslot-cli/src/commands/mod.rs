@@ -17,6 +17,7 @@ pub mod secrets;
 pub mod tokens;
 pub mod transfer;
 pub mod vault_keys;
+pub mod vault_members;
 
 use std::io::Write as _;
 
