@@ -14,9 +14,11 @@
 //! it seals anything to it (500 and an audit event), so the attacker's secret opens no
 //! grant made for that holder.
 //!
+//! A removed member likewise: they keep their session cookie (their user key, from its
+//! row) and a token of theirs scoped to the shared vault; after the owner removes them,
+//! nothing written opens with either.
+//!
 //! Every case runs on SQLite and on PostgreSQL (`KEYSLOT_TEST_DATABASE_URL`; CI sets it).
-//! Still to come with vault sharing (issue 15, next slice): a removed member's user key
-//! (`attacker::attack_with_user_key` is ready for it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/attacker.rs"]
@@ -357,6 +359,110 @@ async fn postgres_each_expiry_ends_its_token() {
         return;
     };
     each_expiry_ends_its_token(d).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Removed member.
+
+/// A member keeps their session cookie (which opens their user key) and a token of theirs
+/// scoped to the shared vault, and copies of the database; the owner removes them; items
+/// and deposits written after the removal open with neither.
+async fn removed_member_opens_nothing_written_after(mut d: Deployment) {
+    let (vault, sessions) = d.owner().await;
+    let (_, b, _) = d.mint(&sessions[0], &vault, true, None).await;
+    let (_, e) = deposit_token(&d, &sessions[0], &vault).await;
+    let (member, member_session) = d.user("mallory").await;
+    let (status, body) = d
+        .send(
+            0,
+            Method::POST,
+            &format!("/v1/vaults/{vault}/members"),
+            As::Session(&sessions[0]),
+            Some(json!({"username": "mallory", "role": "write"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}\n{}", d.logs());
+    let i1 = d
+        .write(0, As::Session(&sessions[0]), &vault, "before")
+        .await;
+    // The member's first use turns the grant into their own slot; they mint a token too.
+    let (status, body) = d
+        .send(
+            1,
+            Method::GET,
+            &format!("/v1/vaults/{vault}/items/{i1}"),
+            As::Session(&member_session),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, member_token, _) = d.mint(&member_session, &vault, false, None).await;
+
+    let old = d.copy().await;
+    let before = BTreeSet::from([i1]);
+    let by_session = attacker::attack_with_session(&member_session.cookie, &[&old]);
+    assert_eq!(
+        by_session.item_ids(),
+        before,
+        "the member before removal: {by_session:?}"
+    );
+    assert_opens_exactly(
+        &member_token,
+        &[&old],
+        &before,
+        "the member's token before removal",
+    );
+    let version_before = old.key_version(&vault).unwrap();
+
+    let (status, body) = d
+        .send(
+            1,
+            Method::DELETE,
+            &format!("/v1/vaults/{vault}/members/{member}"),
+            As::Session(&sessions[1 % sessions.len()]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}\n{}", d.logs());
+    let at_204 = d.copy().await;
+    assert!(
+        at_204.key_version(&vault).unwrap() > version_before,
+        "the removal answered 204 with the vault still at key version {version_before}"
+    );
+
+    let after = after_the_end(&d, &sessions, &b, &e, &vault, true).await;
+    let new = d.copy().await;
+    let copies = [&old, &at_204, &new];
+    let by_session = attacker::attack_with_session(&member_session.cookie, &copies);
+    assert_eq!(
+        leaked(&by_session, &after),
+        Vec::<String>::new(),
+        "written after the removal, opened with the removed member's user key"
+    );
+    assert!(by_session.item_ids().is_subset(&before));
+    let by_token = attack(&member_token, &copies);
+    assert_eq!(
+        leaked(&by_token, &after),
+        Vec::<String>::new(),
+        "written after the removal, opened with the removed member's token"
+    );
+    let mut everything = after.clone();
+    everything.insert(i1);
+    assert_opens_exactly(&b, &[&new], &everything, "B after the removal");
+    d.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_removed_member_opens_nothing_written_after() {
+    removed_member_opens_nothing_written_after(Deployment::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_removed_member_opens_nothing_written_after() {
+    let Some(d) = Deployment::postgres("attacker member").await else {
+        return;
+    };
+    removed_member_opens_nothing_written_after(d).await;
 }
 
 // ---------------------------------------------------------------------------------------
