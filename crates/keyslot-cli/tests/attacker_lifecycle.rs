@@ -291,7 +291,7 @@ async fn each_expiry_ends_its_token(mut d: Deployment) {
         .write(0, As::Session(&sessions[0]), &vault, "before")
         .await;
     let (_, first, first_ends) = d.mint(&sessions[0], &vault, false, Some(2)).await;
-    let (second_id, second, second_ends) = d.mint(&sessions[0], &vault, false, Some(7)).await;
+    let (second_id, second, second_ends) = d.mint(&sessions[0], &vault, false, Some(20)).await;
     let start = d.copy().await;
 
     wait_past(first_ends).await;
@@ -303,6 +303,10 @@ async fn each_expiry_ends_its_token(mut d: Deployment) {
         .write_concurrently(&sessions, &[&b], &vault, "between", 2)
         .await;
     let middle = d.copy().await;
+    assert!(
+        now() < second_ends,
+        "the second token ended during the writes between: the test ran too slowly to mean anything"
+    );
     assert!(
         middle.key_version(&vault) > start.key_version(&vault),
         "no rotation after the first expiry"
