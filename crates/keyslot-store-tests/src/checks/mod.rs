@@ -9,6 +9,7 @@ mod fixtures;
 mod items;
 mod keys;
 mod limits;
+mod members;
 mod meta;
 mod public_keys;
 mod reseal;
