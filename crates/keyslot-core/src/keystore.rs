@@ -181,9 +181,6 @@ pub trait KeyStore {
     /// transaction. [`crate::StoreError::KeyVersionMoved`] otherwise, changing nothing.
     async fn rotate_vault(&self, rotation: Rotation) -> StoreResult<()>;
 
-    /// Store a holder's public-key MAC where none is stored yet (rows made before MACs).
-    async fn set_public_key_mac(&self, holder: Holder, mac: &[u8]) -> StoreResult<()>;
-
     /// Revoke `token` of `user`: delete it (its slots and grants with it), make every vault
     /// it held a slot or grant for due, audit; one transaction. [`crate::StoreError::NotFound`]
     /// if the user has no such token.

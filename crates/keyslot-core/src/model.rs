@@ -87,6 +87,11 @@ pub struct TokenRecord {
     pub wrapped_user_key: Option<Vec<u8>>,
     /// The token's X25519 public key (for later re-grants).
     pub x25519_public: Vec<u8>,
+    /// The public key's MAC under the seal key, binding it to this token: written in the
+    /// same INSERT as the row, so a token never exists without it. `None` only for a row
+    /// from before public-key MACs that the start-up backfill has not reached (or one
+    /// whose MAC was cleared behind the server's back): such a key is refused.
+    pub public_key_mac: Option<Vec<u8>>,
     /// When it was minted.
     pub created_at: Timestamp,
     /// When it stops working.

@@ -43,6 +43,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct NewAccount {
     /// The user with its sealed password slot.
     pub user: UserRecord,
+    /// The MAC of the user's X25519 public key under the seal key, inserted with the
+    /// user's row (never in a later statement: a crash between the two would leave a key
+    /// that every grant to it refuses). Sign-up always gives it; `None` stores a row like
+    /// those from before public-key MACs (the start-up backfill's input).
+    pub user_public_key_mac: Option<Vec<u8>>,
     /// The recovery-code slot.
     pub recovery: RecoveryRecord,
     /// The default vault.

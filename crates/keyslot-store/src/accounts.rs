@@ -10,6 +10,7 @@ use keyslot_crypto::Id;
 use crate::db::{Pool, Tx, query, sql, touched};
 use crate::{audit, rows, vaults};
 
+/// Sign-up in one transaction; the user's public-key MAC goes in with the user's row.
 pub(crate) async fn create(pool: &Pool, a: NewAccount) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     let u = &a.user;
@@ -17,7 +18,7 @@ pub(crate) async fn create(pool: &Pool, a: NewAccount) -> StoreResult<()> {
     tx.execute(
         query(sql!(
             "INSERT INTO users (id, username, username_key, created_at, password_credential, password_slot, \
-             x25519_public, x25519_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+             x25519_public, x25519_public_mac, x25519_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(&u.id)
         .bind(&u.username)
@@ -26,6 +27,7 @@ pub(crate) async fn create(pool: &Pool, a: NewAccount) -> StoreResult<()> {
         .bind(&u.password_credential)
         .bind(&u.password_slot)
         .bind(&u.x25519_public)
+        .bind(&a.user_public_key_mac)
         .bind(&u.x25519_wrapped),
     )
     .await?;

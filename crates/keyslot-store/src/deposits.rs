@@ -53,7 +53,8 @@ async fn create_token(
     tx.execute(
         query(sql!(
             "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, deposit, wrapped_user_key, \
-             x25519_public, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, NULL)"
+             x25519_public, public_key_mac, created_at, expires_at, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, NULL)"
         ))
         .bind(&t.id)
         .bind(&t.user_id)
@@ -63,6 +64,7 @@ async fn create_token(
         .bind(false)
         .bind(true)
         .bind(&t.x25519_public)
+        .bind(&t.public_key_mac)
         .bind(t.created_at)
         .bind(t.expires_at),
     )

@@ -470,20 +470,6 @@ async fn insert_grant(tx: &mut Tx, g: &Grant, at: Timestamp) -> StoreResult<()> 
     Ok(())
 }
 
-pub(crate) async fn set_public_key_mac(pool: &Pool, holder: Holder, mac: &[u8]) -> StoreResult<()> {
-    let q = match holder {
-        Holder::User(_) => query(sql!(
-            "UPDATE users SET x25519_public_mac = $1 WHERE id = $2 AND x25519_public_mac IS NULL"
-        )),
-        Holder::Token(_) => query(sql!(
-            "UPDATE tokens SET public_key_mac = $1 WHERE id = $2 AND public_key_mac IS NULL"
-        )),
-    };
-    let (Holder::User(id) | Holder::Token(id)) = holder;
-    pool.execute(q.bind(mac).bind(&id)).await?;
-    Ok(())
-}
-
 pub(crate) async fn revoke_token(
     pool: &Pool,
     user: &Id,
@@ -554,9 +540,6 @@ impl keyslot_core::keystore::KeyStore for crate::SqlStore {
     }
     async fn rotate_vault(&self, rotation: Rotation) -> StoreResult<()> {
         rotate(&self.pool, rotation).await
-    }
-    async fn set_public_key_mac(&self, holder: Holder, mac: &[u8]) -> StoreResult<()> {
-        set_public_key_mac(&self.pool, holder, mac).await
     }
     async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked> {
         let revoked = revoke_token(&self.pool, user, token, audit).await?;

@@ -140,6 +140,7 @@ pub(crate) fn token(row: &dyn RowRead) -> StoreResult<TokenRecord> {
         deposit: row.flag("deposit")?,
         wrapped_user_key: row.opt_bytes("wrapped_user_key")?,
         x25519_public: row.bytes("x25519_public")?,
+        public_key_mac: row.opt_bytes("public_key_mac")?,
         created_at: row.int("created_at")?,
         expires_at: row.int("expires_at")?,
         last_used_at: row.opt_int("last_used_at")?,

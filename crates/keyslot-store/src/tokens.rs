@@ -19,7 +19,7 @@ pub(crate) async fn read(
     pool.optional(
         query(sql!(
             "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.wrapped_user_key, \
-             t.x25519_public, t.created_at, t.expires_at, t.last_used_at, \
+             t.x25519_public, t.public_key_mac, t.created_at, t.expires_at, t.last_used_at, \
              s.key_version AS s_key_version, s.wrapped_vault_key AS s_wrapped, \
              v.key_version AS v_key_version, v.wrapped_vault_key AS v_wrapped, \
              cv.key_version AS cv_key_version, cv.rotation_due AS cv_rotation_due, cv.rotate_due_at AS cv_rotate_due_at, \
@@ -41,6 +41,8 @@ pub(crate) async fn read(
     .await
 }
 
+/// A mint in one transaction: the token's row with its public-key MAC (one INSERT), its
+/// slots and the audit event.
 pub(crate) async fn create(
     pool: &Pool,
     t: TokenRecord,
@@ -63,7 +65,7 @@ pub(crate) async fn create(
     tx.execute(
         query(sql!(
             "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, \
-             created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             public_key_mac, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&t.id)
         .bind(&t.user_id)
@@ -73,6 +75,7 @@ pub(crate) async fn create(
         .bind(t.can_write)
         .bind(&t.wrapped_user_key)
         .bind(&t.x25519_public)
+        .bind(&t.public_key_mac)
         .bind(t.created_at)
         .bind(t.expires_at)
         .bind(t.last_used_at),
@@ -96,7 +99,7 @@ pub(crate) async fn create(
 /// A token by id; `None` as well when its user is disabled.
 pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<TokenRecord>> {
     pool.optional(
-        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.wrapped_user_key, t.x25519_public, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
+        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.wrapped_user_key, t.x25519_public, t.public_key_mac, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
             .bind(id),
         rows::token,
     )
@@ -130,7 +133,7 @@ pub(crate) async fn slots(pool: &Pool, token: &Id) -> StoreResult<Vec<TokenVault
 /// A user's tokens in the order they were minted.
 pub(crate) async fn of_user(pool: &Pool, user: &Id) -> StoreResult<Vec<TokenRecord>> {
     pool.all(
-        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, deposit, wrapped_user_key, x25519_public, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
+        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, deposit, wrapped_user_key, x25519_public, public_key_mac, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
             .bind(user),
         rows::token,
     )

@@ -58,6 +58,11 @@ impl Keyslot {
 
         let (recovery, code) = new_recovery(&user, &user_key)?;
         let pair = UserKeyPair::generate()?;
+        // The user public key's MAC, computed before the account exists and inserted with
+        // the user's row: no user is stored without it (docs/SECURITY.md).
+        let user_public_key_mac = self
+            .holder_public_key_mac(crate::keystore::Holder::User(user), &user, &pair.public())
+            .await?;
         let vault = new_vault(&user, &user_key, DEFAULT_VAULT_NAME)?;
         let vault_id = vault.id;
         let at = now();
@@ -74,6 +79,7 @@ impl Keyslot {
                 locked_until: None,
                 disabled_at: None,
             },
+            user_public_key_mac: Some(user_public_key_mac),
             recovery,
             vault,
             audit: AuditEvent {
@@ -91,12 +97,6 @@ impl Keyslot {
             Err(StoreError::Conflict) => Err(Error::UsernameTaken),
             other => other.map_err(Error::from),
         }?;
-        // The user public key's MAC, written right after the account (a crash in between
-        // leaves the key without a MAC: refused wherever it would get a grant,
-        // docs/SECURITY.md).
-        let holder = crate::keystore::Holder::User(user);
-        let mac = self.holder_public_key_mac(holder, &user, &pair.public())?;
-        self.store.set_public_key_mac(holder, &mac).await?;
         Ok(SignedUp {
             user_id: user,
             vault_id,

@@ -5,15 +5,16 @@
 //! A stored public key is used only when its MAC, under the seal key, matches its holder.
 //! A key without a MAC is refused exactly like a key with a wrong one: the backfill gave
 //! every row from before public-key MACs its MAC at the server's start, and every row
-//! made since gets its MAC when it is made, so a missing one means the row was written
-//! behind the server's back (a key put in a victim's row with its MAC cleared) or a
-//! creation was interrupted before its MAC (a token never handed out, or a sign-up that
-//! answered 500). Either way nothing is sealed to it: the request answers 500 and the
+//! made since has its MAC in the same INSERT as the row (a token's and a user's) or in
+//! the same UPDATE as the key (a vault key version's), so a missing one means the row was
+//! written behind the server's back (a key put in a victim's row with its MAC cleared).
+//! Either way nothing is sealed to it: the request answers 500 and the
 //! vault's owner gets a `key.public_key_mac` audit event.
 //!
 //! The MACs are seal-key calls (HSM calls, with an HSM), so they run off the runtime,
 //! bounded like every other seal call a request makes (`seal_calls`): one blocking job
-//! for all the holders of a rotation.
+//! for all the holders of a rotation, and one for the MAC a mint or sign-up writes with
+//! its row.
 
 use keyslot_crypto::{PublicKey, RecipientKind, public_key_mac, verify_public_key_mac};
 
@@ -107,8 +108,11 @@ impl Keyslot {
         }
     }
 
-    /// The MAC of a token's or user's public key as this server writes it.
-    pub(super) fn holder_public_key_mac(
+    /// The MAC of a token's or user's public key as this server writes it, computed off
+    /// the runtime like every seal-key call (`seal_calls`). Called before the holder's row
+    /// is inserted, so the MAC goes into the same INSERT: no row is ever written without
+    /// it.
+    pub(super) async fn holder_public_key_mac(
         &self,
         holder: Holder,
         user: &keyslot_crypto::Id,
@@ -116,6 +120,9 @@ impl Keyslot {
     ) -> Result<Vec<u8>> {
         let (kind, id) = kind_and_id(holder);
         let pk = PublicKey::from_slice(public_key)?;
-        Ok(public_key_mac(self.seal.as_ref(), kind, &id, user, None, None, &pk)?.to_vec())
+        let user = *user;
+        self.seal_calls
+            .run(move |seal| Ok(public_key_mac(seal, kind, &id, &user, None, None, &pk)?.to_vec()))
+            .await
     }
 }

@@ -96,6 +96,12 @@ impl Keyslot {
         let name_key = ItemKey::generate()?;
         let at = now();
         let expires_at = at + lifetime;
+        // The public key's MAC, computed before the row exists and inserted with it: a
+        // token is never stored without it (docs/SECURITY.md).
+        let x25519_public = keyslot_crypto::x25519::token_public_key(&token).to_vec();
+        let public_key_mac = self
+            .holder_public_key_mac(Holder::Token(*token.id()), user, &x25519_public)
+            .await?;
         let record = TokenRecord {
             id: *token.id(),
             user_id: *user,
@@ -115,7 +121,8 @@ impl Keyslot {
             can_write: request.can_write && !request.deposit,
             deposit: request.deposit,
             wrapped_user_key,
-            x25519_public: keyslot_crypto::x25519::token_public_key(&token).to_vec(),
+            x25519_public,
+            public_key_mac: Some(public_key_mac),
             created_at: at,
             expires_at,
             last_used_at: None,
@@ -150,7 +157,7 @@ impl Keyslot {
             };
             self.mint_deposit(principal, session, record.clone(), ids, audit)
                 .await?;
-            return self.finish_mint(&token, user, &record).await;
+            return Ok(Self::finish_mint(&token, &record));
         }
         let mut minted = false;
         for _ in 0..VERSION_RETRIES {
@@ -183,29 +190,16 @@ impl Keyslot {
         if !minted {
             return Err(StoreError::KeyVersionMoved.into());
         }
-        self.finish_mint(&token, user, &record).await
+        Ok(Self::finish_mint(&token, &record))
     }
 
-    /// After a token's row is written: its public key's MAC, and the answer.
-    async fn finish_mint(
-        &self,
-        token: &TokenCredential,
-        user: &Id,
-        record: &TokenRecord,
-    ) -> Result<Minted> {
-        // The public key's MAC, written right after the row and before the secret is
-        // handed out: a crash in between leaves a token nobody holds, whose key (without
-        // a MAC) is refused at every check until it is revoked (docs/SECURITY.md).
-        let mac =
-            self.holder_public_key_mac(Holder::Token(*token.id()), user, &record.x25519_public)?;
-        self.store
-            .set_public_key_mac(Holder::Token(*token.id()), &mac)
-            .await?;
-        Ok(Minted {
+    /// The answer to a mint whose row (with its public key's MAC) is written.
+    fn finish_mint(token: &TokenCredential, record: &TokenRecord) -> Minted {
+        Minted {
             id: *token.id(),
             token: token.expose_text(),
             expires_at: record.expires_at,
-        })
+        }
     }
 
     /// The caller's tokens (sessions only).

@@ -46,6 +46,7 @@ check!(
                     username: "CAROL".into(),
                     ..store.user(&first.user).await.unwrap().unwrap()
                 },
+                user_public_key_mac: None,
                 recovery: RecoveryRecord {
                     user_id: other,
                     credential_id: id(),

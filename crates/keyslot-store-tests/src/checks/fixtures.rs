@@ -30,6 +30,8 @@ pub(super) struct Account {
     pub(super) recovery: Id,
 }
 
+/// An account whose user row has no public-key MAC, like a row from before MACs (the
+/// service always writes one with the row: see `public_keys`).
 pub(super) async fn account(store: &dyn Store, username: &str) -> Account {
     let (user, vault, recovery) = (id(), id(), id());
     store
@@ -46,6 +48,7 @@ pub(super) async fn account(store: &dyn Store, username: &str) -> Account {
                 locked_until: None,
                 disabled_at: None,
             },
+            user_public_key_mac: None,
             recovery: RecoveryRecord {
                 user_id: user,
                 credential_id: recovery,
@@ -103,7 +106,7 @@ pub(super) fn item(a: &Account, version: u64, value: &[u8]) -> ItemRecord {
 }
 
 /// A token row with fixed bytes (stores never interpret them); a `wrapped_user_key` makes
-/// it an all-vaults token.
+/// it an all-vaults token. Its public key has no MAC, like a row from before MACs.
 pub(super) fn token_record(
     user: &Id,
     can_write: bool,
@@ -119,6 +122,7 @@ pub(super) fn token_record(
         deposit: false,
         wrapped_user_key,
         x25519_public: vec![5; 32],
+        public_key_mac: None,
         created_at: 10,
         expires_at: 100,
         last_used_at: None,

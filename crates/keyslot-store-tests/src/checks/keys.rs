@@ -450,31 +450,6 @@ check!(
     }
 );
 
-check!(public_key_macs_are_set_once, |store| async move {
-    let a = account(store.as_ref(), "uma").await;
-    let token = mint_scoped(store.as_ref(), &a).await;
-    store
-        .set_public_key_mac(Holder::User(a.user), b"user mac")
-        .await
-        .unwrap();
-    store
-        .set_public_key_mac(Holder::Token(token), b"token mac")
-        .await
-        .unwrap();
-    store
-        .set_public_key_mac(Holder::Token(token), b"other")
-        .await
-        .unwrap();
-    let holders = store.rotation_holders(&a.vault, LIVE).await.unwrap();
-    assert_eq!(holders[0].public_key_mac.as_deref(), Some(&b"user mac"[..]));
-    assert_eq!(
-        holders[1].public_key_mac.as_deref(),
-        Some(&b"token mac"[..]),
-        "never overwritten"
-    );
-    assert_eq!(holders[1].public_key, vec![5; 32]);
-});
-
 /// Run `a` and `b` at the same instant through a store gated on `gates` (two parties).
 async fn race2<A, B, FA, FB>(
     store: &Arc<dyn Store>,

@@ -1,9 +1,124 @@
-//! Stored public keys in bulk: pages in key order (only those without a MAC, when asked),
-//! and a MAC written only over the public key and MAC as they were read.
+//! Stored public keys: a token's and a user's MAC stored by the INSERT that makes the row;
+//! in bulk, pages in key order (only those without a MAC, when asked), and a MAC written
+//! only over the public key and MAC as they were read.
 
+use keyslot_core::keystore::Holder;
+use keyslot_core::model::{RecoveryRecord, TokenRecord, TokenVaultSlot, UserRecord};
 use keyslot_core::public_key_store::{PublicKeyTable, StoredPublicKey};
+use keyslot_core::store::NewAccount;
 
-use super::fixtures::{account, mint_scoped};
+use super::fixtures::{account, audit, id, mint_scoped, token_record, vault_record};
+
+check!(
+    a_created_account_and_token_have_their_public_key_mac_in_the_row,
+    |store| async move {
+        // Sign-up: the user's MAC goes in with the user's row, no later write.
+        let (user, vault) = (id(), id());
+        store
+            .create_account(NewAccount {
+                user: UserRecord {
+                    id: user,
+                    username: "pk-mac".into(),
+                    created_at: 1_000,
+                    password_credential: id(),
+                    password_slot: b"sealed password slot".to_vec(),
+                    x25519_public: vec![3; 32],
+                    x25519_wrapped: b"wrapped x25519".to_vec(),
+                    failed_logins: 0,
+                    locked_until: None,
+                    disabled_at: None,
+                },
+                user_public_key_mac: Some(b"user key mac".to_vec()),
+                recovery: RecoveryRecord {
+                    user_id: user,
+                    credential_id: id(),
+                    verifier: vec![2; 32],
+                    wrapped_user_key: b"rc slot".to_vec(),
+                },
+                vault: vault_record(&user, vault),
+                audit: audit(Some(&user), "signup"),
+            })
+            .await
+            .unwrap();
+
+        // A scoped token, a "*" token and a deposit token: each MAC in its row.
+        let scoped = TokenRecord {
+            public_key_mac: Some(b"scoped mac".to_vec()),
+            ..token_record(&user, false, None)
+        };
+        let slot = TokenVaultSlot {
+            token_id: scoped.id,
+            vault_id: vault,
+            key_version: 1,
+            wrapped_vault_key: b"t slot".to_vec(),
+        };
+        let all = TokenRecord {
+            public_key_mac: Some(b"all mac".to_vec()),
+            x25519_public: vec![6; 32],
+            ..token_record(&user, true, Some(b"wrapped user key".to_vec()))
+        };
+        let deposit = TokenRecord {
+            public_key_mac: Some(b"deposit mac".to_vec()),
+            x25519_public: vec![7; 32],
+            deposit: true,
+            ..token_record(&user, false, None)
+        };
+        let ids = [scoped.id, all.id, deposit.id];
+        store
+            .create_token(scoped, vec![slot], None, audit(Some(&user), "token.mint"))
+            .await
+            .unwrap();
+        store
+            .create_token(all, vec![], None, audit(Some(&user), "token.mint"))
+            .await
+            .unwrap();
+        store
+            .create_deposit_token(deposit, &[vault], None, audit(Some(&user), "token.mint"))
+            .await
+            .unwrap();
+
+        // Read straight back, by every path that reads them.
+        for (t, mac) in ids
+            .iter()
+            .zip([&b"scoped mac"[..], b"all mac", b"deposit mac"])
+        {
+            let got = store.token(t).await.unwrap().unwrap();
+            assert_eq!(got.public_key_mac.as_deref(), Some(mac));
+        }
+        let listed = store.tokens(&user).await.unwrap();
+        assert_eq!(listed.len(), 3);
+        assert!(
+            listed.iter().all(|t| t.public_key_mac.is_some()),
+            "{listed:?}"
+        );
+        let holders = store.rotation_holders(&vault, 50).await.unwrap();
+        let mac_of = |h: Holder| {
+            holders
+                .iter()
+                .find(|p| p.holder == h)
+                .and_then(|p| p.public_key_mac.clone())
+        };
+        assert_eq!(mac_of(Holder::User(user)), Some(b"user key mac".to_vec()));
+        assert_eq!(mac_of(Holder::Token(ids[0])), Some(b"scoped mac".to_vec()));
+        let users = store
+            .stored_public_keys(PublicKeyTable::Users, None, false, 10)
+            .await
+            .unwrap();
+        let ours = users.iter().find(|k| k.holder == user).unwrap();
+        assert_eq!(
+            (ours.public_key.clone(), ours.mac.clone()),
+            (vec![3; 32], Some(b"user key mac".to_vec()))
+        );
+        // Nothing is left for a backfill to find.
+        for table in [PublicKeyTable::Users, PublicKeyTable::Tokens] {
+            let missing = store
+                .stored_public_keys(table, None, true, 10)
+                .await
+                .unwrap();
+            assert!(missing.is_empty(), "{missing:?}");
+        }
+    }
+);
 
 check!(
     public_key_macs_page_in_order_and_are_written_only_over_what_was_read,

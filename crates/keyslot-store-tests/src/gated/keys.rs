@@ -43,9 +43,6 @@ impl KeyStore for Gated {
         self.gate(Gate::RotateVault).await;
         self.inner.rotate_vault(rotation).await
     }
-    async fn set_public_key_mac(&self, holder: Holder, mac: &[u8]) -> StoreResult<()> {
-        self.inner.set_public_key_mac(holder, mac).await
-    }
     async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked> {
         self.inner.revoke_token(user, token, audit).await
     }

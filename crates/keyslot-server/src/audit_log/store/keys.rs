@@ -44,9 +44,6 @@ impl KeyStore for Shipping {
         self.log.write(std::slice::from_ref(&event));
         Ok(())
     }
-    async fn set_public_key_mac(&self, holder: Holder, mac: &[u8]) -> StoreResult<()> {
-        self.inner.set_public_key_mac(holder, mac).await
-    }
     async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked> {
         let event = audit.clone();
         let revoked = self.inner.revoke_token(user, token, audit).await?;
