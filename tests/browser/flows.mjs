@@ -91,7 +91,8 @@ try {
   await page.getByLabel("Name").fill("Work");
   await page.getByRole("button", { name: "Create vault" }).click();
   await page.getByRole("heading", { name: "Work" }).waitFor();
-  await page.getByLabel("Name").fill("stripe");
+  // The vault page also has the share form's "Username": match the item's "Name" exactly.
+  await page.getByLabel("Name", { exact: true }).fill("stripe");
   await page.getByLabel("Value", { exact: true }).fill("sk_live_4f2a9c");
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByRole("heading", { name: "stripe" }).waitFor();
@@ -191,7 +192,7 @@ try {
   await plain.getByLabel("Password").fill(THIRD_PASSWORD);
   await plain.getByRole("button", { name: "Log in" }).click();
   await plain.getByRole("link", { name: "Work" }).click();
-  await plain.getByLabel("Name").fill("no-js item");
+  await plain.getByLabel("Name", { exact: true }).fill("no-js item");
   await plain.getByLabel("Value", { exact: true }).fill("works without scripts");
   await plain.getByRole("button", { name: "Save" }).click();
   await plain.getByText("Reveal value").click();

@@ -124,6 +124,7 @@ impl Modify for Problems {
                 &mut item.put,
                 &mut item.post,
                 &mut item.delete,
+                &mut item.patch,
             ];
             for operation in operations.into_iter().flatten() {
                 problems_as_sent(operation);
