@@ -180,7 +180,9 @@ async fn create(
         query(sql!(
             "SELECT t.id FROM tokens t JOIN token_deposit_vaults d ON d.token_id = t.id \
              JOIN users u ON u.id = t.user_id \
-             WHERE t.id = $1 AND d.vault_id = $2 AND t.deposit AND t.expires_at > $3 AND u.disabled_at IS NULL"
+             JOIN vault_members m ON m.vault_id = d.vault_id AND m.user_id = t.user_id \
+             WHERE t.id = $1 AND d.vault_id = $2 AND t.deposit AND t.expires_at > $3 AND u.disabled_at IS NULL \
+             AND m.role IN ('write', 'owner')"
         ))
         .bind(&d.token_id)
         .bind(&d.vault_id)

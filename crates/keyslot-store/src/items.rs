@@ -79,7 +79,7 @@ pub(crate) async fn with_token_slot(
 
 pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
     let mut tx = pool.write().await?;
-    crate::keys::require_current(&mut tx, &i.vault_id, i.key_version).await?;
+    crate::keys::require_writable(&mut tx, &i.vault_id, i.key_version, i.updated_at).await?;
     tx.execute(
         query(sql!(
             "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at) \
@@ -106,7 +106,7 @@ pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> Sto
 /// the condition on the row a waiting writer was blocked on, so the others touch nothing.
 pub(crate) async fn update(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
     let mut tx = pool.write().await?;
-    crate::keys::require_current(&mut tx, &i.vault_id, i.key_version).await?;
+    crate::keys::require_writable(&mut tx, &i.vault_id, i.key_version, i.updated_at).await?;
     let previous = rows::version_to_db(i.version.saturating_sub(1))?;
     let updated = tx
         .execute(

@@ -287,6 +287,7 @@ pub(crate) async fn rotation_holders(
             query(sql!(
                 "SELECT t.id, t.user_id, t.x25519_public AS public_key, t.public_key_mac \
                  FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
+                 JOIN vault_members m ON m.vault_id = s.vault_id AND m.user_id = t.user_id \
                  WHERE s.vault_id = $1 AND t.expires_at > $2 ORDER BY t.id"
             ))
             .bind(vault)
@@ -320,15 +321,65 @@ pub(crate) async fn require_current(tx: &mut Tx, vault: &Id, key_version: u32) -
     }
 }
 
-/// Inside a mint's transaction: every slot is under its vault's current version, and each
-/// vault's `rotate_due_at` is brought forward to the token's expiry.
+/// Inside an item write's transaction: the vault is still at `key_version` and no
+/// rotation is due at `now`, or [`StoreError::KeyVersionMoved`] (the caller re-opens,
+/// which runs the due rotation first). A revocation, removal or expiry leaves the version
+/// alone and only makes the vault due, so without the second check a write that opened
+/// the key just before the end would commit just after it under the key the ended
+/// credential holds.
+pub(crate) async fn require_writable(
+    tx: &mut Tx,
+    vault: &Id,
+    key_version: u32,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (current, due, due_at) = tx
+        .one(
+            query(sql!(
+                "SELECT key_version, rotation_due, rotate_due_at FROM vaults WHERE id = $1" FOR_SHARE
+            ))
+            .bind(vault),
+            |r| {
+                Ok((
+                    version(r, "key_version")?,
+                    r.flag("rotation_due")?,
+                    r.opt_int("rotate_due_at")?,
+                ))
+            },
+        )
+        .await?;
+    if current != key_version || due || due_at.is_some_and(|at| at <= now) {
+        return Err(StoreError::KeyVersionMoved);
+    }
+    Ok(())
+}
+
+/// Inside a mint's transaction: every slot is under its vault's current version, its
+/// user is still a member of the vault (a removal that committed while the mint opened
+/// its keys leaves the version alone, so the version check alone would let the removed
+/// member's new token in), and each vault's `rotate_due_at` is brought forward to the
+/// token's expiry.
 pub(crate) async fn after_mint(
     tx: &mut Tx,
+    user: &Id,
     expires_at: Timestamp,
     slots: &[TokenVaultSlot],
 ) -> StoreResult<()> {
     for s in slots {
         if locked_version(tx, &s.vault_id, true).await? != s.key_version {
+            return Err(StoreError::KeyVersionMoved);
+        }
+        let member = tx
+            .optional(
+                query(sql!(
+                    "SELECT user_id FROM vault_members WHERE vault_id = $1 AND user_id = $2"
+                ))
+                .bind(&s.vault_id)
+                .bind(user),
+                |r| r.bytes("user_id"),
+            )
+            .await?;
+        if member.is_none() {
             return Err(StoreError::KeyVersionMoved);
         }
         tx.execute(
@@ -363,6 +414,7 @@ pub(crate) async fn rotate(pool: &Pool, r: Rotation) -> StoreResult<()> {
         &mut tx,
         query(sql!(
             "SELECT t.id FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
+             JOIN vault_members m ON m.vault_id = s.vault_id AND m.user_id = t.user_id \
              WHERE s.vault_id = $1 AND t.expires_at > $2"
         ))
         .bind(&r.vault)

@@ -198,6 +198,16 @@ async fn remove_member(
         .bind(user),
     )
     .await?;
+    // Deposit tokens hold no key but carry the vault in their scope: it goes too, or a
+    // removed member could still plant items in the vault.
+    tx.execute(
+        query(sql!(
+            "DELETE FROM token_deposit_vaults WHERE vault_id = $1 AND token_id IN (SELECT id FROM tokens WHERE user_id = $2)"
+        ))
+        .bind(vault)
+        .bind(user),
+    )
+    .await?;
     tx.execute(
         query(sql!(
             "DELETE FROM user_grants WHERE vault_id = $1 AND user_id = $2"

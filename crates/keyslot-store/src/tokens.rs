@@ -81,7 +81,7 @@ pub(crate) async fn create(
         .bind(t.last_used_at),
     )
     .await?;
-    crate::keys::after_mint(&mut tx, t.expires_at, &slots).await?;
+    crate::keys::after_mint(&mut tx, &t.user_id, t.expires_at, &slots).await?;
     for s in &slots {
         tx.execute(
             query(sql!("INSERT INTO token_vault_slots (token_id, vault_id, key_version, wrapped_vault_key) VALUES ($1, $2, $3, $4)"))

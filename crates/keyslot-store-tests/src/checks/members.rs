@@ -257,3 +257,71 @@ check!(
         ));
     }
 );
+
+check!(
+    a_removed_member_can_mint_no_slot_and_their_deposit_tokens_lose_the_vault,
+    |store| async move {
+        let a = account(store.as_ref(), "una").await;
+        let b = account(store.as_ref(), "vic").await;
+        // b becomes an owner; a (the vault's creator) mints a deposit token for it.
+        store
+            .add_member(member(&a, &b, Role::Owner, 1))
+            .await
+            .unwrap();
+        let mut t = super::fixtures::token_record(&a.user, false, None);
+        t.deposit = true;
+        let depositor = t.id;
+        store
+            .create_deposit_token(t, &[a.vault], None, audit(Some(&a.user), "token.mint"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.deposit_scope(&depositor).await.unwrap(),
+            vec![a.vault]
+        );
+        // b removes a; the version has not moved (the rotation comes after).
+        store
+            .remove_member(
+                &a.vault,
+                &a.user,
+                1,
+                audit(Some(&b.user), "vault.member.remove"),
+            )
+            .await
+            .unwrap();
+        // The removed member's deposit token no longer reaches the vault.
+        assert!(store.deposit_scope(&depositor).await.unwrap().is_empty());
+        assert!(
+            store
+                .deposit_target(&depositor, &a.vault)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A mint that opened the vault key before the removal commits no slot after it,
+        // though the version is unchanged.
+        let late = super::fixtures::token_record(&a.user, false, None);
+        let late_id = late.id;
+        let slot = keyslot_core::model::TokenVaultSlot {
+            token_id: late_id,
+            vault_id: a.vault,
+            key_version: 1,
+            wrapped_vault_key: b"t slot".to_vec(),
+        };
+        assert!(matches!(
+            store
+                .create_token(late, vec![slot], None, audit(Some(&a.user), "token.mint"))
+                .await,
+            Err(StoreError::KeyVersionMoved)
+        ));
+        assert!(store.token(&late_id).await.unwrap().is_none());
+        // And no token of a is a holder at the rotation.
+        let holders = store.rotation_holders(&a.vault, 50).await.unwrap();
+        assert!(
+            holders
+                .iter()
+                .all(|h| matches!(h.holder, Holder::User(u) if u == b.user)),
+            "only b keeps the vault"
+        );
+    }
+);

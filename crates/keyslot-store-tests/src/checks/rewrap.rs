@@ -30,6 +30,9 @@ check!(
         for n in 0..3u8 {
             let mut it = item(&a, 1, &[n]);
             it.id = Id::random().unwrap();
+            // Written while the token lives (it expires at 100): a write after that
+            // finds the vault due and must rotate first.
+            (it.created_at, it.updated_at) = (LIVE, LIVE);
             ids.push(it.id);
             store
                 .create_item(it, audit(Some(&a.user), "item.create"))
