@@ -72,9 +72,20 @@ fn run(st: &str, dir: &Path, base: &str, label: &str, config: &str) -> String {
         "schemathesis ({label}) found failures:\n{report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Every selected operation (all but logout) was tested: the count comes from the
+    // document, so a new route is fuzzed without touching this file.
+    let figure = |key: &str| {
+        report
+            .lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.trim().split('/').next())
+            .and_then(|n| n.trim().parse::<usize>().ok())
+    };
+    let (selected, tested) = (figure("Selected:"), figure("Tested:"));
     assert!(
-        report.contains("Tested: 16"),
-        "schemathesis ({label}) did not test every operation:\n{report}"
+        selected.is_some_and(|n| n >= 20) && tested == selected,
+        "schemathesis ({label}) did not test every operation ({tested:?} of {selected:?}):\n{report}"
     );
     report.into_owned()
 }
@@ -125,7 +136,7 @@ async fn schemathesis_finds_no_5xx_and_no_response_outside_the_schema() {
 
     // schemathesis fills each operation's declared security scheme itself: name the
     // credential per scheme, so it is not replaced by a generated one.
-    let by_token = run(
+    run(
         st,
         dir.path(),
         &base,
@@ -149,5 +160,4 @@ async fn schemathesis_finds_no_5xx_and_no_response_outside_the_schema() {
         !by_session.contains("Authentication failed"),
         "the session did not authenticate somewhere:\n{by_session}"
     );
-    assert!(by_token.contains("Tested: 16"));
 }
