@@ -23,24 +23,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn server(postgres: bool) -> Option<(TestServer, Arc<dyn Store>)> {
-    if postgres {
-        let url = keyslot_store_tests::postgres::fresh_database_url("deposit").await?;
-        keyslot_store::open(&url, keyslot_store::Schema::Migrate)
-            .await
-            .unwrap();
-        let s = TestServer::start_with(|c| c.database_url = Some(url.clone())).await;
-        let store = keyslot_store::open(&url, keyslot_store::Schema::Existing)
-            .await
-            .unwrap();
-        Some((s, Arc::new(store)))
-    } else {
-        let s = TestServer::start().await;
-        let path = s.data_dir.join("keyslot.db");
-        let store = keyslot_store::open(path.to_str().unwrap(), keyslot_store::Schema::Existing)
-            .await
-            .unwrap();
-        Some((s, Arc::new(store)))
-    }
+    common::with_store(postgres, "deposit", |_| {}).await
 }
 
 fn id(text: &str) -> Id {

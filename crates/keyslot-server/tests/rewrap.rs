@@ -18,21 +18,7 @@ use serde_json::{Value, json};
 const BATCH: u32 = 2;
 
 async fn server(postgres: bool) -> Option<(TestServer, Arc<dyn Store>)> {
-    let url = if postgres {
-        Some(keyslot_store_tests::postgres::fresh_database_url("rewrap").await?)
-    } else {
-        None
-    };
-    let s = TestServer::start_with(|c| {
-        c.database_url = url.clone();
-        c.core.rewrap_batch = BATCH;
-    })
-    .await;
-    let url = url.unwrap_or_else(|| s.data_dir.join("keyslot.db").display().to_string());
-    let store = keyslot_store::open(&url, keyslot_store::Schema::Existing)
-        .await
-        .unwrap();
-    Some((s, Arc::new(store)))
+    common::with_store(postgres, "rewrap", |c| c.core.rewrap_batch = BATCH).await
 }
 
 /// Key versions of the vault's items, as stored, in item order.

@@ -34,28 +34,7 @@ async fn server(postgres: bool) -> Option<(TestServer, Arc<dyn Store>)> {
 /// As [`server`], moving at most `rewrap_batch` items per re-wrap batch (0: none, so
 /// reads go through the chain).
 async fn server_with(postgres: bool, rewrap_batch: u32) -> Option<(TestServer, Arc<dyn Store>)> {
-    if postgres {
-        let url = keyslot_store_tests::postgres::fresh_database_url("rotation").await?;
-        keyslot_store::open(&url, keyslot_store::Schema::Migrate)
-            .await
-            .unwrap();
-        let s = TestServer::start_with(|c| {
-            c.database_url = Some(url.clone());
-            c.core.rewrap_batch = rewrap_batch;
-        })
-        .await;
-        let store = keyslot_store::open(&url, keyslot_store::Schema::Existing)
-            .await
-            .unwrap();
-        Some((s, Arc::new(store)))
-    } else {
-        let s = TestServer::start_with(|c| c.core.rewrap_batch = rewrap_batch).await;
-        let path = s.data_dir.join("keyslot.db");
-        let store = keyslot_store::open(path.to_str().unwrap(), keyslot_store::Schema::Existing)
-            .await
-            .unwrap();
-        Some((s, Arc::new(store)))
-    }
+    common::with_store(postgres, "rotation", |c| c.core.rewrap_batch = rewrap_batch).await
 }
 
 fn id(text: &str) -> Id {

@@ -27,24 +27,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn server(postgres: bool, name: &str) -> Option<(TestServer, Arc<dyn Store>)> {
-    if postgres {
-        let url = keyslot_store_tests::postgres::fresh_database_url(name).await?;
-        keyslot_store::open(&url, keyslot_store::Schema::Migrate)
-            .await
-            .unwrap();
-        let s = TestServer::start_with(|c| c.database_url = Some(url.clone())).await;
-        let store = keyslot_store::open(&url, keyslot_store::Schema::Existing)
-            .await
-            .unwrap();
-        Some((s, Arc::new(store)))
-    } else {
-        let s = TestServer::start().await;
-        let path = s.data_dir.join("keyslot.db");
-        let store = keyslot_store::open(path.to_str().unwrap(), keyslot_store::Schema::Existing)
-            .await
-            .unwrap();
-        Some((s, Arc::new(store)))
-    }
+    common::with_store(postgres, name, |_| {}).await
 }
 
 fn id(text: &str) -> Id {

@@ -323,6 +323,31 @@ impl Reply {
 
 /// A reqwest builder. reqwest's TLS (which the workspace's HTTPS client enables) takes
 /// rustls's process-wide provider; install ring's first, or building panics.
+/// A server on SQLite, or on a fresh PostgreSQL database named after `name` (`None` when
+/// PostgreSQL is not configured and this is not CI), tuned by `tune`; and the store opened
+/// beside it, through which tests read raw rows as an attacker with a database copy would.
+pub async fn with_store(
+    postgres: bool,
+    name: &str,
+    tune: impl FnOnce(&mut ServerConfig),
+) -> Option<(TestServer, std::sync::Arc<dyn keyslot_core::Store>)> {
+    let url = if postgres {
+        Some(keyslot_store_tests::postgres::fresh_database_url(name).await?)
+    } else {
+        None
+    };
+    let s = TestServer::start_with(|c| {
+        c.database_url = url.clone();
+        tune(c);
+    })
+    .await;
+    let url = url.unwrap_or_else(|| s.data_dir.join("keyslot.db").display().to_string());
+    let store = keyslot_store::open(&url, keyslot_store::Schema::Existing)
+        .await
+        .unwrap();
+    Some((s, std::sync::Arc::new(store)))
+}
+
 pub fn http() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
