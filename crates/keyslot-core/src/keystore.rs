@@ -207,4 +207,12 @@ pub trait KeyStore {
         to_version: u32,
         items: &[(ItemRecord, u32)],
     ) -> StoreResult<u64>;
+
+    /// Whether `user`'s key must rotate before anything else at their next login: the
+    /// mark is set (a token that held the user key was revoked or swept), or one of their
+    /// tokens that held the user key (a `"*"` token minted before per-vault slots, even
+    /// one converted since) has `expires_at` at or before `now` but is not swept yet. Such
+    /// a token's secret and an old copy of the database give the user key, so its end is
+    /// closed only by a new user key (DESIGN §3.1).
+    async fn user_key_rotation_due(&self, user: &Id, now: Timestamp) -> StoreResult<bool>;
 }

@@ -529,6 +529,19 @@ pub(crate) async fn revoke_token(
     audit_event: AuditEvent,
 ) -> StoreResult<Revoked> {
     let mut tx = pool.write().await?;
+    // A token that ever held the user key leaves it in old copies of the database: only a
+    // new user key ends that, due from now (its user's row first: the lock order of a
+    // mint, a vault's creation and a conversion, which lock the user before any vault).
+    tx.execute(
+        query(sql!(
+            "UPDATE users SET user_key_rotation_due_at = COALESCE(user_key_rotation_due_at, $1) \
+             WHERE id = $2 AND EXISTS (SELECT 1 FROM tokens t WHERE t.id = $3 AND t.user_id = $2 AND t.held_user_key)"
+        ))
+        .bind(audit_event.at)
+        .bind(user)
+        .bind(token),
+    )
+    .await?;
     let mut vaults = tx
         .all(
             query(sql!(
@@ -561,6 +574,28 @@ pub(crate) async fn revoke_token(
     audit::insert(&mut tx, &audit_event).await?;
     tx.commit().await?;
     Ok(Revoked { vaults })
+}
+
+/// The mark, or an ended-but-unswept token that once held the user key; `false` for an
+/// unknown user.
+pub(crate) async fn user_key_rotation_due(
+    pool: &Pool,
+    user: &Id,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    Ok(pool
+        .optional(
+            query(sql!(
+                "SELECT (u.user_key_rotation_due_at IS NOT NULL OR EXISTS (SELECT 1 FROM tokens t \
+                 WHERE t.user_id = u.id AND t.held_user_key AND t.expires_at <= $2)) AS due \
+                 FROM users u WHERE u.id = $1"
+            ))
+            .bind(user)
+            .bind(now),
+            |r| r.flag("due"),
+        )
+        .await?
+        .unwrap_or(false))
 }
 
 #[async_trait::async_trait]
@@ -613,5 +648,8 @@ impl keyslot_core::keystore::KeyStore for crate::SqlStore {
         items: &[(keyslot_core::model::ItemRecord, u32)],
     ) -> StoreResult<u64> {
         crate::rewrap::rewrap_items(&self.pool, vault, to_version, items).await
+    }
+    async fn user_key_rotation_due(&self, user: &Id, now: Timestamp) -> StoreResult<bool> {
+        user_key_rotation_due(&self.pool, user, now).await
     }
 }

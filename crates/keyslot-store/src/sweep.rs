@@ -6,7 +6,8 @@ use keyslot_core::store::{StoreResult, Swept};
 use crate::db::{Pool, query, sql};
 
 /// Delete expired tokens (their vault slots go with them, `ON DELETE CASCADE`) and ended
-/// sessions, and ended attempt counters, in one transaction. A token that wrapped the user key marks its user's key as
+/// sessions, and ended attempt counters, in one transaction. A token that ever wrapped the user key (`held_user_key`,
+/// kept after its conversion to per-vault slots) marks its user's key as
 /// due to rotate, in the same transaction, before its row goes. Many instances may sweep
 /// at once: a row already deleted is simply not there for the next.
 pub(crate) async fn expired(
@@ -19,7 +20,7 @@ pub(crate) async fn expired(
         .execute(
             query(sql!(
                 "UPDATE users SET user_key_rotation_due_at = COALESCE(user_key_rotation_due_at, $1) \
-                 WHERE id IN (SELECT user_id FROM tokens WHERE expires_at <= $1 AND wrapped_user_key IS NOT NULL)"
+                 WHERE id IN (SELECT user_id FROM tokens WHERE expires_at <= $1 AND held_user_key)"
             ))
             .bind(now),
         )

@@ -65,7 +65,8 @@ pub(crate) async fn create(
     tx.execute(
         query(sql!(
             "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, \
-             public_key_mac, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+             public_key_mac, created_at, expires_at, last_used_at, held_user_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(&t.id)
         .bind(&t.user_id)
@@ -78,7 +79,8 @@ pub(crate) async fn create(
         .bind(&t.public_key_mac)
         .bind(t.created_at)
         .bind(t.expires_at)
-        .bind(t.last_used_at),
+        .bind(t.last_used_at)
+        .bind(t.wrapped_user_key.is_some()),
     )
     .await?;
     crate::keys::after_mint(&mut tx, &t.user_id, t.expires_at, &slots).await?;

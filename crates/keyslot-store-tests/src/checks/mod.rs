@@ -15,6 +15,7 @@ mod public_keys;
 mod reseal;
 mod rewrap;
 mod sessions;
+mod star_tokens;
 mod sweep;
 mod tokens;
 mod vaults;

@@ -62,4 +62,7 @@ impl KeyStore for Gated {
     ) -> StoreResult<u64> {
         self.inner.rewrap_items(vault, to_version, items).await
     }
+    async fn user_key_rotation_due(&self, user: &Id, now: Timestamp) -> StoreResult<bool> {
+        self.inner.user_key_rotation_due(user, now).await
+    }
 }
