@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{Instance, free_port, http, keyslot_bin, seal_key_file, wait_ready};
+use support::{Instance, http, keyslot_bin, seal_key_file, serve_on_free_port, wait_ready};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -65,19 +65,14 @@ async fn keyslot_audit_shows_the_users_reads_and_the_log_file_survives_logrotate
     let dir = tempfile::tempdir().unwrap();
     let seal = seal_key_file(dir.path());
     let log = dir.path().join("audit.jsonl");
-    let port = free_port();
-    let child = Command::new(keyslot_bin())
-        .arg("serve")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+    let mut cmd = Command::new(keyslot_bin());
+    cmd.arg("serve")
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .arg("--seal-key-file")
         .arg(&seal)
-        .env("KEYSLOT_AUDIT_LOG", &log)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .env("KEYSLOT_AUDIT_LOG", &log);
+    let (child, port) = serve_on_free_port(cmd);
     let mut server = Instance {
         child,
         base: format!("http://127.0.0.1:{port}"),

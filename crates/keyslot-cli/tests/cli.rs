@@ -5,7 +5,8 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+
+mod support;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -25,25 +26,10 @@ impl Drop for Server {
 impl Server {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_keyslot"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyslot"));
+        cmd.arg("serve").arg("--data-dir").arg(dir.path().join("data"));
+        let (child, port) = support::serve_on_free_port(cmd);
         let addr = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
         Self { child, addr, dir }
     }
 
@@ -658,24 +644,9 @@ fn assert_private(path: &Path, mode: u32) {
 
 /// A backup is a complete deployment: serve it and read the item with the same account.
 fn check_backup_opens(backup: &Path) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyslot"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(backup)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyslot"));
+    cmd.arg("serve").arg("--data-dir").arg(backup);
+    let (mut child, port) = support::serve_on_free_port(cmd);
     let user = User {
         addr: format!("http://127.0.0.1:{port}"),
         config: backup.join("cfg"),

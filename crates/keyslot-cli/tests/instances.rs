@@ -172,8 +172,13 @@ async fn instances_started_together_with_migrate_do_not_race() {
     let dir = tempfile::tempdir().unwrap();
     let seal = seal_key_file(dir.path());
     let http = support::http().build().unwrap();
-    let mut instances: Vec<Instance> = (0..3)
-        .map(|i| spawn(dir.path(), &format!("i{i}"), &url, &seal, true))
+    // Started together, so their migrations race.
+    let starting: Vec<_> = (0..3)
+        .map(|i| support::start(dir.path(), &format!("i{i}"), &url, &seal, true))
+        .collect();
+    let mut instances: Vec<Instance> = starting
+        .into_iter()
+        .map(support::Starting::instance)
         .collect();
     for instance in &mut instances {
         wait_ready(&http, instance).await;

@@ -3,6 +3,7 @@
 //! command returns.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
 #[path = "support/cli_server.rs"]
 mod cli_server;
 

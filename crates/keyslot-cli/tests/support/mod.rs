@@ -46,24 +46,105 @@ pub fn keyslot_bin() -> PathBuf {
 
 /// `keyslot serve` on a free port, its data directory `dir/name`.
 pub fn spawn(dir: &Path, name: &str, url: &str, seal: &Path, migrate: bool) -> Instance {
-    let port = free_port();
+    start(dir, name, url, seal, migrate).instance()
+}
+
+/// [`spawn`] without waiting for the port: start several with this, then take each
+/// [`Starting::instance`], so they start (and migrate) at the same time.
+pub fn start(dir: &Path, name: &str, url: &str, seal: &Path, migrate: bool) -> Starting {
     let mut cmd = Command::new(keyslot_bin());
     cmd.arg("serve")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir.join(name))
         .args(["--database-url", url])
         .arg("--seal-key-file")
-        .arg(seal)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .arg(seal);
     if migrate {
         cmd.arg("--migrate");
     }
-    Instance {
-        child: cmd.spawn().unwrap(),
-        base: format!("http://127.0.0.1:{port}"),
+    Starting::new(cmd)
+}
+
+/// Start `cmd` (a `keyslot serve` without `--listen`) listening on a port the kernel
+/// chooses, and return it with that port once it is bound.
+pub fn serve_on_free_port(cmd: Command) -> (Child, u16) {
+    Starting::new(cmd).listening()
+}
+
+/// A `keyslot serve` started on port 0 whose port is not known yet: it is read from its
+/// "keyslot listening" log line.
+///
+/// Why not pick a free port first and pass it: between the probe releasing it and the
+/// server binding it, a parallel test (or any outgoing connection) can take the same
+/// port, and the test then talks to another test's server, which goes away under it
+/// ("connection refused" mid-test). Binding port 0 in the server itself cannot collide.
+pub struct Starting {
+    child: Child,
+    port: std::sync::mpsc::Receiver<Option<u16>>,
+}
+
+impl Starting {
+    fn new(mut cmd: Command) -> Self {
+        use std::io::BufRead as _;
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .env("KEYSLOT_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (found, port) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            // Keep draining after the port is known, so a chatty server never blocks on
+            // a full pipe.
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(tx) = found.take_if(|_| line.contains("keyslot listening")) {
+                    let _ = tx.send(listening_port(&line));
+                }
+            }
+        });
+        Self { child, port }
     }
+
+    /// Wait until it listens: the process and its port.
+    pub fn listening(mut self) -> (Child, u16) {
+        match self.port.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(port)) => (self.child, port),
+            Ok(None) => {
+                let _ = self.child.kill();
+                panic!("the server's listening line named no port");
+            }
+            Err(_) => {
+                let status = self.child.try_wait().ok().flatten();
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("the server did not start listening (exit status: {status:?})");
+            }
+        }
+    }
+
+    /// Wait until it listens: an [`Instance`] (not yet ready: see [`wait_ready`]).
+    pub fn instance(self) -> Instance {
+        let (child, port) = self.listening();
+        Instance {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+/// The port in a "keyslot listening addr=127.0.0.1:PORT ..." log line (colour codes, if
+/// any, skipped).
+fn listening_port(line: &str) -> Option<u16> {
+    let after = &line[line.find("addr")? + 4..];
+    let digits: String = after
+        .split_once("127.0.0.1:")?
+        .1
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// Wait until `/readyz` answers 200; fail if the process exits first.
