@@ -152,6 +152,11 @@ pub enum Command {
     /// Example: keyslot token create --name deploy --vault work
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Your own keys: sign out everywhere and rotate them.
+    ///
+    /// Example: keyslot keys rotate
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Your account's activity, newest first: logins, reads, lists, writes, tokens; each
     /// with the credential and the address it came from. Needs a session (keyslot login).
     ///
@@ -620,6 +625,27 @@ pub enum TokenCommand {
     Revoke {
         /// Token id.
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// A new user key: every other session signs out, this one stays; every vault you
+    /// hold a key to is rotated; your password and recovery code keep working (a recovery
+    /// code from before this existed is replaced, and the new one printed once).
+    ///
+    /// Do this after a session, a device or an old all-vaults token may have leaked: with
+    /// a copy of the database, what it held opens nothing written afterwards.
+    ///
+    /// Example: keyslot keys rotate --revoke-tokens
+    Rotate {
+        /// Also revoke every API token (scripts using them stop working).
+        #[arg(long)]
+        revoke_tokens: bool,
+        /// Read the account's password from the first line of standard input instead of
+        /// prompting on the terminal.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

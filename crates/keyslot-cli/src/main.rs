@@ -14,6 +14,7 @@ use clap::{CommandFactory as _, Parser as _};
 use cli::{Cli, Command};
 use commands::{
     account, audit, dev_cert, inject, items, operator, restore, seal, secrets, tokens, transfer,
+    user_keys,
 };
 use exit::{CmdResult, USAGE};
 
@@ -89,6 +90,7 @@ async fn run(cli: Cli) -> CmdResult<u8> {
         Command::Run(args) => return secrets::run(addr, args).await,
         Command::Inject(args) => inject::inject(addr, cli.json, args).await?,
         Command::Token(command) => tokens::token_command(addr, cli.json, command).await?,
+        Command::Keys(command) => user_keys::keys_command(addr, cli.json, command).await?,
         Command::Audit(args) => audit::audit(addr, cli.json, args).await?,
         Command::Export(args) => transfer::export(addr, cli.json, args).await?,
         Command::Import(args) => transfer::import(addr, cli.json, args).await?,

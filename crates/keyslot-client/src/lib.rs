@@ -7,6 +7,7 @@
 
 mod members;
 mod types;
+mod user_keys;
 
 use std::fmt;
 
@@ -17,6 +18,7 @@ use zeroize::Zeroizing;
 
 pub use members::{Member, MemberRole};
 pub use types::*;
+pub use user_keys::KeysRotated;
 
 /// How requests authenticate.
 #[derive(Clone)]

@@ -24,8 +24,9 @@ pub mod public_key_store;
 mod service;
 pub mod store;
 pub mod sweeper;
+pub mod user_key_store;
 
 pub use error::{Error, FieldError, Result};
 pub use principal::{Principal, TokenAccess};
-pub use service::{Config, Keyslot, StrengthCheckHook, check_seal_key, views};
+pub use service::{Config, KeysRotated, Keyslot, StrengthCheckHook, check_seal_key, views};
 pub use store::{Store, StoreError};

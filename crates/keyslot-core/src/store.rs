@@ -157,6 +157,7 @@ pub trait Store:
     + crate::deposit_store::DepositStore
     + crate::public_key_store::PublicKeyStore
     + crate::memberstore::MemberStore
+    + crate::user_key_store::UserKeyStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -25,6 +25,7 @@ mod deposits;
 mod keys;
 mod members;
 mod public_keys;
+mod user_keys;
 
 /// How long a gated call waits for the others. A check that makes fewer calls than the
 /// gate's size would otherwise hang; this turns that mistake into a failure that says so.

@@ -154,7 +154,8 @@ pub(crate) async fn recover(
     let replaced = tx
         .execute(
             query(sql!(
-                "UPDATE recovery_slots SET credential_id = $1, verifier = $2, wrapped_user_key = $3 \
+                "UPDATE recovery_slots SET credential_id = $1, verifier = $2, wrapped_user_key = $3, \
+                 x25519_public = NULL, x25519_public_mac = NULL, sealed_user_key = NULL \
                  WHERE user_id = $4 AND credential_id = $5"
             ))
             .bind(&recovery.credential_id)

@@ -35,6 +35,7 @@ mod sqlite_read;
 mod sweep;
 mod test_pause;
 mod tokens;
+mod user_keys;
 mod vaults;
 
 use async_trait::async_trait;

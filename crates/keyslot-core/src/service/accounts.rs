@@ -97,6 +97,7 @@ impl Keyslot {
             Err(StoreError::Conflict) => Err(Error::UsernameTaken),
             other => other.map_err(Error::from),
         }?;
+        self.publish_recovery_public_key(&user, &code).await;
         Ok(SignedUp {
             user_id: user,
             vault_id,
@@ -130,6 +131,7 @@ impl Keyslot {
             .await?;
             return Err(self.fail_attempt(None, "login", ip).await);
         };
+        let (user, password) = self.rotate_user_key_if_due(user, password, ip).await?;
         let slot = self.unseal_password_slot(&user).await?;
         let (uid, cred) = (user.id, user.password_credential);
         let (opened, upgrade) = self
@@ -383,8 +385,9 @@ impl Keyslot {
         {
             return Err(self.fail_attempt(Some(&user.id), "recover", ip).await);
         }
-        let user_key =
-            unlocked.open_user_key(&user.id, &Envelope::from_bytes(&record.wrapped_user_key)?)?;
+        let user_key = self
+            .open_recovery_slot(&user.id, &code, &unlocked, &record)
+            .await?;
         policy::collect([self
             .password_strength("new_password", &new_password, &user.username)
             .await?])?;
@@ -425,6 +428,7 @@ impl Keyslot {
             other => other.map_err(Error::from),
         }?;
         self.attempt_succeeded(&admitted, ip).await;
+        self.publish_recovery_public_key(&user.id, &new_code).await;
         Ok(new_code.expose_text().to_string())
     }
 
@@ -510,7 +514,7 @@ impl Keyslot {
     }
 
     /// Run an Argon2 job through the admission gate with the password and policy.
-    async fn hash<T, F>(&self, password: Password, job: F) -> Result<T>
+    pub(super) async fn hash<T, F>(&self, password: Password, job: F) -> Result<T>
     where
         F: FnOnce(Password, keyslot_crypto::KdfPolicy, &mut Argon2Memory) -> T + Send + 'static,
         T: Send + 'static,
@@ -605,7 +609,10 @@ impl Keyslot {
 }
 
 /// A fresh recovery code and its slot.
-fn new_recovery(user: &Id, user_key: &UserKey) -> Result<(RecoveryRecord, RecoveryCode)> {
+pub(super) fn new_recovery(
+    user: &Id,
+    user_key: &UserKey,
+) -> Result<(RecoveryRecord, RecoveryCode)> {
     let code = RecoveryCode::generate()?;
     let credential_id = Id::random()?;
     let unlocked = code.unlock(credential_id);

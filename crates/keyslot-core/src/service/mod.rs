@@ -12,11 +12,15 @@ mod public_key_checks;
 mod rewrap;
 mod seal_calls;
 mod tokens;
+mod user_key_swap;
+mod user_keys;
 pub mod views;
 
 use std::sync::Arc;
 
 use keyslot_crypto::{Aad, Id, KdfPolicy, Purpose, SealKey};
+
+pub use user_keys::KeysRotated;
 
 use crate::audit::AuditBuffer;
 use crate::gate::Argon2Gate;

@@ -23,6 +23,7 @@ mod deposits;
 mod keys;
 mod members;
 mod public_keys;
+mod user_keys;
 
 /// A store whose committed audit events are also appended to an [`AuditLog`].
 #[derive(Debug)]

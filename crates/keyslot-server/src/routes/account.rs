@@ -8,6 +8,7 @@ use keyslot_crypto::Password;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::keys::RotateKeysResponse;
 use super::rfc3339;
 use crate::auth::{
     Auth, ClientIp, clear_cookie, device_cookie, end_presented_session, set_cookie,
@@ -52,6 +53,11 @@ pub struct PasswordRequest {
     /// `false`: scripts keep working through a password change).
     #[serde(default)]
     pub revoke_tokens: bool,
+    /// Then also rotate the user key, as `POST /v1/keys/rotate` does with the new
+    /// password ("sign out everywhere and rotate keys"): the answer is then 200 with what
+    /// the rotation did, instead of 204.
+    #[serde(default)]
+    pub rotate_keys: bool,
 }
 
 /// Recovery request.
@@ -68,6 +74,11 @@ pub struct RecoverRequest {
     /// every session.
     #[serde(default)]
     pub revoke_tokens: bool,
+    /// Then also rotate the user key ("sign out everywhere and rotate keys"): the answer's
+    /// `keys` says what the rotation did. Its vaults rotate at their next use, since no
+    /// session survives a recovery.
+    #[serde(default)]
+    pub rotate_keys: bool,
 }
 
 macro_rules! redacted_debug {
@@ -119,6 +130,9 @@ pub struct MeResponse {
 pub struct RecoverResponse {
     /// The new recovery code, shown this once.
     pub recovery_code: String,
+    /// With `rotate_keys`: what the user-key rotation did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<RotateKeysResponse>,
 }
 
 /// Create an account with its default vault.
@@ -203,14 +217,20 @@ pub async fn me(
 }
 
 /// Change the password (re-wraps one key; data untouched; tokens kept unless
-/// `revoke_tokens`).
+/// `revoke_tokens`). With `rotate_keys`, then rotate the user key too (200 with what it
+/// did).
 #[utoipa::path(post, path = "/v1/password", tag = "account", request_body = PasswordRequest,
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 204), (status = 200, body = RotateKeysResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<PasswordRequest>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
+    let new_password = req
+        .rotate_keys
+        .then(|| Password::new(req.new_password.clone()));
     state
         .keyslot
         .change_password(
@@ -221,7 +241,23 @@ pub async fn change_password(
             req.revoke_tokens,
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let Some(new_password) = new_password else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let cookie = crate::auth::SessionCookie::from_headers(&headers);
+    let done = state
+        .keyslot
+        .rotate_user_key(
+            &principal,
+            cookie
+                .as_ref()
+                .map_or("", crate::auth::SessionCookie::expose),
+            new_password,
+            false,
+            &ip,
+        )
+        .await?;
+    Ok(Json(RotateKeysResponse::from(done)).into_response())
 }
 
 /// Set a new password with the recovery code; issues a new code and ends every session
@@ -233,17 +269,34 @@ pub async fn recover(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RecoverRequest>,
 ) -> ApiResult<Json<RecoverResponse>> {
-    let code = state
-        .keyslot
-        .recover(
-            &req.username,
-            &req.recovery_code,
-            Password::new(req.new_password),
-            req.revoke_tokens,
-            &ip,
-        )
-        .await?;
+    let password = Password::new(req.new_password);
+    let (code, keys) = if req.rotate_keys {
+        let (code, done) = state
+            .keyslot
+            .recover_and_rotate(
+                &req.username,
+                &req.recovery_code,
+                password,
+                req.revoke_tokens,
+                &ip,
+            )
+            .await?;
+        (code, Some(done.into()))
+    } else {
+        let code = state
+            .keyslot
+            .recover(
+                &req.username,
+                &req.recovery_code,
+                password,
+                req.revoke_tokens,
+                &ip,
+            )
+            .await?;
+        (code, None)
+    };
     Ok(Json(RecoverResponse {
         recovery_code: code,
+        keys,
     }))
 }

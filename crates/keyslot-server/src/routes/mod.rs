@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod keys;
 pub mod lifecycle;
 pub mod members;
 pub mod ops;
@@ -32,6 +33,7 @@ pub fn api(base: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .routes(routes!(account::me))
         .routes(routes!(account::change_password))
         .routes(routes!(account::recover))
+        .routes(routes!(keys::rotate))
         .routes(routes!(vaults::list_vaults, vaults::create_vault))
         .routes(routes!(lifecycle::get_vault))
         .routes(routes!(lifecycle::rotate_vault))
