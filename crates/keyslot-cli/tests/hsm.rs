@@ -6,97 +6,32 @@
 //! print SKIPPED, and under CI they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/hsm.rs"]
+mod hsm_support;
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use keyslot_hsm::testing::{PIN, SoftHsm, TOKEN};
+use hsm_support::{KEY, PASSWORD, init_key, keyslot, ok, pkcs11_args, serve_cmd_on, signup};
+use keyslot_hsm::testing::{PIN, SoftHsm};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{As, Client, Instance, free_port, keyslot_bin, wait_ready};
-
-const PASSWORD: &str = "correct horse battery staple";
-const KEY: &str = "keyslot-seal";
-
-/// `keyslot ARGS` with the token's configuration and PIN in the environment.
-fn keyslot(hsm: &SoftHsm, pin: &str) -> Command {
-    let mut cmd = Command::new(keyslot_bin());
-    cmd.env("SOFTHSM2_CONF", hsm.conf())
-        .env("KEYSLOT_SEAL_PKCS11_PIN", pin)
-        .env_remove("KEYSLOT_SEAL_KEY_FILE")
-        .env_remove("KEYSLOT_DATABASE_URL");
-    cmd
-}
-
-fn pkcs11_args(key: &str) -> Vec<String> {
-    vec![
-        "--seal-pkcs11-module".into(),
-        keyslot_hsm::testing::module().display().to_string(),
-        "--seal-pkcs11-token".into(),
-        TOKEN.into(),
-        "--seal-pkcs11-key".into(),
-        key.into(),
-    ]
-}
-
-fn ok(out: &Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::{As, Client, Instance, free_port, wait_ready};
 
 fn init_hsm(hsm: &SoftHsm) {
     init_key(hsm, KEY);
 }
 
-/// `keyslot --json seal init-hsm`: the key's label and fingerprint, for scripts.
-fn init_key(hsm: &SoftHsm, key: &str) {
-    let made: Value = serde_json::from_str(&ok(&keyslot(hsm, PIN)
-        .args(["--json", "seal", "init-hsm"])
-        .args(pkcs11_args(key))
-        .output()
-        .unwrap()))
-    .unwrap();
-    assert_eq!(made["key"], key, "{made}");
-    assert!(
-        made["fingerprint"].as_str().is_some_and(|f| !f.is_empty()),
-        "{made}"
-    );
-}
-
 /// `keyslot serve` on `data`, with the HSM when `with_hsm`, else with the key file only.
 fn serve(hsm: &SoftHsm, data: &Path, with_hsm: bool) -> Instance {
-    serve_key(hsm, data, with_hsm.then_some(KEY))
+    hsm_support::serve_on(hsm, data, None, with_hsm.then_some(KEY))
 }
 
 /// `keyslot serve` on `data`, with the HSM key labelled `key`, if any.
 fn serve_cmd(hsm: &SoftHsm, data: &Path, key: Option<&str>) -> (Command, String) {
-    let port = free_port();
-    let mut cmd = keyslot(hsm, PIN);
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--sweep-interval", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(key) = key {
-        cmd.args(pkcs11_args(key));
-    }
-    (cmd, format!("http://127.0.0.1:{port}"))
-}
-
-fn serve_key(hsm: &SoftHsm, data: &Path, key: Option<&str>) -> Instance {
-    let (mut cmd, base) = serve_cmd(hsm, data, key);
-    Instance {
-        child: cmd.spawn().unwrap(),
-        base,
-    }
+    serve_cmd_on(hsm, data, None, key)
 }
 
 /// `keyslot serve` that must refuse to start: its exit status and stderr.
@@ -117,20 +52,6 @@ fn refused(mut cmd: Command) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-async fn signup(c: &Client, base: &str, user: &str) -> Value {
-    let (status, body) = c
-        .send(
-            base,
-            Method::POST,
-            "/v1/signup",
-            As::Nobody,
-            Some(json!({"username": user, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

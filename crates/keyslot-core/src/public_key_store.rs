@@ -10,12 +10,17 @@
 //! get theirs once, by [`backfill_public_key_macs`] at the server's start, recorded in
 //! `meta` under [`BACKFILLED`] so it never runs again on that database.
 //!
-//! Both passes trust the rows as they are when they run (that is what a MAC records);
-//! they page through each table in key order, and each write is a compare-and-set on the
-//! public key and the MAC read, so a row changed meanwhile is left as it is.
+//! The backfill trusts the rows as they are when it runs (that is what a MAC records, and
+//! those rows never had one). The recomputation trusts nothing: a row whose MAC is
+//! neither the old key's nor the new key's is a key put there behind the server's back,
+//! and recomputing its MAC would launder it (the next rotation would seal the vault key to
+//! the attacker), so it stops before writing anything and names the row. Both page
+//! through each table in key order, and each write is a compare-and-set on the public key
+//! and the MAC read, so a row changed meanwhile is left as it is.
 
 use async_trait::async_trait;
 use keyslot_crypto::{Id, PublicKey, RecipientKind, SealKey, public_key_mac};
+use subtle::ConstantTimeEq as _;
 
 use crate::Result;
 use crate::store::{Store, StoreResult};
@@ -40,6 +45,15 @@ pub enum PublicKeyTable {
 impl PublicKeyTable {
     /// Every table, in the order the passes visit them.
     pub const ALL: [Self; 3] = [Self::Users, Self::Tokens, Self::VaultKeys];
+
+    /// What a row of this table is, in words an operator reads.
+    pub const fn kind(self) -> &'static str {
+        match self {
+            Self::Users => "user",
+            Self::Tokens => "token",
+            Self::VaultKeys => "vault key",
+        }
+    }
 }
 
 /// One stored public key with what its MAC binds.
@@ -127,29 +141,171 @@ pub async fn backfill_public_key_macs(
     if store.meta(BACKFILLED).await?.is_some() {
         return Ok(None);
     }
-    let written = pass(store, seal, true).await?;
+    let written = backfill_pass(store, seal).await?;
     store.init_meta(BACKFILLED, b"1").await?;
     Ok(Some(written))
 }
 
-/// Recompute every stored public key's MAC under `seal` (the new seal key, when `keyslot
-/// seal migrate` has moved everything to the HSM), trusting the rows as they are now.
-/// Idempotent, so an interrupted run is finished by running it again. Marks the backfill
-/// done too: every key has a MAC after it. How many MACs were written.
-pub async fn recompute_public_key_macs(store: &dyn Store, seal: &dyn SealKey) -> Result<u64> {
-    let written = pass(store, seal, false).await?;
-    store.init_meta(BACKFILLED, b"1").await?;
-    Ok(written)
+/// A stored public key whose MAC proves nothing: it is neither the old seal key's MAC of
+/// the row nor the new one's (or it is missing after the backfill ran). Names the row,
+/// never a key or a MAC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnprovenPublicKey {
+    /// Where it is stored.
+    pub table: PublicKeyTable,
+    /// The user, the token, or the vault.
+    pub holder: Id,
+    /// The vault key version (0 for users and tokens).
+    pub key_version: u32,
+    /// Whether the MAC is missing (otherwise it does not match).
+    pub missing: bool,
 }
 
-async fn pass(store: &dyn Store, seal: &dyn SealKey, missing_only: bool) -> Result<u64> {
+impl std::fmt::Display for UnprovenPublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the public key stored for {} {}",
+            self.table.kind(),
+            self.holder
+        )?;
+        if self.table == PublicKeyTable::VaultKeys {
+            write!(f, " (key version {})", self.key_version)?;
+        }
+        f.write_str(if self.missing {
+            " has no MAC"
+        } else {
+            " does not carry its MAC under the seal key"
+        })
+    }
+}
+
+/// Recompute every stored public key's MAC under `new` (the HSM's key, when `keyslot seal
+/// migrate` has moved everything there), once each one is proven under `old` (the key
+/// file). See the module docs: the first row that carries neither key's MAC stops it
+/// before anything is written, and is returned. A row already carrying `new`'s MAC is
+/// left alone, so an interrupted run is finished by running it again. A missing MAC is
+/// filled only while the backfill has not run on this database (the server's start would
+/// fill it the same way); after it, a missing MAC is refused like a wrong one. Marks the
+/// backfill done: every key has a MAC after it. How many MACs were written.
+pub async fn recompute_public_key_macs(
+    store: &dyn Store,
+    old: &dyn SealKey,
+    new: &dyn SealKey,
+) -> Result<Result<u64, UnprovenPublicKey>> {
+    if let Some(unproven) = first_unproven_public_key(store, old, new).await? {
+        return Ok(Err(unproven));
+    }
+    let trust_missing = store.meta(BACKFILLED).await?.is_none();
     let mut written = 0;
     for table in PublicKeyTable::ALL {
         let mut after = None;
         loop {
-            let page = store
-                .stored_public_keys(table, after, missing_only, PAGE)
-                .await?;
+            let page = store.stored_public_keys(table, after, false, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.holder, last.key_version));
+            for key in &page {
+                // Checked again row by row: one changed since the first pass is refused too.
+                match judge(old, new, key, trust_missing)? {
+                    Judgement::Malformed | Judgement::AlreadyNew => {}
+                    Judgement::Unproven(unproven) => return Ok(Err(unproven)),
+                    Judgement::Proven(mac) => {
+                        if store.replace_public_key_mac(key, &mac).await? {
+                            written += 1;
+                        }
+                    }
+                }
+            }
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+    }
+    store.init_meta(BACKFILLED, b"1").await?;
+    Ok(Ok(written))
+}
+
+/// The first stored public key whose MAC is neither `old`'s nor `new`'s (see
+/// [`recompute_public_key_macs`]); `None` when every one is proven. Writes nothing:
+/// `keyslot seal migrate` runs it before it moves anything.
+pub async fn first_unproven_public_key(
+    store: &dyn Store,
+    old: &dyn SealKey,
+    new: &dyn SealKey,
+) -> Result<Option<UnprovenPublicKey>> {
+    let trust_missing = store.meta(BACKFILLED).await?.is_none();
+    for table in PublicKeyTable::ALL {
+        let mut after = None;
+        loop {
+            let page = store.stored_public_keys(table, after, false, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.holder, last.key_version));
+            for key in &page {
+                if let Judgement::Unproven(unproven) = judge(old, new, key, trust_missing)? {
+                    return Ok(Some(unproven));
+                }
+            }
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What the recomputation makes of one stored key.
+enum Judgement {
+    /// No public key at all (refused at every check; no MAC is made for it).
+    Malformed,
+    /// It already carries the new key's MAC.
+    AlreadyNew,
+    /// Its MAC is the old key's (or missing before the backfill): the new MAC to write.
+    Proven(Vec<u8>),
+    /// Its MAC proves nothing.
+    Unproven(UnprovenPublicKey),
+}
+
+fn judge(
+    old: &dyn SealKey,
+    new: &dyn SealKey,
+    key: &StoredPublicKey,
+    trust_missing: bool,
+) -> Result<Judgement> {
+    let Some(new_mac) = stored_key_mac(new, key)? else {
+        tracing::warn!(
+            holder = %key.holder,
+            "a stored public key is malformed: left without a MAC (it is refused)"
+        );
+        return Ok(Judgement::Malformed);
+    };
+    let proven = match key.mac.as_deref() {
+        Some(mac) if same(mac, &new_mac) => return Ok(Judgement::AlreadyNew),
+        Some(mac) => stored_key_mac(old, key)?.is_some_and(|old_mac| same(mac, &old_mac)),
+        None => trust_missing,
+    };
+    Ok(if proven {
+        Judgement::Proven(new_mac)
+    } else {
+        Judgement::Unproven(UnprovenPublicKey {
+            table: key.table,
+            holder: key.holder,
+            key_version: key.key_version,
+            missing: key.mac.is_none(),
+        })
+    })
+}
+
+/// Two MACs compared in constant time (a length mismatch is no match).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+async fn backfill_pass(store: &dyn Store, seal: &dyn SealKey) -> Result<u64> {
+    let mut written = 0;
+    for table in PublicKeyTable::ALL {
+        let mut after = None;
+        loop {
+            let page = store.stored_public_keys(table, after, true, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some((last.holder, last.key_version));
             for key in &page {
@@ -160,9 +316,7 @@ async fn pass(store: &dyn Store, seal: &dyn SealKey, missing_only: bool) -> Resu
                     );
                     continue;
                 };
-                if key.mac.as_deref() != Some(mac.as_slice())
-                    && store.replace_public_key_mac(key, &mac).await?
-                {
+                if key.mac.is_none() && store.replace_public_key_mac(key, &mac).await? {
                     written += 1;
                 }
             }

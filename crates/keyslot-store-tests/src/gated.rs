@@ -22,10 +22,12 @@ use keyslot_crypto::Id;
 use tokio::sync::{Barrier, Semaphore};
 
 mod deposits;
+mod hooks;
 mod keys;
 mod members;
 mod public_keys;
-mod user_keys;
+
+pub use hooks::HookFuture;
 
 /// How long a gated call waits for the others. A check that makes fewer calls than the
 /// gate's size would otherwise hang; this turns that mistake into a failure that says so.
@@ -49,6 +51,12 @@ pub enum Gate {
     ConvertGrant,
     /// [`keyslot_core::keystore::KeyStore::rotate_vault`].
     RotateVault,
+    /// [`Store::create_item`] (hooks only, see [`Gated::before`]).
+    CreateItem,
+    /// [`Store::delete_item`] (hooks only).
+    DeleteItem,
+    /// [`keyslot_core::keystore::KeyStore::chain_links`] (hooks only).
+    ChainLinks,
 }
 
 /// A [`Store`] that delegates every call to `inner`, and holds calls of its gated methods
@@ -65,6 +73,7 @@ pub struct Gated {
     parties: usize,
     barrier: Barrier,
     logins: LoginHold,
+    hooks: hooks::Hooks,
 }
 
 /// Logins held until a password change commits.
@@ -88,6 +97,7 @@ impl Gated {
                 released: Semaphore::new(0),
                 waiting: std::sync::atomic::AtomicUsize::new(0),
             },
+            hooks: hooks::Hooks::default(),
         }
     }
 
@@ -304,11 +314,13 @@ impl Store for Gated {
     }
 
     async fn create_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+        self.hook(Gate::CreateItem).await?;
         self.inner.create_item(item, audit).await
     }
 
     async fn update_item(&self, item: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
         self.gate(Gate::UpdateItem).await;
+        self.hook(Gate::UpdateItem).await?;
         self.inner.update_item(item, audit).await
     }
 
@@ -319,6 +331,7 @@ impl Store for Gated {
         item: &Id,
         audit: AuditEvent,
     ) -> StoreResult<()> {
+        self.hook(Gate::DeleteItem).await?;
         self.inner.delete_item(user, vault, item, audit).await
     }
 

@@ -57,7 +57,7 @@ use std::sync::Arc;
 
 pub use keyslot_core::store::Store;
 
-pub use crate::gated::{Gate, Gated};
+pub use crate::gated::{Gate, Gated, HookFuture};
 pub use crate::suite::run_suite;
 
 /// Define a conformance check and register it, in one place.

@@ -5,7 +5,7 @@ use keyslot_core::model::{AuditEvent, ItemRecord, TokenVaultSlot};
 use keyslot_core::store::{StoreError, StoreResult};
 use keyslot_crypto::Id;
 
-use crate::db::{Pool, query, sql, touched};
+use crate::db::{Pool, Tx, query, sql, touched};
 use crate::{audit, rows};
 
 /// A vault's items in the order they were made.
@@ -77,9 +77,43 @@ pub(crate) async fn with_token_slot(
     .await
 }
 
+/// Inside an item write's transaction: its writer — the user its audit event is for (a
+/// token writes as its user) — is still a member whose role may write, read with the
+/// vault's row held shared. A role change or a removal takes that row for update, so it
+/// either committed before this read or waits for this write's commit: a write that
+/// opened its key before a demotion cannot commit after it (a role change leaves the
+/// version alone, so the version check alone let it). Otherwise
+/// [`StoreError::KeyVersionMoved`]: the caller opens the vault again, which reads the
+/// new role (403) or finds no key (404).
+async fn require_writer(tx: &mut Tx, vault: &Id, audit: &AuditEvent) -> StoreResult<()> {
+    let writer = audit
+        .user_id
+        .ok_or(StoreError::Corrupt("item write without its writer"))?;
+    tx.one(
+        query(sql!("SELECT key_version FROM vaults WHERE id = $1" FOR_SHARE)).bind(vault),
+        |r| r.int("key_version"),
+    )
+    .await?;
+    let role = tx
+        .optional(
+            query(sql!(
+                "SELECT role FROM vault_members WHERE vault_id = $1 AND user_id = $2"
+            ))
+            .bind(vault)
+            .bind(&writer),
+            crate::members::role,
+        )
+        .await?;
+    match role {
+        Some(role) if role.can_write() => Ok(()),
+        _ => Err(StoreError::KeyVersionMoved),
+    }
+}
+
 pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     crate::keys::require_writable(&mut tx, &i.vault_id, i.key_version, i.updated_at).await?;
+    require_writer(&mut tx, &i.vault_id, &audit).await?;
     tx.execute(
         query(sql!(
             "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at) \
@@ -107,6 +141,7 @@ pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> Sto
 pub(crate) async fn update(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     crate::keys::require_writable(&mut tx, &i.vault_id, i.key_version, i.updated_at).await?;
+    require_writer(&mut tx, &i.vault_id, &audit).await?;
     let previous = rows::version_to_db(i.version.saturating_sub(1))?;
     let updated = tx
         .execute(
@@ -167,6 +202,9 @@ pub(crate) async fn delete(
         )
         .await?,
     )?;
+    // After the delete (rolled back with the rest on a refusal): an item that is not
+    // there stays NotFound whoever asks.
+    require_writer(&mut tx, vault, &audit).await?;
     audit::insert(&mut tx, &audit).await?;
     tx.commit().await
 }

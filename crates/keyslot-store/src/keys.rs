@@ -276,7 +276,8 @@ pub(crate) async fn rotation_holders(
         .all(
             query(sql!(
                 "SELECT u.id, u.id AS user_id, u.x25519_public AS public_key, u.x25519_public_mac AS public_key_mac \
-                 FROM vault_members m JOIN users u ON u.id = m.user_id WHERE m.vault_id = $1 ORDER BY u.id"
+                 FROM vault_members m JOIN users u ON u.id = m.user_id \
+                 WHERE m.vault_id = $1 AND u.disabled_at IS NULL ORDER BY u.id"
             ))
             .bind(vault),
             public_holder(Holder::User),
@@ -288,7 +289,8 @@ pub(crate) async fn rotation_holders(
                 "SELECT t.id, t.user_id, t.x25519_public AS public_key, t.public_key_mac \
                  FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
                  JOIN vault_members m ON m.vault_id = s.vault_id AND m.user_id = t.user_id \
-                 WHERE s.vault_id = $1 AND t.expires_at > $2 ORDER BY t.id"
+                 JOIN users u ON u.id = t.user_id \
+                 WHERE s.vault_id = $1 AND t.expires_at > $2 AND u.disabled_at IS NULL ORDER BY t.id"
             ))
             .bind(vault)
             .bind(now),
@@ -409,13 +411,15 @@ pub(crate) async fn rotate(pool: &Pool, r: Rotation) -> StoreResult<()> {
     if locked_version(&mut tx, &r.vault, true).await? != r.from_version {
         return Err(StoreError::KeyVersionMoved);
     }
-    // The holders the caller sealed for must be exactly the live ones, read under the lock.
+    // The holders the caller sealed for must be exactly the live ones, read under the lock
+    // (no disabled user, none of their tokens: nothing new is sealed to them).
     let live_tokens = id_set(
         &mut tx,
         query(sql!(
             "SELECT t.id FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
              JOIN vault_members m ON m.vault_id = s.vault_id AND m.user_id = t.user_id \
-             WHERE s.vault_id = $1 AND t.expires_at > $2"
+             JOIN users u ON u.id = t.user_id \
+             WHERE s.vault_id = $1 AND t.expires_at > $2 AND u.disabled_at IS NULL"
         ))
         .bind(&r.vault)
         .bind(r.now),
@@ -424,7 +428,8 @@ pub(crate) async fn rotate(pool: &Pool, r: Rotation) -> StoreResult<()> {
     let members = id_set(
         &mut tx,
         query(sql!(
-            "SELECT user_id AS id FROM vault_members WHERE vault_id = $1"
+            "SELECT m.user_id AS id FROM vault_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.vault_id = $1 AND u.disabled_at IS NULL"
         ))
         .bind(&r.vault),
     )

@@ -139,7 +139,8 @@ struct Moved {
     finished: bool,
     /// Login attempt counters forgotten at the end (only when finished).
     attempt_counters_cleared: u64,
-    /// Public-key MACs recomputed under the HSM's key at the end (only when finished).
+    /// Public-key MACs recomputed under the HSM's key at the end, each proven under the
+    /// key file first (only when finished).
     public_key_macs: u64,
 }
 
@@ -150,6 +151,8 @@ async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
         .clone()
         .unwrap_or_else(|| args.database.data_dir.join("seal.key"));
     let file = keyslot_server::seal_file::load_or_create(&path, false)?;
+    // The key file again, on its own: the public-key MACs are proven under it.
+    let file_macs = keyslot_server::seal_file::load_or_create(&path, false)?;
     let hsm: std::sync::Arc<dyn keyslot_crypto::SealKey> =
         std::sync::Arc::new(Pkcs11SealKey::open(config).map_err(|e| {
             Failure::new(UNAVAILABLE, format!("opening the seal key in the HSM: {e}"))
@@ -167,6 +170,9 @@ async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
     keyslot_server::seal_file::check_hsm(&store, hsm.as_ref())
         .await
         .map_err(|e| Failure::new(USAGE, format!("{e:#}")))?;
+    // Every public-key MAC proven before anything moves: a key put in a row behind the
+    // servers' back stops the migration here, rather than get the HSM's MAC at the end.
+    super::seal_macs::require_proven(&store, &file_macs, hsm.as_ref()).await?;
     let mut done = Moved::default();
     let mut after: Option<Id> = None;
     loop {
@@ -227,7 +233,8 @@ async fn migrate(as_json: bool, args: &SealMigrateArgs) -> CmdResult {
                 ),
             )
         })?;
-        done.public_key_macs = super::seal_macs::recompute_under_hsm(&store, hsm.as_ref()).await?;
+        done.public_key_macs =
+            super::seal_macs::recompute_under_hsm(&store, &file_macs, hsm.as_ref()).await?;
     }
     if as_json {
         json(&done)?;

@@ -178,7 +178,11 @@ impl Keyslot {
                     moved = true;
                     break;
                 }
-                let key = open_item_key(user, &mut ring, self, &record).await?;
+                let Some(key) = open_item_key(user, &mut ring, self, &record).await? else {
+                    // Moved to a newer version by the re-wrap since the listing: again.
+                    moved = true;
+                    break;
+                };
                 let name = open_text(
                     &key,
                     &content_aad(Purpose::ItemName, user, &record),
@@ -224,7 +228,10 @@ impl Keyslot {
                 // Written under a version rotated in after this request opened its key.
                 continue;
             }
-            let key = open_item_key(user, &mut ring, self, &record).await?;
+            let Some(key) = open_item_key(user, &mut ring, self, &record).await? else {
+                // Moved to a newer version by the re-wrap since it was read: read it again.
+                continue;
+            };
             return self.open_read_item(principal, *vault, key, &record).await;
         }
         Err(StoreError::KeyVersionMoved.into())
@@ -303,6 +310,9 @@ impl Keyslot {
                 }
                 Err(StoreError::KeyVersionMoved) => {
                     ring = self.open_current(principal, vault, true).await?;
+                    // The store also refuses a writer demoted or removed since the
+                    // opening: the role read again says which.
+                    require_write(principal, ring.role)?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -368,6 +378,7 @@ impl Keyslot {
                 }
                 Err(StoreError::KeyVersionMoved) => {
                     ring = self.open_current(principal, vault, true).await?;
+                    require_write(principal, ring.role)?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -394,9 +405,25 @@ impl Keyslot {
             Outcome::Ok,
             format!("vault={vault} item={item}"),
         );
-        self.store.delete_item(user, vault, item, audit).await?;
-        self.advance_rewrap(&mut ring).await;
-        Ok(())
+        for _ in 0..VERSION_RETRIES {
+            match self
+                .store
+                .delete_item(user, vault, item, audit.clone())
+                .await
+            {
+                Ok(()) => {
+                    self.advance_rewrap(&mut ring).await;
+                    return Ok(());
+                }
+                // Demoted or removed since the opening: the role read again says which.
+                Err(StoreError::KeyVersionMoved) => {
+                    ring = self.open_current(principal, vault, true).await?;
+                    require_write(principal, ring.role)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::KeyVersionMoved.into())
     }
 
     /// Validate the name and serialize the value within the size limit.
@@ -451,12 +478,18 @@ pub(super) fn content_aad(purpose: Purpose, user: &Id, record: &ItemRecord) -> A
 }
 
 /// An item's key, under whichever version wraps it (older ones through the chain).
+///
+/// `None` when the item moved since `record` was read: the re-wrap moved it to a newer
+/// version and, in the same commit, deleted the chain links nothing was under any more,
+/// so the chain no longer reaches the version read. The caller reads the item again
+/// (a read racing the re-wrap answered 500 before). A chain that does not reach an item
+/// still under that version is broken: 500.
 pub(super) async fn open_item_key(
     user: &Id,
     ring: &mut KeyRing,
     ks: &Keyslot,
     record: &ItemRecord,
-) -> Result<ItemKey> {
+) -> Result<Option<ItemKey>> {
     let aad = item_key_aad(
         user,
         &record.vault_id,
@@ -464,8 +497,17 @@ pub(super) async fn open_item_key(
         record.version,
         record.key_version,
     );
-    let vault_key = ring.key_at(ks, record.key_version).await?;
-    Ok(vault_key.unwrap_key(&Envelope::from_bytes(&record.wrapped_item_key)?, &aad)?)
+    let Some(vault_key) = ring.key_at_or_moved(ks, record.key_version).await? else {
+        let now = ks.store.item(user, &record.vault_id, &record.id).await?;
+        if now.is_some_and(|i| i.version == record.version && i.key_version == record.key_version) {
+            return Err(Error::Internal("vault key chain has a gap".into()));
+        }
+        return Ok(None);
+    };
+    Ok(Some(vault_key.unwrap_key(
+        &Envelope::from_bytes(&record.wrapped_item_key)?,
+        &aad,
+    )?))
 }
 
 pub(super) fn open_text<K: ContentKey>(key: &K, aad: &Aad, bytes: &[u8]) -> Result<String> {

@@ -37,9 +37,6 @@ pub(super) enum Trigger {
     Due,
     /// A member was removed (by an owner, or leaving): the same request rotates.
     Removed,
-    /// The user key of a holder was rotated (`POST /v1/keys/rotate`): every vault that
-    /// user holds a key to rotates, whatever the role.
-    UserKey,
 }
 
 impl Trigger {
@@ -48,7 +45,6 @@ impl Trigger {
             Self::Asked => "asked",
             Self::Due => "due",
             Self::Removed => "removed",
-            Self::UserKey => "user-key",
         }
     }
 }
@@ -68,6 +64,20 @@ pub(super) struct KeyRing {
 impl KeyRing {
     /// The key of `version`, walking the chain down from the lowest key derived so far.
     pub(super) async fn key_at(&mut self, ks: &Keyslot, version: u32) -> Result<&VaultKey> {
+        self.key_at_or_moved(ks, version)
+            .await?
+            .ok_or_else(|| Error::Internal("vault key chain is incomplete".into()))
+    }
+
+    /// [`Self::key_at`], or `None` when the chain no longer reaches `version`. A version's
+    /// link is deleted only once the re-wrap has moved everything under it to a newer
+    /// version, so for a row read before that commit this means "moved meanwhile": the
+    /// caller reads the row again (see `items::open_item_key`) rather than answer 500.
+    pub(super) async fn key_at_or_moved(
+        &mut self,
+        ks: &Keyslot,
+        version: u32,
+    ) -> Result<Option<&VaultKey>> {
         let top = self.current.key_version;
         if version > top || version == 0 {
             // Written under a version newer than the one this request opened: a rotation
@@ -82,7 +92,9 @@ impl KeyRing {
                 .await?;
             for (expected, link) in (version + 1..=lowest).rev().zip(links.iter()) {
                 if link.key_version != expected {
-                    return Err(Error::Internal("vault key chain has a gap".into()));
+                    // A link missing above one still there: the caller's re-read of
+                    // the row tells a move from a broken chain.
+                    return Ok(None);
                 }
                 let newer = self.older.last().unwrap_or(&self.current.key);
                 let older = open_chain(
@@ -95,14 +107,14 @@ impl KeyRing {
                 self.older.push(older);
             }
             if links.len() != (lowest - version) as usize {
-                return Err(Error::Internal("vault key chain is incomplete".into()));
+                return Ok(None);
             }
         }
-        Ok(if version == top {
+        Ok(Some(if version == top {
             &self.current.key
         } else {
             &self.older[(top - version - 1) as usize]
-        })
+        }))
     }
 }
 
@@ -124,7 +136,10 @@ impl Keyslot {
     /// Open `vault`'s current key for `principal`. A slot older than the current version
     /// is first brought up to date by converting the holder's pending grant; then, with
     /// `run_due`, a rotation that is due runs before anything else. `NotFound` when the
-    /// caller holds no key of the vault, whether or not it exists.
+    /// caller holds no key of the vault, whether or not it exists; `Unavailable` (503,
+    /// retryable) when it does but the version kept moving under every attempt
+    /// (concurrent rotations, or mints and revocations that made each rotation this
+    /// request tried lose): that is no answer about access, and never a 404.
     pub(super) async fn open_current(
         &self,
         principal: &Principal,
@@ -136,6 +151,8 @@ impl Keyslot {
             return Err(self.deposit_refusal(principal, vault).await);
         }
         let holder = holder_of(principal);
+        // The version at which this holder was last found with no key of it.
+        let mut keyless_at = None;
         for _ in 0..VERSION_RETRIES {
             let access = self
                 .store
@@ -149,10 +166,15 @@ impl Keyslot {
             let open = if slot.key_version < state.key_version {
                 match self.convert_grant(principal, holder, &state).await? {
                     Some(converted) if converted.key_version >= state.key_version => converted,
-                    // No grant as new as the vault: this holder was not given the new
-                    // version (it lost access), unless a rotation is committing right
-                    // now; look again.
-                    _ => continue,
+                    // No grant as new as the vault: this holder was not given that
+                    // version (it has no key of the vault now), unless another request of
+                    // the same holder converted the grant meanwhile; look again. Found
+                    // so twice at one version, it has none.
+                    _ if keyless_at == Some(state.key_version) => return Err(Error::NotFound),
+                    _ => {
+                        keyless_at = Some(state.key_version);
+                        continue;
+                    }
                 }
             } else {
                 self.open_slot(principal, &state, &slot)?
@@ -171,9 +193,10 @@ impl Keyslot {
             }
             return Ok(ring);
         }
-        // Only reached when versions kept moving under us, or the holder has no key of
-        // the current version: the vault is not this caller's to open now.
-        Err(Error::NotFound)
+        // Versions kept moving under every attempt (a holder with no key of the vault
+        // has left above): the caller does hold it, so it may retry (503, Retry-After),
+        // and a revocation or removal that waited on this rotation says it did not run.
+        Err(Error::Unavailable { retry_after: 1 })
     }
 
     /// The key a holder's own slot opens, at the slot's version.

@@ -41,7 +41,10 @@ impl Keyslot {
             .await?;
         let mut moved = Vec::with_capacity(records.len());
         for record in records {
-            let key = open_item_key(&owner, ring, self, &record).await?;
+            let Some(key) = open_item_key(&owner, ring, self, &record).await? else {
+                // Moved meanwhile by another request's batch.
+                continue;
+            };
             let name = open_text(
                 &key,
                 &content_aad(Purpose::ItemName, &owner, &record),

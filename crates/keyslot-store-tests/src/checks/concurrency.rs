@@ -320,9 +320,17 @@ check!(concurrent_writers_exactly_one_wins, |store| async move {
             item(&a, version, b"writer one"),
             item(&a, version, b"writer two"),
         );
+        // The vault's owner writes (an item write commits only for a writing member).
+        let writer = a.user;
         let (r1, r2) = tokio::join!(
-            tokio::spawn(async move { s1.update_item(i1, audit(None, "item.update")).await }),
-            tokio::spawn(async move { s2.update_item(i2, audit(None, "item.update")).await }),
+            tokio::spawn(async move {
+                s1.update_item(i1, audit(Some(&writer), "item.update"))
+                    .await
+            }),
+            tokio::spawn(async move {
+                s2.update_item(i2, audit(Some(&writer), "item.update"))
+                    .await
+            }),
         );
         let (r1, r2) = (r1.unwrap(), r2.unwrap());
         assert!(

@@ -19,3 +19,4 @@ mod star_tokens;
 mod sweep;
 mod tokens;
 mod vaults;
+mod writers_and_holders;

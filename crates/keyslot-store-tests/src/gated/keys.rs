@@ -27,6 +27,7 @@ impl KeyStore for Gated {
         from: u32,
         down_to: u32,
     ) -> StoreResult<Vec<ChainLink>> {
+        self.hook(Gate::ChainLinks).await?;
         self.inner.chain_links(vault, from, down_to).await
     }
     async fn newest_grant(&self, holder: Holder, vault: &Id) -> StoreResult<Option<Grant>> {
@@ -41,6 +42,7 @@ impl KeyStore for Gated {
     }
     async fn rotate_vault(&self, rotation: Rotation) -> StoreResult<()> {
         self.gate(Gate::RotateVault).await;
+        self.hook(Gate::RotateVault).await?;
         self.inner.rotate_vault(rotation).await
     }
     async fn revoke_token(&self, user: &Id, token: &Id, audit: AuditEvent) -> StoreResult<Revoked> {
