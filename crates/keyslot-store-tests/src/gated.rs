@@ -26,6 +26,7 @@ mod hooks;
 mod keys;
 mod members;
 mod public_keys;
+mod user_keys;
 
 pub use hooks::HookFuture;
 

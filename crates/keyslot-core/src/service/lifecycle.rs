@@ -37,6 +37,9 @@ pub(super) enum Trigger {
     Due,
     /// A member was removed (by an owner, or leaving): the same request rotates.
     Removed,
+    /// The user key of a holder was rotated (`POST /v1/keys/rotate`): every vault that
+    /// user holds a key to rotates, whatever the role.
+    UserKey,
 }
 
 impl Trigger {
@@ -45,6 +48,7 @@ impl Trigger {
             Self::Asked => "asked",
             Self::Due => "due",
             Self::Removed => "removed",
+            Self::UserKey => "user-key",
         }
     }
 }
