@@ -20,6 +20,32 @@ async fn server(postgres: bool, name: &str) -> Option<(TestServer, Arc<dyn Store
     common::with_store(postgres, name, |_| {}).await
 }
 
+/// Mark `user`'s key as due to rotate, as the sweeper or a revoked legacy `"*"` token
+/// would, with plain SQL on the server's database.
+async fn mark_user_key_due(s: &TestServer, postgres: Option<&str>, user: &str) {
+    let id: keyslot_crypto::Id = user.parse().unwrap();
+    let sql = "UPDATE users SET user_key_rotation_due_at = 1 WHERE id = $1";
+    let touched = match postgres {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let done = sqlx::query(sql)
+                .bind(id.as_bytes().as_slice())
+                .execute(&pool)
+                .await;
+            done.unwrap().rows_affected()
+        }
+        None => {
+            let pool = s.db().await;
+            let done = sqlx::query(sql)
+                .bind(id.as_bytes().as_slice())
+                .execute(&pool)
+                .await;
+            done.unwrap().rows_affected()
+        }
+    };
+    assert_eq!(touched, 1);
+}
+
 async fn key_version(s: &TestServer, auth: &Auth, vault: &str) -> u64 {
     let r = s.get(&format!("/v1/vaults/{vault}"), auth).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -71,6 +97,8 @@ async fn everything_still_opens_after_a_rotation(postgres: bool) {
         .mint(&caller, json!([alice.vault]), json!(["read", "write"]))
         .await;
     let scoped = Auth::Token(scoped);
+    let (_, all) = s.mint(&caller, json!("*"), json!(["read", "write"])).await;
+    let all = Auth::Token(all);
     let (own_before, shared_before) = (
         key_version(&s, &caller, &alice.vault).await,
         key_version(&s, &bob_session, &bob.vault).await,
@@ -113,10 +141,18 @@ async fn everything_still_opens_after_a_rotation(postgres: bool) {
         .create_item(&scoped, &alice.vault, "later", json!("l1"))
         .await;
     assert_eq!(read(&s, &caller, &alice.vault, &later).await, json!("l1"));
+    // The "*" token reaches both vaults, old items and new.
+    assert_eq!(read(&s, &all, &alice.vault, &later).await, json!("l1"));
+    assert_eq!(read(&s, &all, &bob.vault, &shared_item).await, json!("s1"));
+    let by_all = s
+        .create_item(&all, &alice.vault, "by all", json!("a1"))
+        .await;
+    assert_eq!(read(&s, &caller, &alice.vault, &by_all).await, json!("a1"));
     // Token names were under the old user key: still listed.
     let tokens = s.get("/v1/tokens", &caller).await;
     assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
     assert_eq!(tokens.body["tokens"][0]["name"], "test token");
+    assert_eq!(tokens.body["tokens"][1]["name"], "test token");
     // The password opens the new key.
     let fresh = s.session("alice", PASSWORD).await;
     assert_eq!(read(&s, &fresh, &alice.vault, &later).await, json!("l1"));
@@ -263,4 +299,89 @@ async fn revoke_tokens_ends_every_token_sqlite() {
 #[tokio::test]
 async fn revoke_tokens_ends_every_token_postgres() {
     revoke_tokens_ends_every_token(true).await;
+}
+
+async fn a_due_rotation_runs_at_login(postgres: bool) {
+    let url = if postgres {
+        let Some(url) = keyslot_store_tests::postgres::fresh_database_url("ukr_login").await else {
+            return;
+        };
+        Some(url)
+    } else {
+        None
+    };
+    let s = TestServer::start_with(|c| c.database_url = url.clone()).await;
+    let store: Arc<dyn Store> = Arc::new(
+        keyslot_store::open(
+            url.as_deref()
+                .unwrap_or(&s.data_dir.join("keyslot.db").display().to_string()),
+            keyslot_store::Schema::Existing,
+        )
+        .await
+        .unwrap(),
+    );
+    let a = s.signup("erin").await;
+    let before = s.session("erin", PASSWORD).await;
+    let item = s.create_item(&before, &a.vault, "kept", json!("k")).await;
+    let user: keyslot_crypto::Id = a.user_id.parse().unwrap();
+    let public_before = store.user(&user).await.unwrap().unwrap().x25519_public;
+    let now = i64::MAX / 2;
+    assert!(!store.user_key_rotation_due(&user, now).await.unwrap());
+    mark_user_key_due(&s, url.as_deref(), &a.user_id).await;
+    assert!(store.user_key_rotation_due(&user, now).await.unwrap());
+
+    // A wrong password at a login changes nothing: still due.
+    s.login("erin", "not the password at all")
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert!(store.user_key_rotation_due(&user, now).await.unwrap());
+    assert_eq!(
+        store.user(&user).await.unwrap().unwrap().x25519_public,
+        public_before
+    );
+
+    let after = s.session("erin", PASSWORD).await;
+    assert!(!store.user_key_rotation_due(&user, now).await.unwrap());
+    assert_ne!(
+        store.user(&user).await.unwrap().unwrap().x25519_public,
+        public_before,
+        "the login rotated the user key first"
+    );
+    // Every session from before signed out; the new one opens everything.
+    s.get("/v1/me", &before)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(read(&s, &after, &a.vault, &item).await, json!("k"));
+    // The vault rotates at its next write, under the new user key.
+    let written = s.create_item(&after, &a.vault, "new", json!("n")).await;
+    assert_eq!(key_version(&s, &after, &a.vault).await, 2);
+    assert_eq!(read(&s, &after, &a.vault, &written).await, json!("n"));
+    // The recovery code still opens the new key.
+    let r = s
+        .post(
+            "/v1/recover",
+            &Auth::None,
+            json!({"username": "erin", "recovery_code": a.recovery_code, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let recovered = s.session("erin", NEW_PASSWORD).await;
+    assert_eq!(read(&s, &recovered, &a.vault, &written).await, json!("n"));
+    let events = s.get("/v1/audit", &recovered).await;
+    let rotated = events.body["events"].as_array().unwrap().iter().any(|e| {
+        e["action"] == "user.keys.rotate"
+            && e["actor"] == "password"
+            && e["detail"].as_str().unwrap().contains("trigger=due")
+    });
+    assert!(rotated, "{}", events.text);
+}
+
+#[tokio::test]
+async fn a_due_rotation_runs_at_login_sqlite() {
+    a_due_rotation_runs_at_login(false).await;
+}
+
+#[tokio::test]
+async fn a_due_rotation_runs_at_login_postgres() {
+    a_due_rotation_runs_at_login(true).await;
 }

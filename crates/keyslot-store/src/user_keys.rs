@@ -253,6 +253,30 @@ async fn tokens(tx: &mut Tx, s: &UserKeySwap) -> StoreResult<u64> {
             .execute(query(sql!("DELETE FROM tokens WHERE user_id = $1")).bind(&s.user))
             .await;
     }
+    // A `"*"` token of the first schema not converted yet wraps the old user key, which
+    // opens nothing from now on: it gets the empty slot a `"*"` token has for a vault it
+    // has no key of yet (version 0), for each of the user's vaults, so the rotations that
+    // follow seal it their new keys, and its wrapped user key goes.
+    tx.execute(
+        query(sql!(
+            "INSERT INTO token_vault_slots (token_id, vault_id, key_version, wrapped_vault_key) \
+             SELECT t.id, m.vault_id, 0, $1 FROM tokens t JOIN vault_members m ON m.user_id = t.user_id \
+             WHERE t.user_id = $2 AND t.wrapped_user_key IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM token_vault_slots s WHERE s.token_id = t.id AND s.vault_id = m.vault_id)"
+        ))
+        .bind(b"".as_slice())
+        .bind(&s.user),
+    )
+    .await?;
+    // No token holds the new user key, and the one they held (or hold in old copies) is
+    // dead: their end no longer makes a user-key rotation due.
+    tx.execute(
+        query(sql!(
+            "UPDATE tokens SET wrapped_user_key = NULL, held_user_key = FALSE WHERE user_id = $1"
+        ))
+        .bind(&s.user),
+    )
+    .await?;
     for (token, name_key) in &s.token_name_keys {
         tx.execute(
             query(sql!(
