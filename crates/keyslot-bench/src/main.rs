@@ -9,9 +9,12 @@
 //!   which do not open: the AAD binds the id) to grow the database to a given size fast.
 //! - `argon2-rate`: Argon2id hashes/s at the default parameters on every core.
 //! - `pwchange`: time password changes for one user.
+//! - `rotation-populate`, `rotation-time`, `rotation-rewrap`: the key-rotation scenario
+//!   (issue 15; see `rotation.rs`).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 mod ceiling;
+mod rotation;
 mod tools;
 
 use clap::{Parser, Subcommand};
@@ -69,6 +72,46 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         n: usize,
     },
+    /// Sign a user up, create `--items` items in their vault through the API over `--conns`
+    /// connections, mint `--tokens` read tokens scoped to it and one read-write token.
+    RotationPopulate {
+        #[arg(long)]
+        addr: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        items: usize,
+        #[arg(long, default_value_t = 50)]
+        tokens: usize,
+        #[arg(long, default_value_t = 8)]
+        conns: usize,
+    },
+    /// Time `POST /v1/vaults/{vault}/rotate` on each `--target USER/VAULT_ID`, `--rounds`
+    /// times, interleaved.
+    RotationTime {
+        #[arg(long)]
+        addr: String,
+        #[arg(long = "target", required = true)]
+        targets: Vec<String>,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+    /// Drive a vault's re-wrap with back-to-back writes until nothing is left under an
+    /// older key version (or, with `--secs`, write for that long).
+    RotationRewrap {
+        #[arg(long)]
+        addr: String,
+        #[arg(long)]
+        vault: String,
+        /// A read-write token of the vault (read from the environment, not an argument:
+        /// other users of the machine can read the process list).
+        #[arg(long, env = "KS_WRITE_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long)]
+        item: String,
+        #[arg(long)]
+        secs: Option<f64>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -96,6 +139,25 @@ fn main() -> anyhow::Result<()> {
             Command::Fill { db, user, total } => tools::fill(&db, &user, total).await,
             Command::Argon2Rate { threads, secs } => tools::argon2_rate(threads, secs),
             Command::Pwchange { addr, user, n } => tools::pwchange(&addr, &user, n).await,
+            Command::RotationPopulate {
+                addr,
+                user,
+                items,
+                tokens,
+                conns,
+            } => rotation::populate(&addr, &user, items, tokens, conns).await,
+            Command::RotationTime {
+                addr,
+                targets,
+                rounds,
+            } => rotation::time_rotations(&addr, &targets, rounds).await,
+            Command::RotationRewrap {
+                addr,
+                vault,
+                token,
+                item,
+                secs,
+            } => rotation::rewrap(&addr, &vault, &token, &item, secs).await,
         }
     })
 }

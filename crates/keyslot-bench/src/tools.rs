@@ -12,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 pub const PASSWORD: &str = "bench passphrase correct horse";
 pub const PASSWORD_2: &str = "bench passphrase battery staple";
 
-fn value_1kib(i: usize) -> Value {
+pub(crate) fn value_1kib(i: usize) -> Value {
     let mut s = format!("secret-{i}-");
     while s.len() < 1024 {
         s.push('x');
