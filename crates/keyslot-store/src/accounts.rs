@@ -90,9 +90,31 @@ pub(crate) async fn set_disabled(
     )?;
     if disabled_at.is_some() {
         end_sessions(&mut tx, user).await?;
+    } else {
+        due_where_behind(&mut tx, user).await?;
     }
     audit::insert(&mut tx, &audit).await?;
     tx.commit().await
+}
+
+/// Enabling a user: every vault rotated while they were disabled (their member slot or
+/// one of their tokens' slots is behind its version) becomes due. A disabled user and
+/// their tokens are no rotation holders, so those rotations sealed nothing to them; the
+/// next holder's request now rotates again, with them among the holders, and they read
+/// the vault again (the user's row is locked first, as everywhere else).
+async fn due_where_behind(tx: &mut Tx, user: &Id) -> StoreResult<()> {
+    tx.execute(
+        query(sql!(
+            "UPDATE vaults SET rotation_due = TRUE WHERE id IN (\
+             SELECT m.vault_id FROM vault_members m JOIN vaults v ON v.id = m.vault_id \
+             WHERE m.user_id = $1 AND m.key_version < v.key_version \
+             UNION SELECT s.vault_id FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
+             JOIN vaults v ON v.id = s.vault_id WHERE t.user_id = $1 AND s.key_version < v.key_version)"
+        ))
+        .bind(user),
+    )
+    .await?;
+    Ok(())
 }
 
 pub(crate) async fn recovery(pool: &Pool, user: &Id) -> StoreResult<Option<RecoveryRecord>> {

@@ -165,11 +165,34 @@ check!(
                 .is_none_or(|g| g.key_version < 2)
         );
 
-        // Enabled again, b and the token are holders at the next rotation.
+        let due = |store: std::sync::Arc<dyn keyslot_core::Store>| async move {
+            store
+                .vault_access(&a.user, &a.vault, Holder::User(a.user))
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .rotation_due
+        };
+        assert!(!due(store.clone()).await);
+
+        // Enabled again, b and the token are holders, and the vault rotated without them
+        // is due: the next rotation seals to them, so b reads it again.
         store
             .set_user_disabled(&b.user, None, audit(None, "user.enable"))
             .await
             .unwrap();
         assert_eq!(holders(store.clone()).await, everyone);
+        assert!(due(store.clone()).await, "rotated while b was disabled");
+        // b's own vault never moved: enabling makes nothing else due.
+        assert!(
+            !store
+                .vault_access(&b.user, &b.vault, Holder::User(b.user))
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .rotation_due
+        );
     }
 );
