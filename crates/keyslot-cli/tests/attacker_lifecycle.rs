@@ -1,5 +1,5 @@
 //! The attacker's test of the key lifecycle (DESIGN §3.1, issue 15), written as an attacker
-//! would: keep an API token's text and a copy of the database; let the token end — revoked
+//! would: keep an API token's text (scoped, or `"*"`) and a copy of the database; let the token end — revoked
 //! (rotating at once, or with `?rotate=false` so the rotation runs before the next write),
 //! or past its `expires_at` with the sweeper off (one token, or two ending one after the
 //! other); write items by session and by another token, and deposit items by a deposit
@@ -51,21 +51,46 @@ enum Kept {
     Scoped,
     /// Scoped to the vault; revoked with `?rotate=false` (the next write rotates).
     ScopedRotateLater,
+    /// A `"*"` token: a slot for the vault, and a pending grant for a vault created after
+    /// it was minted; revoked with rotation in the same request.
+    Star,
 }
 
 async fn revoked_token_opens_nothing_written_after(mut d: Deployment, kept: Kept) {
     let rotate_now = kept != Kept::ScopedRotateLater;
     let (vault, sessions) = d.owner().await;
-    let (a_id, a, _) = d.mint(&sessions[0], &vault, false, None).await;
+    let (a_id, a, _) = if kept == Kept::Star {
+        d.mint_scope(&sessions[0], json!("*"), false, None).await
+    } else {
+        d.mint(&sessions[0], &vault, false, None).await
+    };
     let (_, b, _) = d.mint(&sessions[0], &vault, true, None).await;
     let (_, e) = deposit_token(&d, &sessions[0], &vault).await;
     let i1 = d
         .write(0, As::Session(&sessions[0]), &vault, "before")
         .await;
+    let mut before = BTreeSet::from([i1]);
+    let mut later_vault = None;
+    if kept == Kept::Star {
+        // A vault made after the "*" token: it reaches it through a pending grant.
+        let (status, body) = d
+            .send(
+                0,
+                Method::POST,
+                "/v1/vaults",
+                As::Session(&sessions[0]),
+                Some(json!({"name": "later"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let later: Id = body["id"].as_str().unwrap().parse().unwrap();
+        before.insert(d.write(0, As::Session(&sessions[0]), &later, "later").await);
+        later_vault = Some(later);
+    }
 
-    // Before the end: A's secret and this copy open i1, and only i1.
+    // Before the end: A's secret and this copy open what it held, and only that.
     let old = d.copy().await;
-    assert_opens_exactly(&a, &[&old], &BTreeSet::from([i1]), "A before revocation");
+    assert_opens_exactly(&a, &[&old], &before, "A before revocation");
     let version_before = old.key_version(&vault).unwrap();
 
     let path = if rotate_now {
@@ -93,8 +118,17 @@ async fn revoked_token_opens_nothing_written_after(mut d: Deployment, kept: Kept
         );
     }
 
-    // After the end: writes by session, by token B and deposits by token E, at once.
-    let after = after_the_end(&d, &sessions, &b, &e, &vault, rotate_now).await;
+    // After the end: writes by session, by token B and deposits by token E, at once (and
+    // by session to the vault the "*" token held through its grant).
+    let mut after = after_the_end(&d, &sessions, &b, &e, &vault, rotate_now).await;
+    let mut in_later = BTreeSet::new();
+    if let Some(later) = &later_vault {
+        let written = d
+            .write(1, As::Session(&sessions[1 % sessions.len()]), later, "after")
+            .await;
+        in_later.insert(written);
+        after.insert(written);
+    }
     assert!(
         d.key_version(&sessions[0], &vault).await > u64::from(version_before),
         "the vault key did not move"
@@ -121,7 +155,7 @@ async fn revoked_token_opens_nothing_written_after(mut d: Deployment, kept: Kept
         opened.vault_keys
     );
     assert!(
-        opened.item_ids().is_subset(&BTreeSet::from([i1])),
+        opened.item_ids().is_subset(&before),
         "{:?}",
         opened.item_ids()
     );
@@ -143,7 +177,8 @@ async fn revoked_token_opens_nothing_written_after(mut d: Deployment, kept: Kept
 
     // And the same harness, with a token that kept access, opens all of it from the new
     // copy alone: the new items are there to be opened, just not by A.
-    let mut everything = after.clone();
+    // (B is scoped to the first vault: what was written to the later one is not its.)
+    let mut everything: BTreeSet<Id> = after.difference(&in_later).copied().collect();
     everything.insert(i1);
     assert_opens_exactly(&b, &[&new], &everything, "B after A's revocation");
     d.finish().await;
@@ -174,6 +209,19 @@ async fn postgres_token_revoked_without_rotating_opens_nothing_written_after() {
         return;
     };
     revoked_token_opens_nothing_written_after(d, Kept::ScopedRotateLater).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_revoked_star_token_opens_nothing_written_after() {
+    revoked_token_opens_nothing_written_after(Deployment::sqlite().await, Kept::Star).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_revoked_star_token_opens_nothing_written_after() {
+    let Some(d) = Deployment::postgres("attacker revoke star").await else {
+        return;
+    };
+    revoked_token_opens_nothing_written_after(d, Kept::Star).await;
 }
 
 /// The harness can fail: a server that lost the revocation's "rotation due" mark would

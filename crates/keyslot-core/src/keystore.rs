@@ -19,7 +19,8 @@
 use async_trait::async_trait;
 use keyslot_crypto::Id;
 
-use crate::model::{AuditEvent, ItemRecord, Timestamp};
+use crate::memberstore::NewMember;
+use crate::model::{AuditEvent, ItemRecord, Timestamp, TokenVaultSlot, VaultRecord};
 use crate::store::StoreResult;
 
 /// A vault's key state, as any holder sees it.
@@ -215,4 +216,67 @@ pub trait KeyStore {
     /// a token's secret and an old copy of the database give the user key, so its end is
     /// closed only by a new user key (DESIGN §3.1).
     async fn user_key_rotation_due(&self, user: &Id, now: Timestamp) -> StoreResult<bool>;
+
+    /// `user`'s `"*"` tokens that work at `now` (not deposit tokens), with their public
+    /// keys: who a vault the user creates or is added to is granted to.
+    async fn star_tokens(&self, user: &Id, now: Timestamp) -> StoreResult<Vec<PublicHolder>>;
+
+    /// Create a vault with its first key granted to each of its owner's `"*"` tokens alive
+    /// at its `created_at` (each gets an empty slot at version 0 beside its grant, and the
+    /// vault is due at the earliest of their expiries), audited; one transaction that
+    /// locks the owner's row first, so a `"*"` token minted meanwhile is either seen here
+    /// or sees the vault. [`crate::StoreError::KeyVersionMoved`] if `grants` are not to
+    /// exactly those tokens (seal again and retry). `Store::create_vault` is this with no
+    /// grants.
+    async fn create_vault_granted(
+        &self,
+        vault: VaultRecord,
+        grants: Vec<Grant>,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+
+    /// [`crate::memberstore::MemberStore::add_member`], granting the vault's current key
+    /// to each of the member's `"*"` tokens alive at `now` in the same transaction (the
+    /// member's row locked first). [`crate::StoreError::KeyVersionMoved`] if
+    /// `token_grants` are not to exactly those tokens at the vault's current version.
+    /// `add_member` is this with no token grants.
+    async fn add_member_granted(
+        &self,
+        member: NewMember,
+        token_grants: Vec<Grant>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Each `"*"` token of `user` alive at `now` paired with each vault of the user it has
+    /// neither a slot nor a grant for (none, while every change keeps the rule; a login
+    /// fills any with [`KeyStore::grant_missing_star_slots`]).
+    async fn missing_star_slots(
+        &self,
+        user: &Id,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(PublicHolder, Id)>>;
+
+    /// Write grants (each with an empty slot at version 0) for missing `"*"` slots of
+    /// `user`, in one transaction under the user's lock; a grant whose token ended, whose
+    /// vault the user left or whose slot appeared meanwhile is skipped;
+    /// [`crate::StoreError::KeyVersionMoved`] if one is not at its vault's current
+    /// version. Returns how many were written.
+    async fn grant_missing_star_slots(
+        &self,
+        user: &Id,
+        grants: Vec<Grant>,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
+
+    /// Convert a `"*"` token that wraps the user key (minted before per-vault slots): clear
+    /// its wrapped user key and write `slots` — one per vault of its user, at each vault's
+    /// current version — in one transaction under the user's lock, exactly once across
+    /// instances (`false`: it was converted already, nothing written).
+    /// [`crate::StoreError::KeyVersionMoved`] if the slots are not exactly the user's
+    /// vaults at their current versions (open them again and retry).
+    async fn convert_legacy_token(
+        &self,
+        token: &Id,
+        slots: Vec<TokenVaultSlot>,
+    ) -> StoreResult<bool>;
 }

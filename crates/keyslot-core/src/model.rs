@@ -82,8 +82,12 @@ pub struct TokenRecord {
     /// A write-only deposit token: it holds no vault key, may only create items in the
     /// vaults of its deposit scope, and reads nothing (`can_write` is false for it).
     pub deposit: bool,
-    /// For an all-vaults (`"*"`) token: the user key wrapped under the token's wrap key.
-    /// `None` for a token scoped to listed vaults (its keys are in [`TokenVaultSlot`]s).
+    /// A `"*"` token: its scope is every vault of its user, each held as a
+    /// [`TokenVaultSlot`] like a scoped token's (DESIGN §3.1).
+    pub all_vaults: bool,
+    /// Only for a `"*"` token minted before per-vault slots: the user key wrapped under
+    /// the token's wrap key. Converted to slots at the token's next use, which clears it;
+    /// no token is minted with it any more.
     pub wrapped_user_key: Option<Vec<u8>>,
     /// The token's X25519 public key (for later re-grants).
     pub x25519_public: Vec<u8>,
@@ -120,11 +124,9 @@ pub struct TokenVaultSlot {
 pub struct TokenRead {
     /// The token.
     pub token: TokenRecord,
-    /// Its slot for the vault (scoped tokens), if it holds one.
+    /// Its slot for the vault, if it holds one (`"*"` tokens too: no token reads a
+    /// member's slot).
     pub slot: Option<TokenVaultSlot>,
-    /// For an all-vaults token: the owner's member slot for the vault (its key version
-    /// and the vault key under the user key).
-    pub vault_key: Option<(u32, Vec<u8>)>,
     /// The vault's current key version and whether its rotation is due (flag, and the
     /// time from which it is), if the vault is the token's user's.
     pub vault_now: Option<(u32, bool, Option<Timestamp>)>,

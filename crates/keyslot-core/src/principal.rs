@@ -43,14 +43,16 @@ pub enum Principal {
     },
 }
 
-/// What a token's keys reach.
+/// What a token's keys reach: only its own slots, one per vault, under its wrap key. A
+/// `"*"` token differs from a scoped one in which vaults it gets slots for (every vault
+/// its user is a member of, and a grant for each one added later), never in what it
+/// holds: no token holds the user key (DESIGN §3.1).
 #[derive(Debug)]
-pub enum TokenAccess {
-    /// A `"*"` token: the user key, so every vault, including those created later.
-    AllVaults(UserKey),
-    /// A token scoped to listed vaults: its credential opens one vault-key slot per vault
-    /// and nothing else.
-    Vaults(UnlockedCredential),
+pub struct TokenAccess {
+    /// The token's credential: opens its slots, wraps the keys it converts from grants.
+    pub credential: UnlockedCredential,
+    /// A `"*"` token: its scope is every vault of its user.
+    pub all_vaults: bool,
 }
 
 impl Principal {

@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use keyslot_core::keystore::{
     ChainLink, Grant, Holder, HolderSlot, PublicHolder, Revoked, Rotation, VaultAccess, VaultState,
 };
-use keyslot_core::model::{AuditEvent, Timestamp, TokenVaultSlot};
+use keyslot_core::memberstore::NewMember;
+use keyslot_core::model::{AuditEvent, Timestamp, TokenVaultSlot, VaultRecord};
 use keyslot_core::store::{StoreError, StoreResult};
 use keyslot_crypto::Id;
 
@@ -312,6 +313,11 @@ async fn locked_version(tx: &mut Tx, vault: &Id, exclusive: bool) -> StoreResult
     tx.one(q.bind(vault), |r| version(r, "key_version")).await
 }
 
+/// The vault's current key version, its row locked for update until commit.
+pub(crate) async fn lock_vault_version(tx: &mut Tx, vault: &Id) -> StoreResult<u32> {
+    locked_version(tx, vault, true).await
+}
+
 /// Inside a write's transaction: the vault is still at `key_version` (its row now held
 /// shared until commit, so no rotation commits in between), or
 /// [`StoreError::KeyVersionMoved`].
@@ -367,7 +373,11 @@ pub(crate) async fn after_mint(
     expires_at: Timestamp,
     slots: &[TokenVaultSlot],
 ) -> StoreResult<()> {
-    for s in slots {
+    // Vault rows locked in id order, as a revocation does: a "*" mint locks many, and two
+    // of them must not wait on each other in a cycle.
+    let mut ordered: Vec<&TokenVaultSlot> = slots.iter().collect();
+    ordered.sort_by(|a, b| a.vault_id.as_bytes().cmp(b.vault_id.as_bytes()));
+    for s in ordered {
         if locked_version(tx, &s.vault_id, true).await? != s.key_version {
             return Err(StoreError::KeyVersionMoved);
         }
@@ -656,5 +666,46 @@ impl keyslot_core::keystore::KeyStore for crate::SqlStore {
     }
     async fn user_key_rotation_due(&self, user: &Id, now: Timestamp) -> StoreResult<bool> {
         user_key_rotation_due(&self.pool, user, now).await
+    }
+    async fn star_tokens(&self, user: &Id, now: Timestamp) -> StoreResult<Vec<PublicHolder>> {
+        crate::star_tokens::live(&self.pool, user, now).await
+    }
+    async fn create_vault_granted(
+        &self,
+        vault: VaultRecord,
+        grants: Vec<Grant>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        crate::star_tokens::create_vault(&self.pool, vault, grants, audit).await
+    }
+    async fn add_member_granted(
+        &self,
+        member: NewMember,
+        token_grants: Vec<Grant>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        crate::star_tokens::add_member(&self.pool, member, token_grants, now).await
+    }
+    async fn missing_star_slots(
+        &self,
+        user: &Id,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(PublicHolder, Id)>> {
+        crate::star_tokens::missing(&self.pool, user, now).await
+    }
+    async fn grant_missing_star_slots(
+        &self,
+        user: &Id,
+        grants: Vec<Grant>,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        crate::star_tokens::grant_missing(&self.pool, user, grants, now).await
+    }
+    async fn convert_legacy_token(
+        &self,
+        token: &Id,
+        slots: Vec<TokenVaultSlot>,
+    ) -> StoreResult<bool> {
+        crate::star_tokens::convert_legacy(&self.pool, token, slots).await
     }
 }

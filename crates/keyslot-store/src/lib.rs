@@ -32,6 +32,7 @@ mod rewrap;
 mod rows;
 mod sessions;
 mod sqlite_read;
+mod star_tokens;
 mod sweep;
 mod test_pause;
 mod tokens;

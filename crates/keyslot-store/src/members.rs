@@ -101,15 +101,17 @@ async fn members(pool: &Pool, vault: &Id) -> StoreResult<Vec<MemberRow>> {
     Ok(out)
 }
 
-async fn add_member(pool: &Pool, m: NewMember) -> StoreResult<()> {
+/// The member's row and grant and the audit event, inside a transaction that already
+/// holds the member's user row ([`crate::star_tokens::add_member`], which also grants to
+/// the member's `"*"` tokens).
+pub(crate) async fn add_member_in(tx: &mut Tx, m: &NewMember) -> StoreResult<()> {
     let Holder::User(grantee) = m.grant.holder else {
         return Err(StoreError::Corrupt("grant holder"));
     };
     if grantee != m.user || m.grant.vault_id != m.vault {
         return Err(StoreError::Corrupt("grant holder"));
     }
-    let mut tx = pool.write().await?;
-    if lock_vault(&mut tx, &m.vault).await? != m.grant.key_version {
+    if lock_vault(tx, &m.vault).await? != m.grant.key_version {
         return Err(StoreError::KeyVersionMoved);
     }
     // An empty slot at version 0: older than any version, so the member's first request
@@ -137,8 +139,7 @@ async fn add_member(pool: &Pool, m: NewMember) -> StoreResult<()> {
         .bind(m.audit.at),
     )
     .await?;
-    audit::insert(&mut tx, &m.audit).await?;
-    tx.commit().await
+    audit::insert(tx, &m.audit).await
 }
 
 async fn set_member_role(
@@ -275,7 +276,9 @@ impl MemberStore for crate::SqlStore {
         members(&self.pool, vault).await
     }
     async fn add_member(&self, member: NewMember) -> StoreResult<()> {
-        add_member(&self.pool, member).await
+        // Granting to none of the member's "*" tokens: refused if they have any.
+        let now = member.audit.at;
+        crate::star_tokens::add_member(&self.pool, member, Vec::new(), now).await
     }
     async fn set_member_role(
         &self,

@@ -138,6 +138,7 @@ pub(crate) fn token(row: &dyn RowRead) -> StoreResult<TokenRecord> {
         verifier: row.bytes("verifier")?,
         can_write: row.flag("can_write")?,
         deposit: row.flag("deposit")?,
+        all_vaults: row.flag("all_vaults")?,
         wrapped_user_key: row.opt_bytes("wrapped_user_key")?,
         x25519_public: row.bytes("x25519_public")?,
         public_key_mac: row.opt_bytes("public_key_mac")?,
@@ -169,13 +170,6 @@ pub(crate) fn token_read(row: &dyn RowRead, vault: &Id) -> StoreResult<TokenRead
         }),
         None => None,
     };
-    let vault_key = match row.opt_int("v_key_version")? {
-        Some(v) => Some((
-            u32::try_from(v).map_err(|_| StoreError::Corrupt("key_version"))?,
-            row.bytes("v_wrapped")?,
-        )),
-        None => None,
-    };
     let vault_now = match row.opt_int("cv_key_version")? {
         Some(v) => Some((
             u32::try_from(v).map_err(|_| StoreError::Corrupt("key_version"))?,
@@ -191,7 +185,6 @@ pub(crate) fn token_read(row: &dyn RowRead, vault: &Id) -> StoreResult<TokenRead
     Ok(TokenRead {
         token,
         slot,
-        vault_key,
         vault_now,
         item,
     })

@@ -7,9 +7,10 @@ use keyslot_crypto::Id;
 use crate::db::{Pool, query, sql, touched};
 use crate::{audit, rows};
 
-/// Token, slot or vault key, and item in one query: the hot path, where each query costs
-/// more CPU than the crypto of a whole request. The LEFT JOINs say what is missing: no
-/// slot (out of scope), no vault key (not a `"*"` token, or not its user's vault), no item.
+/// Token, its slot, the vault's state and the item in one query: the hot path, where each
+/// query costs more CPU than the crypto of a whole request. The LEFT JOINs say what is
+/// missing: no slot (out of scope), no vault of the token's user, no item. Every token,
+/// `"*"` included, reads its own slot: none reads a member's slot (the user key's).
 pub(crate) async fn read(
     pool: &Pool,
     token: &Id,
@@ -18,17 +19,15 @@ pub(crate) async fn read(
 ) -> StoreResult<Option<TokenRead>> {
     pool.optional(
         query(sql!(
-            "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.wrapped_user_key, \
+            "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.all_vaults, t.wrapped_user_key, \
              t.x25519_public, t.public_key_mac, t.created_at, t.expires_at, t.last_used_at, \
              s.key_version AS s_key_version, s.wrapped_vault_key AS s_wrapped, \
-             v.key_version AS v_key_version, v.wrapped_vault_key AS v_wrapped, \
              cv.key_version AS cv_key_version, cv.rotation_due AS cv_rotation_due, cv.rotate_due_at AS cv_rotate_due_at, \
              i.id AS i_id, i.vault_id AS i_vault_id, i.user_id AS i_user_id, i.version AS i_version, i.key_version AS i_key_version, \
              i.wrapped_item_key AS i_wrapped_item_key, i.name AS i_name, i.value AS i_value, i.created_at AS i_created_at, \
              i.updated_at AS i_updated_at \
              FROM tokens t JOIN users u ON u.id = t.user_id AND u.disabled_at IS NULL \
              LEFT JOIN token_vault_slots s ON s.token_id = t.id AND s.vault_id = $1 \
-             LEFT JOIN vault_members v ON t.wrapped_user_key IS NOT NULL AND v.vault_id = $1 AND v.user_id = t.user_id \
              LEFT JOIN vaults cv ON cv.id = $1 AND cv.user_id = t.user_id \
              LEFT JOIN items i ON i.id = $2 AND i.vault_id = $1 AND i.user_id = t.user_id \
              WHERE t.id = $3"
@@ -51,22 +50,18 @@ pub(crate) async fn create(
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    // Lock the user's row first, as a recovery does before it ends sessions and a
+    // vault's creation does before it grants to the user's "*" tokens.
+    crate::star_tokens::lock_user(&mut tx, &t.user_id).await?;
     if let Some(session) = session {
-        // Lock the user's row first, as a recovery does before it ends sessions; then the
-        // minting session must still be there.
-        tx.optional(
-            query(sql!("SELECT id FROM users WHERE id = $1" FOR_UPDATE)).bind(&t.user_id),
-            |r| r.bytes("id"),
-        )
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        // The minting session must still be there.
         crate::accounts::require_session(&mut tx, session).await?;
     }
     tx.execute(
         query(sql!(
             "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, \
-             public_key_mac, created_at, expires_at, last_used_at, held_user_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+             public_key_mac, created_at, expires_at, last_used_at, held_user_key, all_vaults) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&t.id)
         .bind(&t.user_id)
@@ -80,9 +75,15 @@ pub(crate) async fn create(
         .bind(t.created_at)
         .bind(t.expires_at)
         .bind(t.last_used_at)
-        .bind(t.wrapped_user_key.is_some()),
+        .bind(t.wrapped_user_key.is_some())
+        .bind(t.all_vaults),
     )
     .await?;
+    if t.all_vaults && t.wrapped_user_key.is_none() {
+        // Under the user's lock (a vault's creation takes it too): one slot for each of
+        // its vaults, none missed, none extra.
+        crate::star_tokens::require_every_member_vault(&mut tx, &t.user_id, &slots).await?;
+    }
     crate::keys::after_mint(&mut tx, &t.user_id, t.expires_at, &slots).await?;
     for s in &slots {
         tx.execute(
@@ -101,7 +102,7 @@ pub(crate) async fn create(
 /// A token by id; `None` as well when its user is disabled.
 pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<TokenRecord>> {
     pool.optional(
-        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.wrapped_user_key, t.x25519_public, t.public_key_mac, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
+        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.all_vaults, t.wrapped_user_key, t.x25519_public, t.public_key_mac, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
             .bind(id),
         rows::token,
     )
@@ -135,7 +136,7 @@ pub(crate) async fn slots(pool: &Pool, token: &Id) -> StoreResult<Vec<TokenVault
 /// A user's tokens in the order they were minted.
 pub(crate) async fn of_user(pool: &Pool, user: &Id) -> StoreResult<Vec<TokenRecord>> {
     pool.all(
-        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, deposit, wrapped_user_key, x25519_public, public_key_mac, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
+        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, deposit, all_vaults, wrapped_user_key, x25519_public, public_key_mac, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
             .bind(user),
         rows::token,
     )

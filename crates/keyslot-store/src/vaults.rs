@@ -5,7 +5,7 @@ use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
 
 use crate::db::{Pool, Tx, query, sql};
-use crate::{audit, rows};
+use crate::rows;
 
 pub(crate) async fn insert(tx: &mut Tx, v: &VaultRecord) -> StoreResult<()> {
     tx.execute(
@@ -38,11 +38,12 @@ pub(crate) async fn insert(tx: &mut Tx, v: &VaultRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// A vault granted to none of its owner's `"*"` tokens: refused
+/// ([`keyslot_core::store::StoreError::KeyVersionMoved`]) if the owner has a live one, so a
+/// vault is never created out of a `"*"` token's reach
+/// ([`keyslot_core::keystore::KeyStore::create_vault_granted`] grants to them).
 pub(crate) async fn create(pool: &Pool, vault: VaultRecord, audit: AuditEvent) -> StoreResult<()> {
-    let mut tx = pool.write().await?;
-    insert(&mut tx, &vault).await?;
-    audit::insert(&mut tx, &audit).await?;
-    tx.commit().await
+    crate::star_tokens::create_vault(pool, vault, Vec::new(), audit).await
 }
 
 /// A user's vaults in the order they were made.

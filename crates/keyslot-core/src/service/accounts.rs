@@ -199,6 +199,7 @@ impl Keyslot {
             Err(e) => return Err(e.into()),
         }
         self.attempt_succeeded(&admitted, ip).await;
+        self.grant_missing_star_slots(user.id, *session.id(), user_key, ip).await;
         Ok(LoggedIn {
             session: session.expose_text(),
             csrf_token: session.csrf_token(),

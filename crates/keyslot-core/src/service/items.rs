@@ -15,7 +15,7 @@ use super::{Keyslot, now};
 use crate::memberstore::Role;
 use crate::model::{ItemRecord, Outcome, TokenVaultSlot};
 use crate::store::StoreError;
-use crate::{Error, Principal, Result, TokenAccess, policy};
+use crate::{Error, Principal, Result, policy};
 
 /// How many times a PUT without `If-Match` retries when a concurrent write wins.
 const LAST_WRITER_RETRIES: usize = 3;
@@ -28,7 +28,7 @@ pub(super) struct OpenVault {
 }
 
 impl OpenVault {
-    /// The vault key as the user key wraps it (sessions, `"*"` tokens, minting).
+    /// The vault key as the user key wraps it (sessions, a vault just made).
     pub(super) fn from_user_key(
         user_key: &UserKey,
         user: &Id,
@@ -47,7 +47,7 @@ impl OpenVault {
         })
     }
 
-    /// The vault key from a scoped token's own slot for that vault.
+    /// The vault key from a token's own slot for that vault.
     pub(super) fn from_token_slot(
         credential: &UnlockedCredential,
         user: &Id,
@@ -75,12 +75,10 @@ impl Keyslot {
             return Err(Error::Forbidden("a deposit token may only create items"));
         }
         let user = principal.user();
+        // A token's are the vaults it holds a slot (or a pending grant beside an empty
+        // slot) for, `"*"` or not: never its user's memberships as such.
         let ids: Vec<Id> = match principal {
-            Principal::Token {
-                token,
-                access: TokenAccess::Vaults(_),
-                ..
-            } => self
+            Principal::Token { token, .. } => self
                 .store
                 .token_vault_slots(token)
                 .await?
@@ -117,7 +115,9 @@ impl Keyslot {
         let record = new_vault(user, user_key, name)?;
         let id = record.id;
         let audit = principal.event("vault.create", Outcome::Ok, format!("vault={id}"));
-        self.store.create_vault(record, audit).await?;
+        // Granted to the user's "*" tokens in the same transaction.
+        self.store_vault_with_star_grants(principal, user_key, record, audit)
+            .await?;
         Ok(Vault {
             id,
             name: name.to_owned(),

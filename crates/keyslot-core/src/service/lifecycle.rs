@@ -9,20 +9,19 @@
 //! exactly the live ones under its lock; otherwise this side recomputes and retries.
 //! Nothing here is ever sealed to an expired or deleted credential.
 
-use keyslot_crypto::slot::vault_key_for_user_aad;
 use keyslot_crypto::{
-    ContentKey, Envelope, Id, RecipientKind, SealedKey, TokenKeyPair, UserKeyPair, VaultKey, Wraps,
-    grant_aad, open_chain, open_from, seal_to, wrap_chain,
+    ContentKey, Envelope, Id, RecipientKind, VaultKey, grant_aad, open_chain, seal_to, wrap_chain,
 };
 
 use super::accounts::vault_name_aad;
+use super::holder_keys::HolderKeys;
 use super::items::OpenVault;
 use super::{Keyslot, now};
 use crate::keystore::{Grant, Holder, HolderSlot, PublicHolder, Rotation, VaultState};
 use crate::memberstore::Role;
 use crate::model::Outcome;
 use crate::store::StoreError;
-use crate::{Error, Principal, Result, TokenAccess};
+use crate::{Error, Principal, Result};
 
 /// How many times a request recomputes after a concurrent rotation moved the version.
 pub(super) const VERSION_RETRIES: usize = 4;
@@ -123,17 +122,10 @@ impl KeyRing {
 }
 
 /// The holder a principal's keys are: its user (member slot, under the user key) for a
-/// session or a `"*"` token, or the token itself for a scoped token.
-pub(super) fn holder_of(principal: &Principal) -> Holder {
-    match principal {
-        Principal::Session { user, .. }
-        | Principal::Token {
-            user,
-            access: TokenAccess::AllVaults(_),
-            ..
-        } => Holder::User(*user),
-        Principal::Token { token, .. } => Holder::Token(*token),
-    }
+/// session, or the token itself for any token (`"*"` tokens too: no token holds the user
+/// key).
+pub(super) const fn holder_of(principal: &Principal) -> Holder {
+    HolderKeys::of(principal).holder()
 }
 
 impl Keyslot {
@@ -210,35 +202,7 @@ impl Keyslot {
         state: &VaultState,
         slot: &HolderSlot,
     ) -> Result<OpenVault> {
-        match principal {
-            Principal::Session { user_key, .. }
-            | Principal::Token {
-                access: TokenAccess::AllVaults(user_key),
-                ..
-            } => OpenVault::from_user_key(
-                user_key,
-                &state.owner,
-                &state.id,
-                slot.key_version,
-                &slot.wrapped_vault_key,
-            ),
-            Principal::Token {
-                access: TokenAccess::Vaults(credential),
-                ..
-            } => {
-                let key = credential.open_vault_key(
-                    &state.owner,
-                    &state.id,
-                    slot.key_version,
-                    &Envelope::from_bytes(&slot.wrapped_vault_key)?,
-                )?;
-                Ok(OpenVault {
-                    id: state.id,
-                    key_version: slot.key_version,
-                    key,
-                })
-            }
-        }
+        HolderKeys::of(principal).open(state, slot)
     }
 
     /// Open the holder's newest pending grant with its private key and turn it into its
@@ -250,51 +214,26 @@ impl Keyslot {
         holder: Holder,
         state: &VaultState,
     ) -> Result<Option<OpenVault>> {
-        let Some(grant) = self.store.newest_grant(holder, &state.id).await? else {
+        debug_assert_eq!(holder, holder_of(principal));
+        self.convert_grant_as(&HolderKeys::of(principal), state)
+            .await
+    }
+
+    /// [`Self::convert_grant`] with the holder's keys given.
+    pub(super) async fn convert_grant_as(
+        &self,
+        keys: &HolderKeys<'_>,
+        state: &VaultState,
+    ) -> Result<Option<OpenVault>> {
+        let Some(grant) = self.store.newest_grant(keys.holder(), &state.id).await? else {
             return Ok(None);
         };
-        let sealed = SealedKey::from_bytes(&grant.sealed)?;
-        let (owner, vault, version) = (&state.owner, &state.id, grant.key_version);
-        let (key, wrapped): (VaultKey, Vec<u8>) = match principal {
-            Principal::Session { user, user_key, .. }
-            | Principal::Token {
-                user,
-                access: TokenAccess::AllVaults(user_key),
-                ..
-            } => {
-                let record = self.store.user(user).await?.ok_or(Error::NotFound)?;
-                let pair = UserKeyPair::unwrap(
-                    user_key,
-                    user,
-                    &Envelope::from_bytes(&record.x25519_wrapped)?,
-                )?;
-                let aad = grant_aad(owner, vault, version, RecipientKind::User, user);
-                let key: VaultKey = open_from(&pair, &sealed, &aad)?;
-                let wrapped = user_key
-                    .wrap(&key, &vault_key_for_user_aad(owner, vault, version))?
-                    .to_bytes();
-                (key, wrapped)
-            }
-            Principal::Token {
-                token,
-                secret,
-                access: TokenAccess::Vaults(credential),
-                ..
-            } => {
-                let pair = TokenKeyPair::derive(secret);
-                let aad = grant_aad(owner, vault, version, RecipientKind::Token, token);
-                let key: VaultKey = open_from(&pair, &sealed, &aad)?;
-                let wrapped = credential
-                    .wrap_vault_key(owner, vault, version, &key)?
-                    .to_bytes();
-                (key, wrapped)
-            }
-        };
+        let (key, wrapped) = keys.open_grant(self, &grant, state).await?;
         // Whether this call or a concurrent one wrote the slot, the key is the same.
         self.store.convert_grant(&grant, wrapped).await?;
         Ok(Some(OpenVault {
-            id: *vault,
-            key_version: version,
+            id: state.id,
+            key_version: grant.key_version,
             key,
         }))
     }
@@ -328,21 +267,7 @@ impl Keyslot {
         // The caller keeps the new key only if it still holds access: a member removing
         // themselves runs the rotation with the key they held, and keeps nothing of it.
         let keeps_access = holders.iter().any(|h| h.holder == own);
-        let own_slot = match principal {
-            Principal::Session { user_key, .. }
-            | Principal::Token {
-                access: TokenAccess::AllVaults(user_key),
-                ..
-            } => user_key
-                .wrap(&new_key, &vault_key_for_user_aad(&owner, &vault, to))?
-                .to_bytes(),
-            Principal::Token {
-                access: TokenAccess::Vaults(credential),
-                ..
-            } => credential
-                .wrap_vault_key(&owner, &vault, to, &new_key)?
-                .to_bytes(),
-        };
+        let own_slot = HolderKeys::of(principal).wrap(&owner, &vault, to, &new_key)?;
         let others: Vec<PublicHolder> = holders.into_iter().filter(|h| h.holder != own).collect();
         // Every MAC checked (one job off the runtime) before anything is sealed.
         let keys = self.checked_public_keys(principal, &others).await?;

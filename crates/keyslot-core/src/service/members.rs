@@ -100,6 +100,17 @@ impl Keyslot {
         let public_key = self.checked_public_key(principal, &public).await?;
         for _ in 0..VERSION_RETRIES {
             let version = ring.current.key_version;
+            // The member's "*" tokens reach the vault too, within the member's role.
+            let token_grants = self
+                .star_token_grants(
+                    principal,
+                    &member,
+                    &ring.owner,
+                    vault,
+                    version,
+                    &ring.current.key,
+                )
+                .await?;
             let sealed = seal_to(
                 &public_key,
                 &ring.current.key,
@@ -121,7 +132,11 @@ impl Keyslot {
                     format!("vault={vault} member={member} role={}", role.as_str()),
                 ),
             };
-            match self.store.add_member(added).await {
+            match self
+                .store
+                .add_member_granted(added, token_grants, super::now())
+                .await
+            {
                 Ok(()) => return Ok((member, role)),
                 Err(StoreError::Conflict) => {
                     return Err(Error::Conflict(

@@ -1,9 +1,11 @@
 //! API tokens: mint (sessions only), list, revoke, and authenticate.
 //!
-//! A token scoped to vaults holds one slot per vault: that vault's key wrapped under the
-//! token's wrap key. It holds nothing else, so it cannot open another vault even if a
-//! policy check were skipped. A `"*"` token holds the user key instead and so reaches
-//! vaults created later.
+//! Every token holds one slot per vault it reaches: that vault's key wrapped under the
+//! token's wrap key, and nothing else, so it cannot open another vault even if a policy
+//! check were skipped. A scoped token's vaults are the ones it lists; a `"*"` token's are
+//! every vault its user is a member of, including vaults created or shared later, which
+//! reach it as pending grants (`star_tokens`). No token holds the user key: ending one
+//! ends what it held, and a rotation of its vaults leaves its secret nothing newer.
 
 use std::net::IpAddr;
 
@@ -89,10 +91,6 @@ impl Keyslot {
 
         let token = TokenCredential::generate()?;
         let unlocked = token.unlock();
-        let mut wrapped_user_key = None;
-        if request.vaults == Scope::All {
-            wrapped_user_key = Some(unlocked.wrap_user_key(user, user_key)?.to_bytes());
-        }
         let name_key = ItemKey::generate()?;
         let at = now();
         let expires_at = at + lifetime;
@@ -120,7 +118,8 @@ impl Keyslot {
             verifier: unlocked.verifier().as_bytes().to_vec(),
             can_write: request.can_write && !request.deposit,
             deposit: request.deposit,
-            wrapped_user_key,
+            all_vaults: request.vaults == Scope::All && !request.deposit,
+            wrapped_user_key: None,
             x25519_public,
             public_key_mac: Some(public_key_mac),
             created_at: at,
@@ -165,7 +164,12 @@ impl Keyslot {
             // with the newest), wrapped under the token's key; the store refuses the mint
             // if a rotation commits between here and there, and it is made again.
             let slots = match &request.vaults {
-                Scope::All => Vec::new(),
+                // A slot per vault of the user; the store checks, under the user's lock,
+                // that none is missing.
+                Scope::All => {
+                    self.star_mint_slots(principal, &unlocked, token.id())
+                        .await?
+                }
                 Scope::Vaults(ids) => {
                     self.mint_slots(principal, &unlocked, token.id(), ids)
                         .await?
@@ -216,7 +220,7 @@ impl Keyslot {
             )?;
             let vaults = if record.deposit {
                 Scope::Vaults(self.store.deposit_scope(&record.id).await?)
-            } else if record.wrapped_user_key.is_some() {
+            } else if record.all_vaults {
                 Scope::All
             } else {
                 Scope::Vaults(
@@ -320,7 +324,11 @@ impl Keyslot {
             .token(token.id())
             .await?
             .ok_or(Error::Unauthorized)?;
-        self.token_principal(token, &record, ip)
+        let principal = self.token_principal(token, &record, ip)?;
+        if let Some(wrapped) = &record.wrapped_user_key {
+            self.convert_legacy_star_token(&principal, wrapped).await?;
+        }
+        Ok(principal)
     }
 
     /// Read one item with a bearer token in a single store round trip: the same checks as
@@ -342,29 +350,15 @@ impl Keyslot {
             .await?
             .ok_or(Error::Unauthorized)?;
         let principal = self.token_principal(token, &read.token, ip)?;
+        if let Some(wrapped) = &read.token.wrapped_user_key {
+            // A "*" token of the first schema: converted to slots now, then read as any.
+            self.convert_legacy_star_token(&principal, wrapped).await?;
+            return self.get_item(&principal, vault, item).await;
+        }
         let user = *principal.user();
         // The common case in one query: the item is under the key version the token's
         // slot holds, that version is current, and no rotation is due.
-        let held = match (&principal, &read.slot, &read.vault_key) {
-            (
-                Principal::Token {
-                    access: TokenAccess::Vaults(_),
-                    ..
-                },
-                Some(slot),
-                _,
-            ) => Some(slot.key_version),
-            (
-                Principal::Token {
-                    access: TokenAccess::AllVaults(_),
-                    ..
-                },
-                _,
-                Some((key_version, _)),
-            ) => Some(*key_version),
-            _ => None,
-        };
-        let Some(held) = held else {
+        let Some(slot) = read.slot else {
             if principal.is_deposit() {
                 // 403 in its scope, 404 outside.
                 return Err(self.deposit_refusal(&principal, vault).await);
@@ -372,6 +366,7 @@ impl Keyslot {
             // No key of this vault at all: nothing to open, whether it exists or not.
             return Err(Error::NotFound);
         };
+        let held = slot.key_version;
         let current = read
             .vault_now
             .filter(|(version, due, due_at)| {
@@ -385,25 +380,10 @@ impl Keyslot {
         if record.key_version != held {
             return self.get_item(&principal, vault, item).await;
         }
-        let open = match (&principal, read.slot, read.vault_key) {
-            (
-                Principal::Token {
-                    access: TokenAccess::Vaults(credential),
-                    ..
-                },
-                Some(slot),
-                _,
-            ) => OpenVault::from_token_slot(credential, &user, vault, &slot)?,
-            (
-                Principal::Token {
-                    access: TokenAccess::AllVaults(user_key),
-                    ..
-                },
-                _,
-                Some((key_version, wrapped)),
-            ) => OpenVault::from_user_key(user_key, &user, vault, key_version, &wrapped)?,
-            _ => return Err(Error::NotFound),
+        let Principal::Token { access, .. } = &principal else {
+            return Err(Error::Unauthorized);
         };
+        let open = OpenVault::from_token_slot(&access.credential, &user, vault, &slot)?;
         let key: ItemKey = open.key.unwrap_key(
             &Envelope::from_bytes(&record.wrapped_item_key)?,
             &item_key_aad(&user, vault, &record.id, record.version, record.key_version),
@@ -427,11 +407,11 @@ impl Keyslot {
         unlocked
             .check(&Verifier::from_slice(&record.verifier)?)
             .map_err(|_| Error::Unauthorized)?;
-        let access = match &record.wrapped_user_key {
-            Some(wrapped) => TokenAccess::AllVaults(
-                unlocked.open_user_key(&record.user_id, &Envelope::from_bytes(wrapped)?)?,
-            ),
-            None => TokenAccess::Vaults(unlocked),
+        // Its slots only, `"*"` or not (a `"*"` token of the first schema is converted
+        // by the caller before it opens anything).
+        let access = TokenAccess {
+            credential: unlocked,
+            all_vaults: record.all_vaults,
         };
         self.audit.token_used(record.id, at);
         Ok(Principal::Token {

@@ -106,7 +106,7 @@ pub(super) fn item(a: &Account, version: u64, value: &[u8]) -> ItemRecord {
 }
 
 /// A token row with fixed bytes (stores never interpret them); a `wrapped_user_key` makes
-/// it an all-vaults token. Its public key has no MAC, like a row from before MACs.
+/// it an all-vaults token of the first schema (it wraps the user key, and has no slots). Its public key has no MAC, like a row from before MACs.
 pub(super) fn token_record(
     user: &Id,
     can_write: bool,
@@ -120,6 +120,7 @@ pub(super) fn token_record(
         verifier: vec![4; 32],
         can_write,
         deposit: false,
+        all_vaults: wrapped_user_key.is_some(),
         wrapped_user_key,
         x25519_public: vec![5; 32],
         public_key_mac: None,

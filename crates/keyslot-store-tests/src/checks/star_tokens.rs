@@ -1,7 +1,43 @@
 //! `"*"` tokens hold per-vault slots, never the user key (DESIGN §3.1): the user-key
 //! rotation a token that once held the user key leaves due when it ends.
 
-use super::fixtures::{account, audit, mint_scoped, token_record};
+use keyslot_core::keystore::{Grant, Holder};
+use keyslot_core::memberstore::{NewMember, Role};
+use keyslot_core::model::{TokenRecord, TokenVaultSlot};
+use keyslot_core::store::StoreError;
+use keyslot_crypto::Id;
+
+use super::fixtures::{account, audit, id, mint_scoped, token_record, vault_record};
+
+/// Tokens here live until this (the fixtures' vaults are made at 1_000).
+const EXPIRES: i64 = 5_000;
+
+fn grant(token: &Id, vault: &Id, key_version: u32) -> Grant {
+    Grant {
+        holder: Holder::Token(*token),
+        vault_id: *vault,
+        key_version,
+        sealed: b"vk sealed to the token".to_vec(),
+    }
+}
+
+fn slot(token: &Id, vault: &Id, key_version: u32) -> TokenVaultSlot {
+    TokenVaultSlot {
+        token_id: *token,
+        vault_id: *vault,
+        key_version,
+        wrapped_vault_key: b"vk under t-wrap".to_vec(),
+    }
+}
+
+/// A `"*"` token of `user` as minted now: no user key, `all_vaults`.
+fn star(user: &Id) -> TokenRecord {
+    TokenRecord {
+        all_vaults: true,
+        expires_at: EXPIRES,
+        ..token_record(user, false, None)
+    }
+}
 
 check!(
     a_token_that_held_the_user_key_makes_the_user_key_due_when_it_ends,
@@ -50,10 +86,186 @@ check!(
         // An unknown user has nothing due.
         assert!(
             !store
-                .user_key_rotation_due(&keyslot_crypto::Id::random().unwrap(), 200)
+                .user_key_rotation_due(&Id::random().unwrap(), 200)
                 .await
                 .unwrap()
         );
     }
 );
 
+
+check!(
+    a_star_token_holds_a_slot_or_grant_for_every_vault_of_its_user,
+    |store| async move {
+        let a = account(store.as_ref(), "wanda").await;
+        let b = account(store.as_ref(), "xavier").await;
+        // A "*" mint must carry a slot for each of the user's vaults: none missing.
+        let refused = star(&a.user);
+        assert_eq!(
+            store
+                .create_token(refused.clone(), vec![], None, audit(Some(&a.user), "token.mint"))
+                .await,
+            Err(StoreError::KeyVersionMoved)
+        );
+        assert!(store.token(&refused.id).await.unwrap().is_none());
+        let t = star(&a.user);
+        store
+            .create_token(
+                t.clone(),
+                vec![slot(&t.id, &a.vault, 1)],
+                None,
+                audit(Some(&a.user), "token.mint"),
+            )
+            .await
+            .unwrap();
+        let live = store.star_tokens(&a.user, 1_000).await.unwrap();
+        assert_eq!(
+            live.iter().map(|h| h.holder).collect::<Vec<_>>(),
+            vec![Holder::Token(t.id)]
+        );
+        assert!(store.star_tokens(&a.user, EXPIRES).await.unwrap().is_empty());
+        assert!(store.star_tokens(&b.user, 1_000).await.unwrap().is_empty());
+
+        // A vault created without a grant to the live "*" token is refused; with one,
+        // the token has an empty slot beside its grant, and is a holder of the vault.
+        let later = id();
+        assert_eq!(
+            store
+                .create_vault(vault_record(&a.user, later), audit(Some(&a.user), "vault.create"))
+                .await,
+            Err(StoreError::KeyVersionMoved)
+        );
+        assert!(store.vault(&a.user, &later).await.unwrap().is_none());
+        store
+            .create_vault_granted(
+                vault_record(&a.user, later),
+                vec![grant(&t.id, &later, 1)],
+                audit(Some(&a.user), "vault.create"),
+            )
+            .await
+            .unwrap();
+        let pending = store.token_vault_slot(&t.id, &later).await.unwrap().unwrap();
+        assert_eq!((pending.key_version, pending.wrapped_vault_key.len()), (0, 0));
+        assert_eq!(
+            store
+                .newest_grant(Holder::Token(t.id), &later)
+                .await
+                .unwrap()
+                .map(|g| g.key_version),
+            Some(1)
+        );
+        let holders = store.rotation_holders(&later, 1_000).await.unwrap();
+        assert!(holders.iter().any(|h| h.holder == Holder::Token(t.id)));
+        let state = store
+            .vault_access(&a.user, &later, Holder::User(a.user))
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
+        assert_eq!(state.rotate_due_at, Some(EXPIRES), "due at the token's expiry");
+
+        // b shares their vault with a: a's "*" token must be granted it in the same
+        // transaction, or the addition is refused.
+        let member = NewMember {
+            vault: b.vault,
+            user: a.user,
+            role: Role::Read,
+            grant: Grant {
+                holder: Holder::User(a.user),
+                vault_id: b.vault,
+                key_version: 1,
+                sealed: b"vk sealed to wanda".to_vec(),
+            },
+            audit: audit(Some(&b.user), "vault.member.add"),
+        };
+        assert_eq!(
+            store.add_member(member.clone()).await,
+            Err(StoreError::KeyVersionMoved)
+        );
+        assert_eq!(store.members(&b.vault).await.unwrap().len(), 1);
+        store
+            .add_member_granted(member, vec![grant(&t.id, &b.vault, 1)], 1_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .token_vault_slot(&t.id, &b.vault)
+                .await
+                .unwrap()
+                .map(|s| s.key_version),
+            Some(0)
+        );
+        assert!(store.missing_star_slots(&a.user, 1_000).await.unwrap().is_empty());
+
+        // A "*" token of the first schema holds no slot: the login pass finds each of
+        // its user's vaults missing, grants them once, and finds nothing the next time.
+        let legacy = TokenRecord {
+            expires_at: EXPIRES,
+            ..token_record(&a.user, false, Some(b"t wraps uk".to_vec()))
+        };
+        store
+            .create_token(legacy.clone(), vec![], None, audit(Some(&a.user), "token.mint"))
+            .await
+            .unwrap();
+        let missing = store.missing_star_slots(&a.user, 1_000).await.unwrap();
+        assert_eq!(missing.len(), 3);
+        assert!(missing.iter().all(|(h, _)| h.holder == Holder::Token(legacy.id)));
+        let grants: Vec<Grant> = missing.iter().map(|(_, v)| grant(&legacy.id, v, 1)).collect();
+        assert_eq!(
+            store
+                .grant_missing_star_slots(&a.user, vec![grant(&legacy.id, &later, 2)], 1_000)
+                .await,
+            Err(StoreError::KeyVersionMoved),
+            "a grant not at the vault's current version"
+        );
+        assert_eq!(
+            store
+                .grant_missing_star_slots(&a.user, grants.clone(), 1_000)
+                .await
+                .unwrap(),
+            3
+        );
+        assert_eq!(
+            store
+                .grant_missing_star_slots(&a.user, grants, 1_000)
+                .await
+                .unwrap(),
+            0,
+            "written once"
+        );
+
+        // Its conversion: a slot for each vault at its current version, exactly.
+        let all_three = [a.vault, later, b.vault];
+        assert_eq!(
+            store
+                .convert_legacy_token(&legacy.id, vec![slot(&legacy.id, &a.vault, 1)])
+                .await,
+            Err(StoreError::KeyVersionMoved),
+            "a vault missing"
+        );
+        assert!(store.token(&legacy.id).await.unwrap().unwrap().wrapped_user_key.is_some());
+        let slots: Vec<TokenVaultSlot> =
+            all_three.iter().map(|v| slot(&legacy.id, v, 1)).collect();
+        assert!(store.convert_legacy_token(&legacy.id, slots.clone()).await.unwrap());
+        assert!(
+            !store.convert_legacy_token(&legacy.id, slots).await.unwrap(),
+            "converted once"
+        );
+        assert!(store.token(&legacy.id).await.unwrap().unwrap().wrapped_user_key.is_none());
+        for vault in &all_three {
+            let held = store.token_vault_slot(&legacy.id, vault).await.unwrap().unwrap();
+            assert_eq!(held.key_version, 1);
+            assert!(
+                store
+                    .newest_grant(Holder::Token(legacy.id), vault)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "its grants went with the conversion"
+            );
+        }
+        // Converted, its end still makes the user key due: old copies gave it UK.
+        assert!(store.user_key_rotation_due(&a.user, EXPIRES).await.unwrap());
+        assert!(!store.user_key_rotation_due(&a.user, 1_000).await.unwrap());
+    }
+);

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use keyslot_core::keystore::{
     ChainLink, Grant, Holder, KeyStore, PublicHolder, Revoked, Rotation, VaultAccess,
 };
-use keyslot_core::model::{AuditEvent, ItemRecord, Timestamp};
+use keyslot_core::memberstore::NewMember;
+use keyslot_core::model::{AuditEvent, ItemRecord, Timestamp, TokenVaultSlot, VaultRecord};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
 
@@ -66,5 +67,46 @@ impl KeyStore for Gated {
     }
     async fn user_key_rotation_due(&self, user: &Id, now: Timestamp) -> StoreResult<bool> {
         self.inner.user_key_rotation_due(user, now).await
+    }
+    async fn star_tokens(&self, user: &Id, now: Timestamp) -> StoreResult<Vec<PublicHolder>> {
+        self.inner.star_tokens(user, now).await
+    }
+    async fn create_vault_granted(
+        &self,
+        vault: VaultRecord,
+        grants: Vec<Grant>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.create_vault_granted(vault, grants, audit).await
+    }
+    async fn add_member_granted(
+        &self,
+        member: NewMember,
+        token_grants: Vec<Grant>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.inner.add_member_granted(member, token_grants, now).await
+    }
+    async fn missing_star_slots(
+        &self,
+        user: &Id,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(PublicHolder, Id)>> {
+        self.inner.missing_star_slots(user, now).await
+    }
+    async fn grant_missing_star_slots(
+        &self,
+        user: &Id,
+        grants: Vec<Grant>,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        self.inner.grant_missing_star_slots(user, grants, now).await
+    }
+    async fn convert_legacy_token(
+        &self,
+        token: &Id,
+        slots: Vec<TokenVaultSlot>,
+    ) -> StoreResult<bool> {
+        self.inner.convert_legacy_token(token, slots).await
     }
 }
