@@ -4,76 +4,19 @@
 //! What a user would notice: after a rotation everything still opens — with the password,
 //! the recovery code they already hold, their tokens, their own and shared vaults — every
 //! other session is signed out and the calling one keeps working; a wrong password changes
-//! nothing. What an attacker would try is in `user_key_rotation_attacker.rs`.
+//! nothing. What an attacker would try is in
+//! `keyslot-cli/tests/user_key_rotation_attacker.rs`; the rotation at login and the
+//! recovery slot from before public keys in `user_key_rotation_due.rs`; the web forms here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "user_keys_support/mod.rs"]
+mod user_keys_support;
 
-use std::sync::Arc;
-
-use common::{Auth, NEW_PASSWORD, PASSWORD, TestServer};
-use keyslot_core::Store;
+use common::{Auth, NEW_PASSWORD, PASSWORD};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-async fn server(postgres: bool, name: &str) -> Option<(TestServer, Arc<dyn Store>)> {
-    common::with_store(postgres, name, |_| {}).await
-}
-
-/// Mark `user`'s key as due to rotate, as the sweeper or a revoked legacy `"*"` token
-/// would, with plain SQL on the server's database.
-async fn mark_user_key_due(s: &TestServer, postgres: Option<&str>, user: &str) {
-    let id: keyslot_crypto::Id = user.parse().unwrap();
-    let sql = "UPDATE users SET user_key_rotation_due_at = 1 WHERE id = $1";
-    let touched = match postgres {
-        Some(url) => {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            let done = sqlx::query(sql)
-                .bind(id.as_bytes().as_slice())
-                .execute(&pool)
-                .await;
-            done.unwrap().rows_affected()
-        }
-        None => {
-            let pool = s.db().await;
-            let done = sqlx::query(sql)
-                .bind(id.as_bytes().as_slice())
-                .execute(&pool)
-                .await;
-            done.unwrap().rows_affected()
-        }
-    };
-    assert_eq!(touched, 1);
-}
-
-async fn key_version(s: &TestServer, auth: &Auth, vault: &str) -> u64 {
-    let r = s.get(&format!("/v1/vaults/{vault}"), auth).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.body["key_version"].as_u64().unwrap()
-}
-
-async fn read(s: &TestServer, auth: &Auth, vault: &str, item: &str) -> Value {
-    let r = s
-        .get(&format!("/v1/vaults/{vault}/items/{item}"), auth)
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.body["value"].clone()
-}
-
-async fn share(s: &TestServer, owner: &Auth, vault: &str, username: &str, role: &str) {
-    let r = s
-        .post(
-            &format!("/v1/vaults/{vault}/members"),
-            owner,
-            json!({"username": username, "role": role}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-}
-
-async fn rotate(s: &TestServer, auth: &Auth, body: Value) -> common::Reply {
-    s.post("/v1/keys/rotate", auth, body).await
-}
+use serde_json::json;
+use user_keys_support::{key_version, read, rotate, server, share};
 
 async fn everything_still_opens_after_a_rotation(postgres: bool) {
     let Some((s, store)) = server(postgres, "ukr_opens").await else {
@@ -301,87 +244,67 @@ async fn revoke_tokens_ends_every_token_postgres() {
     revoke_tokens_ends_every_token(true).await;
 }
 
-async fn a_due_rotation_runs_at_login(postgres: bool) {
-    let url = if postgres {
-        let Some(url) = keyslot_store_tests::postgres::fresh_database_url("ukr_login").await else {
-            return;
-        };
-        Some(url)
-    } else {
-        None
+/// The web pages offer it: the password-change form's and the recovery form's "rotate my
+/// keys" box.
+async fn the_web_forms_offer_a_rotation(postgres: bool) {
+    let Some((s, store)) = server(postgres, "ukr_web").await else {
+        return;
     };
-    let s = TestServer::start_with(|c| c.database_url = url.clone()).await;
-    let store: Arc<dyn Store> = Arc::new(
-        keyslot_store::open(
-            url.as_deref()
-                .unwrap_or(&s.data_dir.join("keyslot.db").display().to_string()),
-            keyslot_store::Schema::Existing,
-        )
-        .await
-        .unwrap(),
-    );
-    let a = s.signup("erin").await;
-    let before = s.session("erin", PASSWORD).await;
-    let item = s.create_item(&before, &a.vault, "kept", json!("k")).await;
+    let a = s.signup("fay").await;
+    let caller = s.session("fay", PASSWORD).await;
+    let item = s.create_item(&caller, &a.vault, "kept", json!("k")).await;
     let user: keyslot_crypto::Id = a.user_id.parse().unwrap();
-    let public_before = store.user(&user).await.unwrap().unwrap().x25519_public;
-    let now = i64::MAX / 2;
-    assert!(!store.user_key_rotation_due(&user, now).await.unwrap());
-    mark_user_key_due(&s, url.as_deref(), &a.user_id).await;
-    assert!(store.user_key_rotation_due(&user, now).await.unwrap());
-
-    // A wrong password at a login changes nothing: still due.
-    s.login("erin", "not the password at all")
+    let public_key = || async { store.user(&user).await.unwrap().unwrap().x25519_public };
+    let first = public_key().await;
+    let session = caller.session();
+    let page = s
+        .http
+        .post(s.url("/password"))
+        .header("cookie", format!("__Host-keyslot={}", session.cookie))
+        .form(&[
+            ("csrf", session.csrf.as_str()),
+            ("current_password", PASSWORD),
+            ("new_password", NEW_PASSWORD),
+            ("end_other_sessions", "on"),
+            ("rotate_keys", "on"),
+        ])
+        .send()
         .await
-        .problem(StatusCode::UNAUTHORIZED);
-    assert!(store.user_key_rotation_due(&user, now).await.unwrap());
-    assert_eq!(
-        store.user(&user).await.unwrap().unwrap().x25519_public,
-        public_before
-    );
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("Your keys are rotated"), "{text}");
+    let second = public_key().await;
+    assert_ne!(first, second);
+    assert_eq!(key_version(&s, &caller, &a.vault).await, 2);
+    assert_eq!(read(&s, &caller, &a.vault, &item).await, json!("k"));
 
-    let after = s.session("erin", PASSWORD).await;
-    assert!(!store.user_key_rotation_due(&user, now).await.unwrap());
-    assert_ne!(
-        store.user(&user).await.unwrap().unwrap().x25519_public,
-        public_before,
-        "the login rotated the user key first"
-    );
-    // Every session from before signed out; the new one opens everything.
-    s.get("/v1/me", &before)
+    let page = s
+        .http
+        .post(s.url("/recover"))
+        .form(&[
+            ("username", "fay"),
+            ("recovery_code", a.recovery_code.as_str()),
+            ("new_password", PASSWORD),
+            ("rotate_keys", "on"),
+        ])
+        .send()
         .await
-        .problem(StatusCode::UNAUTHORIZED);
-    assert_eq!(read(&s, &after, &a.vault, &item).await, json!("k"));
-    // The vault rotates at its next write, under the new user key.
-    let written = s.create_item(&after, &a.vault, "new", json!("n")).await;
-    assert_eq!(key_version(&s, &after, &a.vault).await, 2);
-    assert_eq!(read(&s, &after, &a.vault, &written).await, json!("n"));
-    // The recovery code still opens the new key.
-    let r = s
-        .post(
-            "/v1/recover",
-            &Auth::None,
-            json!({"username": "erin", "recovery_code": a.recovery_code, "new_password": NEW_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let recovered = s.session("erin", NEW_PASSWORD).await;
-    assert_eq!(read(&s, &recovered, &a.vault, &written).await, json!("n"));
-    let events = s.get("/v1/audit", &recovered).await;
-    let rotated = events.body["events"].as_array().unwrap().iter().any(|e| {
-        e["action"] == "user.keys.rotate"
-            && e["actor"] == "password"
-            && e["detail"].as_str().unwrap().contains("trigger=due")
-    });
-    assert!(rotated, "{}", events.text);
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("your keys are rotated"), "{text}");
+    assert_ne!(public_key().await, second);
+    let back = s.session("fay", PASSWORD).await;
+    assert_eq!(read(&s, &back, &a.vault, &item).await, json!("k"));
 }
 
 #[tokio::test]
-async fn a_due_rotation_runs_at_login_sqlite() {
-    a_due_rotation_runs_at_login(false).await;
+async fn the_web_forms_offer_a_rotation_sqlite() {
+    the_web_forms_offer_a_rotation(false).await;
 }
 
 #[tokio::test]
-async fn a_due_rotation_runs_at_login_postgres() {
-    a_due_rotation_runs_at_login(true).await;
+async fn the_web_forms_offer_a_rotation_postgres() {
+    the_web_forms_offer_a_rotation(true).await;
 }

@@ -49,6 +49,8 @@ struct RecoverTemplate<'a> {
 struct PasswordTemplate<'a> {
     errors: Errors,
     done: bool,
+    /// What "sign out everywhere and rotate keys" did, when it was asked for.
+    rotated: Option<String>,
     nav: Option<Nav<'a>>,
 }
 
@@ -210,20 +212,32 @@ pub async fn recover(
     form: FormData,
 ) -> PageResult {
     let username = form.get("username");
-    let result = state
-        .keyslot
-        .recover(
-            username,
-            form.get("recovery_code"),
-            Password::new(form.get("new_password")),
-            form.get("revoke_tokens") == "on",
-            &ip,
-        )
-        .await;
+    let rotate_keys = form.get("rotate_keys") == "on";
+    let (password, revoke) = (
+        Password::new(form.get("new_password")),
+        form.get("revoke_tokens") == "on",
+    );
+    let code = form.get("recovery_code");
+    let result = if rotate_keys {
+        state
+            .keyslot
+            .recover_and_rotate(username, code, password, revoke, &ip)
+            .await
+            .map(|(code, _)| code)
+    } else {
+        state
+            .keyslot
+            .recover(username, code, password, revoke, &ip)
+            .await
+    };
     match result {
         Ok(code) => {
             let mut response = Page::render(&RecoveryCodeTemplate {
-                heading: "Your new password is set",
+                heading: if rotate_keys {
+                    "Your new password is set and your keys are rotated"
+                } else {
+                    "Your new password is set"
+                },
                 code: &code,
                 nav: None,
             })
@@ -271,6 +285,7 @@ pub async fn password_page(session: WebSession) -> Page {
     Page::render(&PasswordTemplate {
         errors: Errors::default(),
         done: false,
+        rotated: None,
         nav: Some(Nav {
             csrf: &session.csrf,
         }),
@@ -279,17 +294,19 @@ pub async fn password_page(session: WebSession) -> Page {
 
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     session: WebSession,
     form: FormData,
 ) -> PageResult {
     session.check(&form)?;
     let end_others = form.get("end_other_sessions") == "on";
+    let new_password = form.get("new_password");
     let result = state
         .keyslot
         .change_password(
             &session.principal,
             Password::new(form.get("current_password")),
-            Password::new(form.get("new_password")),
+            Password::new(new_password),
             end_others,
             form.get("revoke_tokens") == "on",
         )
@@ -297,29 +314,61 @@ pub async fn change_password(
     let nav = Some(Nav {
         csrf: &session.csrf,
     });
+    let failed = |errors| {
+        Page::render(&PasswordTemplate {
+            errors,
+            done: false,
+            rotated: None,
+            nav: Some(Nav {
+                csrf: &session.csrf,
+            }),
+        })
+    };
     match result {
+        Ok(()) if form.get("rotate_keys") == "on" => {
+            // "Sign out everywhere and rotate keys", with the password just set.
+            let done = state
+                .keyslot
+                .rotate_user_key(
+                    &session.principal,
+                    session.cookie.expose(),
+                    Password::new(new_password),
+                    false,
+                    &ip,
+                )
+                .await
+                .map_err(Page::from_error)?;
+            if let Some(code) = &done.recovery_code {
+                return Ok(Page::render(&RecoveryCodeTemplate {
+                    heading: "Your password is changed and your keys are rotated",
+                    code,
+                    nav,
+                })
+                .into_response());
+            }
+            Ok(Page::render(&PasswordTemplate {
+                errors: Errors::default(),
+                done: true,
+                rotated: Some(format!(
+                    "Your keys are rotated: {} vault key(s) renewed, {} other session(s) signed out. Your recovery code keeps working.",
+                    done.vaults_rotated, done.sessions_ended
+                )),
+                nav,
+            })
+            .into_response())
+        }
         Ok(()) => Ok(Page::render(&PasswordTemplate {
             errors: Errors::default(),
             done: true,
+            rotated: None,
             nav,
         })
         .into_response()),
-        Err(Error::Forbidden(_)) => {
-            let errors = Errors::one("current_password", "This is not your current password.");
-            Err(Page::render(&PasswordTemplate {
-                errors,
-                done: false,
-                nav,
-            }))
-        }
-        Err(e) => {
-            let errors = field_errors(e)?;
-            Err(Page::render(&PasswordTemplate {
-                errors,
-                done: false,
-                nav,
-            }))
-        }
+        Err(Error::Forbidden(_)) => Err(failed(Errors::one(
+            "current_password",
+            "This is not your current password.",
+        ))),
+        Err(e) => Err(failed(field_errors(e)?)),
     }
 }
 
