@@ -58,6 +58,10 @@ pub enum Gate {
     DeleteItem,
     /// [`keyslot_core::keystore::KeyStore::chain_links`] (hooks only).
     ChainLinks,
+    /// What changes a user's `"*"` tokens or vaults: [`Store::create_token`],
+    /// [`keyslot_core::keystore::KeyStore::create_vault_granted`] and
+    /// [`keyslot_core::keystore::KeyStore::convert_legacy_token`].
+    StarTokens,
 }
 
 /// A [`Store`] that delegates every call to `inner`, and holds calls of its gated methods
@@ -343,6 +347,7 @@ impl Store for Gated {
         session: Option<&Id>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
+        self.gate(Gate::StarTokens).await;
         self.inner.create_token(token, slots, session, audit).await
     }
 

@@ -451,7 +451,7 @@ check!(
 );
 
 /// Run `a` and `b` at the same instant through a store gated on `gates` (two parties).
-async fn race2<A, B, FA, FB>(
+pub(super) async fn race2<A, B, FA, FB>(
     store: &Arc<dyn Store>,
     gates: &[Gate],
     a: A,

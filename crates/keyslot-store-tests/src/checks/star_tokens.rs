@@ -8,6 +8,8 @@ use keyslot_core::store::StoreError;
 use keyslot_crypto::Id;
 
 use super::fixtures::{account, audit, id, mint_scoped, token_record, vault_record};
+use super::keys::race2;
+use crate::Gate;
 
 /// Tokens here live until this (the fixtures' vaults are made at 1_000).
 const EXPIRES: i64 = 5_000;
@@ -267,5 +269,87 @@ check!(
         // Converted, its end still makes the user key due: old copies gave it UK.
         assert!(store.user_key_rotation_due(&a.user, EXPIRES).await.unwrap());
         assert!(!store.user_key_rotation_due(&a.user, 1_000).await.unwrap());
+    }
+);
+
+check!(
+    a_star_mint_and_a_vault_creation_racing_never_miss_each_other,
+    |store| async move {
+        for round in 0..4 {
+            let a = account(store.as_ref(), &format!("yara{round}")).await;
+            let user = a.user;
+            let t = star(&user);
+            let slots = vec![slot(&t.id, &a.vault, 1)];
+            let later = id();
+            // The mint knows only the first vault; the creation grants to no token.
+            let (minted, created) = race2(
+                &store,
+                &[Gate::StarTokens],
+                move |s| async move {
+                    s.create_token(t, slots, None, audit(Some(&user), "token.mint"))
+                        .await
+                },
+                move |s| async move {
+                    s.create_vault_granted(
+                        vault_record(&user, later),
+                        vec![],
+                        audit(Some(&user), "vault.create"),
+                    )
+                    .await
+                },
+            )
+            .await;
+            // Whichever commits first, the other sees it and is refused: never a "*"
+            // token without the vault, nor a vault without the token's grant.
+            assert!(
+                minted.is_ok() ^ created.is_ok(),
+                "round {round}: mint {minted:?}, creation {created:?}"
+            );
+            assert_eq!(
+                minted.err().or(created.err()),
+                Some(StoreError::KeyVersionMoved)
+            );
+        }
+    }
+);
+
+check!(
+    two_conversions_of_one_legacy_token_write_its_slots_once,
+    |store| async move {
+        for round in 0..4 {
+            let a = account(store.as_ref(), &format!("zeno{round}")).await;
+            let legacy = TokenRecord {
+                expires_at: EXPIRES,
+                ..token_record(&a.user, false, Some(b"t wraps uk".to_vec()))
+            };
+            let t = legacy.id;
+            store
+                .create_token(legacy, vec![], None, audit(Some(&a.user), "token.mint"))
+                .await
+                .unwrap();
+            let first = vec![TokenVaultSlot {
+                wrapped_vault_key: b"first".to_vec(),
+                ..slot(&t, &a.vault, 1)
+            }];
+            let second = vec![TokenVaultSlot {
+                wrapped_vault_key: b"second".to_vec(),
+                ..slot(&t, &a.vault, 1)
+            }];
+            let (r1, r2) = race2(
+                &store,
+                &[Gate::StarTokens],
+                move |s| async move { s.convert_legacy_token(&t, first).await },
+                move |s| async move { s.convert_legacy_token(&t, second).await },
+            )
+            .await;
+            let (r1, r2) = (r1.unwrap(), r2.unwrap());
+            assert!(r1 ^ r2, "exactly one conversion writes: {r1} {r2}");
+            let held = store.token_vault_slot(&t, &a.vault).await.unwrap().unwrap();
+            assert_eq!(
+                held.wrapped_vault_key,
+                if r1 { b"first".to_vec() } else { b"second".to_vec() }
+            );
+            assert!(store.token(&t).await.unwrap().unwrap().wrapped_user_key.is_none());
+        }
     }
 );

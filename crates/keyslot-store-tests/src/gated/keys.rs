@@ -77,6 +77,7 @@ impl KeyStore for Gated {
         grants: Vec<Grant>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
+        self.gate(Gate::StarTokens).await;
         self.inner.create_vault_granted(vault, grants, audit).await
     }
     async fn add_member_granted(
@@ -107,6 +108,7 @@ impl KeyStore for Gated {
         token: &Id,
         slots: Vec<TokenVaultSlot>,
     ) -> StoreResult<bool> {
+        self.gate(Gate::StarTokens).await;
         self.inner.convert_legacy_token(token, slots).await
     }
 }
