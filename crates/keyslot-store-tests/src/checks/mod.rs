@@ -18,5 +18,6 @@ mod sessions;
 mod star_tokens;
 mod sweep;
 mod tokens;
+mod user_keys;
 mod vaults;
 mod writers_and_holders;
