@@ -10,11 +10,13 @@ mod items;
 mod lifecycle;
 mod members;
 mod public_key_checks;
+mod recovery_keys;
 mod rewrap;
 mod seal_calls;
 mod star_tokens;
 mod tokens;
 mod user_key_swap;
+mod user_key_vaults;
 mod user_keys;
 pub mod views;
 

@@ -21,19 +21,15 @@
 //! After it, the old UK opens nothing written later: the live rows wrap only the new UK,
 //! and every vault key moved on.
 
-use keyslot_crypto::{
-    Envelope, Id, Password, PasswordSlot, PublicKey, RecipientKind, RecoveryCode, RecoveryKeyPair,
-    SealedKey, SessionCredential, UnlockedCredential, UserKey, UserKeyPair, open_from,
-    public_key_mac, seal_to, user_key_grant_aad, verify_public_key_mac,
-};
+use keyslot_crypto::{Id, Password, PasswordSlot, SessionCredential, UserKey, UserKeyPair};
 use zeroize::Zeroizing;
 
-use super::lifecycle::{Trigger, VERSION_RETRIES};
-use super::{Keyslot, event, now, user_key_swap};
+use super::lifecycle::VERSION_RETRIES;
+use super::{Keyslot, event, now, user_key_swap, user_key_vaults};
 use crate::keystore::Holder;
-use crate::model::{AuditEvent, Outcome, RecoveryRecord, UserRecord};
+use crate::model::{AuditEvent, Outcome, UserRecord};
 use crate::store::StoreError;
-use crate::user_key_store::{RecoveryKeys, RecoveryRekey, UserKeySwap};
+use crate::user_key_store::UserKeySwap;
 use crate::{Error, Principal, Result};
 
 /// What a user-key rotation did, for the answer.
@@ -121,9 +117,18 @@ impl Keyslot {
             user_key: new,
             ip: principal.ip(),
         };
+        let old_pair = user_key_vaults::old_pair(old, user_id, &user.x25519_wrapped)?;
         let due = std::mem::take(&mut done.1);
+        let Principal::Session { user_key: new, .. } = &rekeyed else {
+            return Err(Error::Unauthorized);
+        };
+        let keys = user_key_vaults::SwappedKeys {
+            user: *user_id,
+            old_pair: &old_pair,
+            new,
+        };
         for vault in &due {
-            if self.rotate_for_user_key(&rekeyed, vault).await? {
+            if self.rotate_for_user_key(&rekeyed, &keys, vault).await? {
                 done.0.vaults_rotated += 1;
             } else {
                 done.0.vaults_due += 1;
@@ -353,193 +358,6 @@ impl Keyslot {
             }
         }
         Err(StoreError::KeyVersionMoved.into())
-    }
-
-    /// The recovery slot for the new user key: sealed to the current code's public key
-    /// once its MAC checks out; otherwise (no public key stored, or one that fails its
-    /// MAC, which is audited) a fresh code that wraps it.
-    async fn rekey_recovery(
-        &self,
-        user: &Id,
-        new: &UserKey,
-        held: &crate::user_key_store::UserKeyHoldings,
-    ) -> Result<(RecoveryRekey, Option<RecoveryCode>)> {
-        let replaces = held.recovery.as_ref().map(|(slot, _)| slot.credential_id);
-        if let Some((slot, keys)) = &held.recovery
-            && let Some(public_key) = self.checked_recovery_key(user, slot, keys).await?
-        {
-            let sealed = seal_to(
-                &public_key,
-                new,
-                &user_key_grant_aad(user, &slot.credential_id),
-            )?;
-            return Ok((
-                RecoveryRekey::Sealed {
-                    credential_id: slot.credential_id,
-                    sealed_user_key: sealed.to_bytes(),
-                },
-                None,
-            ));
-        }
-        let (record, code) = super::accounts::new_recovery(user, new)?;
-        let (public_key, public_key_mac) = self.recovery_public_key(user, &record, &code).await?;
-        Ok((
-            RecoveryRekey::Fresh {
-                replaces,
-                record,
-                public_key,
-                public_key_mac,
-            },
-            Some(code),
-        ))
-    }
-
-    /// The recovery code's stored public key, if it has one whose MAC is right. A wrong
-    /// MAC seals nothing (a key planted in the row must not receive the user key) and
-    /// leaves an audit event; the caller then issues a fresh code.
-    async fn checked_recovery_key(
-        &self,
-        user: &Id,
-        slot: &RecoveryRecord,
-        keys: &RecoveryKeys,
-    ) -> Result<Option<PublicKey>> {
-        let (Some(public_key), Some(mac)) = (&keys.public_key, &keys.public_key_mac) else {
-            return Ok(None);
-        };
-        let public_key = PublicKey::from_slice(public_key)?;
-        let (user_id, credential, mac_bytes) = (*user, slot.credential_id, mac.clone());
-        let valid = self
-            .seal_calls
-            .run(move |seal| {
-                Ok(verify_public_key_mac(
-                    seal,
-                    RecipientKind::RecoveryCode,
-                    &credential,
-                    &user_id,
-                    None,
-                    None,
-                    &public_key,
-                    &mac_bytes,
-                )
-                .is_ok())
-            })
-            .await?;
-        if !valid {
-            let audit = event(
-                Some(user),
-                "key.public_key_mac",
-                "server".into(),
-                Outcome::Failed,
-                format!(
-                    "holder={} kind={} mac=mismatch",
-                    slot.credential_id,
-                    RecipientKind::RecoveryCode.as_u8()
-                ),
-            );
-            self.store.append_audit(&[audit]).await?;
-            return Ok(None);
-        }
-        Ok(Some(public_key))
-    }
-
-    /// A recovery code's public key and its MAC, as stored beside its slot.
-    async fn recovery_public_key(
-        &self,
-        user: &Id,
-        record: &RecoveryRecord,
-        code: &RecoveryCode,
-    ) -> Result<(Vec<u8>, Vec<u8>)> {
-        let public_key = RecoveryKeyPair::derive(code, &record.credential_id).public_key();
-        let (user, credential) = (*user, record.credential_id);
-        let mac = self
-            .seal_calls
-            .run(move |seal| {
-                Ok(public_key_mac(
-                    seal,
-                    RecipientKind::RecoveryCode,
-                    &credential,
-                    &user,
-                    None,
-                    None,
-                    &public_key,
-                )?
-                .to_vec())
-            })
-            .await?;
-        Ok((public_key.as_bytes().to_vec(), mac))
-    }
-
-    /// After sign-up or a recovery wrote the slot of `code`: store the code's public key
-    /// and MAC, so a later rotation can seal the user key to it. Best effort: the slot
-    /// works without it (a rotation then issues a fresh code), so a failure only logs.
-    pub(super) async fn publish_recovery_public_key(&self, user: &Id, code: &RecoveryCode) {
-        let publish = async {
-            let Some(slot) = self.store.recovery(user).await? else {
-                return Ok(false);
-            };
-            // Only the code this slot is for (a concurrent recovery may have replaced it).
-            if code
-                .unlock(slot.credential_id)
-                .check(&keyslot_crypto::Verifier::from_slice(&slot.verifier)?)
-                .is_err()
-            {
-                return Ok(false);
-            }
-            let (public_key, mac) = self.recovery_public_key(user, &slot, code).await?;
-            Ok::<_, Error>(
-                self.store
-                    .set_recovery_public_key(user, &slot.credential_id, &public_key, &mac)
-                    .await?,
-            )
-        };
-        if let Err(e) = publish.await {
-            tracing::warn!(error = %e, "recovery code public key not stored");
-        }
-    }
-
-    /// At recovery: the user key the code's slot holds, wrapped under the code's wrap key,
-    /// or — after a user-key rotation — sealed to the code's public key (a grant).
-    pub(super) async fn open_recovery_slot(
-        &self,
-        user: &Id,
-        code: &RecoveryCode,
-        unlocked: &UnlockedCredential,
-        slot: &RecoveryRecord,
-    ) -> Result<UserKey> {
-        let keys = self.store.recovery_keys(user).await?.unwrap_or_default();
-        match keys.sealed_user_key {
-            Some(sealed) => {
-                let pair = RecoveryKeyPair::derive(code, &slot.credential_id);
-                Ok(open_from(
-                    &pair,
-                    &SealedKey::from_bytes(&sealed)?,
-                    &user_key_grant_aad(user, &slot.credential_id),
-                )?)
-            }
-            None => {
-                Ok(unlocked.open_user_key(user, &Envelope::from_bytes(&slot.wrapped_user_key)?)?)
-            }
-        }
-    }
-
-    /// Rotate one vault after a user-key swap, with the re-keyed session; `false` when it
-    /// stays due (it kept moving, or the user lost access meanwhile).
-    async fn rotate_for_user_key(&self, principal: &Principal, vault: &Id) -> Result<bool> {
-        for _ in 0..VERSION_RETRIES {
-            let ring = match self.open_current(principal, vault, false).await {
-                Ok(ring) => ring,
-                Err(Error::NotFound) => return Ok(false),
-                Err(e) => return Err(e),
-            };
-            if !ring.state.rotation_due {
-                // Another request ran the due rotation first: rotated all the same.
-                return Ok(true);
-            }
-            if self.rotate_with(principal, &ring, Trigger::UserKey).await? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 }
 
