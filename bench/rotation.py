@@ -20,7 +20,7 @@ measured on a fresh `keyslot serve` over the copy, with its default settings.
    (a) alone, (b) beside the same writes with nothing to re-wrap, (c) beside the writes that
    drive the big vault's re-wrap after a fresh rotation, (d) alone again.
 """
-import json, math, os, shutil, subprocess, sys, tempfile, time
+import collections, json, math, os, re, shutil, subprocess, sys, tempfile, time
 
 from common import port, sh, wait, wrk
 
@@ -33,13 +33,24 @@ def _num(x, digits):
     return "—" if x is None else f"{x:.{digits}f}"
 
 
-def _serve(keyslot, data_dir, *extra):
+def _serve(keyslot, data_dir, *extra, log=None):
+    """`keyslot serve` on `data_dir`, its warnings and errors appended to `log`."""
     p = port()
-    proc = subprocess.Popen([keyslot, "serve", "--listen", f"127.0.0.1:{p}", "--data-dir", data_dir, *extra],
-                            stderr=subprocess.DEVNULL, env={**os.environ, "KEYSLOT_LOG": "warn"})
+    with open(log or os.devnull, "ab") as err:
+        proc = subprocess.Popen([keyslot, "serve", "--listen", f"127.0.0.1:{p}", "--data-dir", data_dir, *extra],
+                                stderr=err, env={**os.environ, "KEYSLOT_LOG": "warn"})
     base = f"http://127.0.0.1:{p}"
     wait(f"{base}/readyz")
     return proc, base
+
+
+def _warnings(log):
+    """The server's distinct warning and error lines (timestamps cut), with their counts."""
+    if not os.path.exists(log):
+        return {}
+    lines = [re.sub(r"^\S*\d\d:\d\d:\d\d\S*\s+", "", line.strip())[:300]
+             for line in open(log, errors="replace") if "WARN" in line or "ERROR" in line]
+    return dict(collections.Counter(lines).most_common(10))
 
 
 def _stop(proc):
@@ -110,7 +121,8 @@ def run(args, keyslot, bench):
         _stop(server)
         shutil.copytree(f"{shm}/data", f"{disk}/data")
         shutil.rmtree(shm, ignore_errors=True)
-        server, base = _serve(keyslot, f"{disk}/data")
+        log = f"{disk}/server.log"
+        server, base = _serve(keyslot, f"{disk}/data", log=log)
 
         timed = _time(bench, base, [vaults["small"], vaults["middle"], vaults["big"]], args.rotation_rounds)
         rot = dict(zip(sizes, timed))
@@ -140,9 +152,12 @@ def run(args, keyslot, bench):
         # the rotation inside its request.
         _stop(server)
         server = None
-        server, base = _serve(keyslot, f"{disk}/data", "--rewrap-batch", "0")
+        server, base = _serve(keyslot, f"{disk}/data", "--rewrap-batch", "0", log=log)
         timed = _time(bench, base, [vaults["small"], vaults["middle"], vaults["big"]], args.rotation_rounds)
         rot_alone = dict(zip(sizes, timed))
+        _stop(server)
+        server = None
+        warnings = _warnings(log)
     finally:
         if server is not None:
             _stop(server)
@@ -152,7 +167,7 @@ def run(args, keyslot, bench):
     populate = {k: {f: v[f] for f in ("item_count", "tokens", "populate_secs", "items_per_sec", "mint_secs")}
                 for k, v in vaults.items()}
     return {"sizes": sizes, "tokens": args.rotation_tokens, "rounds": args.rotation_rounds, "batch": BATCH,
-            "populate": populate, "rotate": rot, "rotate_without_batch": rot_alone, "rewrap": rewrap, "p99": p99, "loadavg": load}
+            "populate": populate, "rotate": rot, "rotate_without_batch": rot_alone, "rewrap": rewrap, "p99": p99, "server_warnings": warnings, "loadavg": load}
 
 
 def report(r):
@@ -170,22 +185,22 @@ def report(r):
                      f"{', '.join(map(str, grants)) or '?'} | {y['median_ms']:.1f} | {y['min_ms']:.1f} | {y['max_ms']:.1f} |")
     lines += ["", f"Re-wrap after a fresh rotation, driven by back-to-back writes (each followed by one batch of "
                   f"≤{r['batch']}), alone on the server:", "",
-              "| vault | items left after the rotate | writes | seconds | items/s | µs per item | write p50 ms | write p99 ms |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| vault | items left after the rotate | writes | busy answers (429/503) | seconds | items/s | µs per item | write p50 ms | write p99 ms |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name, x in rw.items():
-        lines.append(f"| {name} | {x['items_after_rotate']:,} | {x['writes']} | {x['secs']:.2f} | {_num(x['items_per_sec'], 0)} | "
+        lines.append(f"| {name} | {x['items_after_rotate']:,} | {x['writes']} | {x['refused']} | {x['secs']:.2f} | {_num(x['items_per_sec'], 0)} | "
                      f"{_num(x['us_per_item'], 1)} | {x['write_p50_ms']:.1f} | {x['write_p99_ms']:.1f} |")
     during = p["reads_during_rewrap"]
     lines += ["", f"Token reads of the big vault (wrk -t1 -c16, {p['window_secs']} s each):", "",
-              "| while | req/s | p50 ms | p99 ms | non-2xx | writes | re-wrap running all window |", "|---|---|---|---|---|---|---|"]
+              "| while | req/s | p50 ms | p99 ms | non-2xx | writes (busy answers) | re-wrap running all window |", "|---|---|---|---|---|---|---|"]
     rows = [("alone", p["reads_alone"], None, "—"),
             ("beside writes, nothing to re-wrap", p["reads_beside_writes"]["reads"], p["reads_beside_writes"]["writes"], "—"),
             ("beside writes driving the re-wrap", during["reads"], during["writes"],
              "yes" if during["writes"]["covered_read_window"] else "no: it finished first"),
             ("alone, after", p["reads_alone_after"], None, "—")]
     for label, x, w, covered in rows:
-        lines.append(f"| {label} | {x['rps']:.0f} | {x['p50']:.2f} | {x['p99']:.2f} | {x['non2xx']} | "
-                     f"{w['writes'] if w else '—'} | {covered} |")
+        writes = f"{w['writes']} ({w['refused']})" if w else "—"
+        lines.append(f"| {label} | {x['rps']:.0f} | {x['p50']:.2f} | {x['p99']:.2f} | {x['non2xx']} | {writes} | {covered} |")
     small, big = rot["small"]["median_ms"], rot["big"]["median_ms"]
     alone = r["rotate_without_batch"]
     a_small, a_big = alone["small"]["median_ms"], alone["big"]["median_ms"]
@@ -200,7 +215,9 @@ def report(r):
         (f"the same with the re-wrap off (the rotation alone)",
          f"{a_big:.1f} vs {a_small:.1f} ms = {a_big / a_small:.2f}×", 0.8 <= a_big / a_small <= 1.2),
         (f"re-wrap linear: µs per item at {n_big} within ±20% of {n_mid}",
-         f"{rw['big']['us_per_item']:.1f} vs {rw['middle']['us_per_item']:.1f} µs = {lin:.2f}×"
+         f"{rw['big']['us_per_item']:.1f} vs {rw['middle']['us_per_item']:.1f} µs = {lin:.2f}× (median write with its "
+         f"batch, robust to bursts of load: {rw['big']['write_p50_ms']:.1f} vs {rw['middle']['write_p50_ms']:.1f} ms = "
+         f"{rw['big']['write_p50_ms'] / rw['middle']['write_p50_ms']:.2f}×)"
          if not math.isnan(lin) else "a vault fits in the rotation's own batch (use more items)",
          None if math.isnan(lin) else 0.8 <= lin <= 1.2),
         ("token-read p99 during the re-wrap ≤ 2× without (reads alone, before)",
@@ -213,6 +230,9 @@ def report(r):
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     verdict = {True: "met", False: "missed", None: "not measured"}
     lines += [f"| {t} | {m} | {verdict[ok]} |" for t, m, ok in targets]
+    if r["server_warnings"]:
+        lines += ["", "The server's warnings and errors during the measurements (count, line):", ""]
+        lines += [f"- {n}× `{w}`" for w, n in r["server_warnings"].items()]
     la = r["loadavg"]
     lines += ["", "Load average (1/5/15 min) at the start: " + " / ".join(f"{x:.2f}" for x in la["start"]) +
               "; at the end: " + " / ".join(f"{x:.2f}" for x in la["end"]) + "."]

@@ -125,6 +125,18 @@ async fn last_rotation_grants(owner: &Client, vault: &str) -> anyhow::Result<Opt
         .and_then(|n| n.parse().ok()))
 }
 
+/// `Some(wait)` when the server answered "busy, retry" (429 or 503), `None` when it
+/// answered, and the error for anything else.
+fn busy<T>(answer: &keyslot_client::Result<T>) -> anyhow::Result<Option<Duration>> {
+    match answer {
+        Ok(_) => Ok(None),
+        Err(keyslot_client::Error::Problem(p)) if matches!(p.status, 429 | 503) => Ok(Some(
+            Duration::from_secs(p.retry_after.unwrap_or(1).clamp(1, 5)),
+        )),
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
 fn median(sorted: &[f64]) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
@@ -191,22 +203,39 @@ pub async fn rewrap(
     let started = Instant::now();
     let mut latencies = Vec::new();
     let mut done = false;
+    // Answers that said "busy, retry" (429, 503): counted, and retried after the wait
+    // they ask for, as a well-behaved client would.
+    let mut refused = 0u64;
     let limit = Duration::from_secs_f64(secs.unwrap_or(3600.0));
     while started.elapsed() < limit {
         let write = Instant::now();
-        client
+        let written = client
             .update_item(vault, item, "rewrap-driver", &value, None)
-            .await
-            .context("write")?;
+            .await;
+        if let Some(wait) = busy(&written)? {
+            refused += 1;
+            tokio::time::sleep(wait).await;
+            continue;
+        }
         latencies.push(write.elapsed().as_secs_f64() * 1000.0);
-        if secs.is_none() && !client.vault_detail(vault).await?.rewrap_pending {
-            done = true;
-            break;
+        if secs.is_none() {
+            let detail = client.vault_detail(vault).await;
+            if let Some(wait) = busy(&detail)? {
+                refused += 1;
+                tokio::time::sleep(wait).await;
+            } else if detail.is_ok_and(|d| !d.rewrap_pending) {
+                done = true;
+                break;
+            }
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
     let pending = client.vault_detail(vault).await?.rewrap_pending;
     let writes = latencies.len();
+    let in_order: Vec<f64> = latencies
+        .iter()
+        .map(|ms| (ms * 10.0).round() / 10.0)
+        .collect();
     latencies.sort_by(f64::total_cmp);
     let p99 = latencies
         .get((writes * 99).div_ceil(100).saturating_sub(1))
@@ -216,7 +245,7 @@ pub async fn rewrap(
         json!({
             "writes": writes, "secs": elapsed, "done": done, "rewrap_pending": pending,
             "write_p50_ms": median(&latencies), "write_p99_ms": p99,
-            "write_max_ms": latencies.last(),
+            "write_max_ms": latencies.last(), "refused": refused, "write_ms_in_order": in_order,
         })
     );
     Ok(())
