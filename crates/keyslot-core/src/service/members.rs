@@ -100,7 +100,9 @@ impl Keyslot {
         let public_key = self.checked_public_key(principal, &public).await?;
         for _ in 0..VERSION_RETRIES {
             let version = ring.current.key_version;
-            // The member's "*" tokens reach the vault too, within the member's role.
+            // The member's "*" tokens reach the vault too, within the member's role (the
+            // store checks the set live at the same time).
+            let at = super::now();
             let token_grants = self
                 .star_token_grants(
                     principal,
@@ -109,6 +111,7 @@ impl Keyslot {
                     vault,
                     version,
                     &ring.current.key,
+                    at,
                 )
                 .await?;
             let sealed = seal_to(
@@ -134,7 +137,7 @@ impl Keyslot {
             };
             match self
                 .store
-                .add_member_granted(added, token_grants, super::now())
+                .add_member_granted(added, token_grants, at)
                 .await
             {
                 Ok(()) => return Ok((member, role)),

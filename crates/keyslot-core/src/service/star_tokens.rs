@@ -25,7 +25,7 @@ use super::items::OpenVault;
 use super::lifecycle::VERSION_RETRIES;
 use super::{Keyslot, now};
 use crate::keystore::{Grant, Holder, PublicHolder};
-use crate::model::{TokenVaultSlot, VaultRecord};
+use crate::model::{Timestamp, TokenVaultSlot, VaultRecord};
 use crate::store::StoreError;
 use crate::{Error, Principal, Result};
 
@@ -60,8 +60,10 @@ impl Keyslot {
         Ok(slots)
     }
 
-    /// `key` (of `vault`, owned by `owner`, at `version`) sealed to each of `user`'s live
-    /// `"*"` tokens, their public keys MAC-checked first (a mismatch seals nothing: 500).
+    /// `key` (of `vault`, owned by `owner`, at `version`) sealed to each of `user`'s `"*"`
+    /// tokens live `at` (the time the store checks the set with), their public keys
+    /// MAC-checked first (a mismatch seals nothing: 500).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn star_token_grants(
         &self,
         principal: &Principal,
@@ -70,8 +72,9 @@ impl Keyslot {
         vault: &Id,
         version: u32,
         key: &VaultKey,
+        at: Timestamp,
     ) -> Result<Vec<Grant>> {
-        let holders = self.store.star_tokens(user, now()).await?;
+        let holders = self.store.star_tokens(user, at).await?;
         self.seal_to_holders(principal, &holders, owner, vault, version, key)
             .await
     }
@@ -125,8 +128,17 @@ impl Keyslot {
             &record.wrapped_vault_key,
         )?;
         for _ in 0..VERSION_RETRIES {
+            // Live at the vault's creation time: the store checks the set at that time.
             let grants = self
-                .star_token_grants(principal, &owner, &owner, &vault, version, &open.key)
+                .star_token_grants(
+                    principal,
+                    &owner,
+                    &owner,
+                    &vault,
+                    version,
+                    &open.key,
+                    record.created_at,
+                )
                 .await?;
             match self
                 .store
