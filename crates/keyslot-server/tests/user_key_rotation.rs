@@ -308,3 +308,74 @@ async fn the_web_forms_offer_a_rotation_sqlite() {
 async fn the_web_forms_offer_a_rotation_postgres() {
     the_web_forms_offer_a_rotation(true).await;
 }
+
+/// The JSON routes offer it too: `rotate_keys` on a password change (200 with what the
+/// rotation did, instead of 204) and on a recovery (`keys` beside the new code).
+async fn password_change_and_recovery_take_rotate_keys(postgres: bool) {
+    let Some((s, _store)) = server(postgres, "ukr_json").await else {
+        return;
+    };
+    let a = s.signup("hal").await;
+    let caller = s.session("hal", PASSWORD).await;
+    let other = s.session("hal", PASSWORD).await;
+    let item = s.create_item(&caller, &a.vault, "kept", json!("k")).await;
+    let r = s
+        .post(
+            "/v1/password",
+            &caller,
+            json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD, "rotate_keys": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["vaults_rotated"], 1, "{}", r.text);
+    s.get("/v1/me", &other)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(key_version(&s, &caller, &a.vault).await, 2);
+    assert_eq!(read(&s, &caller, &a.vault, &item).await, json!("k"));
+    // Without it, a password change still answers 204 and rotates nothing.
+    let r = s
+        .post(
+            "/v1/password",
+            &caller,
+            json!({"current_password": NEW_PASSWORD, "new_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(key_version(&s, &caller, &a.vault).await, 2);
+
+    let r = s
+        .post(
+            "/v1/recover",
+            &Auth::None,
+            json!({"username": "hal", "recovery_code": a.recovery_code, "new_password": NEW_PASSWORD, "rotate_keys": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["keys"]["vaults_due"], 1, "{}", r.text);
+    assert!(r.body["keys"].get("recovery_code").is_none(), "{}", r.text);
+    let code = r.str("recovery_code");
+    let back = s.session("hal", NEW_PASSWORD).await;
+    assert_eq!(read(&s, &back, &a.vault, &item).await, json!("k"));
+    // The code the recovery just gave keeps working after the rotation that followed it.
+    let r = s
+        .post(
+            "/v1/recover",
+            &Auth::None,
+            json!({"username": "hal", "recovery_code": code, "new_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let again = s.session("hal", PASSWORD).await;
+    assert_eq!(read(&s, &again, &a.vault, &item).await, json!("k"));
+}
+
+#[tokio::test]
+async fn password_change_and_recovery_take_rotate_keys_sqlite() {
+    password_change_and_recovery_take_rotate_keys(false).await;
+}
+
+#[tokio::test]
+async fn password_change_and_recovery_take_rotate_keys_postgres() {
+    password_change_and_recovery_take_rotate_keys(true).await;
+}
