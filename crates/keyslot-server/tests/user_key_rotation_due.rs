@@ -1,6 +1,7 @@
 //! User-key rotation that runs without `POST /v1/keys/rotate` (issue 15, DESIGN §3.1): due
 //! at login (a token that held the user key ended), and a recovery slot from before
-//! recovery codes had a public key, which gets a new code. On SQLite and on PostgreSQL
+//! recovery codes had a public key, which gets a new code; a `"*"` token of the first
+//! schema not yet converted when the key rotates. On SQLite and on PostgreSQL
 //! (when `KEYSLOT_TEST_DATABASE_URL` is set; always in CI).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,9 +10,10 @@ mod common;
 mod user_keys_support;
 
 use common::{Auth, NEW_PASSWORD, PASSWORD};
+use keyslot_crypto::{Envelope, Id, SessionCredential, TokenCredential};
 use reqwest::StatusCode;
 use serde_json::json;
-use user_keys_support::{exec_for_user, key_version, read, rotate, server_with_url};
+use user_keys_support::{exec, exec_for_user, key_version, read, rotate, server_with_url};
 
 async fn a_due_rotation_runs_at_login(postgres: bool) {
     let Some((s, store, url)) = server_with_url(postgres, "ukr_login").await else {
@@ -136,4 +138,74 @@ async fn an_old_recovery_slot_gets_a_new_code_sqlite() {
 #[tokio::test]
 async fn an_old_recovery_slot_gets_a_new_code_postgres() {
     an_old_recovery_slot_gets_a_new_code(true).await;
+}
+
+/// A `"*"` token of the first schema (it wraps the user key, holds no slot) that was not
+/// converted before the rotation: the old user key it wraps opens nothing afterwards, so
+/// the swap gives it empty slots and the rotations seal it the new keys. It keeps working,
+/// wraps no user key any more, and its end no longer makes a user-key rotation due.
+async fn a_legacy_star_token_keeps_working_after_a_rotation(postgres: bool) {
+    let Some((s, store, url)) = server_with_url(postgres, "ukr_legacy").await else {
+        return;
+    };
+    let a = s.signup("ida").await;
+    let caller = s.session("ida", PASSWORD).await;
+    let second = s.create_vault(&caller, "second").await;
+    let first = s.create_item(&caller, &a.vault, "one", json!(1)).await;
+    let other = s.create_item(&caller, &second, "two", json!(2)).await;
+    let (token_id, token) = s.mint(&caller, json!("*"), json!(["read"])).await;
+    let user: Id = a.user_id.parse().unwrap();
+    // Make it a token of the first schema: the user key (opened from the session's own
+    // slot) wrapped under the token, and no slot or grant.
+    let cookie = SessionCredential::parse(&caller.session().cookie).unwrap();
+    let slot = store.session(cookie.id()).await.unwrap().unwrap();
+    let user_key = cookie
+        .unlock()
+        .open_user_key(
+            &user,
+            &Envelope::from_bytes(&slot.wrapped_user_key).unwrap(),
+        )
+        .unwrap();
+    let wrapped = TokenCredential::parse(&token)
+        .unwrap()
+        .unlock()
+        .wrap_user_key(&user, &user_key)
+        .unwrap()
+        .to_bytes();
+    let tid: Id = token_id.parse().unwrap();
+    let url = url.as_deref();
+    let sql = "UPDATE tokens SET wrapped_user_key = $1, held_user_key = TRUE WHERE id = $2";
+    assert_eq!(exec(&s, url, sql, &[&wrapped, tid.as_bytes()]).await, 1);
+    for sql in [
+        "DELETE FROM token_vault_slots WHERE token_id = $1",
+        "DELETE FROM token_grants WHERE token_id = $1",
+    ] {
+        exec(&s, url, sql, &[tid.as_bytes()]).await;
+    }
+    let far = i64::MAX / 2;
+    assert!(
+        store.user_key_rotation_due(&user, far).await.unwrap(),
+        "the harness made a token that held the user key"
+    );
+
+    let r = rotate(&s, &caller, json!({"current_password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["vaults_rotated"], 2, "{}", r.text);
+    let row = store.token(&tid).await.unwrap().unwrap();
+    assert!(row.wrapped_user_key.is_none(), "no token wraps a user key");
+    assert!(!store.user_key_rotation_due(&user, far).await.unwrap());
+    let legacy = Auth::Token(token);
+    assert_eq!(read(&s, &legacy, &a.vault, &first).await, json!(1));
+    assert_eq!(read(&s, &legacy, &second, &other).await, json!(2));
+    assert_eq!(key_version(&s, &caller, &second).await, 2);
+}
+
+#[tokio::test]
+async fn a_legacy_star_token_keeps_working_after_a_rotation_sqlite() {
+    a_legacy_star_token_keeps_working_after_a_rotation(false).await;
+}
+
+#[tokio::test]
+async fn a_legacy_star_token_keeps_working_after_a_rotation_postgres() {
+    a_legacy_star_token_keeps_working_after_a_rotation(true).await;
 }

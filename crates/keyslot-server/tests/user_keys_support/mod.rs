@@ -88,3 +88,26 @@ pub async fn share(s: &TestServer, owner: &Auth, vault: &str, username: &str, ro
 pub async fn rotate(s: &TestServer, auth: &Auth, body: Value) -> common::Reply {
     s.post("/v1/keys/rotate", auth, body).await
 }
+
+/// Run `sql` with `binds` (byte strings, `$1`, `$2`, …) on the server's database, as
+/// plain SQL; the rows it touched.
+pub async fn exec(s: &TestServer, postgres: Option<&str>, sql: &str, binds: &[&[u8]]) -> u64 {
+    match postgres {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+            for b in binds {
+                q = q.bind(b.to_vec());
+            }
+            q.execute(&pool).await.unwrap().rows_affected()
+        }
+        None => {
+            let pool = s.db().await;
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+            for b in binds {
+                q = q.bind(b.to_vec());
+            }
+            q.execute(&pool).await.unwrap().rows_affected()
+        }
+    }
+}
