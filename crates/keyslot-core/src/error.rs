@@ -43,9 +43,9 @@ pub enum Error {
     /// Well-formed input that breaks a rule.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
-    /// The vault's key must rotate (or its current version's deposit key is not published
-    /// yet) before this write can be sealed to it: a deposit token holds no key to rotate
-    /// with, so it waits for a holder of the vault key. 409 `rotation-due`, `Retry-After`.
+    /// The vault's key must rotate before this write can be sealed to it (DESIGN §6.1: an
+    /// end-to-end write while the rotation is due). Server-mode deposits never get it:
+    /// while due they are sealed to each reader instead. 409 `rotation-due`, `Retry-After`.
     #[error("rotation due: {detail}")]
     RotationDue {
         /// Seconds after which a retry is sensible.

@@ -5,7 +5,8 @@
 //! it wrote. The attacker's test keeps the deposit token's secret and a copy of the rows
 //! (read through the store as raw records, opened with `keyslot-crypto` alone, no server):
 //! the deposited item does not open with anything that secret derives, while a reader's
-//! key from the same copy does open it (so the harness can fail).
+//! key from the same copy does open it (so the harness can fail). Deposits while the
+//! vault's rotation is due, the claim batch and the deposit rate: `deposit_due.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use common::{Auth, PASSWORD, TestServer};
 use keyslot_core::Store;
 use keyslot_core::deposit_store::DepositRecord;
+use keyslot_core::keystore::Holder;
 use keyslot_crypto::{
     Aad, ContentKey, Envelope, Id, ItemKey, Purpose, RecipientKind, SealedKey, TokenCredential,
     TokenKeyPair, VaultKey, VaultKeyPair, deposit_aad, open_from,
@@ -43,10 +45,13 @@ async fn deposit(s: &TestServer, token: &Auth, vault: &str, name: &str, value: V
     r.str("id")
 }
 
-async fn key_version(s: &TestServer, session: &Auth, vault: &str) -> Value {
-    let r = s.get(&format!("/v1/vaults/{vault}"), session).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.body["key_version"].clone()
+/// The deposits waiting in `vault` that its owner can open (all of them: the owner is a
+/// reader of every deposit), as stored.
+async fn pending(store: &dyn Store, owner: &Id, vault: &Id) -> Vec<DepositRecord> {
+    store
+        .pending_deposits(vault, Holder::User(*owner), None, 1000)
+        .await
+        .unwrap()
 }
 
 /// The vault key a read token's slot (in the database copy) opens with its secret.
@@ -333,7 +338,7 @@ async fn the_depositor_cannot_open_its_deposit_from_a_database_copy(postgres: bo
     .await;
 
     // The copy: the deposit as stored, before any reader came by.
-    let rows = store.pending_deposits(&vault, None).await.unwrap();
+    let rows = pending(store.as_ref(), &owner, &vault).await;
     assert_eq!(rows.len(), 1);
     let d = &rows[0];
     assert_eq!(d.id, id(&item));
@@ -368,13 +373,7 @@ async fn the_depositor_cannot_open_its_deposit_from_a_database_copy(postgres: bo
             .body["value"],
         "secret"
     );
-    assert!(
-        store
-            .pending_deposits(&vault, None)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(pending(store.as_ref(), &owner, &vault).await.is_empty());
     let stored = store
         .item(&owner, &vault, &id(&item))
         .await
@@ -423,7 +422,7 @@ async fn a_deposit_after_a_rotation_seals_to_the_new_version(postgres: bool) {
     assert_eq!(r.body["key_version"], 2, "{}", r.text);
     let after = deposit(&s, &depositor, &a.vault, "after", json!("a")).await;
 
-    let rows = store.pending_deposits(&vault, None).await.unwrap();
+    let rows = pending(store.as_ref(), &owner, &vault).await;
     let find = |i: &str| rows.iter().find(|d| d.id == id(i)).unwrap().clone();
     assert_eq!(find(&before).key_version, 1);
     let d = find(&after);
@@ -476,62 +475,6 @@ async fn a_deposit_after_a_rotation_seals_to_the_new_version_postgres() {
     a_deposit_after_a_rotation_seals_to_the_new_version(true).await;
 }
 
-async fn a_deposit_while_a_rotation_is_due_waits(postgres: bool) {
-    let Some((s, store)) = server(postgres).await else {
-        return;
-    };
-    let a = s.signup("gina").await;
-    let vault = id(&a.vault);
-    let session = s.session("gina", PASSWORD).await;
-    let (leaked, _) = s.mint(&session, json!([a.vault]), json!(["read"])).await;
-    let (_, secret) = s.mint(&session, json!([a.vault]), json!(["deposit"])).await;
-    let depositor = Auth::Token(secret);
-    // Revoked without rotating: the vault is due, and its version-1 key is in a revoked
-    // credential's reach. Nothing may be sealed to it.
-    let r = s
-        .delete(&format!("/v1/tokens/{leaked}?rotate=false"), &session)
-        .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let r = s
-        .post(
-            &format!("/v1/vaults/{}/items", a.vault),
-            &depositor,
-            json!({"name": "x", "value": 1}),
-        )
-        .await;
-    r.problem(StatusCode::CONFLICT);
-    assert_eq!(
-        r.body["type"], "urn:keyslot:problem:rotation-due",
-        "{}",
-        r.text
-    );
-    assert!(r.headers.get("retry-after").is_some());
-    assert!(
-        store
-            .pending_deposits(&vault, None)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    // A holder comes by (the rotation runs), then the deposit goes to version 2.
-    assert_eq!(key_version(&s, &session, &a.vault).await, 2);
-    let item = deposit(&s, &depositor, &a.vault, "x", json!(1)).await;
-    let rows = store.pending_deposits(&vault, None).await.unwrap();
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].id, id(&item));
-    assert_eq!(rows[0].key_version, 2);
-}
-
-#[tokio::test]
-async fn a_deposit_while_a_rotation_is_due_waits_sqlite() {
-    a_deposit_while_a_rotation_is_due_waits(false).await;
-}
-
-#[tokio::test]
-async fn a_deposit_while_a_rotation_is_due_waits_postgres() {
-    a_deposit_while_a_rotation_is_due_waits(true).await;
-}
-
 /// A public key copied from another vault's row: refused before anything is sealed.
 #[tokio::test]
 async fn a_vault_public_key_moved_between_rows_is_refused_sqlite() {
@@ -565,10 +508,8 @@ async fn a_vault_public_key_moved_between_rows_is_refused_sqlite() {
     r.problem(StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!r.text.contains("public key"), "no internals: {}", r.text);
     assert!(
-        store
-            .pending_deposits(&id(&a.vault), None)
+        pending(store.as_ref(), &id(&a.user_id), &id(&a.vault))
             .await
-            .unwrap()
             .is_empty()
     );
     let audit = s.get("/v1/audit?action=key.public_key_mac", &session).await;

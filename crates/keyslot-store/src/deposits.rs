@@ -4,9 +4,11 @@
 //!
 //! A deposit is checked against the vault under its row lock, shared (`FOR SHARE`; on
 //! SQLite the write transaction excludes every other writer), like any write: it commits
-//! before a rotation or after it, never across it, and never while the rotation is due.
+//! before a rotation or after it, never across it, and never sealed to the vault's key
+//! while the rotation is due (then it is sealed to the readers: `deposit_readers`).
 
-use keyslot_core::deposit_store::{DepositRecord, DepositStore, DepositTarget};
+use keyslot_core::deposit_store::{DepositRecord, DepositStore, DepositTarget, ReaderCopy};
+use keyslot_core::keystore::Holder;
 use keyslot_core::model::{AuditEvent, ItemRecord, Timestamp, TokenRecord};
 use keyslot_core::store::{StoreError, StoreResult};
 use keyslot_crypto::Id;
@@ -14,16 +16,17 @@ use keyslot_crypto::Id;
 use crate::db::{Pool, RowRead, Tx, query, sql, touched};
 use crate::{audit, rows};
 
-fn u32_of(row: &dyn RowRead, column: &'static str) -> StoreResult<u32> {
+pub(crate) fn u32_of(row: &dyn RowRead, column: &'static str) -> StoreResult<u32> {
     u32::try_from(row.int(column)?).map_err(|_| StoreError::Corrupt(column))
 }
 
-fn deposit(row: &dyn RowRead) -> StoreResult<DepositRecord> {
+pub(crate) fn deposit(row: &dyn RowRead) -> StoreResult<DepositRecord> {
     Ok(DepositRecord {
         id: rows::id(row, "id")?,
         vault_id: rows::id(row, "vault_id")?,
         user_id: rows::id(row, "user_id")?,
         key_version: u32_of(row, "key_version")?,
+        to_readers: row.flag("to_readers")?,
         sealed_item_key: row.bytes("sealed_item_key")?,
         name: row.bytes("name")?,
         value: row.bytes("value")?,
@@ -168,14 +171,14 @@ async fn require_sealable(
     Ok(())
 }
 
-async fn create(
-    pool: &Pool,
-    d: DepositRecord,
+/// The deposit token is still live and the vault still in its scope (and its user still a
+/// member who may write).
+pub(crate) async fn require_depositor(
+    tx: &mut Tx,
+    token: &Id,
+    vault: &Id,
     now: Timestamp,
-    audit_event: AuditEvent,
 ) -> StoreResult<()> {
-    let mut tx = pool.write().await?;
-    // The token is still live and the vault still in its scope.
     tx.optional(
         query(sql!(
             "SELECT t.id FROM tokens t JOIN token_deposit_vaults d ON d.token_id = t.id \
@@ -184,23 +187,28 @@ async fn create(
              WHERE t.id = $1 AND d.vault_id = $2 AND t.deposit AND t.expires_at > $3 AND u.disabled_at IS NULL \
              AND m.role IN ('write', 'owner')"
         ))
-        .bind(&d.token_id)
-        .bind(&d.vault_id)
+        .bind(token)
+        .bind(vault)
         .bind(now),
         |r| r.bytes("id"),
     )
     .await?
     .ok_or(StoreError::NotFound)?;
-    require_sealable(&mut tx, &d.vault_id, d.key_version, now).await?;
+    Ok(())
+}
+
+/// The deposit row itself (its copies, if sealed to readers, are written by the caller).
+pub(crate) async fn insert(tx: &mut Tx, d: &DepositRecord) -> StoreResult<()> {
     tx.execute(
         query(sql!(
-            "INSERT INTO deposits (id, vault_id, user_id, key_version, sealed_item_key, name, value, token_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO deposits (id, vault_id, user_id, key_version, to_readers, sealed_item_key, name, value, token_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&d.id)
         .bind(&d.vault_id)
         .bind(&d.user_id)
         .bind(d.key_version)
+        .bind(d.to_readers)
         .bind(&d.sealed_item_key)
         .bind(&d.name)
         .bind(&d.value)
@@ -208,6 +216,30 @@ async fn create(
         .bind(d.created_at),
     )
     .await?;
+    Ok(())
+}
+
+async fn create(
+    pool: &Pool,
+    d: DepositRecord,
+    now: Timestamp,
+    audit_event: AuditEvent,
+) -> StoreResult<()> {
+    if d.to_readers {
+        // Sealed to no vault key: only `create_deposit_for_readers` stores those.
+        return Err(StoreError::Conflict);
+    }
+    let mut tx = pool.write().await?;
+    // The vault's lock first, so no removal of the depositor commits between the checks;
+    // then a gone token is NotFound whatever the vault's state.
+    tx.optional(
+        query(sql!("SELECT id FROM vaults WHERE id = $1" FOR_SHARE)).bind(&d.vault_id),
+        |r| r.bytes("id"),
+    )
+    .await?;
+    require_depositor(&mut tx, &d.token_id, &d.vault_id, now).await?;
+    require_sealable(&mut tx, &d.vault_id, d.key_version, now).await?;
+    insert(&mut tx, &d).await?;
     audit::insert(&mut tx, &audit_event).await?;
     tx.commit().await
 }
@@ -249,23 +281,6 @@ async fn set_public_key(
     Ok(())
 }
 
-async fn pending(pool: &Pool, vault: &Id, item: Option<&Id>) -> StoreResult<Vec<DepositRecord>> {
-    let q = match item {
-        Some(item) => query(sql!(
-            "SELECT id, vault_id, user_id, key_version, sealed_item_key, name, value, token_id, created_at \
-             FROM deposits WHERE vault_id = $1 AND id = $2"
-        ))
-        .bind(vault)
-        .bind(item),
-        None => query(sql!(
-            "SELECT id, vault_id, user_id, key_version, sealed_item_key, name, value, token_id, created_at \
-             FROM deposits WHERE vault_id = $1 ORDER BY created_at, id"
-        ))
-        .bind(vault),
-    };
-    pool.all(q, deposit).await
-}
-
 async fn claim(pool: &Pool, deposit_id: &Id, i: ItemRecord, token: &Id) -> StoreResult<bool> {
     let mut tx = pool.write().await?;
     crate::keys::require_current(&mut tx, &i.vault_id, i.key_version).await?;
@@ -277,7 +292,8 @@ async fn claim(pool: &Pool, deposit_id: &Id, i: ItemRecord, token: &Id) -> Store
         )
         .await?;
     if deleted == 0 {
-        // Another reader moved it (or the vault went): nothing to write.
+        // Another reader moved it (or the vault went): nothing to write. A deposit sealed
+        // to its readers took every reader's copy with it (ON DELETE CASCADE).
         return Ok(false);
     }
     tx.execute(
@@ -362,12 +378,23 @@ impl DepositStore for crate::SqlStore {
     ) -> StoreResult<()> {
         set_public_key(&self.pool, vault, key_version, public_key, mac).await
     }
+    async fn create_deposit_for_readers(
+        &self,
+        deposit: DepositRecord,
+        copies: Vec<ReaderCopy>,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        crate::deposit_readers::create(&self.pool, deposit, &copies, now, audit).await
+    }
     async fn pending_deposits(
         &self,
         vault: &Id,
+        reader: Holder,
         item: Option<&Id>,
+        limit: u32,
     ) -> StoreResult<Vec<DepositRecord>> {
-        pending(&self.pool, vault, item).await
+        crate::deposit_readers::pending(&self.pool, vault, reader, item, limit).await
     }
     async fn claim_deposit(&self, deposit: &Id, item: ItemRecord, token: &Id) -> StoreResult<bool> {
         claim(&self.pool, deposit, item, token).await

@@ -268,24 +268,26 @@ fn public_holder(holder: fn(Id) -> Holder) -> impl Fn(&dyn RowRead) -> StoreResu
     }
 }
 
-pub(crate) async fn rotation_holders(
-    pool: &Pool,
-    vault: &Id,
-    now: Timestamp,
-) -> StoreResult<Vec<PublicHolder>> {
-    let mut holders = pool
-        .all(
+/// A query of holders, and which kind of holder its `id` column names.
+type HolderQuery<'q> = (crate::db::Query<'q>, fn(Id) -> Holder);
+
+/// The two queries of a vault's holder set: its members, then their live tokens that hold
+/// a slot of it — neither of a disabled user (their sessions ended and their tokens stop
+/// while disabled, so nothing new is sealed to them; enabled again, they are holders at
+/// the next rotation). Read by [`rotation_holders`] and, under the vault's lock, by
+/// [`rotation_holders_in`], so there is one definition of who holds a vault's keys.
+fn holder_queries(vault: &Id, now: Timestamp) -> [HolderQuery<'_>; 2] {
+    [
+        (
             query(sql!(
                 "SELECT u.id, u.id AS user_id, u.x25519_public AS public_key, u.x25519_public_mac AS public_key_mac \
                  FROM vault_members m JOIN users u ON u.id = m.user_id \
                  WHERE m.vault_id = $1 AND u.disabled_at IS NULL ORDER BY u.id"
             ))
             .bind(vault),
-            public_holder(Holder::User),
-        )
-        .await?;
-    holders.extend(
-        pool.all(
+            Holder::User,
+        ),
+        (
             query(sql!(
                 "SELECT t.id, t.user_id, t.x25519_public AS public_key, t.public_key_mac \
                  FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
@@ -295,10 +297,34 @@ pub(crate) async fn rotation_holders(
             ))
             .bind(vault)
             .bind(now),
-            public_holder(Holder::Token),
-        )
-        .await?,
-    );
+            Holder::Token,
+        ),
+    ]
+}
+
+pub(crate) async fn rotation_holders(
+    pool: &Pool,
+    vault: &Id,
+    now: Timestamp,
+) -> StoreResult<Vec<PublicHolder>> {
+    let mut holders = Vec::new();
+    for (q, holder) in holder_queries(vault, now) {
+        holders.extend(pool.all(q, public_holder(holder)).await?);
+    }
+    Ok(holders)
+}
+
+/// [`rotation_holders`] inside `tx`, which holds the vault's row lock: the set no
+/// revocation, removal or mint can change before `tx` commits.
+pub(crate) async fn rotation_holders_in(
+    tx: &mut Tx,
+    vault: &Id,
+    now: Timestamp,
+) -> StoreResult<Vec<PublicHolder>> {
+    let mut holders = Vec::new();
+    for (q, holder) in holder_queries(vault, now) {
+        holders.extend(tx.all(q, public_holder(holder)).await?);
+    }
     Ok(holders)
 }
 

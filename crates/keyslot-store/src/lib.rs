@@ -21,6 +21,7 @@ mod accounts;
 mod audit;
 pub mod backend;
 mod db;
+mod deposit_readers;
 mod deposits;
 mod items;
 mod keys;

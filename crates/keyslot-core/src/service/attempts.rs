@@ -40,6 +40,8 @@ const NETWORK: u8 = 3;
 const SIGNUP_NETWORK: u8 = 4;
 /// Username look-ups by a signed-in user adding vault members (keyed by the user's id).
 const SHARE_LOOKUP: u8 = 5;
+/// Deposits by one deposit token (keyed by the token's id).
+const DEPOSIT_TOKEN: u8 = 6;
 
 /// What a device cookie's MAC covers besides the user and the time.
 const DEVICE_DOMAIN: &[u8] = b"keyslot/v1/device-cookie";
@@ -163,6 +165,23 @@ impl Keyslot {
             rule: AttemptRule::Budget {
                 limit: per_hour.max(1),
                 window_secs: 3600,
+            },
+        };
+        match self.store.admit_attempt(&[limit], self.local.now()).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Refused { retry_after } => Err(Error::TooManyAttempts { retry_after }),
+        }
+    }
+
+    /// Admit one deposit by deposit token `token` against `per_minute` (a window that
+    /// starts with its first deposit), so a leaked deposit token cannot fill the database
+    /// at line rate.
+    pub(super) async fn admit_deposit(&self, token: &Id, per_minute: u32) -> Result<()> {
+        let limit = AttemptLimit {
+            key: key(DEPOSIT_TOKEN, &[token.as_bytes()]),
+            rule: AttemptRule::Budget {
+                limit: per_minute.max(1),
+                window_secs: 60,
             },
         };
         match self.store.admit_attempt(&[limit], self.local.now()).await? {

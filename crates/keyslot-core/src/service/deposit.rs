@@ -10,16 +10,29 @@
 //! is minted (the minting session opens each vault of its scope), after each rotation,
 //! and whenever a holder lists the vault and finds it missing.
 //!
-//! The deposit waits in its own table until a holder of the vault key lists or reads the
-//! vault: that holder derives the pair of the deposit's version (through the backward
-//! chain if the vault rotated since), opens the item key, and writes the item into
-//! `items` wrapped under the then-current key like any other item (marked with the token
-//! that deposited it). Later reads are the ordinary path.
+//! While the vault's rotation is due (a holder ended, so `VK_v` is within reach of a
+//! revoked, removed or expired credential), or before any holder published the current
+//! version's public key, the deposit does not wait and is not refused: it seals its item
+//! key to each remaining reader's own public key instead (`deposit_readers`) — every
+//! member and their live tokens holding a slot of the vault, exactly the holders a
+//! rotation would seal to, each key MAC-checked first — and the store commits it only if
+//! those are still exactly the holders under the vault's lock. Nothing is ever sealed to
+//! a key an ended credential can derive.
 //!
-//! While the vault's rotation is due, or before any holder published the current
-//! version's public key, this version answers 409 `rotation-due` with `Retry-After`
-//! rather than sealing to the readers' own keys: it never seals to a key that a revoked
-//! or expired credential can derive.
+//! The deposit waits in its own table until a reader lists or reads the vault: a deposit
+//! sealed to the vault is opened through the pair of its version (through the backward
+//! chain if the vault rotated since), one sealed to the readers through the reader's own
+//! copy; either way the item is written into `items` wrapped under the then-current key
+//! like any other item (marked with the token that deposited it), and the deposit (with
+//! every reader's copy) is deleted. A request moves at most
+//! [`Config::deposit_claim_batch`](super::Config::deposit_claim_batch) deposits; the rest
+//! wait for the next listing, so no single listing is made arbitrarily slow by a pile of
+//! deposits. Later reads are the ordinary path.
+//!
+//! A deposit token deposits at most
+//! [`Config::deposits_per_minute`](super::Config::deposits_per_minute) items a minute
+//! (counted in the database, across instances), then 429 with `Retry-After`: a leaked
+//! deposit token cannot fill the database at line rate.
 
 use std::collections::HashMap;
 
@@ -29,22 +42,26 @@ use keyslot_crypto::{
 };
 use zeroize::Zeroizing;
 
+use super::deposit_readers::{DepositContent, ReaderPair};
 use super::items::seal_item;
-use super::lifecycle::{KeyRing, VERSION_RETRIES};
+use super::lifecycle::{KeyRing, VERSION_RETRIES, holder_of};
 use super::views::ItemSummary;
 use super::{Keyslot, now};
 use crate::Principal;
-use crate::deposit_store::DepositRecord;
+use crate::deposit_store::DepositTarget;
 use crate::model::{AuditEvent, Outcome, TokenRecord};
 use crate::store::StoreError;
 use crate::{Error, Result};
 
-/// How long a depositor is told to wait when the vault must rotate first.
-const DUE_RETRY_SECS: u64 = 30;
-
 /// The context of a deposited item's name or value (the item's own, at version 1 and the
 /// key version it was deposited under).
-fn content_aad(purpose: Purpose, owner: &Id, vault: &Id, item: &Id, key_version: u32) -> Aad {
+pub(super) fn content_aad(
+    purpose: Purpose,
+    owner: &Id,
+    vault: &Id,
+    item: &Id,
+    key_version: u32,
+) -> Aad {
     Aad::new(purpose)
         .user(owner)
         .vault(vault)
@@ -55,9 +72,9 @@ fn content_aad(purpose: Purpose, owner: &Id, vault: &Id, item: &Id, key_version:
 
 impl Keyslot {
     /// A deposit token's `POST /v1/vaults/{vault}/items`: seal the item to the vault's
-    /// current public key. 404 outside the token's scope; 409 `rotation-due` while the
-    /// vault must rotate first; 500 (nothing sealed, audited) if the public key's MAC
-    /// does not match.
+    /// current public key, or to each reader's while the rotation is due or that key is
+    /// not published. 404 outside the token's scope; 429 past the token's rate; 500
+    /// (nothing sealed, audited) if a public key's MAC does not match.
     pub(super) async fn deposit_item(
         &self,
         principal: &Principal,
@@ -69,89 +86,105 @@ impl Keyslot {
             return Err(Error::NotFound);
         };
         let value = self.encode_value(name, value)?;
+        // Scope first (404 outside it, like any token), then the token's rate.
+        let mut target = self
+            .store
+            .deposit_target(token, vault)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.admit_deposit(token, self.config.deposits_per_minute)
+            .await?;
         let id = Id::random()?;
+        let mut to_readers = false;
         for _ in 0..VERSION_RETRIES {
             let at = now();
-            let target = self
+            let content = DepositContent::seal(&target, vault, id, name, &value, *token, at)?;
+            let to_vault = !to_readers
+                && !target.is_due(at)
+                && target.public_key.is_some()
+                && target.public_key_mac.is_some();
+            let stored = if to_vault {
+                self.deposit_to_vault(principal, vault, &target, content)
+                    .await?
+            } else {
+                self.deposit_to_readers(principal, vault, content).await?
+            };
+            match stored {
+                Ok(()) => return Ok((id, 1)),
+                // Due (or unpublished) by the time it committed: to the readers instead.
+                Err(StoreError::Conflict) if to_vault => to_readers = true,
+                // The version or the holders moved: seal again.
+                Err(StoreError::KeyVersionMoved) => {}
+                Err(StoreError::NotFound) => return Err(Error::NotFound),
+                Err(e) => return Err(e.into()),
+            }
+            target = self
                 .store
                 .deposit_target(token, vault)
                 .await?
                 .ok_or(Error::NotFound)?;
-            if target.is_due(at) {
-                return Err(due());
-            }
-            let (Some(pk), Some(mac)) = (&target.public_key, &target.public_key_mac) else {
-                return Err(Error::RotationDue {
-                    retry_after: DUE_RETRY_SECS,
-                    detail: "this vault's current key has not published its deposit key yet: \
-                             it is published when its owner next opens the vault",
-                });
-            };
-            let (owner, version) = (target.owner, target.key_version);
-            let public_key = PublicKey::from_slice(pk)?;
-            if verify_public_key_mac(
-                self.seal.as_ref(),
-                RecipientKind::Vault,
-                vault,
-                &owner,
-                Some(vault),
-                Some(version),
-                &public_key,
-                mac,
-            )
-            .is_err()
-            {
-                let event = principal.event(
-                    "key.public_key_mac",
-                    Outcome::Failed,
-                    format!("holder={vault} kind={}", RecipientKind::Vault.as_u8()),
-                );
-                self.store.append_audit(&[event]).await?;
-                return Err(Error::Internal(format!(
-                    "the public key stored for vault {vault} version {version} does not carry its MAC: nothing was sealed to it"
-                )));
-            }
-            let key = ItemKey::generate()?;
-            let sealed = seal_to(
-                &public_key,
-                &key,
-                &deposit_aad(&owner, vault, &id, 1, version),
-            )?;
-            let record = DepositRecord {
-                id,
-                vault_id: *vault,
-                user_id: owner,
-                key_version: version,
-                sealed_item_key: sealed.to_bytes(),
-                name: key
-                    .seal_content(
-                        &content_aad(Purpose::ItemName, &owner, vault, &id, version),
-                        name.as_bytes(),
-                    )?
-                    .to_bytes(),
-                value: key
-                    .seal_content(
-                        &content_aad(Purpose::ItemValue, &owner, vault, &id, version),
-                        &value,
-                    )?
-                    .to_bytes(),
-                token_id: *token,
-                created_at: at,
-            };
-            let audit = principal.event(
-                "item.deposit",
-                Outcome::Ok,
-                format!("vault={vault} item={id} token={token} key_version={version}"),
-            );
-            match self.store.create_deposit(record, at, audit).await {
-                Ok(()) => return Ok((id, 1)),
-                Err(StoreError::KeyVersionMoved) => continue,
-                Err(StoreError::Conflict) => return Err(due()),
-                Err(StoreError::NotFound) => return Err(Error::NotFound),
-                Err(e) => return Err(e.into()),
-            }
         }
         Err(StoreError::KeyVersionMoved.into())
+    }
+
+    /// Seal `content`'s item key to the vault's current public key, once its MAC (a
+    /// seal-key call, off the runtime) says it is this vault's, and store it.
+    async fn deposit_to_vault(
+        &self,
+        principal: &Principal,
+        vault: &Id,
+        target: &DepositTarget,
+        content: DepositContent,
+    ) -> Result<std::result::Result<(), StoreError>> {
+        let (Some(pk), Some(mac)) = (&target.public_key, &target.public_key_mac) else {
+            return Ok(Err(StoreError::Conflict));
+        };
+        let (owner, version) = (target.owner, target.key_version);
+        let public_key = PublicKey::from_slice(pk)?;
+        let (holder, mac) = (*vault, mac.clone());
+        let valid = self
+            .seal_calls
+            .run(move |seal| {
+                Ok(verify_public_key_mac(
+                    seal,
+                    RecipientKind::Vault,
+                    &holder,
+                    &owner,
+                    Some(&holder),
+                    Some(version),
+                    &public_key,
+                    &mac,
+                )
+                .is_ok())
+            })
+            .await?;
+        if !valid {
+            let event = principal.event(
+                "key.public_key_mac",
+                Outcome::Failed,
+                format!("holder={vault} kind={}", RecipientKind::Vault.as_u8()),
+            );
+            self.store.append_audit(&[event]).await?;
+            return Err(Error::Internal(format!(
+                "the public key stored for vault {vault} version {version} does not carry its MAC: nothing was sealed to it"
+            )));
+        }
+        let mut record = content.record;
+        record.sealed_item_key = seal_to(
+            &public_key,
+            &content.key,
+            &deposit_aad(&owner, vault, &record.id, 1, version),
+        )?
+        .to_bytes();
+        let audit = principal.event(
+            "item.deposit",
+            Outcome::Ok,
+            format!(
+                "vault={vault} item={} token={} key_version={version}",
+                record.id, record.token_id
+            ),
+        );
+        Ok(self.store.create_deposit(record, content.at, audit).await)
     }
 
     /// Write a deposit token minted by `session`: scoped to `ids` (vaults the caller owns),
@@ -241,26 +274,37 @@ impl Keyslot {
             Some(_) => {}
         }
         let public_key = VaultKeyPair::derive(key, vault, version).public_key();
-        let mac = public_key_mac(
-            self.seal.as_ref(),
-            RecipientKind::Vault,
-            vault,
-            owner,
-            Some(vault),
-            Some(version),
-            &public_key,
-        )?;
+        // A seal-key call: off the runtime, like every other (`seal_calls`).
+        let (holder, owner_id) = (*vault, *owner);
+        let mac = self
+            .seal_calls
+            .run(move |seal| {
+                Ok(public_key_mac(
+                    seal,
+                    RecipientKind::Vault,
+                    &holder,
+                    &owner_id,
+                    Some(&holder),
+                    Some(version),
+                    &public_key,
+                )?)
+            })
+            .await?;
         self.store
             .set_vault_public_key(vault, version, public_key.as_bytes(), &mac)
             .await?;
         Ok(())
     }
 
-    /// Move the vault's waiting deposits (only `item`, when given) into `items`, wrapped
-    /// under `ring`'s current key; publish the current version's public key if it is
-    /// missing. Returns whether any deposit was moved (by this call or a concurrent one).
+    /// Move the vault's waiting deposits that `principal` can open (only `item`, when
+    /// given) into `items`, wrapped under `ring`'s current key: at most
+    /// [`Config::deposit_claim_batch`](super::Config::deposit_claim_batch) of them, oldest
+    /// first; the rest wait for the next request. Publish the current version's public
+    /// key if it is missing. Returns whether any deposit was moved (by this call or a
+    /// concurrent one).
     pub(super) async fn claim_deposits(
         &self,
+        principal: &Principal,
         ring: &mut KeyRing,
         item: Option<&Id>,
     ) -> Result<bool> {
@@ -269,20 +313,53 @@ impl Keyslot {
             self.publish_deposit_key(&owner, &vault, ring.current.key_version, &ring.current.key)
                 .await?;
         }
-        let pending = self.store.pending_deposits(&vault, item).await?;
+        let limit = if item.is_some() {
+            1
+        } else {
+            self.config.deposit_claim_batch.max(1)
+        };
+        let pending = self
+            .store
+            .pending_deposits(&vault, holder_of(principal), item, limit)
+            .await?;
+        let mut reader: Option<Option<ReaderPair>> = None;
         let mut moved = false;
         for d in pending {
-            if d.key_version > ring.current.key_version || d.user_id != owner {
-                // Sealed under a version rotated in after this request opened its key.
+            if d.user_id != owner {
                 continue;
             }
-            let vault_key = ring.key_at(self, d.key_version).await?;
-            let pair = VaultKeyPair::derive(vault_key, &vault, d.key_version);
-            let key: ItemKey = open_from(
-                &pair,
-                &SealedKey::from_bytes(&d.sealed_item_key)?,
-                &deposit_aad(&owner, &vault, &d.id, 1, d.key_version),
-            )?;
+            let sealed = SealedKey::from_bytes(&d.sealed_item_key)?;
+            let key: ItemKey = if d.to_readers {
+                if reader.is_none() {
+                    reader = Some(self.reader_pair(principal).await?);
+                }
+                let Some(Some(pair)) = &reader else {
+                    // This caller cannot open a reader's copy (see `reader_pair`).
+                    continue;
+                };
+                match pair.open(&owner, &d, &sealed) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        // Sealed to a pair this reader no longer has (a user-key rotation
+                        // made a new one): another reader's copy still opens it, and a
+                        // listing never fails for it.
+                        tracing::warn!(deposit = %d.id, error = %e, "a deposit copy does not open with this reader's key: left to another reader");
+                        continue;
+                    }
+                }
+            } else {
+                if d.key_version > ring.current.key_version {
+                    // Sealed under a version rotated in after this request opened its key.
+                    continue;
+                }
+                let vault_key = ring.key_at(self, d.key_version).await?;
+                let pair = VaultKeyPair::derive(vault_key, &vault, d.key_version);
+                open_from(
+                    &pair,
+                    &sealed,
+                    &deposit_aad(&owner, &vault, &d.id, 1, d.key_version),
+                )?
+            };
             let name = key.open_content(
                 &content_aad(Purpose::ItemName, &owner, &vault, &d.id, d.key_version),
                 &Envelope::from_bytes(&d.name)?,
@@ -332,13 +409,5 @@ impl Keyslot {
                 (i, by)
             })
             .collect())
-    }
-}
-
-fn due() -> Error {
-    Error::RotationDue {
-        retry_after: DUE_RETRY_SECS,
-        detail: "this vault's key must rotate before anything is sealed to it: \
-                 it rotates at the next request of a holder of its key",
     }
 }

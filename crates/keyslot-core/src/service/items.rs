@@ -172,7 +172,7 @@ impl Keyslot {
             out.clear();
             let mut moved = false;
             // Deposits waiting for a reader become ordinary items first.
-            self.claim_deposits(&mut ring, None).await?;
+            self.claim_deposits(principal, &mut ring, None).await?;
             for record in self.store.items(user, vault).await? {
                 if record.key_version > ring.current.key_version {
                     moved = true;
@@ -219,7 +219,10 @@ impl Keyslot {
             let record = self.store.item(user, vault, item).await?;
             let Some(record) = record else {
                 // A deposit not read yet becomes an ordinary item, then is read.
-                if self.claim_deposits(&mut ring, Some(item)).await? {
+                if self
+                    .claim_deposits(principal, &mut ring, Some(item))
+                    .await?
+                {
                     continue;
                 }
                 return Err(Error::NotFound);
@@ -336,7 +339,11 @@ impl Keyslot {
         let user = &owner;
         // A deposit not read yet becomes an ordinary item first.
         let mut found = self.store.item(user, vault, item).await?;
-        if found.is_none() && self.claim_deposits(&mut ring, Some(item)).await? {
+        if found.is_none()
+            && self
+                .claim_deposits(principal, &mut ring, Some(item))
+                .await?
+        {
             found = self.store.item(user, vault, item).await?;
         }
         let mut current = found.ok_or(Error::NotFound)?;
@@ -395,7 +402,9 @@ impl Keyslot {
         let user = &owner;
         // A deposit not read yet becomes an ordinary item first.
         if self.store.item(user, vault, item).await?.is_none()
-            && !self.claim_deposits(&mut ring, Some(item)).await?
+            && !self
+                .claim_deposits(principal, &mut ring, Some(item))
+                .await?
         {
             return Err(Error::NotFound);
         }

@@ -5,6 +5,7 @@ mod accounts;
 mod attempts;
 mod audit_log;
 mod deposit;
+mod deposit_readers;
 mod holder_keys;
 mod items;
 mod lifecycle;
@@ -78,6 +79,13 @@ pub struct Config {
     /// transaction; one batch follows each write to a vault with older items). 0 turns
     /// the re-wrap off: items stay under their versions, read through the chain.
     pub rewrap_batch: u32,
+    /// Deposits a request moves into items at most (a listing; reading one item moves
+    /// just that one): the rest wait for the next request, so a pile of deposits never
+    /// makes one listing arbitrarily slow. At least 1.
+    pub deposit_claim_batch: u32,
+    /// Items one deposit token may deposit per minute, counted in the database across
+    /// instances; past it, 429 with `Retry-After`.
+    pub deposits_per_minute: u32,
     /// How long a request waits for one seal-key call (an HSM's answer) before it is
     /// answered 503 (see `seal_calls`).
     pub seal_call_timeout: std::time::Duration,
@@ -128,6 +136,8 @@ impl Default for Config {
             sweep_interval_secs: 30,
             audit_buffer: 16 * 1024,
             rewrap_batch: 500,
+            deposit_claim_batch: 100,
+            deposits_per_minute: 60,
             seal_call_timeout: std::time::Duration::from_secs(5),
             strength_check_hook: None,
             seal_call_hook: None,
@@ -142,8 +152,8 @@ const SEAL_CHECK: &str = "seal_check";
 #[derive(Debug, Clone)]
 pub struct Keyslot {
     store: Arc<dyn Store>,
-    seal: Arc<dyn SealKey>,
-    /// The seal key for requests: off the async runtime, bounded (see `seal_calls`).
+    /// The seal key, only ever called through here: off the async runtime, bounded (see
+    /// `seal_calls`).
     seal_calls: seal_calls::SealCalls,
     config: Arc<Config>,
     gate: Argon2Gate,
@@ -182,11 +192,10 @@ impl Keyslot {
         Ok(Self {
             store,
             seal_calls: seal_calls::SealCalls::new(
-                seal.clone(),
+                seal,
                 config.seal_call_timeout,
                 config.seal_call_hook.clone(),
             ),
-            seal,
             config: Arc::new(config),
             gate,
             audit,

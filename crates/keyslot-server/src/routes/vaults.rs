@@ -175,7 +175,7 @@ pub async fn list_items(
 /// Create an item.
 #[utoipa::path(post, path = "/v1/vaults/{vault}/items", tag = "items", params(("vault" = String, Path, description = "Vault id")),
     request_body = WriteItem,
-    responses((status = 201, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn create_item(
     State(state): State<AppState>,
     Auth(p): Auth,

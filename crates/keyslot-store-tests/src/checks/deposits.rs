@@ -30,6 +30,7 @@ fn deposit(a: &Account, token: &Id, key_version: u32) -> DepositRecord {
         vault_id: a.vault,
         user_id: a.user,
         key_version,
+        to_readers: false,
         sealed_item_key: format!("ik sealed to vault pair {key_version}").into_bytes(),
         name: b"name".to_vec(),
         value: b"value".to_vec(),
@@ -191,7 +192,10 @@ check!(
             Err(StoreError::Conflict)
         );
         // Both deposits were made in the same second: their order is by random id.
-        let pending = store.pending_deposits(&a.vault, None).await.unwrap();
+        let pending = store
+            .pending_deposits(&a.vault, Holder::User(a.user), None, 100)
+            .await
+            .unwrap();
         let mut versions = pending.iter().map(|d| d.key_version).collect::<Vec<_>>();
         versions.sort_unstable();
         assert_eq!(versions, vec![1, 2]);
@@ -213,7 +217,10 @@ check!(
             .await
             .unwrap();
         assert_eq!(
-            store.pending_deposits(&a.vault, Some(&d.id)).await.unwrap(),
+            store
+                .pending_deposits(&a.vault, Holder::User(a.user), Some(&d.id), 1)
+                .await
+                .unwrap(),
             vec![d.clone()]
         );
         let mut moved = item(&a, 1, b"value");
@@ -232,7 +239,7 @@ check!(
         );
         assert!(
             store
-                .pending_deposits(&a.vault, None)
+                .pending_deposits(&a.vault, Holder::User(a.user), None, 100)
                 .await
                 .unwrap()
                 .is_empty()

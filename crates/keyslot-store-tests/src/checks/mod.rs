@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod concurrency;
+mod deposit_readers;
 mod deposits;
 mod fixtures;
 mod items;

@@ -1,7 +1,8 @@
 //! [`Gated`] over the deposit methods: passed straight through (none is gated yet).
 
 use async_trait::async_trait;
-use keyslot_core::deposit_store::{DepositRecord, DepositStore, DepositTarget};
+use keyslot_core::deposit_store::{DepositRecord, DepositStore, DepositTarget, ReaderCopy};
+use keyslot_core::keystore::Holder;
 use keyslot_core::model::{AuditEvent, ItemRecord, Timestamp, TokenRecord};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
@@ -35,6 +36,17 @@ impl DepositStore for Gated {
     ) -> StoreResult<()> {
         self.inner.create_deposit(deposit, now, audit).await
     }
+    async fn create_deposit_for_readers(
+        &self,
+        deposit: DepositRecord,
+        copies: Vec<ReaderCopy>,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner
+            .create_deposit_for_readers(deposit, copies, now, audit)
+            .await
+    }
     async fn vault_public_key(
         &self,
         vault: &Id,
@@ -56,9 +68,13 @@ impl DepositStore for Gated {
     async fn pending_deposits(
         &self,
         vault: &Id,
+        reader: Holder,
         item: Option<&Id>,
+        limit: u32,
     ) -> StoreResult<Vec<DepositRecord>> {
-        self.inner.pending_deposits(vault, item).await
+        self.inner
+            .pending_deposits(vault, reader, item, limit)
+            .await
     }
     async fn claim_deposit(&self, deposit: &Id, item: ItemRecord, token: &Id) -> StoreResult<bool> {
         self.inner.claim_deposit(deposit, item, token).await

@@ -2,7 +2,8 @@
 //! audit events once they have committed, like every other change.
 
 use async_trait::async_trait;
-use keyslot_core::deposit_store::{DepositRecord, DepositStore, DepositTarget};
+use keyslot_core::deposit_store::{DepositRecord, DepositStore, DepositTarget, ReaderCopy};
+use keyslot_core::keystore::Holder;
 use keyslot_core::model::{AuditEvent, ItemRecord, Timestamp, TokenRecord};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
@@ -42,6 +43,20 @@ impl DepositStore for Shipping {
         self.log.write(std::slice::from_ref(&event));
         Ok(())
     }
+    async fn create_deposit_for_readers(
+        &self,
+        deposit: DepositRecord,
+        copies: Vec<ReaderCopy>,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let event = audit.clone();
+        self.inner
+            .create_deposit_for_readers(deposit, copies, now, audit)
+            .await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
     async fn vault_public_key(
         &self,
         vault: &Id,
@@ -63,9 +78,13 @@ impl DepositStore for Shipping {
     async fn pending_deposits(
         &self,
         vault: &Id,
+        reader: Holder,
         item: Option<&Id>,
+        limit: u32,
     ) -> StoreResult<Vec<DepositRecord>> {
-        self.inner.pending_deposits(vault, item).await
+        self.inner
+            .pending_deposits(vault, reader, item, limit)
+            .await
     }
     async fn claim_deposit(&self, deposit: &Id, item: ItemRecord, token: &Id) -> StoreResult<bool> {
         self.inner.claim_deposit(deposit, item, token).await
