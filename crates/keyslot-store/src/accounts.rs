@@ -143,7 +143,7 @@ pub(crate) async fn change_password(
         require_session(&mut tx, session).await?;
     }
     if revoke_tokens {
-        end_tokens(&mut tx, user).await?;
+        end_tokens(&mut tx, user, audit.at).await?;
     }
     if end_other_sessions {
         tx.execute(
@@ -193,7 +193,7 @@ pub(crate) async fn recover(
     set_password_slot(&mut tx, user, &password_slot).await?;
     end_sessions(&mut tx, user).await?;
     if revoke_tokens {
-        end_tokens(&mut tx, user).await?;
+        end_tokens(&mut tx, user, audit.at).await?;
     }
     audit::insert(&mut tx, &audit).await?;
     tx.commit().await
@@ -222,8 +222,36 @@ pub(crate) async fn require_session(tx: &mut Tx, session: &Id) -> StoreResult<()
 }
 
 /// Every token of the user goes, with its vault slots (`ON DELETE CASCADE`): the keys they
-/// held die in the same transaction as the credential change that asked for it.
-async fn end_tokens(tx: &mut Tx, user: &Id) -> StoreResult<()> {
+/// held die in the same transaction as the credential change that asked for it. As a
+/// revocation does, every vault they held a slot or grant for becomes due (their secrets
+/// and an old copy of the database still open its current key), locked in id order; and a
+/// token that ever held the user key makes the user key due from `at`.
+async fn end_tokens(tx: &mut Tx, user: &Id, at: Timestamp) -> StoreResult<()> {
+    tx.execute(
+        query(sql!(
+            "UPDATE users SET user_key_rotation_due_at = COALESCE(user_key_rotation_due_at, $1) \
+             WHERE id = $2 AND EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = $2 AND t.held_user_key)"
+        ))
+        .bind(at)
+        .bind(user),
+    )
+    .await?;
+    let mut vaults = tx
+        .all(
+            query(sql!(
+                "SELECT s.vault_id AS id FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id WHERE t.user_id = $1 \
+                 UNION SELECT g.vault_id AS id FROM token_grants g JOIN tokens t ON t.id = g.token_id WHERE t.user_id = $1"
+            ))
+            .bind(user),
+            |r| rows::id(r, "id"),
+        )
+        .await?;
+    vaults.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    vaults.dedup();
+    for vault in &vaults {
+        tx.execute(query(sql!("UPDATE vaults SET rotation_due = TRUE WHERE id = $1")).bind(vault))
+            .await?;
+    }
     tx.execute(query(sql!("DELETE FROM tokens WHERE user_id = $1")).bind(user))
         .await?;
     Ok(())

@@ -3,7 +3,7 @@
 
 use keyslot_core::keystore::{Grant, Holder};
 use keyslot_core::memberstore::{NewMember, Role};
-use keyslot_core::model::{TokenRecord, TokenVaultSlot};
+use keyslot_core::model::{RecoveryRecord, TokenRecord, TokenVaultSlot};
 use keyslot_core::store::StoreError;
 use keyslot_crypto::Id;
 
@@ -351,5 +351,77 @@ check!(
             );
             assert!(store.token(&t).await.unwrap().unwrap().wrapped_user_key.is_none());
         }
+    }
+);
+
+check!(
+    revoking_every_token_at_a_password_change_or_recovery_makes_their_vaults_and_the_user_key_due,
+    |store| async move {
+        let a = account(store.as_ref(), "abel").await;
+        let b = account(store.as_ref(), "beth").await;
+        for who in [&a, &b] {
+            mint_scoped(store.as_ref(), who).await;
+            let legacy = TokenRecord {
+                expires_at: EXPIRES,
+                ..token_record(&who.user, false, Some(b"t wraps uk".to_vec()))
+            };
+            store
+                .create_token(legacy, vec![], None, audit(Some(&who.user), "token.mint"))
+                .await
+                .unwrap();
+        }
+        let due = |who: Id, vault: Id| {
+            let store = store.clone();
+            async move {
+                let state = store
+                    .vault_access(&who, &vault, Holder::User(who))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .state;
+                (
+                    state.rotation_due,
+                    store.user_key_rotation_due(&who, 1_000).await.unwrap(),
+                )
+            }
+        };
+        assert_eq!(due(a.user, a.vault).await, (false, false));
+        store
+            .change_password(
+                &a.user,
+                b"new password slot".to_vec(),
+                false,
+                None,
+                true,
+                audit(Some(&a.user), "password.change"),
+            )
+            .await
+            .unwrap();
+        assert!(store.tokens(&a.user).await.unwrap().is_empty());
+        assert_eq!(
+            due(a.user, a.vault).await,
+            (true, true),
+            "the scoped token's vault and the legacy token's user key"
+        );
+
+        assert_eq!(due(b.user, b.vault).await, (false, false));
+        store
+            .recover(
+                &b.user,
+                &b.recovery,
+                b"new password slot".to_vec(),
+                RecoveryRecord {
+                    user_id: b.user,
+                    credential_id: id(),
+                    verifier: vec![7; 32],
+                    wrapped_user_key: b"new rc slot".to_vec(),
+                },
+                true,
+                audit(Some(&b.user), "recover"),
+            )
+            .await
+            .unwrap();
+        assert!(store.tokens(&b.user).await.unwrap().is_empty());
+        assert_eq!(due(b.user, b.vault).await, (true, true));
     }
 );
