@@ -22,7 +22,7 @@ async fn a_due_rotation_runs_at_login(postgres: bool) {
     let a = s.signup("erin").await;
     let before = s.session("erin", PASSWORD).await;
     let item = s.create_item(&before, &a.vault, "kept", json!("k")).await;
-    let user: keyslot_crypto::Id = a.user_id.parse().unwrap();
+    let user: Id = a.user_id.parse().unwrap();
     let public_before = store.user(&user).await.unwrap().unwrap().x25519_public;
     let now = i64::MAX / 2;
     assert!(!store.user_key_rotation_due(&user, now).await.unwrap());
