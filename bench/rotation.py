@@ -44,7 +44,7 @@ def _serve(keyslot, data_dir, *extra, log=None):
     return proc, base
 
 
-def _warnings(log):
+def server_warnings(log):
     """The server's distinct warning and error lines (timestamps cut), with their counts."""
     if not os.path.exists(log):
         return {}
@@ -157,7 +157,7 @@ def run(args, keyslot, bench):
         rot_alone = dict(zip(sizes, timed))
         _stop(server)
         server = None
-        warnings = _warnings(log)
+        warnings = server_warnings(log)
     finally:
         if server is not None:
             _stop(server)

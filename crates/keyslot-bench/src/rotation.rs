@@ -18,7 +18,7 @@ use crate::tools::{PASSWORD, value_1kib};
 
 /// Run a call again while the server sheds it (429: the address's attempt budget; 503:
 /// the Argon2 queue is full), waiting what it asks; anything else is returned.
-async fn patiently<T, F, Fut>(what: &str, mut call: F) -> anyhow::Result<T>
+pub(crate) async fn patiently<T, F, Fut>(what: &str, mut call: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = keyslot_client::Result<T>>,
@@ -127,7 +127,7 @@ async fn last_rotation_grants(owner: &Client, vault: &str) -> anyhow::Result<Opt
 
 /// `Some(wait)` when the server answered "busy, retry" (429 or 503), `None` when it
 /// answered, and the error for anything else.
-fn busy<T>(answer: &keyslot_client::Result<T>) -> anyhow::Result<Option<Duration>> {
+pub(crate) fn busy<T>(answer: &keyslot_client::Result<T>) -> anyhow::Result<Option<Duration>> {
     match answer {
         Ok(_) => Ok(None),
         Err(keyslot_client::Error::Problem(p)) if matches!(p.status, 429 | 503) => Ok(Some(
