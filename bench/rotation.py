@@ -48,7 +48,7 @@ def server_warnings(log):
     """The server's distinct warning and error lines (timestamps cut), with their counts."""
     if not os.path.exists(log):
         return {}
-    lines = [re.sub(r"^\S*\d\d:\d\d:\d\d\S*\s+", "", line.strip())[:300]
+    lines = [re.sub(r"latency=\d+ ms", "latency=N ms", re.sub(r"^\S*\d\d:\d\d:\d\d\S*\s+", "", line.strip()))[:300]
              for line in open(log, errors="replace") if "WARN" in line or "ERROR" in line]
     return dict(collections.Counter(lines).most_common(10))
 
