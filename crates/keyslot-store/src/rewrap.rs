@@ -59,11 +59,18 @@ pub(crate) async fn rewrap_items(
     }
     // Version v's row and grants go once nothing remains under any version <= v; the
     // link to v - 1 as soon as nothing remains under v - 1 or older.
+    //
+    // One MIN per table, each answered from the (vault_id, key_version) index in a single
+    // seek: a MIN over the UNION of both made SQLite read every index entry of the vault
+    // on every batch, so re-wrapping n items cost O(n²/batch) (bench/run --scenario
+    // rotation measured 7 ms per batch at 100,000 items against 0.7 ms at 10,000).
     let oldest = tx
         .optional(
             query(sql!(
-                "SELECT MIN(k) AS oldest FROM (SELECT key_version AS k FROM items WHERE vault_id = $1 \
-                 UNION ALL SELECT key_version AS k FROM deposits WHERE vault_id = $1) AS under"
+                "SELECT MIN(k) AS oldest FROM (\
+                 SELECT (SELECT MIN(key_version) FROM items WHERE vault_id = $1) AS k \
+                 UNION ALL SELECT (SELECT MIN(key_version) FROM deposits WHERE vault_id = $1) AS k\
+                 ) AS under"
             ))
             .bind(vault),
             |r| r.opt_int("oldest"),
