@@ -27,7 +27,9 @@ impl Server {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyslot"));
-        cmd.arg("serve").arg("--data-dir").arg(dir.path().join("data"));
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(dir.path().join("data"));
         let (child, port) = support::serve_on_free_port(cmd);
         let addr = format!("http://127.0.0.1:{port}");
         Self { child, addr, dir }

@@ -2,9 +2,9 @@
 //! version a person sees move, the JSON a script reads, and who is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 #[path = "support/cli_server.rs"]
 mod cli_server;
+mod support;
 
 use cli_server::{PASSWORD, Server};
 

@@ -3,9 +3,9 @@
 //! command returns.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 #[path = "support/cli_server.rs"]
 mod cli_server;
+mod support;
 
 use cli_server::Server;
 
