@@ -2,8 +2,8 @@
 //! [`crate::store::Store`]), and the two passes over them: the backfill of a database
 //! from before public-key MACs, and the recomputation when the seal key moves to an HSM.
 //!
-//! Every stored X25519 public key — a user's, a token's, a vault key version's — carries
-//! a MAC under the seal key (`keyslot_crypto::public_key_mac`), checked before anything
+//! Every stored X25519 public key — a user's, a token's, a vault key version's, a
+//! recovery code's — carries a MAC under the seal key (`keyslot_crypto::public_key_mac`), checked before anything
 //! is sealed to it. A key without one is refused like a key with a wrong one: otherwise
 //! whoever can write one row could put their own public key in a victim's row, clear its
 //! MAC, and receive the victim's next grant. Rows written before public-key MACs existed
@@ -40,11 +40,22 @@ pub enum PublicKeyTable {
     Tokens,
     /// `vault_keys.public_key` / `public_key_mac` (only versions whose key is published).
     VaultKeys,
+    /// `recovery_slots.x25519_public` / `x25519_public_mac` (only slots whose code's key is
+    /// published; slots from before user-key rotation have none). A user-key rotation
+    /// seals the new user key to it, so it is proven and recomputed like the others:
+    /// left under the key file's MAC after a move to an HSM, every rotation would refuse
+    /// it (auditing a mismatch) and replace the user's recovery code.
+    RecoveryCodes,
 }
 
 impl PublicKeyTable {
     /// Every table, in the order the passes visit them.
-    pub const ALL: [Self; 3] = [Self::Users, Self::Tokens, Self::VaultKeys];
+    pub const ALL: [Self; 4] = [
+        Self::Users,
+        Self::Tokens,
+        Self::VaultKeys,
+        Self::RecoveryCodes,
+    ];
 
     /// What a row of this table is, in words an operator reads.
     pub const fn kind(self) -> &'static str {
@@ -52,6 +63,7 @@ impl PublicKeyTable {
             Self::Users => "user",
             Self::Tokens => "token",
             Self::VaultKeys => "vault key",
+            Self::RecoveryCodes => "recovery code",
         }
     }
 }
@@ -61,11 +73,13 @@ impl PublicKeyTable {
 pub struct StoredPublicKey {
     /// Where it is stored.
     pub table: PublicKeyTable,
-    /// The user, the token, or the vault.
+    /// The user, the token, the vault, or the recovery code's credential id (what its MAC
+    /// binds; the slot itself is keyed by its user).
     pub holder: Id,
-    /// The user it belongs to: the user itself, the token's user, the vault's owner.
+    /// The user it belongs to: the user itself, the token's user, the vault's owner, the
+    /// recovery slot's user.
     pub user: Id,
-    /// The vault key version (0 for users and tokens).
+    /// The vault key version (0 for the others).
     pub key_version: u32,
     /// The public key as stored.
     pub public_key: Vec<u8>,
@@ -125,6 +139,15 @@ pub fn stored_key_mac(seal: &dyn SealKey, key: &StoredPublicKey) -> Result<Optio
             Some(key.key_version),
             &pk,
         ),
+        PublicKeyTable::RecoveryCodes => public_key_mac(
+            seal,
+            RecipientKind::RecoveryCode,
+            &key.holder,
+            &key.user,
+            None,
+            None,
+            &pk,
+        ),
     }?;
     Ok(Some(mac.to_vec()))
 }
@@ -153,9 +176,11 @@ pub async fn backfill_public_key_macs(
 pub struct UnprovenPublicKey {
     /// Where it is stored.
     pub table: PublicKeyTable,
-    /// The user, the token, or the vault.
+    /// The user, the token, the vault, or the recovery code's credential id.
     pub holder: Id,
-    /// The vault key version (0 for users and tokens).
+    /// The user it belongs to (names a recovery slot, which is keyed by its user).
+    pub user: Id,
+    /// The vault key version (0 for the others).
     pub key_version: u32,
     /// Whether the MAC is missing (otherwise it does not match).
     pub missing: bool,
@@ -163,12 +188,20 @@ pub struct UnprovenPublicKey {
 
 impl std::fmt::Display for UnprovenPublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the public key stored for {} {}",
-            self.table.kind(),
-            self.holder
-        )?;
+        if self.table == PublicKeyTable::RecoveryCodes {
+            write!(
+                f,
+                "the public key stored for the recovery code of user {}",
+                self.user
+            )?;
+        } else {
+            write!(
+                f,
+                "the public key stored for {} {}",
+                self.table.kind(),
+                self.holder
+            )?;
+        }
         if self.table == PublicKeyTable::VaultKeys {
             write!(f, " (key version {})", self.key_version)?;
         }
@@ -289,6 +322,7 @@ fn judge(
         Judgement::Unproven(UnprovenPublicKey {
             table: key.table,
             holder: key.holder,
+            user: key.user,
             key_version: key.key_version,
             missing: key.mac.is_none(),
         })

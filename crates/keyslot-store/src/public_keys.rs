@@ -66,6 +66,19 @@ async fn page(
              AND (k.vault_id > $1 OR (k.vault_id = $1 AND k.key_version > $3)) \
              ORDER BY k.vault_id, k.key_version LIMIT $2"
         )),
+        // Paged by credential id, the id the MAC binds (a fresh random id per slot).
+        (PublicKeyTable::RecoveryCodes, false) => query(sql!(
+            "SELECT credential_id AS holder, user_id, CAST(0 AS BIGINT) AS key_version, \
+             x25519_public AS public_key, x25519_public_mac AS mac FROM recovery_slots \
+             WHERE x25519_public IS NOT NULL AND credential_id > $1 \
+             ORDER BY credential_id LIMIT $2"
+        )),
+        (PublicKeyTable::RecoveryCodes, true) => query(sql!(
+            "SELECT credential_id AS holder, user_id, CAST(0 AS BIGINT) AS key_version, \
+             x25519_public AS public_key, x25519_public_mac AS mac FROM recovery_slots \
+             WHERE x25519_public IS NOT NULL AND x25519_public_mac IS NULL \
+             AND credential_id > $1 ORDER BY credential_id LIMIT $2"
+        )),
     };
     let q = q.bind(&after_id).bind(limit);
     let q = if table == PublicKeyTable::VaultKeys {
@@ -102,13 +115,23 @@ async fn replace(pool: &Pool, key: &StoredPublicKey, mac: &[u8]) -> StoreResult<
             "UPDATE vault_keys SET public_key_mac = $1 WHERE vault_id = $2 AND public_key = $3 \
              AND public_key_mac = $4 AND key_version = $5"
         )),
+        (PublicKeyTable::RecoveryCodes, false) => query(sql!(
+            "UPDATE recovery_slots SET x25519_public_mac = $1 WHERE credential_id = $2 \
+             AND x25519_public = $3 AND x25519_public_mac IS NULL AND user_id = $4"
+        )),
+        (PublicKeyTable::RecoveryCodes, true) => query(sql!(
+            "UPDATE recovery_slots SET x25519_public_mac = $1 WHERE credential_id = $2 \
+             AND x25519_public = $3 AND x25519_public_mac = $4 AND user_id = $5"
+        )),
     };
     let mut q = q.bind(mac).bind(&key.holder).bind(&key.public_key);
     if let Some(old) = &key.mac {
         q = q.bind(old);
     }
-    if key.table == PublicKeyTable::VaultKeys {
-        q = q.bind(key.key_version);
+    match key.table {
+        PublicKeyTable::VaultKeys => q = q.bind(key.key_version),
+        PublicKeyTable::RecoveryCodes => q = q.bind(&key.user),
+        PublicKeyTable::Users | PublicKeyTable::Tokens => {}
     }
     Ok(pool.execute(q).await? == 1)
 }

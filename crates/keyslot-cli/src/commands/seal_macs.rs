@@ -1,8 +1,9 @@
 //! The public-key MACs around `keyslot seal migrate`: every one proven under the key file
 //! before anything moves, and recomputed under the HSM's public-key MAC key at the end.
 //!
-//! Public keys (users', tokens', vault key versions') carry a MAC under the seal key,
-//! checked before anything is sealed to them (a rotation's grants, sharing, deposits).
+//! Public keys (users', tokens', vault key versions', recovery codes') carry a MAC under
+//! the seal key, checked before anything is sealed to them (a rotation's grants, sharing,
+//! deposits, the new user key sealed to the recovery code at a user-key rotation).
 //! Servers with an HSM compute MACs with the HSM's keys, so after the move every MAC made
 //! under the key file would fail its check and every rotation would answer 500. Once
 //! every password slot is in the HSM, the last step recomputes them all under the HSM's
@@ -81,10 +82,12 @@ fn refusal(unproven: &UnprovenPublicKey, state: &str) -> Failure {
         OTHER,
         format!(
             "keyslot seal migrate stopped: {unproven}, so the row may have been written behind the servers' back (a public key put there would receive the vault keys sealed to it). {state}. Restore that row from a backup taken before the change{or_revoke}, then run keyslot seal migrate again.",
-            or_revoke = if unproven.table == PublicKeyTable::Tokens {
-                " (or revoke the token)"
-            } else {
-                ""
+            or_revoke = match unproven.table {
+                PublicKeyTable::Tokens => " (or revoke the token)",
+                PublicKeyTable::RecoveryCodes => {
+                    " (or clear that recovery slot's x25519_public and x25519_public_mac: the user's next key rotation then issues a new recovery code)"
+                }
+                PublicKeyTable::Users | PublicKeyTable::VaultKeys => "",
             },
         ),
     )

@@ -1,6 +1,6 @@
 //! Stored public keys: a token's and a user's MAC stored by the INSERT that makes the row;
 //! in bulk, pages in key order (only those without a MAC, when asked), and a MAC written
-//! only over the public key and MAC as they were read.
+//! only over the public key and MAC as they were read — recovery codes' keys included.
 
 use keyslot_core::keystore::Holder;
 use keyslot_core::model::{RecoveryRecord, TokenRecord, TokenVaultSlot, UserRecord};
@@ -261,5 +261,85 @@ check!(
             .await
             .unwrap();
         assert!(after.is_empty(), "{after:?}");
+    }
+);
+
+check!(
+    recovery_codes_public_keys_page_by_credential_and_take_a_mac_over_what_was_read,
+    |store| async move {
+        // A slot whose code's key is not published (as before user-key rotation): none.
+        let (a, b) = (
+            account(&*store, "rc-a").await,
+            account(&*store, "rc-b").await,
+        );
+        let none = store
+            .stored_public_keys(PublicKeyTable::RecoveryCodes, None, false, 10)
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{none:?}");
+        for (who, key) in [(&a, 4u8), (&b, 5u8)] {
+            assert!(
+                store
+                    .set_recovery_public_key(&who.user, &who.recovery, &[key; 32], b"rc mac")
+                    .await
+                    .unwrap()
+            );
+        }
+        // Both, in credential-id order, each with its user (what the MAC binds).
+        let mut want = vec![(a.recovery, a.user), (b.recovery, b.user)];
+        want.sort();
+        let page = store
+            .stored_public_keys(PublicKeyTable::RecoveryCodes, None, false, 10)
+            .await
+            .unwrap();
+        let got: Vec<_> = page.iter().map(|k| (k.holder, k.user)).collect();
+        assert_eq!(got, want);
+        assert_eq!(page[0].mac.as_deref(), Some(&b"rc mac"[..]));
+        let rest = store
+            .stored_public_keys(
+                PublicKeyTable::RecoveryCodes,
+                Some((want[0].0, 0)),
+                false,
+                1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.iter().map(|k| k.holder).collect::<Vec<_>>(),
+            [want[1].0]
+        );
+        assert!(
+            store
+                .stored_public_keys(PublicKeyTable::RecoveryCodes, None, true, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Written over the key and MAC as read, once; not over another user's slot.
+        let key = page[0].clone();
+        let elsewhere = StoredPublicKey {
+            user: page[1].user,
+            ..key.clone()
+        };
+        assert!(
+            !store
+                .replace_public_key_mac(&elsewhere, b"hsm")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .replace_public_key_mac(&key, b"hsm mac")
+                .await
+                .unwrap()
+        );
+        assert!(!store.replace_public_key_mac(&key, b"again").await.unwrap());
+        let now = store
+            .stored_public_keys(PublicKeyTable::RecoveryCodes, None, false, 10)
+            .await
+            .unwrap();
+        assert_eq!(now[0].mac.as_deref(), Some(&b"hsm mac"[..]));
+        assert_eq!(now[1].mac.as_deref(), Some(&b"rc mac"[..]));
     }
 );
