@@ -36,12 +36,14 @@ impl Role {
     }
 }
 
-/// Who acts in an operation: a user's session, a live token, or any token minted so far
-/// (live or ended). Indices are taken modulo the number to choose from.
+/// Who acts in an operation: a user's session, a live token, a live deposit token, or
+/// any token minted so far (live or ended). Indices are taken modulo the number to choose
+/// from.
 #[derive(Clone, Copy, Debug)]
 pub enum Actor {
     Session(usize),
     LiveToken(usize),
+    Depositor(usize),
     AnyToken(usize),
 }
 

@@ -162,10 +162,20 @@ impl World {
         let live: Vec<usize> = (0..self.m.tokens.len())
             .filter(|t| self.m.tokens[*t].life == Life::Live)
             .collect();
+        let depositors: Vec<usize> = live
+            .iter()
+            .copied()
+            .filter(|t| self.m.tokens[*t].is_deposit())
+            .collect();
         match actor {
-            Actor::LiveToken(t) if !live.is_empty() => Cred::Token(live[t % live.len()]),
+            Actor::Depositor(t) if !depositors.is_empty() => {
+                Cred::Token(depositors[t % depositors.len()])
+            }
+            Actor::LiveToken(t) | Actor::Depositor(t) if !live.is_empty() => {
+                Cred::Token(live[t % live.len()])
+            }
             Actor::AnyToken(t) if !self.m.tokens.is_empty() => Cred::Token(t % self.m.tokens.len()),
-            Actor::LiveToken(u) | Actor::AnyToken(u) | Actor::Session(u) => {
+            Actor::LiveToken(u) | Actor::Depositor(u) | Actor::AnyToken(u) | Actor::Session(u) => {
                 Cred::Session(u % self.m.users.len())
             }
         }
