@@ -14,13 +14,30 @@ pub struct SignedUp {
     pub recovery_code: String,
 }
 
-/// `POST /v1/login` answer.
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/login` answer. Its `Debug` shows no secret.
+#[derive(Clone, Deserialize)]
 pub struct LoggedIn {
     /// CSRF token for unsafe requests.
     pub csrf_token: String,
     /// Absolute session expiry (RFC 3339).
     pub expires_at: String,
+    /// A new recovery code: a user-key rotation that was due ran at this login and the
+    /// old code could not receive the new key. The old code no longer works; this one is
+    /// shown this once.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+}
+
+impl std::fmt::Debug for LoggedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoggedIn")
+            .field("expires_at", &self.expires_at)
+            .field(
+                "recovery_code",
+                &self.recovery_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// `GET /v1/me` answer.

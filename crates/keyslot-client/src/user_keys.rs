@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Client, Result};
 
-/// What a user-key rotation did.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// What a user-key rotation did. Its `Debug` never shows the recovery code.
+#[derive(Clone, Deserialize, Serialize)]
 pub struct KeysRotated {
     /// Vaults whose key this request rotated.
     pub vaults_rotated: u64,
@@ -20,6 +20,21 @@ pub struct KeysRotated {
     /// predates user-key rotation): shown once, the old one no longer works.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_code: Option<String>,
+}
+
+impl std::fmt::Debug for KeysRotated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeysRotated")
+            .field("vaults_rotated", &self.vaults_rotated)
+            .field("vaults_due", &self.vaults_due)
+            .field("sessions_ended", &self.sessions_ended)
+            .field("tokens_revoked", &self.tokens_revoked)
+            .field(
+                "recovery_code",
+                &self.recovery_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Client {
@@ -40,5 +55,24 @@ impl Client {
             }),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeysRotated;
+
+    #[test]
+    fn debug_never_shows_the_recovery_code() {
+        let done = KeysRotated {
+            vaults_rotated: 1,
+            vaults_due: 0,
+            sessions_ended: 0,
+            tokens_revoked: 0,
+            recovery_code: Some("ABCD-EFGH-SECRET".into()),
+        };
+        let shown = format!("{done:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("vaults_rotated: 1"), "{shown}");
     }
 }

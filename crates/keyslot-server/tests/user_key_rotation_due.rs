@@ -209,3 +209,64 @@ async fn a_legacy_star_token_keeps_working_after_a_rotation_sqlite() {
 async fn a_legacy_star_token_keeps_working_after_a_rotation_postgres() {
     a_legacy_star_token_keeps_working_after_a_rotation(true).await;
 }
+
+/// A due rotation at login for an account whose recovery slot has no public key (every
+/// account from before recovery codes had one): the rotation cannot seal the new key to
+/// the old code, so it replaces the code, and the login answer must show the new one,
+/// since the old one stops working. A wrong password first changes nothing.
+async fn a_login_that_replaces_the_recovery_code_shows_the_new_one(postgres: bool) {
+    let Some((s, store, url)) = server_with_url(postgres, "ukr_login_code").await else {
+        return;
+    };
+    let a = s.signup("hal").await;
+    let caller = s.session("hal", PASSWORD).await;
+    let item = s.create_item(&caller, &a.vault, "kept", json!("k")).await;
+    let user: Id = a.user_id.parse().unwrap();
+    for sql in [
+        "UPDATE recovery_slots SET x25519_public = NULL, x25519_public_mac = NULL WHERE user_id = $1",
+        "UPDATE users SET user_key_rotation_due_at = 1 WHERE id = $1",
+    ] {
+        assert_eq!(exec_for_user(&s, url.as_deref(), sql, &a.user_id).await, 1);
+    }
+    let far = i64::MAX / 2;
+
+    let wrong = s.login("hal", "not the password at all").await;
+    wrong.problem(StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.get("recovery_code").is_none());
+    assert!(store.user_key_rotation_due(&user, far).await.unwrap());
+
+    let r = s.login("hal", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(!store.user_key_rotation_due(&user, far).await.unwrap());
+    let code = r.str("recovery_code");
+    assert_ne!(code, a.recovery_code);
+    let recover = |code: String| {
+        s.post(
+            "/v1/recover",
+            &Auth::None,
+            json!({"username": "hal", "recovery_code": code, "new_password": NEW_PASSWORD}),
+        )
+    };
+    recover(a.recovery_code.clone())
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    let back = recover(code).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+    let session = s.session("hal", NEW_PASSWORD).await;
+    assert_eq!(read(&s, &session, &a.vault, &item).await, json!("k"));
+
+    // A login with nothing due answers no code.
+    let plain = s.login("hal", NEW_PASSWORD).await;
+    assert_eq!(plain.status, StatusCode::OK, "{}", plain.text);
+    assert!(plain.body.get("recovery_code").is_none(), "{}", plain.text);
+}
+
+#[tokio::test]
+async fn a_login_that_replaces_the_recovery_code_shows_the_new_one_sqlite() {
+    a_login_that_replaces_the_recovery_code_shows_the_new_one(false).await;
+}
+
+#[tokio::test]
+async fn a_login_that_replaces_the_recovery_code_shows_the_new_one_postgres() {
+    a_login_that_replaces_the_recovery_code_shows_the_new_one(true).await;
+}

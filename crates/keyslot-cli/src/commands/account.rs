@@ -112,12 +112,27 @@ pub async fn login(addr: &str, as_json: bool, args: &CredentialsArgs) -> CmdResu
         expires_at: logged.expires_at.clone(),
     })?;
     eprintln!("Logged in as {username} until {}.", logged.expires_at);
+    // A due user-key rotation ran at this login and had to replace the recovery code.
+    if logged.recovery_code.is_some() {
+        eprintln!(
+            "Your keys were rotated at this login and your recovery code was replaced: the old \
+             one no longer works. The new one is below, shown this once: save it somewhere \
+             safe and apart from your password. Without both, the data is gone for good."
+        );
+    }
     if as_json {
-        return json(&json!({
+        let mut answer = json!({
             "username": username,
             "addr": addr.trim_end_matches('/'),
             "expires_at": logged.expires_at,
-        }));
+        });
+        if let Some(code) = &logged.recovery_code {
+            answer["recovery_code"] = json!(code);
+        }
+        return json(&answer);
+    }
+    if let Some(code) = &logged.recovery_code {
+        println!("{code}");
     }
     Ok(())
 }

@@ -131,36 +131,74 @@ impl Keyslot {
             .await?;
             return Err(self.fail_attempt(None, "login", ip).await);
         };
-        let (user, password) = self.rotate_user_key_if_due(user, password, ip).await?;
+        // A due user-key rotation runs here, with the password, before anything else. It is
+        // decided before the Argon2 run, which it shares: a wrong password costs one run and
+        // fails exactly as at a login with nothing due, and changes nothing.
+        let rotation_due = self.store.user_key_rotation_due(&user.id, now()).await?;
+        let new_user_key = if rotation_due {
+            Some(UserKey::generate()?)
+        } else {
+            None
+        };
         let slot = self.unseal_password_slot(&user).await?;
         let (uid, cred) = (user.id, user.password_credential);
-        let (opened, upgrade) = self
+        let (opened, rewritten) = self
             .hash(password, move |password, kdf, memory| {
                 let opened = slot.unlock_with(memory, &password, &kdf, &uid, cred);
-                // Policy rose since this slot was written: rewrite it at the new target.
-                let upgrade = match &opened {
-                    Ok(uk) if kdf.needs_upgrade(slot.params()) => {
-                        PasswordSlot::create_with(memory, &password, &kdf, &uid, cred, uk).ok()
+                let rewritten = match (&opened, new_user_key) {
+                    // Due: the slot is made again, for the new user key (at today's policy).
+                    (Ok(_), Some(new)) => {
+                        PasswordSlot::create_with(memory, &password, &kdf, &uid, cred, &new)
+                            .ok()
+                            .map(|slot| (slot, Some(new)))
+                    }
+                    // Policy rose since this slot was written: rewrite it at the new target.
+                    (Ok(uk), None) if kdf.needs_upgrade(slot.params()) => {
+                        PasswordSlot::create_with(memory, &password, &kdf, &uid, cred, uk)
+                            .ok()
+                            .map(|slot| (slot, None))
                     }
                     _ => None,
                 };
-                (opened, upgrade)
+                (opened, rewritten)
             })
             .await?;
-        let user_key = match opened {
+        let mut user_key = match opened {
             Ok(key) => key,
             Err(keyslot_crypto::Error::WrongCredential) => {
                 return Err(self.fail_attempt(Some(&user.id), "login", ip).await);
             }
             Err(other) => return Err(other.into()),
         };
-        let upgraded = match upgrade {
-            Some(slot) => Some(
-                self.seal_password_slot(slot, user.id, user.password_credential)
-                    .await?,
-            ),
-            None => None,
-        };
+        let mut user = user;
+        let mut upgraded = None;
+        let mut recovery_code = None;
+        match rewritten {
+            Some((slot, Some(new))) => {
+                let sealed = self
+                    .seal_password_slot(slot, user.id, user.password_credential)
+                    .await?;
+                match self
+                    .rotate_at_login(&user, &user_key, new, sealed, ip)
+                    .await
+                {
+                    Ok((rotated, new, code)) => {
+                        (user, user_key, recovery_code) = (rotated, new, code);
+                    }
+                    // Not now (a concurrent change): it stays due for the next login.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the due user-key rotation did not run at login");
+                    }
+                }
+            }
+            Some((slot, None)) => {
+                upgraded = Some(
+                    self.seal_password_slot(slot, user.id, user.password_credential)
+                        .await?,
+                );
+            }
+            None => {}
+        }
         // Made before anything is written: a seal key that cannot MAC fails the login here.
         let device_cookie = zeroize::Zeroizing::new(self.device_cookie(&user.id).await?);
         let session = SessionCredential::generate()?;
@@ -199,12 +237,14 @@ impl Keyslot {
             Err(e) => return Err(e.into()),
         }
         self.attempt_succeeded(&admitted, ip).await;
-        self.grant_missing_star_slots(user.id, *session.id(), user_key, ip).await;
+        self.grant_missing_star_slots(user.id, *session.id(), user_key, ip)
+            .await;
         Ok(LoggedIn {
             session: session.expose_text(),
             csrf_token: session.csrf_token(),
             expires_at,
             device_cookie,
+            recovery_code,
         })
     }
 

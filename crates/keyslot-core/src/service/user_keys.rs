@@ -25,15 +25,15 @@ use keyslot_crypto::{Id, Password, PasswordSlot, SessionCredential, UserKey, Use
 use zeroize::Zeroizing;
 
 use super::lifecycle::VERSION_RETRIES;
-use super::{Keyslot, event, now, user_key_swap, user_key_vaults};
+use super::{Keyslot, event, user_key_swap, user_key_vaults};
 use crate::keystore::Holder;
 use crate::model::{AuditEvent, Outcome, UserRecord};
 use crate::store::StoreError;
 use crate::user_key_store::UserKeySwap;
 use crate::{Error, Principal, Result};
 
-/// What a user-key rotation did, for the answer.
-#[derive(Debug)]
+/// What a user-key rotation did, for the answer. Its `Debug` never shows the recovery
+/// code (only whether there is one).
 pub struct KeysRotated {
     /// Vaults whose key was rotated by this request.
     pub vaults_rotated: usize,
@@ -47,6 +47,21 @@ pub struct KeysRotated {
     /// A new recovery code, when the old one could not receive the new key (its slot
     /// predates public keys): shown once; the old code no longer works.
     pub recovery_code: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for KeysRotated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeysRotated")
+            .field("vaults_rotated", &self.vaults_rotated)
+            .field("vaults_due", &self.vaults_due)
+            .field("sessions_ended", &self.sessions_ended)
+            .field("tokens_revoked", &self.tokens_revoked)
+            .field(
+                "recovery_code",
+                &self.recovery_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// One rotation's inputs, once the password has been checked.
@@ -137,20 +152,22 @@ impl Keyslot {
         Ok(done.0)
     }
 
-    /// The login hook: when a user-key rotation is due (a token that held the user key
-    /// ended), run it before anything else, with the password the login was given. The
-    /// login then goes on with the returned (re-read) user. A wrong password changes
-    /// nothing here (the login fails as it would have); a rotation that cannot run now
-    /// stays due for the next login.
-    pub(super) async fn rotate_user_key_if_due(
+    /// The login hook: a user-key rotation is due (a token that held the user key ended)
+    /// and the login's one Argon2 run opened the password slot (`old`) and made the new
+    /// one (`password_slot`, wrapping `new`). The swap runs before anything else; every
+    /// session ends and the vaults are left due (they rotate at their next use). Returns
+    /// the user as stored after it, the new user key, and a new recovery code when the
+    /// old one could not receive the key (its slot predates recovery public keys): the
+    /// login answer must show that code, as it is the only working one from then on. An
+    /// error leaves the rotation due for the next login, and nothing changed.
+    pub(super) async fn rotate_at_login(
         &self,
-        user: UserRecord,
-        password: Password,
+        user: &UserRecord,
+        old: &UserKey,
+        new: UserKey,
+        password_slot: Vec<u8>,
         ip: &str,
-    ) -> Result<(UserRecord, Password)> {
-        if !self.store.user_key_rotation_due(&user.id, now()).await? {
-            return Ok((user, password));
-        }
+    ) -> Result<(UserRecord, UserKey, Option<Zeroizing<String>>)> {
         let mut audit = event(
             Some(&user.id),
             "user.keys.rotate",
@@ -159,29 +176,27 @@ impl Keyslot {
             String::new(),
         );
         audit.ip = Some(ip.to_owned());
-        let copy = Password::new(password.expose_secret());
-        match self
-            .rotate_with_password(&user, copy, false, audit, "due")
-            .await
-        {
-            Ok(Some(_)) => {
-                let user = self
-                    .store
-                    .user(&user.id)
-                    .await?
-                    .ok_or(Error::Unauthorized)?;
-                Ok((user, password))
-            }
-            Ok(None) => Ok((user, password)),
-            Err(e) => {
-                tracing::warn!(error = %e, "the due user-key rotation did not run at login");
-                Ok((user, password))
-            }
-        }
+        let rekey = Rekey {
+            user,
+            old,
+            new,
+            password_slot,
+            keep_session: None,
+            revoke_tokens: false,
+            audit,
+        };
+        let ((done, _due), new) = self.swap_user_key(rekey, "due").await?;
+        let user = self
+            .store
+            .user(&user.id)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        Ok((user, new, done.recovery_code))
     }
 
     /// Recover with the recovery code, then rotate the user key ("sign out everywhere
-    /// and rotate keys", offered after a recovery): the new recovery code, and what the
+    /// and rotate keys", offered after a recovery): the one recovery code that works
+    /// afterwards (`KeysRotated::recovery_code` is then always `None`), and what the
     /// rotation did. Every session ends with the recovery, so the vaults are left due and
     /// rotate at their next use.
     pub async fn recover_and_rotate(
@@ -209,7 +224,7 @@ impl Keyslot {
             String::new(),
         );
         audit.ip = Some(ip.to_owned());
-        let done = self
+        let mut done = self
             .rotate_with_password(&user, password, false, audit, "recovery")
             .await?
             // The password was set by this very request: only a concurrent change of it
@@ -217,7 +232,13 @@ impl Keyslot {
             .ok_or(Error::Conflict(
                 "the password changed while the keys were rotating; nothing was rotated",
             ))?;
-        Ok((new_code, done))
+        // The one code that works now: the recovery's, unless the rotation could not seal
+        // to it (its public key was not stored) and replaced it.
+        let live = match done.recovery_code.take() {
+            Some(replaced) => replaced.to_string(),
+            None => new_code,
+        };
+        Ok((live, done))
     }
 
     /// Rotate with a password and no session to keep (every session ends, the vaults are

@@ -18,7 +18,6 @@ pub struct SignedUp {
 }
 
 /// Login result.
-#[derive(Debug)]
 pub struct LoggedIn {
     /// The `kss_…` credential for the cookie.
     pub session: Zeroizing<String>,
@@ -29,6 +28,24 @@ pub struct LoggedIn {
     /// A fresh known-device cookie for this browser (`__Host-keyslot-device`): exempts it
     /// from the per-username ceiling at its next logins.
     pub device_cookie: Zeroizing<String>,
+    /// A new recovery code, when a user-key rotation that was due ran at this login and
+    /// the old code could not receive the new key (its slot predates recovery public
+    /// keys): the old code no longer works, so this one must be shown, once.
+    pub recovery_code: Option<Zeroizing<String>>,
+}
+
+/// Shows no secret: the session, CSRF token, device cookie and recovery code are
+/// credentials.
+impl std::fmt::Debug for LoggedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoggedIn")
+            .field("expires_at", &self.expires_at)
+            .field(
+                "recovery_code",
+                &self.recovery_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// A vault as listed.

@@ -114,6 +114,11 @@ pub struct LoginResponse {
     pub csrf_token: String,
     /// When the session ends at the latest (RFC 3339).
     pub expires_at: String,
+    /// Present only when a user-key rotation that was due ran at this login and the old
+    /// recovery code could not receive the new key (an account whose code predates
+    /// recovery public keys): the old code no longer works. Shown this once: save it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
 }
 
 /// The caller.
@@ -178,6 +183,7 @@ pub async fn login(
     let body = LoginResponse {
         csrf_token: done.csrf_token.to_string(),
         expires_at: rfc3339(done.expires_at),
+        recovery_code: done.recovery_code.as_ref().map(|c| c.to_string()),
     };
     let mut response = Json(body).into_response();
     if let Some(cookie) = set_cookie(&done.session, max_age) {

@@ -34,6 +34,9 @@ struct RecoveryCodeTemplate<'a> {
     heading: &'a str,
     code: &'a str,
     nav: Option<Nav<'a>>,
+    /// Where "Continue" goes: the login page, or the vaults when this browser is signed
+    /// in (a login that had to issue a new code).
+    next: &'a str,
 }
 
 #[derive(Template)]
@@ -93,7 +96,18 @@ pub async fn login(
     match state.keyslot.login(username, password, &ip, device).await {
         Ok(done) => {
             crate::auth::end_presented_session(&state, &headers, &ip).await;
-            let mut response = Redirect::to("/vaults").into_response();
+            // A due user-key rotation ran and had to replace the recovery code: the old
+            // one no longer works, so the new one is shown before anything else.
+            let mut response = match &done.recovery_code {
+                Some(code) => Page::render(&RecoveryCodeTemplate {
+                    heading: "Your keys were rotated: you have a new recovery code",
+                    code,
+                    nav: None,
+                    next: "/vaults",
+                })
+                .into_response(),
+                None => Redirect::to("/vaults").into_response(),
+            };
             if let Some(cookie) =
                 set_cookie(&done.session, state.keyslot.config().session_absolute_secs)
             {
@@ -159,6 +173,7 @@ pub async fn signup(
             heading: "Your account is ready",
             code: &done.recovery_code,
             nav: None,
+            next: "/login",
         })
         .into_response()),
         Err(Error::UsernameTaken) => {
@@ -240,6 +255,7 @@ pub async fn recover(
                 },
                 code: &code,
                 nav: None,
+                next: "/login",
             })
             .into_response();
             // Recovery ended every session, this browser's included.
@@ -343,6 +359,7 @@ pub async fn change_password(
                     heading: "Your password is changed and your keys are rotated",
                     code,
                     nav,
+                    next: "/vaults",
                 })
                 .into_response());
             }
