@@ -231,9 +231,16 @@ pub trait Store:
     /// that was running Argon2 while a recovery ended every session gets
     /// [`StoreError::Conflict`] and changes nothing, so a recovery cannot be undone by an
     /// attacker's request in flight.
+    ///
+    /// With `expected_password_slot` (the slot the current password opened), only if the
+    /// user's slot is still that one, else [`StoreError::KeyVersionMoved`] and nothing
+    /// changes: a user-key rotation (or recovery) that committed meanwhile replaced it, and
+    /// the new slot would wrap a dead user key. `None` sets it unconditionally (checks).
+    #[allow(clippy::too_many_arguments)]
     async fn change_password(
         &self,
         user: &Id,
+        expected_password_slot: Option<&[u8]>,
         password_slot: Vec<u8>,
         end_other_sessions: bool,
         keep_session: Option<&Id>,
@@ -245,10 +252,17 @@ pub trait Store:
     /// transaction. `expected_recovery` is
     /// the credential id of the code that was used: if it is no longer current (a
     /// concurrent recovery won), nothing changes and [`StoreError::Conflict`] is returned.
+    ///
+    /// With `expected_public_key` (the user's X25519 public key as read before the
+    /// recovery slot), only if the user still has that key, else
+    /// [`StoreError::KeyVersionMoved`] and nothing changes: a user-key rotation committed
+    /// meanwhile, and the user key the slot gave is dead. The user's row is locked first.
+    #[allow(clippy::too_many_arguments)]
     async fn recover(
         &self,
         user: &Id,
         expected_recovery: &Id,
+        expected_public_key: Option<&[u8]>,
         password_slot: Vec<u8>,
         recovery: RecoveryRecord,
         revoke_tokens: bool,

@@ -40,8 +40,10 @@ pub enum Gate {
     /// [`Store::ping`]: racing N pings makes a pooled store open N connections, so that
     /// the calls raced next meet in the database rather than queue for connections.
     Ping,
-    /// [`Store::recover`].
+    /// [`Store::recover`] (also hooks).
     Recover,
+    /// [`Store::change_password`] (hooks only).
+    ChangePassword,
     /// [`Store::update_item`].
     UpdateItem,
     /// [`Store::mark_tokens_used`].
@@ -222,16 +224,19 @@ impl Store for Gated {
     async fn change_password(
         &self,
         user: &Id,
+        expected_password_slot: Option<&[u8]>,
         password_slot: Vec<u8>,
         end_other_sessions: bool,
         keep_session: Option<&Id>,
         revoke_tokens: bool,
         audit: AuditEvent,
     ) -> StoreResult<()> {
+        self.hook(Gate::ChangePassword).await?;
         let changed = self
             .inner
             .change_password(
                 user,
+                expected_password_slot,
                 password_slot,
                 end_other_sessions,
                 keep_session,
@@ -250,16 +255,19 @@ impl Store for Gated {
         &self,
         user: &Id,
         expected_recovery: &Id,
+        expected_public_key: Option<&[u8]>,
         password_slot: Vec<u8>,
         recovery: RecoveryRecord,
         revoke_tokens: bool,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         self.gate(Gate::Recover).await;
+        self.hook(Gate::Recover).await?;
         self.inner
             .recover(
                 user,
                 expected_recovery,
+                expected_public_key,
                 password_slot,
                 recovery,
                 revoke_tokens,

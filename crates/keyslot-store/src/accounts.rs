@@ -126,9 +126,11 @@ pub(crate) async fn recovery(pool: &Pool, user: &Id) -> StoreResult<Option<Recov
     .await
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn change_password(
     pool: &Pool,
     user: &Id,
+    expected_password_slot: Option<&[u8]>,
     password_slot: Vec<u8>,
     end_other_sessions: bool,
     keep_session: Option<&Id>,
@@ -138,7 +140,28 @@ pub(crate) async fn change_password(
     let mut tx = pool.write().await?;
     // The UPDATE locks the user's row first (a recovery takes it before it ends sessions),
     // then the session is looked for: after a recovery that committed meanwhile, it is gone.
-    touched(set_password_slot(&mut tx, user, &password_slot).await?)?;
+    match expected_password_slot {
+        None => touched(set_password_slot(&mut tx, user, &password_slot).await?)?,
+        // Only over the slot that was opened: a user-key rotation (or a recovery, or
+        // another change) that committed meanwhile replaced it, and the new slot would
+        // wrap a user key that no longer opens anything.
+        Some(expected) => {
+            let replaced = tx
+                .execute(
+                    query(sql!(
+                        "UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL \
+                         WHERE id = $2 AND password_slot = $3"
+                    ))
+                    .bind(&password_slot)
+                    .bind(user)
+                    .bind(expected),
+                )
+                .await?;
+            if replaced == 0 {
+                return Err(moved_or_gone(&mut tx, user).await);
+            }
+        }
+    }
     if let Some(session) = keep_session {
         require_session(&mut tx, session).await?;
     }
@@ -163,16 +186,44 @@ pub(crate) async fn change_password(
 /// that was used: of two recoveries racing with the same code, on either database, the
 /// second finds the slot already changed (PostgreSQL re-checks the condition on the row
 /// it waited for) and changes nothing.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn recover(
     pool: &Pool,
     user: &Id,
     expected_recovery: &Id,
+    expected_public_key: Option<&[u8]>,
     password_slot: Vec<u8>,
     recovery: RecoveryRecord,
     revoke_tokens: bool,
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    // The user's row first (as a user-key rotation takes it), and only while it holds the
+    // public key that was read with the user key the recovery slot gave: a rotation that
+    // committed meanwhile made that key dead, and a password slot for it would brick the
+    // account.
+    let locked = match expected_public_key {
+        None => touched(set_password_slot(&mut tx, user, &password_slot).await?),
+        Some(expected) => {
+            let set = tx
+                .execute(
+                    query(sql!(
+                        "UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL \
+                         WHERE id = $2 AND x25519_public = $3"
+                    ))
+                    .bind(&password_slot)
+                    .bind(user)
+                    .bind(expected),
+                )
+                .await?;
+            if set == 0 {
+                Err(moved_or_gone(&mut tx, user).await)
+            } else {
+                Ok(())
+            }
+        }
+    };
+    locked?;
     let replaced = tx
         .execute(
             query(sql!(
@@ -190,13 +241,29 @@ pub(crate) async fn recover(
     if replaced == 0 {
         return Err(StoreError::Conflict);
     }
-    set_password_slot(&mut tx, user, &password_slot).await?;
     end_sessions(&mut tx, user).await?;
     if revoke_tokens {
         end_tokens(&mut tx, user, audit.at).await?;
     }
     audit::insert(&mut tx, &audit).await?;
     tx.commit().await
+}
+
+/// Why a conditional UPDATE of the user's row matched nothing: the user is gone
+/// ([`StoreError::NotFound`]), or their keys or password slot moved since the read
+/// ([`StoreError::KeyVersionMoved`]: read again and retry).
+async fn moved_or_gone(tx: &mut Tx, user: &Id) -> StoreError {
+    let exists = tx
+        .optional(
+            query(sql!("SELECT id FROM users WHERE id = $1")).bind(user),
+            |r| r.bytes("id"),
+        )
+        .await;
+    match exists {
+        Ok(Some(_)) => StoreError::KeyVersionMoved,
+        Ok(None) => StoreError::NotFound,
+        Err(e) => e,
+    }
 }
 
 /// A new password slot clears the failed-login count and any lock.

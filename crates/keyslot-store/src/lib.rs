@@ -128,6 +128,7 @@ impl Store for SqlStore {
     async fn change_password(
         &self,
         user: &Id,
+        expected_password_slot: Option<&[u8]>,
         password_slot: Vec<u8>,
         end_other_sessions: bool,
         keep_session: Option<&Id>,
@@ -137,6 +138,7 @@ impl Store for SqlStore {
         accounts::change_password(
             &self.pool,
             user,
+            expected_password_slot,
             password_slot,
             end_other_sessions,
             keep_session,
@@ -149,6 +151,7 @@ impl Store for SqlStore {
         &self,
         user: &Id,
         expected_recovery: &Id,
+        expected_public_key: Option<&[u8]>,
         password_slot: Vec<u8>,
         recovery: RecoveryRecord,
         revoke_tokens: bool,
@@ -158,6 +161,7 @@ impl Store for SqlStore {
             &self.pool,
             user,
             expected_recovery,
+            expected_public_key,
             password_slot,
             recovery,
             revoke_tokens,

@@ -376,6 +376,7 @@ impl Keyslot {
         self.store
             .change_password(
                 &user.id,
+                Some(&user.password_slot),
                 sealed,
                 end_other_sessions,
                 Some(session),
@@ -386,6 +387,11 @@ impl Keyslot {
             .map_err(|e| match e {
                 // This session was ended (a recovery) while the change ran Argon2.
                 StoreError::Conflict => Error::Unauthorized,
+                // The slot it opened was replaced meanwhile (a user-key rotation, a
+                // recovery or another change): nothing changed; the client may try again.
+                StoreError::KeyVersionMoved => Error::Conflict(
+                    "the password or keys changed while this change ran; nothing was changed: try again",
+                ),
                 e => e.into(),
             })?;
         self.attempt_succeeded(&admitted, &ip).await;
@@ -458,6 +464,9 @@ impl Keyslot {
             .recover(
                 &user.id,
                 &record.credential_id,
+                // Read before the recovery slot: if the user key moved since, the key the
+                // slot gave may be dead, and the store refuses.
+                Some(&user.x25519_public),
                 sealed,
                 new_record,
                 revoke_tokens,
@@ -466,6 +475,11 @@ impl Keyslot {
             .await
         {
             Err(StoreError::Conflict) => Err(Error::Unauthorized),
+            // A user-key rotation committed while this recovery ran: nothing changed, the
+            // code still works; the client may try again.
+            Err(StoreError::KeyVersionMoved) => Err(Error::Conflict(
+                "the keys were rotated while this recovery ran; nothing was changed: try again",
+            )),
             other => other.map_err(Error::from),
         }?;
         self.attempt_succeeded(&admitted, ip).await;

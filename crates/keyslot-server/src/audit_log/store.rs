@@ -131,6 +131,7 @@ impl Store for Shipping {
     async fn change_password(
         &self,
         user: &Id,
+        expected_password_slot: Option<&[u8]>,
         password_slot: Vec<u8>,
         end_other_sessions: bool,
         keep_session: Option<&Id>,
@@ -141,6 +142,7 @@ impl Store for Shipping {
         self.inner
             .change_password(
                 user,
+                expected_password_slot,
                 password_slot,
                 end_other_sessions,
                 keep_session,
@@ -156,6 +158,7 @@ impl Store for Shipping {
         &self,
         user: &Id,
         expected_recovery: &Id,
+        expected_public_key: Option<&[u8]>,
         password_slot: Vec<u8>,
         recovery: RecoveryRecord,
         revoke_tokens: bool,
@@ -166,6 +169,7 @@ impl Store for Shipping {
             .recover(
                 user,
                 expected_recovery,
+                expected_public_key,
                 password_slot,
                 recovery,
                 revoke_tokens,

@@ -90,6 +90,7 @@ check!(
             .recover(
                 &a.user,
                 &a.recovery,
+                None,
                 b"new pw slot".to_vec(),
                 new_rc.clone(),
                 false,
@@ -124,6 +125,7 @@ check!(stale_recovery_changes_nothing, |store| async move {
             .recover(
                 &a.user,
                 &stale,
+                None,
                 b"x".to_vec(),
                 rc,
                 false,
@@ -217,6 +219,7 @@ check!(
         store
             .change_password(
                 &a.user,
+                None,
                 b"slot 2".to_vec(),
                 false,
                 None,
@@ -232,6 +235,7 @@ check!(
         store
             .change_password(
                 &a.user,
+                None,
                 b"slot 3".to_vec(),
                 false,
                 None,
@@ -263,6 +267,7 @@ check!(
             .recover(
                 &a.user,
                 &code,
+                None,
                 b"slot 4".to_vec(),
                 next,
                 true,

@@ -109,8 +109,16 @@ check!(
             .map(|(slot, rc)| {
                 let (user, code) = (a.user, a.recovery);
                 move |s: Arc<dyn Store>| async move {
-                    s.recover(&user, &code, slot, rc, false, audit(Some(&user), "recover"))
-                        .await
+                    s.recover(
+                        &user,
+                        &code,
+                        None,
+                        slot,
+                        rc,
+                        false,
+                        audit(Some(&user), "recover"),
+                    )
+                    .await
                 }
             })
             .collect();
@@ -145,6 +153,7 @@ check!(
                 .recover(
                     &a.user,
                     &a.recovery,
+                    None,
                     b"late".to_vec(),
                     again,
                     false,

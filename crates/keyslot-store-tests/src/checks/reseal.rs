@@ -35,6 +35,7 @@ check!(reseal_replaces_only_unchanged_slots, |store| async move {
     store
         .change_password(
             &bob,
+            None,
             b"bob's new slot".to_vec(),
             false,
             None,

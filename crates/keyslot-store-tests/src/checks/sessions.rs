@@ -64,6 +64,7 @@ check!(
         store
             .change_password(
                 &a.user,
+                None,
                 b"slot v2".to_vec(),
                 false,
                 Some(&s1.id),
@@ -76,6 +77,7 @@ check!(
         store
             .change_password(
                 &a.user,
+                None,
                 b"slot v3".to_vec(),
                 true,
                 Some(&s1.id),
@@ -98,6 +100,7 @@ check!(
             store
                 .change_password(
                     &id(),
+                    None,
                     vec![1],
                     true,
                     None,
@@ -119,6 +122,7 @@ check!(
         store
             .change_password(
                 &a.user,
+                None,
                 b"new slot".to_vec(),
                 true,
                 None,
@@ -214,6 +218,7 @@ check!(
             .recover(
                 &a.user,
                 &code,
+                None,
                 b"owner's slot".to_vec(),
                 next,
                 true,
@@ -240,6 +245,7 @@ check!(
             store
                 .change_password(
                     &a.user,
+                    None,
                     b"attacker's slot".to_vec(),
                     true,
                     Some(&s.id),

@@ -389,6 +389,7 @@ check!(
         store
             .change_password(
                 &a.user,
+                None,
                 b"new password slot".to_vec(),
                 false,
                 None,
@@ -409,6 +410,7 @@ check!(
             .recover(
                 &b.user,
                 &b.recovery,
+                None,
                 b"new password slot".to_vec(),
                 RecoveryRecord {
                     user_id: b.user,

@@ -1,0 +1,237 @@
+//! Credential changes racing a user-key rotation (issue 15, DESIGN §3.1), each forced to
+//! happen every time: two use-case instances share one database, and instance A's store
+//! is [`Gated`], whose hooks run B's rotation at the exact point of A's request that the
+//! race needs — after A opened the old user key, before A's store call commits. On SQLite
+//! and PostgreSQL:
+//!
+//! - a recovery that opened the recovery slot before the rotation: 409, nothing changed,
+//!   and the account still opens with the password, then with the code;
+//! - a password change (by the very session that rotates) that opened the password slot
+//!   before the rotation: 409, nothing changed, the account still opens.
+//!
+//! Before the store calls checked what they read, each wrote a password slot for the dead
+//! user key: the password then opened a key that opens nothing (the account was bricked).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use keyslot_core::{Config, Error, Keyslot, Store};
+use keyslot_crypto::{Id, LocalSealKey, Password, SealKey};
+use keyslot_store::Schema;
+use keyslot_store_tests::{Gate, Gated, HookFuture};
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery staple";
+const NEW_PASSWORD: &str = "a different horse, stapled";
+const IP: &str = "127.0.0.1";
+
+/// Two instances on one database: `a` through the hooks of `gated`, `b` straight on it.
+struct Pair {
+    a: Keyslot,
+    gated: Arc<Gated>,
+    b: Keyslot,
+    _dir: tempfile::TempDir,
+}
+
+/// `None` when PostgreSQL is asked for but not configured (and this is not CI).
+async fn pair(postgres: bool, name: &str) -> Option<Pair> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = if postgres {
+        keyslot_store_tests::postgres::fresh_database_url(name).await?
+    } else {
+        format!("sqlite://{}", dir.path().join("keyslot.db").display())
+    };
+    let raw: Arc<dyn Store> = Arc::new(keyslot_store::open(&url, Schema::Migrate).await.unwrap());
+    let gated = Arc::new(Gated::new(raw.clone(), 1, &[]));
+    let seal: Arc<dyn SealKey> = Arc::new(LocalSealKey::generate().unwrap());
+    let config = Config {
+        sweep_interval_secs: 0,
+        ..Config::default()
+    };
+    let a = Keyslot::open(gated.clone(), seal.clone(), config.clone())
+        .await
+        .unwrap();
+    let b = Keyslot::open(raw, seal, config).await.unwrap();
+    Some(Pair {
+        a,
+        gated,
+        b,
+        _dir: dir,
+    })
+}
+
+/// A signed-up user with one item in their vault.
+struct User {
+    name: &'static str,
+    vault: Id,
+    item: Id,
+    session: String,
+    recovery_code: String,
+}
+
+async fn user(ks: &Keyslot, name: &'static str) -> User {
+    let made = ks.signup(name, Password::new(PASSWORD), IP).await.unwrap();
+    let session = ks
+        .login(name, Password::new(PASSWORD), IP, None)
+        .await
+        .unwrap()
+        .session
+        .to_string();
+    let principal = ks.authenticate_session(&session, None).await.unwrap();
+    let (item, _) = ks
+        .create_item(&principal, &made.vault_id, "kept", &json!("still here"))
+        .await
+        .unwrap();
+    User {
+        name,
+        vault: made.vault_id,
+        item,
+        session,
+        recovery_code: made.recovery_code.to_string(),
+    }
+}
+
+/// B rotates `user`'s key with their session (kept and re-keyed by the rotation) and
+/// `password`.
+fn b_rotates(
+    p: &Pair,
+    user: &User,
+    password: &'static str,
+) -> impl Fn() -> HookFuture + Send + Sync + use<> {
+    let (b, session) = (p.b.clone(), user.session.clone());
+    move || {
+        let (b, session) = (b.clone(), session.clone());
+        Box::pin(async move {
+            let principal = b.authenticate_session(&session, None).await.unwrap();
+            b.rotate_user_key(&principal, &session, Password::new(password), false, IP)
+                .await
+                .unwrap();
+            None
+        })
+    }
+}
+
+/// The item reads with a fresh login with `password`.
+async fn opens_with(ks: &Keyslot, user: &User, password: &str) {
+    let session = ks
+        .login(user.name, Password::new(password), IP, None)
+        .await
+        .unwrap_or_else(|e| panic!("login with the password: {e:?}"))
+        .session;
+    let principal = ks.authenticate_session(&session, None).await.unwrap();
+    let read = ks
+        .get_item(&principal, &user.vault, &user.item)
+        .await
+        .unwrap_or_else(|e| panic!("the account no longer opens its data: {e:?}"));
+    assert_eq!(read.value, json!("still here"));
+}
+
+async fn a_recovery_racing_a_rotation_changes_nothing(postgres: bool) {
+    let name = format!(
+        "recover_racing_ukr_{}",
+        if postgres { "pg" } else { "sqlite" }
+    );
+    let Some(p) = pair(postgres, &name).await else {
+        return;
+    };
+    let u = user(&p.a, "rita").await;
+    // A opened the recovery slot (the old user key) and made the new password slot; B's
+    // rotation commits before A's store call.
+    p.gated
+        .before(Gate::Recover, 1, b_rotates(&p, &u, PASSWORD));
+    let recovered =
+        p.a.recover(
+            u.name,
+            &u.recovery_code,
+            Password::new(NEW_PASSWORD),
+            false,
+            IP,
+        )
+        .await;
+    assert_eq!(p.gated.hook_runs(Gate::Recover), 1, "the race happened");
+    assert!(
+        matches!(recovered, Err(Error::Conflict(_))),
+        "409, nothing changed: {recovered:?}"
+    );
+    // The password still opens everything; so does the code, tried again.
+    opens_with(&p.b, &u, PASSWORD).await;
+    p.gated.disarm(Gate::Recover);
+    p.a.recover(
+        u.name,
+        &u.recovery_code,
+        Password::new(NEW_PASSWORD),
+        false,
+        IP,
+    )
+    .await
+    .unwrap();
+    opens_with(&p.b, &u, NEW_PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_racing_a_rotation_changes_nothing_sqlite() {
+    a_recovery_racing_a_rotation_changes_nothing(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_racing_a_rotation_changes_nothing_postgres() {
+    a_recovery_racing_a_rotation_changes_nothing(true).await;
+}
+
+async fn a_password_change_racing_a_rotation_changes_nothing(postgres: bool) {
+    let name = format!(
+        "pwchange_racing_ukr_{}",
+        if postgres { "pg" } else { "sqlite" }
+    );
+    let Some(p) = pair(postgres, &name).await else {
+        return;
+    };
+    let u = user(&p.a, "pete").await;
+    // The same session asks for both: A opened the password slot (the old user key) and
+    // made the new one; B's rotation (keeping and re-keying that session) commits first.
+    p.gated
+        .before(Gate::ChangePassword, 1, b_rotates(&p, &u, PASSWORD));
+    let principal = p.a.authenticate_session(&u.session, None).await.unwrap();
+    let changed =
+        p.a.change_password(
+            &principal,
+            Password::new(PASSWORD),
+            Password::new(NEW_PASSWORD),
+            false,
+            false,
+        )
+        .await;
+    assert_eq!(
+        p.gated.hook_runs(Gate::ChangePassword),
+        1,
+        "the race happened"
+    );
+    assert!(
+        matches!(changed, Err(Error::Conflict(_))),
+        "409, nothing changed: {changed:?}"
+    );
+    opens_with(&p.b, &u, PASSWORD).await;
+    // Asked again (with the re-keyed session), it changes the password.
+    p.gated.disarm(Gate::ChangePassword);
+    let principal = p.a.authenticate_session(&u.session, None).await.unwrap();
+    p.a.change_password(
+        &principal,
+        Password::new(PASSWORD),
+        Password::new(NEW_PASSWORD),
+        false,
+        false,
+    )
+    .await
+    .unwrap();
+    opens_with(&p.b, &u, NEW_PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_racing_a_rotation_changes_nothing_sqlite() {
+    a_password_change_racing_a_rotation_changes_nothing(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_racing_a_rotation_changes_nothing_postgres() {
+    a_password_change_racing_a_rotation_changes_nothing(true).await;
+}
