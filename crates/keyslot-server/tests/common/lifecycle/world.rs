@@ -17,8 +17,8 @@ const USERNAMES: [&str; 3] = ["ada", "bob", "cyd"];
 #[derive(Default, Debug, Clone, Copy)]
 pub struct Seen {
     /// Deposits while the vault's rotation was due: created (§3.1: sealed to each
-    /// reader), or refused 409 `rotation-due` (this server's answer before issue 15's
-    /// deposit-while-due work lands).
+    /// reader), the only answer accepted since f983189; refused 409 `rotation-due` was
+    /// this server's answer before it (and is now a failure).
     pub due_deposit_created: u32,
     pub due_deposit_refused: u32,
     /// Deposits by a token whose user is now a read member of the vault: 403 or 404.
@@ -273,6 +273,9 @@ async fn start(dir: &tempfile::TempDir, pg_url: Option<&str>) -> TestServer {
     TestServer::start_with(move |c| {
         c.data_dir = data_dir;
         c.database_url = url;
+        // A long run (KEYSLOT_MODEL_STEPS) may deposit often with one token: the per-token
+        // deposit rate is deposit_limits.rs's subject, not this test's.
+        c.core.deposits_per_minute = 1_000_000;
     })
     .await
 }

@@ -38,12 +38,13 @@ impl World {
             let allowed: Vec<u16> = if !self.m.is_live(cred) {
                 vec![401]
             } else if deposit {
-                match (in_deposit_scope, user_role.map(Role::can_write), due) {
-                    (false, _, _) => vec![404],
-                    (true, Some(true), false) => vec![201],
-                    (true, Some(true), true) => vec![201, 409],
-                    (true, _, false) => vec![403, 404],
-                    (true, _, true) => vec![403, 404, 409],
+                // While the vault's rotation is due the deposit is sealed to each reader
+                // (§3.1), so it is created then too; a read member's deposit token may not
+                // deposit (403 or 404: the design does not say which).
+                match (in_deposit_scope, user_role.map(Role::can_write)) {
+                    (false, _) => vec![404],
+                    (true, Some(true)) => vec![201],
+                    (true, _) => vec![403, 404],
                 }
             } else {
                 match role {
