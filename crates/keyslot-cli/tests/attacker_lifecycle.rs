@@ -124,7 +124,12 @@ async fn revoked_token_opens_nothing_written_after(mut d: Deployment, kept: Kept
     let mut in_later = BTreeSet::new();
     if let Some(later) = &later_vault {
         let written = d
-            .write(1, As::Session(&sessions[1 % sessions.len()]), later, "after")
+            .write(
+                1,
+                As::Session(&sessions[1 % sessions.len()]),
+                later,
+                "after",
+            )
             .await;
         in_later.insert(written);
         after.insert(written);

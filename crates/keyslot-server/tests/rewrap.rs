@@ -77,7 +77,10 @@ async fn rewrap_moves_items_in_batches_until_none_is_left(postgres: bool) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert_eq!(first_batch, 2, "one batch of {BATCH} moved after the rotation");
+    assert_eq!(
+        first_batch, 2,
+        "one batch of {BATCH} moved after the rotation"
+    );
     let state = s.get(&format!("/v1/vaults/{}", a.vault), &session).await;
     assert_eq!(state.body["rewrap_pending"], true);
     for (n, item) in items.iter().enumerate() {

@@ -194,7 +194,10 @@ async fn later_vaults_and_shares_then_revocation(postgres: bool) {
     for (i, (b, a)) in before.iter().zip(after.iter()).enumerate() {
         assert!(a > b, "vault {i}: key version {b} -> {a}");
     }
-    assert_eq!(read(&s, &star, &later, &in_later).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        read(&s, &star, &later, &in_later).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // A new "*" token's user key is never due for this: none of its tokens held it.
     assert!(
         !store
@@ -253,11 +256,8 @@ async fn make_legacy(
         vec![tid.clone()],
     )
     .await;
-    raw.execute(
-        "DELETE FROM token_grants WHERE token_id = $1",
-        vec![tid],
-    )
-    .await;
+    raw.execute("DELETE FROM token_grants WHERE token_id = $1", vec![tid])
+        .await;
 }
 
 async fn legacy_conversion_and_user_key_due(postgres: bool) {
@@ -275,8 +275,17 @@ async fn legacy_conversion_and_user_key_due(postgres: bool) {
     let (token_id, token) = s.mint(&carol, json!("*"), json!(["read"])).await;
     make_legacy(&store, &raw, &carol, &user, &token_id, &token).await;
     let row = store.token(&id(&token_id)).await.unwrap().unwrap();
-    assert!(row.wrapped_user_key.is_some(), "the harness made a legacy row");
-    assert!(store.token_vault_slots(&id(&token_id)).await.unwrap().is_empty());
+    assert!(
+        row.wrapped_user_key.is_some(),
+        "the harness made a legacy row"
+    );
+    assert!(
+        store
+            .token_vault_slots(&id(&token_id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(!store.user_key_rotation_due(&user, now()).await.unwrap());
 
     // First use: converted to a slot per vault, at each vault's current version, and the
@@ -340,8 +349,7 @@ async fn legacy_conversion_and_user_key_due(postgres: bool) {
 }
 
 #[tokio::test]
-async fn a_legacy_star_token_is_converted_at_first_use_and_its_end_makes_the_user_key_due_sqlite()
-{
+async fn a_legacy_star_token_is_converted_at_first_use_and_its_end_makes_the_user_key_due_sqlite() {
     legacy_conversion_and_user_key_due(false).await;
 }
 

@@ -45,7 +45,8 @@ fn live_star_tokens_query(user: &Id, now: Timestamp) -> crate::db::Query<'_> {
 }
 
 pub(crate) async fn live(pool: &Pool, user: &Id, now: Timestamp) -> StoreResult<Vec<PublicHolder>> {
-    pool.all(live_star_tokens_query(user, now), star_token).await
+    pool.all(live_star_tokens_query(user, now), star_token)
+        .await
 }
 
 /// Lock a user's row until commit (`NotFound`: no such user).
@@ -67,7 +68,10 @@ fn id_set<'a>(ids: impl Iterator<Item = &'a Id>) -> BTreeSet<[u8; 16]> {
 async fn member_vaults(tx: &mut Tx, user: &Id) -> StoreResult<BTreeSet<[u8; 16]>> {
     let ids = tx
         .all(
-            query(sql!("SELECT vault_id AS id FROM vault_members WHERE user_id = $1")).bind(user),
+            query(sql!(
+                "SELECT vault_id AS id FROM vault_members WHERE user_id = $1"
+            ))
+            .bind(user),
             |r| rows::id(r, "id"),
         )
         .await?;
@@ -102,7 +106,9 @@ async fn grant_to_live(
     grants: &[Grant],
     now: Timestamp,
 ) -> StoreResult<()> {
-    let live = tx.all(live_star_tokens_query(user, now), star_token).await?;
+    let live = tx
+        .all(live_star_tokens_query(user, now), star_token)
+        .await?;
     let mut sealed = BTreeSet::new();
     for g in grants {
         let Holder::Token(token) = g.holder else {
@@ -247,14 +253,15 @@ pub(crate) async fn grant_missing(
     let mut tx = pool.write().await?;
     lock_user(&mut tx, user).await?;
     let members = member_vaults(&mut tx, user).await?;
-    let live = tx.all(live_star_tokens_query(user, now), star_token).await?;
+    let live = tx
+        .all(live_star_tokens_query(user, now), star_token)
+        .await?;
     let mut written = 0;
     for g in &grants {
         let Holder::Token(token) = g.holder else {
             return Err(StoreError::Corrupt("grant holder"));
         };
-        if !members.contains(g.vault_id.as_bytes()) || !live.iter().any(|h| h.holder == g.holder)
-        {
+        if !members.contains(g.vault_id.as_bytes()) || !live.iter().any(|h| h.holder == g.holder) {
             continue;
         }
         if crate::keys::lock_vault_version(&mut tx, &g.vault_id).await? != g.key_version {

@@ -135,11 +135,7 @@ impl Keyslot {
                     format!("vault={vault} member={member} role={}", role.as_str()),
                 ),
             };
-            match self
-                .store
-                .add_member_granted(added, token_grants, at)
-                .await
-            {
+            match self.store.add_member_granted(added, token_grants, at).await {
                 Ok(()) => return Ok((member, role)),
                 Err(StoreError::Conflict) => {
                     return Err(Error::Conflict(

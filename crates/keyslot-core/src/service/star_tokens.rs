@@ -92,7 +92,9 @@ impl Keyslot {
         let mut grants = Vec::with_capacity(holders.len());
         for (holder, public_key) in holders.iter().zip(public_keys) {
             let Holder::Token(token) = holder.holder else {
-                return Err(Error::Internal("a \"*\" token holder is not a token".into()));
+                return Err(Error::Internal(
+                    "a \"*\" token holder is not a token".into(),
+                ));
             };
             let sealed = seal_to(
                 &public_key,
@@ -120,13 +122,8 @@ impl Keyslot {
         audit: crate::model::AuditEvent,
     ) -> Result<()> {
         let (owner, vault, version) = (record.user_id, record.id, record.key_version);
-        let open = OpenVault::from_user_key(
-            user_key,
-            &owner,
-            &vault,
-            version,
-            &record.wrapped_vault_key,
-        )?;
+        let open =
+            OpenVault::from_user_key(user_key, &owner, &vault, version, &record.wrapped_vault_key)?;
         for _ in 0..VERSION_RETRIES {
             // Live at the vault's creation time: the store checks the set at that time.
             let grants = self

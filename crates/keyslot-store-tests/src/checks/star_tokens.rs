@@ -50,7 +50,12 @@ check!(
         // A "*" token of the first schema: it wraps the user key (expires_at 100).
         let legacy = token_record(&a.user, false, Some(b"t wraps uk".to_vec()));
         store
-            .create_token(legacy.clone(), vec![], None, audit(Some(&a.user), "token.mint"))
+            .create_token(
+                legacy.clone(),
+                vec![],
+                None,
+                audit(Some(&a.user), "token.mint"),
+            )
             .await
             .unwrap();
         // Alive: nothing is due yet. From its expires_at, unswept, the user key is due.
@@ -69,7 +74,12 @@ check!(
         let mut revoked = token_record(&c.user, false, Some(b"t wraps uk".to_vec()));
         revoked.expires_at = 5_000;
         store
-            .create_token(revoked.clone(), vec![], None, audit(Some(&c.user), "token.mint"))
+            .create_token(
+                revoked.clone(),
+                vec![],
+                None,
+                audit(Some(&c.user), "token.mint"),
+            )
             .await
             .unwrap();
         assert!(!store.user_key_rotation_due(&c.user, 1_000).await.unwrap());
@@ -95,7 +105,6 @@ check!(
     }
 );
 
-
 check!(
     a_star_token_holds_a_slot_or_grant_for_every_vault_of_its_user,
     |store| async move {
@@ -105,7 +114,12 @@ check!(
         let refused = star(&a.user);
         assert_eq!(
             store
-                .create_token(refused.clone(), vec![], None, audit(Some(&a.user), "token.mint"))
+                .create_token(
+                    refused.clone(),
+                    vec![],
+                    None,
+                    audit(Some(&a.user), "token.mint")
+                )
                 .await,
             Err(StoreError::KeyVersionMoved)
         );
@@ -125,7 +139,13 @@ check!(
             live.iter().map(|h| h.holder).collect::<Vec<_>>(),
             vec![Holder::Token(t.id)]
         );
-        assert!(store.star_tokens(&a.user, EXPIRES).await.unwrap().is_empty());
+        assert!(
+            store
+                .star_tokens(&a.user, EXPIRES)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(store.star_tokens(&b.user, 1_000).await.unwrap().is_empty());
 
         // A vault created without a grant to the live "*" token is refused; with one,
@@ -133,7 +153,10 @@ check!(
         let later = id();
         assert_eq!(
             store
-                .create_vault(vault_record(&a.user, later), audit(Some(&a.user), "vault.create"))
+                .create_vault(
+                    vault_record(&a.user, later),
+                    audit(Some(&a.user), "vault.create")
+                )
                 .await,
             Err(StoreError::KeyVersionMoved)
         );
@@ -146,8 +169,15 @@ check!(
             )
             .await
             .unwrap();
-        let pending = store.token_vault_slot(&t.id, &later).await.unwrap().unwrap();
-        assert_eq!((pending.key_version, pending.wrapped_vault_key.len()), (0, 0));
+        let pending = store
+            .token_vault_slot(&t.id, &later)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (pending.key_version, pending.wrapped_vault_key.len()),
+            (0, 0)
+        );
         assert_eq!(
             store
                 .newest_grant(Holder::Token(t.id), &later)
@@ -164,7 +194,11 @@ check!(
             .unwrap()
             .unwrap()
             .state;
-        assert_eq!(state.rotate_due_at, Some(EXPIRES), "due at the token's expiry");
+        assert_eq!(
+            state.rotate_due_at,
+            Some(EXPIRES),
+            "due at the token's expiry"
+        );
 
         // b shares their vault with a: a's "*" token must be granted it in the same
         // transaction, or the addition is refused.
@@ -197,7 +231,13 @@ check!(
                 .map(|s| s.key_version),
             Some(0)
         );
-        assert!(store.missing_star_slots(&a.user, 1_000).await.unwrap().is_empty());
+        assert!(
+            store
+                .missing_star_slots(&a.user, 1_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // A "*" token of the first schema holds no slot: the login pass finds each of
         // its user's vaults missing, grants them once, and finds nothing the next time.
@@ -206,13 +246,25 @@ check!(
             ..token_record(&a.user, false, Some(b"t wraps uk".to_vec()))
         };
         store
-            .create_token(legacy.clone(), vec![], None, audit(Some(&a.user), "token.mint"))
+            .create_token(
+                legacy.clone(),
+                vec![],
+                None,
+                audit(Some(&a.user), "token.mint"),
+            )
             .await
             .unwrap();
         let missing = store.missing_star_slots(&a.user, 1_000).await.unwrap();
         assert_eq!(missing.len(), 3);
-        assert!(missing.iter().all(|(h, _)| h.holder == Holder::Token(legacy.id)));
-        let grants: Vec<Grant> = missing.iter().map(|(_, v)| grant(&legacy.id, v, 1)).collect();
+        assert!(
+            missing
+                .iter()
+                .all(|(h, _)| h.holder == Holder::Token(legacy.id))
+        );
+        let grants: Vec<Grant> = missing
+            .iter()
+            .map(|(_, v)| grant(&legacy.id, v, 1))
+            .collect();
         assert_eq!(
             store
                 .grant_missing_star_slots(&a.user, vec![grant(&legacy.id, &later, 2)], 1_000)
@@ -245,17 +297,41 @@ check!(
             Err(StoreError::KeyVersionMoved),
             "a vault missing"
         );
-        assert!(store.token(&legacy.id).await.unwrap().unwrap().wrapped_user_key.is_some());
-        let slots: Vec<TokenVaultSlot> =
-            all_three.iter().map(|v| slot(&legacy.id, v, 1)).collect();
-        assert!(store.convert_legacy_token(&legacy.id, slots.clone()).await.unwrap());
+        assert!(
+            store
+                .token(&legacy.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .wrapped_user_key
+                .is_some()
+        );
+        let slots: Vec<TokenVaultSlot> = all_three.iter().map(|v| slot(&legacy.id, v, 1)).collect();
+        assert!(
+            store
+                .convert_legacy_token(&legacy.id, slots.clone())
+                .await
+                .unwrap()
+        );
         assert!(
             !store.convert_legacy_token(&legacy.id, slots).await.unwrap(),
             "converted once"
         );
-        assert!(store.token(&legacy.id).await.unwrap().unwrap().wrapped_user_key.is_none());
+        assert!(
+            store
+                .token(&legacy.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .wrapped_user_key
+                .is_none()
+        );
         for vault in &all_three {
-            let held = store.token_vault_slot(&legacy.id, vault).await.unwrap().unwrap();
+            let held = store
+                .token_vault_slot(&legacy.id, vault)
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(held.key_version, 1);
             assert!(
                 store
@@ -347,9 +423,21 @@ check!(
             let held = store.token_vault_slot(&t, &a.vault).await.unwrap().unwrap();
             assert_eq!(
                 held.wrapped_vault_key,
-                if r1 { b"first".to_vec() } else { b"second".to_vec() }
+                if r1 {
+                    b"first".to_vec()
+                } else {
+                    b"second".to_vec()
+                }
             );
-            assert!(store.token(&t).await.unwrap().unwrap().wrapped_user_key.is_none());
+            assert!(
+                store
+                    .token(&t)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .wrapped_user_key
+                    .is_none()
+            );
         }
     }
 );

@@ -86,7 +86,9 @@ impl KeyStore for Gated {
         token_grants: Vec<Grant>,
         now: Timestamp,
     ) -> StoreResult<()> {
-        self.inner.add_member_granted(member, token_grants, now).await
+        self.inner
+            .add_member_granted(member, token_grants, now)
+            .await
     }
     async fn missing_star_slots(
         &self,

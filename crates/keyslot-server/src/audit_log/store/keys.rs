@@ -80,7 +80,9 @@ impl KeyStore for Shipping {
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let event = audit.clone();
-        self.inner.create_vault_granted(vault, grants, audit).await?;
+        self.inner
+            .create_vault_granted(vault, grants, audit)
+            .await?;
         self.log.write(std::slice::from_ref(&event));
         Ok(())
     }
