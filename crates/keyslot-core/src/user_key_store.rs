@@ -47,6 +47,23 @@ pub struct MemberSlot {
     pub wrapped_vault_key: Vec<u8>,
 }
 
+/// A copy of a deposit sealed to the user's own public key (a deposit made while its
+/// vault's rotation was due, `deposit_member_keys`), as read before a user-key rotation:
+/// the old pair dies with the swap, so it is opened and sealed to the new pair in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositCopy {
+    /// The deposit.
+    pub deposit_id: Id,
+    /// Its vault.
+    pub vault_id: Id,
+    /// The vault's owner (the deposit's AAD binds it).
+    pub owner: Id,
+    /// The vault key version the deposit was made under (its AAD binds it).
+    pub key_version: u32,
+    /// The item key sealed to the user's public key.
+    pub sealed_item_key: Vec<u8>,
+}
+
 /// The recovery slot's lifecycle state (beside [`RecoveryRecord`], which holds its
 /// verifier and wrapped key).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -72,6 +89,8 @@ pub struct UserKeyHoldings {
     pub grants: Vec<Grant>,
     /// Every token of the user: its id and its name key (wrapped under the user key).
     pub token_name_keys: Vec<(Id, Vec<u8>)>,
+    /// Every deposit copy sealed to the user's public key, not yet claimed.
+    pub deposit_copies: Vec<DepositCopy>,
     /// The recovery slot and its lifecycle state.
     pub recovery: Option<(RecoveryRecord, RecoveryKeys)>,
 }
@@ -127,6 +146,10 @@ pub struct UserKeySwap {
     /// Every token's name key re-wrapped; the swap is refused if the user's tokens are
     /// not exactly these.
     pub token_name_keys: Vec<(Id, Vec<u8>)>,
+    /// Every deposit copy read, sealed to the new public key: `(deposit, sealed item
+    /// key)`. The swap is refused if the user has a copy beyond these (sealed to the old
+    /// key after the read); one claimed meanwhile is simply gone.
+    pub deposit_copies: Vec<(Id, Vec<u8>)>,
     /// The recovery slot.
     pub recovery: RecoveryRekey,
     /// The calling session, kept, with its slot re-wrapped: `(id, wrapped user key)`.

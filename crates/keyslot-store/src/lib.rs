@@ -37,6 +37,7 @@ mod star_tokens;
 mod sweep;
 mod test_pause;
 mod tokens;
+mod user_key_deposits;
 mod user_keys;
 mod vaults;
 

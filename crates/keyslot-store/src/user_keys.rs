@@ -66,6 +66,7 @@ async fn holdings(pool: &Pool, user: &Id) -> StoreResult<Option<UserKeyHoldings>
             |r| Ok((rows::id(r, "id")?, r.bytes("name_key")?)),
         )
         .await?;
+    let deposit_copies = crate::user_key_deposits::read(pool, user).await?;
     let recovery = match accounts::recovery(pool, user).await? {
         Some(slot) => recovery_keys(pool, user).await?.map(|keys| (slot, keys)),
         None => None,
@@ -75,6 +76,7 @@ async fn holdings(pool: &Pool, user: &Id) -> StoreResult<Option<UserKeyHoldings>
         members,
         grants,
         token_name_keys,
+        deposit_copies,
         recovery,
     }))
 }
@@ -141,6 +143,10 @@ async fn swap(pool: &Pool, s: UserKeySwap) -> StoreResult<Swapped> {
         .bind(&s.user),
     )
     .await?;
+    // After the vaults' rows are locked (above): a deposit to the readers holds its
+    // vault's lock from its holder check to its commit, so its copy is counted here, or
+    // it finds the new public key and seals again.
+    crate::user_key_deposits::reseal(&mut tx, &s).await?;
     audit::insert(&mut tx, &s.audit).await?;
     tx.commit().await?;
     Ok(Swapped {

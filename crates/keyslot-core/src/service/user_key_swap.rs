@@ -7,12 +7,15 @@
 //!   dies with this swap, so the grant must be converted now or never).
 //! - A token's name key (content key of its name, under the user key) is re-wrapped; the
 //!   name itself is untouched.
+//! - A deposit copy sealed to the old public key (made while its vault's rotation was due)
+//!   is opened with the old private key and sealed to the new public key, under the same
+//!   AAD: like a pending grant, now or never.
 //! - The new X25519 pair's private half is wrapped under the new user key.
 
 use keyslot_crypto::slot::vault_key_for_user_aad;
 use keyslot_crypto::{
-    Aad, CredentialKind, Envelope, Id, ItemKey, Purpose, RecipientKind, SealedKey, UserKey,
-    UserKeyPair, VaultKey, Wraps, grant_aad, open_from,
+    Aad, CredentialKind, Envelope, Id, ItemKey, PublicKey, Purpose, RecipientKind, SealedKey,
+    UserKey, UserKeyPair, VaultKey, Wraps, deposit_aad, grant_aad, open_from, seal_to,
 };
 
 use crate::Result;
@@ -26,6 +29,8 @@ pub(super) struct Rewrapped {
     pub(super) grants: Vec<(Id, u32)>,
     /// Each token's name key, re-wrapped.
     pub(super) token_name_keys: Vec<(Id, Vec<u8>)>,
+    /// Each deposit copy, sealed to the new public key.
+    pub(super) deposit_copies: Vec<(Id, Vec<u8>)>,
     /// The new pair's private half under the new user key.
     pub(super) wrapped_private_key: Vec<u8>,
 }
@@ -85,8 +90,31 @@ pub(super) fn rewrap(
         let key: ItemKey = old.unwrap_key(&Envelope::from_bytes(wrapped)?, &aad)?;
         token_name_keys.push((*token, new.wrap(&key, &aad)?.to_bytes()));
     }
+    let new_public = PublicKey::from(new_pair.public());
+    let mut deposit_copies = Vec::with_capacity(held.deposit_copies.len());
+    for copy in &held.deposit_copies {
+        // The deposit's own AAD (item version 1), the user as recipient, as it was sealed.
+        let aad = deposit_aad(
+            &copy.owner,
+            &copy.vault_id,
+            &copy.deposit_id,
+            1,
+            copy.key_version,
+        )
+        .recipient(RecipientKind::User, user);
+        let key: ItemKey = open_from(
+            &old_pair,
+            &SealedKey::from_bytes(&copy.sealed_item_key)?,
+            &aad,
+        )?;
+        deposit_copies.push((
+            copy.deposit_id,
+            seal_to(&new_public, &key, &aad)?.to_bytes(),
+        ));
+    }
     Ok(Rewrapped {
         members,
+        deposit_copies,
         grants: held
             .grants
             .iter()

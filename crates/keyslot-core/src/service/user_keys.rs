@@ -357,6 +357,7 @@ impl Keyslot {
                 members: wrapped.members,
                 grants: wrapped.grants,
                 token_name_keys: wrapped.token_name_keys,
+                deposit_copies: wrapped.deposit_copies,
                 recovery,
                 keep_session,
                 revoke_tokens: rekey.revoke_tokens,

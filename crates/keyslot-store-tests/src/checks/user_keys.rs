@@ -55,6 +55,7 @@ fn swap(a: &Account, shared: &Id, token: &Id, keep: &Id) -> UserKeySwap {
         ],
         grants: vec![(*shared, 1)],
         token_name_keys: vec![(*token, b"name key under the new uk".to_vec())],
+        deposit_copies: vec![],
         recovery: RecoveryRekey::Sealed {
             credential_id: a.recovery,
             sealed_user_key: b"new uk sealed to the code".to_vec(),
