@@ -322,11 +322,17 @@ pub trait Store:
     /// (the session that minted it), only if that session still exists once the user's row
     /// is locked: a mint that was running Argon2 while a recovery or a password change
     /// ended its session gets [`StoreError::Conflict`] and leaves no token behind.
+    /// With `expected_user_public_key` (the user's X25519 public key, read and checked
+    /// against the user key that wrapped the token's name key), only if the user still has
+    /// it under that lock, else [`StoreError::KeyVersionMoved`] with nothing written: a
+    /// user-key rotation committed meanwhile and the name key is under a dead user key.
+    /// `None` skips that check (conformance checks).
     async fn create_token(
         &self,
         token: TokenRecord,
         slots: Vec<TokenVaultSlot>,
         session: Option<&Id>,
+        expected_user_public_key: Option<&[u8]>,
         audit: AuditEvent,
     ) -> StoreResult<()>;
     /// A token by id; `None` as well when its user is disabled.

@@ -7,14 +7,17 @@
 //! - a recovery that opened the recovery slot before the rotation: 409, nothing changed,
 //!   and the account still opens with the password, then with the code;
 //! - a password change (by the very session that rotates) that opened the password slot
-//!   before the rotation: 409, nothing changed, the account still opens.
+//!   before the rotation: 409, nothing changed, the account still opens;
+//! - a token mint by the very session that rotates, whose name key is wrapped under the
+//!   old user key: 409, no token; minted again, its name lists.
 //!
-//! Before the store calls checked what they read, each wrote a password slot for the dead
-//! user key: the password then opened a key that opens nothing (the account was bricked).
+//! Before the store calls checked what they read, the first two wrote a password slot for
+//! the dead user key (the account was bricked) and the mint a name nothing opens.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
+use keyslot_core::views::{Scope, TokenRequest};
 use keyslot_core::{Config, Error, Keyslot, Store};
 use keyslot_crypto::{Id, LocalSealKey, Password, SealKey};
 use keyslot_store::Schema;
@@ -234,4 +237,67 @@ async fn a_password_change_racing_a_rotation_changes_nothing_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_racing_a_rotation_changes_nothing_postgres() {
     a_password_change_racing_a_rotation_changes_nothing(true).await;
+}
+
+fn mint_request(vault: Id) -> TokenRequest {
+    TokenRequest {
+        name: "ci".into(),
+        vaults: Scope::Vaults(vec![vault]),
+        can_write: false,
+        deposit: false,
+        expires_in_seconds: None,
+    }
+}
+
+async fn a_mint_racing_a_rotation_mints_nothing(postgres: bool) {
+    let name = format!("mint_racing_ukr_{}", if postgres { "pg" } else { "sqlite" });
+    let Some(p) = pair(postgres, &name).await else {
+        return;
+    };
+    let u = user(&p.a, "mina").await;
+    // The same session asks for both: A wrapped the token's name key under the old user
+    // key; B's rotation (keeping and re-keying that session) commits before A's store call.
+    p.gated
+        .before(Gate::CreateToken, 1, b_rotates(&p, &u, PASSWORD));
+    let principal = p.a.authenticate_session(&u.session, None).await.unwrap();
+    let minted =
+        p.a.mint_token(
+            &principal,
+            Password::new(PASSWORD),
+            mint_request(u.vault),
+            IP,
+        )
+        .await;
+    assert_eq!(p.gated.hook_runs(Gate::CreateToken), 1, "the race happened");
+    assert!(
+        matches!(minted, Err(Error::Conflict(_))),
+        "409, no token: {:?}",
+        minted.map(|_| "minted")
+    );
+    p.gated.disarm(Gate::CreateToken);
+    let principal = p.b.authenticate_session(&u.session, None).await.unwrap();
+    assert!(p.b.list_tokens(&principal).await.unwrap().is_empty());
+    // Asked again (with the re-keyed session), it mints, and its name lists.
+    p.a.mint_token(
+        &principal,
+        Password::new(PASSWORD),
+        mint_request(u.vault),
+        IP,
+    )
+    .await
+    .unwrap();
+    let listed = p.b.list_tokens(&principal).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "ci");
+    opens_with(&p.b, &u, PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mint_racing_a_rotation_mints_nothing_sqlite() {
+    a_mint_racing_a_rotation_mints_nothing(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mint_racing_a_rotation_mints_nothing_postgres() {
+    a_mint_racing_a_rotation_mints_nothing(true).await;
 }

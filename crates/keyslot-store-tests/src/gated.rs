@@ -44,6 +44,8 @@ pub enum Gate {
     Recover,
     /// [`Store::change_password`] (hooks only).
     ChangePassword,
+    /// [`Store::create_token`] (hooks only; its barrier is [`Gate::StarTokens`]).
+    CreateToken,
     /// [`Store::update_item`].
     UpdateItem,
     /// [`Store::mark_tokens_used`].
@@ -353,10 +355,14 @@ impl Store for Gated {
         token: TokenRecord,
         slots: Vec<TokenVaultSlot>,
         session: Option<&Id>,
+        expected_user_public_key: Option<&[u8]>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         self.gate(Gate::StarTokens).await;
-        self.inner.create_token(token, slots, session, audit).await
+        self.hook(Gate::CreateToken).await?;
+        self.inner
+            .create_token(token, slots, session, expected_user_public_key, audit)
+            .await
     }
 
     async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>> {

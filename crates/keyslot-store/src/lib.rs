@@ -233,9 +233,18 @@ impl Store for SqlStore {
         token: TokenRecord,
         slots: Vec<TokenVaultSlot>,
         session: Option<&Id>,
+        expected_user_public_key: Option<&[u8]>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        tokens::create(&self.pool, token, slots, session, audit).await
+        tokens::create(
+            &self.pool,
+            token,
+            slots,
+            session,
+            expected_user_public_key,
+            audit,
+        )
+        .await
     }
     async fn token(&self, id: &Id) -> StoreResult<Option<TokenRecord>> {
         tokens::by_id(&self.pool, id).await

@@ -47,12 +47,26 @@ pub(crate) async fn create(
     t: TokenRecord,
     slots: Vec<TokenVaultSlot>,
     session: Option<&Id>,
+    expected_user_public_key: Option<&[u8]>,
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     // Lock the user's row first, as a recovery does before it ends sessions and a
     // vault's creation does before it grants to the user's "*" tokens.
     crate::star_tokens::lock_user(&mut tx, &t.user_id).await?;
+    if let Some(expected) = expected_user_public_key {
+        // The name key is wrapped under the user key that goes with this public key: a
+        // user-key rotation that committed meanwhile made it dead.
+        let current = tx
+            .one(
+                query(sql!("SELECT x25519_public FROM users WHERE id = $1")).bind(&t.user_id),
+                |r| r.bytes("x25519_public"),
+            )
+            .await?;
+        if current != expected {
+            return Err(StoreError::KeyVersionMoved);
+        }
+    }
     if let Some(session) = session {
         // The minting session must still be there.
         crate::accounts::require_session(&mut tx, session).await?;

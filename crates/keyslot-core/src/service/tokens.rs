@@ -158,6 +158,10 @@ impl Keyslot {
                 .await?;
             return Ok(Self::finish_mint(&token, &record));
         }
+        // The user's public key, as it goes with the user key that wraps the name key: the
+        // store mints only while the user still has it (a user-key rotation of this
+        // session, committing meanwhile, would leave the name under a dead key).
+        let public_key = self.public_key_of_user_key(user, user_key).await?;
         let mut minted = false;
         for _ in 0..VERSION_RETRIES {
             // Each vault's current key (a due rotation runs first, so the token starts
@@ -177,14 +181,25 @@ impl Keyslot {
             };
             match self
                 .store
-                .create_token(record.clone(), slots, Some(session), audit.clone())
+                .create_token(
+                    record.clone(),
+                    slots,
+                    Some(session),
+                    Some(&public_key),
+                    audit.clone(),
+                )
                 .await
             {
                 Ok(()) => {
                     minted = true;
                     break;
                 }
-                Err(StoreError::KeyVersionMoved) => continue,
+                Err(StoreError::KeyVersionMoved) => {
+                    if self.public_key_of_user_key(user, user_key).await? != public_key {
+                        return Err(keys_rotated_meanwhile());
+                    }
+                    continue;
+                }
                 // The session that asked was ended (recovery, password change, logout)
                 // while the mint ran Argon2: no token outlives the credential that made it.
                 Err(StoreError::Conflict) => return Err(Error::Unauthorized),
@@ -424,4 +439,27 @@ impl Keyslot {
             ip,
         })
     }
+}
+
+impl Keyslot {
+    /// The user's stored X25519 public key, if `user_key` is still the user's key (it
+    /// opens the stored private half); otherwise the keys were rotated since the request
+    /// was authenticated: 409, try again.
+    async fn public_key_of_user_key(
+        &self,
+        user: &Id,
+        user_key: &keyslot_crypto::UserKey,
+    ) -> Result<Vec<u8>> {
+        let record = self.store.user(user).await?.ok_or(Error::Unauthorized)?;
+        let wrapped = Envelope::from_bytes(&record.x25519_wrapped)?;
+        keyslot_crypto::UserKeyPair::unwrap(user_key, user, &wrapped)
+            .map_err(|_| keys_rotated_meanwhile())?;
+        Ok(record.x25519_public)
+    }
+}
+
+fn keys_rotated_meanwhile() -> Error {
+    Error::Conflict(
+        "the account's keys were rotated while this ran; nothing was changed: try again",
+    )
 }

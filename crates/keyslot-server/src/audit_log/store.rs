@@ -265,11 +265,12 @@ impl Store for Shipping {
         token: TokenRecord,
         slots: Vec<TokenVaultSlot>,
         session: Option<&Id>,
+        expected_user_public_key: Option<&[u8]>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let event = audit.clone();
         self.inner
-            .create_token(token, slots, session, audit)
+            .create_token(token, slots, session, expected_user_public_key, audit)
             .await?;
         self.log.write(std::slice::from_ref(&event));
         Ok(())

@@ -166,7 +166,13 @@ check!(
         let token = token_record(&a.user, true, Some(vec![3]));
         let t = token.id;
         store
-            .create_token(token, vec![], None, audit(Some(&a.user), "token.mint"))
+            .create_token(
+                token,
+                vec![],
+                None,
+                None,
+                audit(Some(&a.user), "token.mint"),
+            )
             .await
             .unwrap();
         store

@@ -142,7 +142,13 @@ pub(super) async fn mint_scoped(store: &dyn Store, a: &Account) -> Id {
         wrapped_vault_key: b"t slot".to_vec(),
     };
     store
-        .create_token(token, vec![slot], None, audit(Some(&a.user), "token.mint"))
+        .create_token(
+            token,
+            vec![slot],
+            None,
+            None,
+            audit(Some(&a.user), "token.mint"),
+        )
         .await
         .unwrap();
     t

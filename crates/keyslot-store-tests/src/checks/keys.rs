@@ -55,7 +55,13 @@ async fn mint_at(store: &dyn Store, a: &Account, version: u32) -> Id {
         wrapped_vault_key: format!("vk{version} under t-wrap").into_bytes(),
     };
     store
-        .create_token(token, vec![slot], None, audit(Some(&a.user), "token.mint"))
+        .create_token(
+            token,
+            vec![slot],
+            None,
+            None,
+            audit(Some(&a.user), "token.mint"),
+        )
         .await
         .unwrap();
     t
@@ -440,7 +446,13 @@ check!(
         };
         assert_eq!(
             store
-                .create_token(token, vec![slot], None, audit(Some(&a.user), "token.mint"))
+                .create_token(
+                    token,
+                    vec![slot],
+                    None,
+                    None,
+                    audit(Some(&a.user), "token.mint")
+                )
                 .await,
             Err(StoreError::KeyVersionMoved)
         );

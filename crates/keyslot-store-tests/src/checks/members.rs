@@ -310,7 +310,13 @@ check!(
         };
         assert!(matches!(
             store
-                .create_token(late, vec![slot], None, audit(Some(&a.user), "token.mint"))
+                .create_token(
+                    late,
+                    vec![slot],
+                    None,
+                    None,
+                    audit(Some(&a.user), "token.mint")
+                )
                 .await,
             Err(StoreError::KeyVersionMoved)
         ));

@@ -65,11 +65,17 @@ check!(
         };
         let ids = [scoped.id, all.id, deposit.id];
         store
-            .create_token(scoped, vec![slot], None, audit(Some(&user), "token.mint"))
+            .create_token(
+                scoped,
+                vec![slot],
+                None,
+                None,
+                audit(Some(&user), "token.mint"),
+            )
             .await
             .unwrap();
         store
-            .create_token(all, vec![], None, audit(Some(&user), "token.mint"))
+            .create_token(all, vec![], None, None, audit(Some(&user), "token.mint"))
             .await
             .unwrap();
         store

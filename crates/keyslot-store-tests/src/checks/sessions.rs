@@ -234,6 +234,7 @@ check!(
                     late_token,
                     vec![],
                     Some(&s.id),
+                    None,
                     audit(Some(&a.user), "token.mint")
                 )
                 .await,

@@ -54,6 +54,7 @@ check!(
                 legacy.clone(),
                 vec![],
                 None,
+                None,
                 audit(Some(&a.user), "token.mint"),
             )
             .await
@@ -77,6 +78,7 @@ check!(
             .create_token(
                 revoked.clone(),
                 vec![],
+                None,
                 None,
                 audit(Some(&c.user), "token.mint"),
             )
@@ -118,6 +120,7 @@ check!(
                     refused.clone(),
                     vec![],
                     None,
+                    None,
                     audit(Some(&a.user), "token.mint")
                 )
                 .await,
@@ -129,6 +132,7 @@ check!(
             .create_token(
                 t.clone(),
                 vec![slot(&t.id, &a.vault, 1)],
+                None,
                 None,
                 audit(Some(&a.user), "token.mint"),
             )
@@ -250,6 +254,7 @@ check!(
                 legacy.clone(),
                 vec![],
                 None,
+                None,
                 audit(Some(&a.user), "token.mint"),
             )
             .await
@@ -362,7 +367,7 @@ check!(
                 &store,
                 &[Gate::StarTokens],
                 move |s| async move {
-                    s.create_token(t, slots, None, audit(Some(&user), "token.mint"))
+                    s.create_token(t, slots, None, None, audit(Some(&user), "token.mint"))
                         .await
                 },
                 move |s| async move {
@@ -400,7 +405,7 @@ check!(
             };
             let t = legacy.id;
             store
-                .create_token(legacy, vec![], None, audit(Some(&a.user), "token.mint"))
+                .create_token(legacy, vec![], None, None, audit(Some(&a.user), "token.mint"))
                 .await
                 .unwrap();
             let first = vec![TokenVaultSlot {
@@ -454,7 +459,7 @@ check!(
                 ..token_record(&who.user, false, Some(b"t wraps uk".to_vec()))
             };
             store
-                .create_token(legacy, vec![], None, audit(Some(&who.user), "token.mint"))
+                .create_token(legacy, vec![], None, None, audit(Some(&who.user), "token.mint"))
                 .await
                 .unwrap();
         }

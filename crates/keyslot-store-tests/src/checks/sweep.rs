@@ -26,7 +26,7 @@ check!(
         for (t, slots) in [(star, vec![]), (scoped, vec![slot]), (live, vec![])] {
             let user = t.user_id;
             store
-                .create_token(t, slots, None, audit(Some(&user), "token.mint"))
+                .create_token(t, slots, None, None, audit(Some(&user), "token.mint"))
                 .await
                 .unwrap();
         }

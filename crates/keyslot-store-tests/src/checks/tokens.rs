@@ -82,6 +82,7 @@ check!(
                 all.clone(),
                 vec![],
                 None,
+                None,
                 audit(Some(&a.user), "token.mint"),
             )
             .await
@@ -91,6 +92,7 @@ check!(
             .create_token(
                 foreign.clone(),
                 vec![],
+                None,
                 None,
                 audit(Some(&b.user), "token.mint"),
             )
@@ -182,7 +184,7 @@ check!(
                 };
                 let id = t.id;
                 store
-                    .create_token(t, vec![], None, audit(Some(&user), "token.mint"))
+                    .create_token(t, vec![], None, None, audit(Some(&user), "token.mint"))
                     .await
                     .unwrap();
                 id

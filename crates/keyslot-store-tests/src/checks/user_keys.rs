@@ -267,3 +267,107 @@ check!(
         );
     }
 );
+
+check!(
+    credential_changes_that_read_the_old_keys_write_nothing_after_a_rotation,
+    |store| async move {
+        // What a password change, a recovery and a mint read before a rotation committed:
+        // the password slot and public key from before it. Each is refused with nothing
+        // written; with what is current, each commits.
+        let a = account(store.as_ref(), "rho").await;
+        let now = store.user(&a.user).await.unwrap().unwrap();
+        let (stale_slot, stale_key) = (b"slot before".to_vec(), vec![2; 32]);
+        let refused = store
+            .change_password(
+                &a.user,
+                Some(&stale_slot),
+                b"slot for a dead key".to_vec(),
+                false,
+                None,
+                false,
+                audit(Some(&a.user), "password.change"),
+            )
+            .await;
+        assert_eq!(refused, Err(StoreError::KeyVersionMoved));
+        let fresh = |wrapped: &[u8]| keyslot_core::model::RecoveryRecord {
+            user_id: a.user,
+            credential_id: Id::random().unwrap(),
+            verifier: vec![7; 32],
+            wrapped_user_key: wrapped.to_vec(),
+        };
+        let refused = store
+            .recover(
+                &a.user,
+                &a.recovery,
+                Some(&stale_key),
+                b"slot for a dead key".to_vec(),
+                fresh(b"rc of a dead key"),
+                false,
+                audit(Some(&a.user), "recover"),
+            )
+            .await;
+        assert_eq!(refused, Err(StoreError::KeyVersionMoved));
+        let token = super::fixtures::token_record(&a.user, false, None);
+        let refused = store
+            .create_token(
+                token.clone(),
+                vec![],
+                None,
+                Some(&stale_key),
+                audit(Some(&a.user), "token.mint"),
+            )
+            .await;
+        assert_eq!(refused, Err(StoreError::KeyVersionMoved));
+        let after = store.user(&a.user).await.unwrap().unwrap();
+        assert_eq!(after.password_slot, now.password_slot, "nothing written");
+        assert_eq!(
+            store
+                .recovery(&a.user)
+                .await
+                .unwrap()
+                .unwrap()
+                .credential_id,
+            a.recovery
+        );
+        assert!(store.tokens(&a.user).await.unwrap().is_empty());
+
+        store
+            .create_token(
+                token,
+                vec![],
+                None,
+                Some(&now.x25519_public),
+                audit(Some(&a.user), "token.mint"),
+            )
+            .await
+            .unwrap();
+        store
+            .change_password(
+                &a.user,
+                Some(&now.password_slot),
+                b"changed".to_vec(),
+                false,
+                None,
+                false,
+                audit(Some(&a.user), "password.change"),
+            )
+            .await
+            .unwrap();
+        store
+            .recover(
+                &a.user,
+                &a.recovery,
+                Some(&now.x25519_public),
+                b"recovered".to_vec(),
+                fresh(b"rc"),
+                false,
+                audit(Some(&a.user), "recover"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.user(&a.user).await.unwrap().unwrap().password_slot,
+            b"recovered"
+        );
+    }
+);
