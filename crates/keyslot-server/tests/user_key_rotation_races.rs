@@ -9,7 +9,10 @@
 //! - a password change (by the very session that rotates) that opened the password slot
 //!   before the rotation: 409, nothing changed, the account still opens;
 //! - a token mint by the very session that rotates, whose name key is wrapped under the
-//!   old user key: 409, no token; minted again, its name lists.
+//!   old user key: 409, no token; minted again, its name lists;
+//! - "recover and rotate" when the recovery's new code could not get its public key
+//!   stored (so the rotation had to replace that code too): the code it answers is the
+//!   one that works.
 //!
 //! Before the store calls checked what they read, the first two wrote a password slot for
 //! the dead user key (the account was bricked) and the mint a name nothing opens.
@@ -300,4 +303,55 @@ async fn a_mint_racing_a_rotation_mints_nothing_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mint_racing_a_rotation_mints_nothing_postgres() {
     a_mint_racing_a_rotation_mints_nothing(true).await;
+}
+
+async fn recover_and_rotate_answers_the_code_that_works(postgres: bool) {
+    let name = format!(
+        "recover_rotate_code_{}",
+        if postgres { "pg" } else { "sqlite" }
+    );
+    let Some(p) = pair(postgres, &name).await else {
+        return;
+    };
+    let u = user(&p.a, "rosa").await;
+    // The recovery's new code is stored without its public key (best effort, and here it
+    // fails), so the rotation that follows cannot seal to it and issues another code.
+    p.gated.before(Gate::RecoveryPublicKey, 1, || {
+        Box::pin(async { Some(keyslot_core::StoreError::Unavailable("hooked".into())) })
+    });
+    let (code, done) =
+        p.a.recover_and_rotate(
+            u.name,
+            &u.recovery_code,
+            Password::new(NEW_PASSWORD),
+            false,
+            IP,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        p.gated.hook_runs(Gate::RecoveryPublicKey),
+        1,
+        "the publish failed"
+    );
+    assert!(
+        done.recovery_code.is_none(),
+        "one code is answered, not two"
+    );
+    opens_with(&p.b, &u, NEW_PASSWORD).await;
+    // The answered code recovers the account.
+    p.b.recover(u.name, &code, Password::new(PASSWORD), false, IP)
+        .await
+        .unwrap_or_else(|e| panic!("the code recover_and_rotate answered is dead: {e:?}"));
+    opens_with(&p.b, &u, PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_and_rotate_answers_the_code_that_works_sqlite() {
+    recover_and_rotate_answers_the_code_that_works(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_and_rotate_answers_the_code_that_works_postgres() {
+    recover_and_rotate_answers_the_code_that_works(true).await;
 }

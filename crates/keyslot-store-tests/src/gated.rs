@@ -46,6 +46,9 @@ pub enum Gate {
     ChangePassword,
     /// [`Store::create_token`] (hooks only; its barrier is [`Gate::StarTokens`]).
     CreateToken,
+    /// [`keyslot_core::user_key_store::UserKeyStore::set_recovery_public_key`] (hooks
+    /// only).
+    RecoveryPublicKey,
     /// [`Store::update_item`].
     UpdateItem,
     /// [`Store::mark_tokens_used`].

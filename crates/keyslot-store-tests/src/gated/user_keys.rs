@@ -1,5 +1,6 @@
 //! [`Gated`] over the user-key methods: plain pass-through (no gate), so the
-//! conformance checks run against the wrapped store as against the bare one.
+//! conformance checks run against the wrapped store as against the bare one; storing a
+//! recovery code's public key can be hooked ([`super::Gate::RecoveryPublicKey`]).
 
 use async_trait::async_trait;
 use keyslot_core::store::StoreResult;
@@ -8,7 +9,7 @@ use keyslot_core::user_key_store::{
 };
 use keyslot_crypto::Id;
 
-use super::Gated;
+use super::{Gate, Gated};
 
 #[async_trait]
 impl UserKeyStore for Gated {
@@ -28,6 +29,7 @@ impl UserKeyStore for Gated {
         public_key: &[u8],
         public_key_mac: &[u8],
     ) -> StoreResult<bool> {
+        self.hook(Gate::RecoveryPublicKey).await?;
         self.inner
             .set_recovery_public_key(user, credential_id, public_key, public_key_mac)
             .await
