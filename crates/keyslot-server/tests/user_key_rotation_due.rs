@@ -270,3 +270,50 @@ async fn a_login_that_replaces_the_recovery_code_shows_the_new_one_sqlite() {
 async fn a_login_that_replaces_the_recovery_code_shows_the_new_one_postgres() {
     a_login_that_replaces_the_recovery_code_shows_the_new_one(true).await;
 }
+
+/// A wrong password at a login with a user-key rotation due costs one Argon2 run and is
+/// answered exactly as at a login with nothing due (no second run to time, nothing else
+/// to tell them apart); the right one still rotates.
+async fn a_wrong_password_costs_the_same_whether_a_rotation_is_due(postgres: bool) {
+    let Some((s, store, url)) = server_with_url(postgres, "ukr_wrong_cost").await else {
+        return;
+    };
+    let due = s.signup("wade").await;
+    s.signup("walt").await;
+    let user: Id = due.user_id.parse().unwrap();
+    let sql = "UPDATE users SET user_key_rotation_due_at = 1 WHERE id = $1";
+    assert_eq!(
+        exec_for_user(&s, url.as_deref(), sql, &due.user_id).await,
+        1
+    );
+    let far = i64::MAX / 2;
+    let s = &s;
+    let wrong = |name: &'static str| async move {
+        let before = s.keyslot.argon2_runs();
+        let r = s.login(name, "not the password at all").await;
+        r.problem(StatusCode::UNAUTHORIZED);
+        (s.keyslot.argon2_runs() - before, r.body)
+    };
+    let (due_runs, due_body) = wrong("wade").await;
+    let (plain_runs, plain_body) = wrong("walt").await;
+    assert_eq!(
+        due_runs, 1,
+        "one Argon2 run for a wrong password with a rotation due"
+    );
+    assert_eq!(plain_runs, 1);
+    assert_eq!(due_body, plain_body);
+    assert!(store.user_key_rotation_due(&user, far).await.unwrap());
+    let r = s.login("wade", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(!store.user_key_rotation_due(&user, far).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_wrong_password_costs_the_same_whether_a_rotation_is_due_sqlite() {
+    a_wrong_password_costs_the_same_whether_a_rotation_is_due(false).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_costs_the_same_whether_a_rotation_is_due_postgres() {
+    a_wrong_password_costs_the_same_whether_a_rotation_is_due(true).await;
+}
