@@ -317,3 +317,61 @@ async fn a_wrong_password_costs_the_same_whether_a_rotation_is_due_sqlite() {
 async fn a_wrong_password_costs_the_same_whether_a_rotation_is_due_postgres() {
     a_wrong_password_costs_the_same_whether_a_rotation_is_due(true).await;
 }
+
+/// The web login, when the due rotation had to replace the recovery code: the page shows
+/// the new code (once, before the vaults) and signs the browser in; the code recovers.
+async fn the_web_login_shows_a_replaced_recovery_code(postgres: bool) {
+    let Some((s, _store, url)) = server_with_url(postgres, "ukr_web_code").await else {
+        return;
+    };
+    let a = s.signup("vic").await;
+    for sql in [
+        "UPDATE recovery_slots SET x25519_public = NULL, x25519_public_mac = NULL WHERE user_id = $1",
+        "UPDATE users SET user_key_rotation_due_at = 1 WHERE id = $1",
+    ] {
+        assert_eq!(exec_for_user(&s, url.as_deref(), sql, &a.user_id).await, 1);
+    }
+    let http = common::http()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .post(s.url("/login"))
+        .form(&[("username", "vic"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the code page, not a redirect"
+    );
+    assert!(page.headers().get("set-cookie").is_some(), "signed in");
+    let html = page.text().await.unwrap();
+    let code = html
+        .split("class=\"recovery\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no recovery code on the page: {html}"))
+        .to_owned();
+    assert_ne!(code, a.recovery_code);
+    assert!(html.contains("action=\"/vaults\""), "{html}");
+    let r = s
+        .post(
+            "/v1/recover",
+            &Auth::None,
+            json!({"username": "vic", "recovery_code": code, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn the_web_login_shows_a_replaced_recovery_code_sqlite() {
+    the_web_login_shows_a_replaced_recovery_code(false).await;
+}
+
+#[tokio::test]
+async fn the_web_login_shows_a_replaced_recovery_code_postgres() {
+    the_web_login_shows_a_replaced_recovery_code(true).await;
+}
