@@ -95,3 +95,40 @@ fn a_token_cannot_rotate_and_revoke_tokens_ends_them() {
     assert_eq!(done["tokens_revoked"], 1, "{done}");
     with_token.fails(&["item", "get", "work", "db"], 3);
 }
+
+/// An account whose recovery code predates recovery public keys, with a user-key rotation
+/// due: `keyslot login` runs it, warns that the code was replaced, and prints the new one
+/// (the only one that works now).
+#[test]
+fn login_prints_the_recovery_code_a_due_rotation_replaced() {
+    let server = Server::start();
+    let cal = server.user("cal");
+    cal.ok(&["item", "set", "Personal", "db", "hunter2"], None);
+    server.sql(&[
+        "UPDATE recovery_slots SET x25519_public = NULL, x25519_public_mac = NULL",
+        "UPDATE users SET user_key_rotation_due_at = 1",
+    ]);
+    let password = format!("{PASSWORD}\n");
+    let out = cal.keyslot(&["login", "cal", "--password-stdin"], Some(&password));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("recovery code was replaced"), "{stderr}");
+    assert!(stderr.contains("no longer works"), "{stderr}");
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(
+        code.replace('-', "").len(),
+        26,
+        "one recovery code on stdout: {code}"
+    );
+    assert_eq!(
+        cal.ok(&["item", "get", "Personal", "db"], None),
+        "hunter2\n"
+    );
+    // A second login has nothing due: no code.
+    let out = cal.ok(&["login", "cal", "--password-stdin"], Some(&password));
+    assert!(out.is_empty(), "{out}");
+}

@@ -38,6 +38,22 @@ impl Server {
         }
     }
 
+    /// Run SQL statements on the server's SQLite database (the harness's way to put an
+    /// account in a state a test needs, as an operator with the database could).
+    #[allow(dead_code)]
+    pub fn sql(&self, statements: &[&'static str]) {
+        let db = self.dir.path().join("data").join("keyslot.db");
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            for &statement in statements {
+                sqlx::query(statement).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        });
+    }
+
     /// A user with their own config directory, logged in.
     pub fn user(&self, name: &str) -> User {
         let user = User {
