@@ -98,12 +98,16 @@ pub trait DepositStore {
     /// Mint a deposit token (`token.deposit` set, no slot) scoped to `vaults`, each of which
     /// must be `token.user_id`'s ([`crate::StoreError::NotFound`] otherwise, nothing
     /// written); with `session`, only if it still exists once the user's row is locked
-    /// ([`crate::StoreError::Conflict`] otherwise). Audited; one transaction.
+    /// ([`crate::StoreError::Conflict`] otherwise). With `expected_user_public_key`, only
+    /// if the user still has that key under the lock ([`crate::StoreError::KeyVersionMoved`]
+    /// otherwise: a user-key rotation made the name key's user key dead), as
+    /// [`crate::store::Store::create_token`]. Audited; one transaction.
     async fn create_deposit_token(
         &self,
         token: TokenRecord,
         vaults: &[Id],
         session: Option<&Id>,
+        expected_user_public_key: Option<&[u8]>,
         audit: AuditEvent,
     ) -> StoreResult<()>;
 

@@ -252,6 +252,54 @@ fn mint_request(vault: Id) -> TokenRequest {
     }
 }
 
+/// A deposit token's mint racing the same session's rotation: 409, no token (its name key
+/// would be under the dead user key); minted again, its name lists.
+async fn a_deposit_mint_racing_a_rotation_mints_nothing(postgres: bool) {
+    let name = format!(
+        "dmint_racing_ukr_{}",
+        if postgres { "pg" } else { "sqlite" }
+    );
+    let Some(p) = pair(postgres, &name).await else {
+        return;
+    };
+    let u = user(&p.a, "dina").await;
+    let deposit = || TokenRequest {
+        deposit: true,
+        ..mint_request(u.vault)
+    };
+    p.gated
+        .before(Gate::CreateToken, 1, b_rotates(&p, &u, PASSWORD));
+    let principal = p.a.authenticate_session(&u.session, None).await.unwrap();
+    let minted =
+        p.a.mint_token(&principal, Password::new(PASSWORD), deposit(), IP)
+            .await;
+    assert_eq!(p.gated.hook_runs(Gate::CreateToken), 1, "the race happened");
+    assert!(
+        matches!(minted, Err(Error::Conflict(_))),
+        "409, no token: {:?}",
+        minted.map(|_| "minted")
+    );
+    p.gated.disarm(Gate::CreateToken);
+    let principal = p.b.authenticate_session(&u.session, None).await.unwrap();
+    assert!(p.b.list_tokens(&principal).await.unwrap().is_empty());
+    p.a.mint_token(&principal, Password::new(PASSWORD), deposit(), IP)
+        .await
+        .unwrap();
+    let listed = p.b.list_tokens(&principal).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "ci");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_mint_racing_a_rotation_mints_nothing_sqlite() {
+    a_deposit_mint_racing_a_rotation_mints_nothing(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_mint_racing_a_rotation_mints_nothing_postgres() {
+    a_deposit_mint_racing_a_rotation_mints_nothing(true).await;
+}
+
 async fn a_mint_racing_a_rotation_mints_nothing(postgres: bool) {
     let name = format!("mint_racing_ukr_{}", if postgres { "pg" } else { "sqlite" });
     let Some(p) = pair(postgres, &name).await else {

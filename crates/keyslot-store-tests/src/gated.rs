@@ -44,7 +44,9 @@ pub enum Gate {
     Recover,
     /// [`Store::change_password`] (hooks only).
     ChangePassword,
-    /// [`Store::create_token`] (hooks only; its barrier is [`Gate::StarTokens`]).
+    /// [`Store::create_token`] and
+    /// [`keyslot_core::deposit_store::DepositStore::create_deposit_token`] (hooks only;
+    /// the former's barrier is [`Gate::StarTokens`]).
     CreateToken,
     /// [`keyslot_core::user_key_store::UserKeyStore::set_recovery_public_key`] (hooks
     /// only).

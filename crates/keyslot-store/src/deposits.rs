@@ -40,18 +40,27 @@ async fn create_token(
     t: TokenRecord,
     vaults: &[Id],
     session: Option<&Id>,
+    expected_user_public_key: Option<&[u8]>,
     audit_event: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
-    if let Some(session) = session {
-        // As every mint: the user's row first, then the minting session must still exist.
-        tx.optional(
-            query(sql!("SELECT id FROM users WHERE id = $1" FOR_UPDATE)).bind(&t.user_id),
-            |r| r.bytes("id"),
-        )
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        crate::accounts::require_session(&mut tx, session).await?;
+    if session.is_some() || expected_user_public_key.is_some() {
+        // As every mint: the user's row first, then the minting session must still exist,
+        // and the user key that wrapped the name key must still be the user's.
+        let public_key = tx
+            .optional(
+                query(sql!("SELECT x25519_public FROM users WHERE id = $1" FOR_UPDATE))
+                    .bind(&t.user_id),
+                |r| r.bytes("x25519_public"),
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(session) = session {
+            crate::accounts::require_session(&mut tx, session).await?;
+        }
+        if expected_user_public_key.is_some_and(|expected| expected != public_key) {
+            return Err(StoreError::KeyVersionMoved);
+        }
     }
     tx.execute(
         query(sql!(
@@ -344,9 +353,18 @@ impl DepositStore for crate::SqlStore {
         token: TokenRecord,
         vaults: &[Id],
         session: Option<&Id>,
+        expected_user_public_key: Option<&[u8]>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        create_token(&self.pool, token, vaults, session, audit).await
+        create_token(
+            &self.pool,
+            token,
+            vaults,
+            session,
+            expected_user_public_key,
+            audit,
+        )
+        .await
     }
     async fn deposit_scope(&self, token: &Id) -> StoreResult<Vec<Id>> {
         scope(&self.pool, token).await

@@ -194,6 +194,7 @@ impl Keyslot {
         &self,
         principal: &Principal,
         session: &Id,
+        user_public_key: &[u8],
         record: TokenRecord,
         ids: &[Id],
         audit: AuditEvent,
@@ -232,10 +233,13 @@ impl Keyslot {
         }
         match self
             .store
-            .create_deposit_token(record, &vaults, Some(session), audit)
+            .create_deposit_token(record, &vaults, Some(session), Some(user_public_key), audit)
             .await
         {
             Ok(()) => Ok(()),
+            // A user-key rotation of this session committed meanwhile: the name key is
+            // under a dead user key, so nothing was minted.
+            Err(StoreError::KeyVersionMoved) => Err(super::tokens::keys_rotated_meanwhile()),
             // The minting session ended while the mint ran: no token outlives it.
             Err(StoreError::Conflict) => Err(Error::Unauthorized),
             Err(StoreError::NotFound) => {

@@ -150,18 +150,18 @@ impl Keyslot {
         let Principal::Session { session, .. } = principal else {
             return Err(Error::Unauthorized);
         };
-        if request.deposit {
-            let Scope::Vaults(ids) = &request.vaults else {
-                return Err(Error::invalid("vaults", "must list vault ids"));
-            };
-            self.mint_deposit(principal, session, record.clone(), ids, audit)
-                .await?;
-            return Ok(Self::finish_mint(&token, &record));
-        }
         // The user's public key, as it goes with the user key that wraps the name key: the
         // store mints only while the user still has it (a user-key rotation of this
         // session, committing meanwhile, would leave the name under a dead key).
         let public_key = self.public_key_of_user_key(user, user_key).await?;
+        if request.deposit {
+            let Scope::Vaults(ids) = &request.vaults else {
+                return Err(Error::invalid("vaults", "must list vault ids"));
+            };
+            self.mint_deposit(principal, session, &public_key, record.clone(), ids, audit)
+                .await?;
+            return Ok(Self::finish_mint(&token, &record));
+        }
         let mut minted = false;
         for _ in 0..VERSION_RETRIES {
             // Each vault's current key (a due rotation runs first, so the token starts
@@ -445,7 +445,7 @@ impl Keyslot {
     /// The user's stored X25519 public key, if `user_key` is still the user's key (it
     /// opens the stored private half); otherwise the keys were rotated since the request
     /// was authenticated: 409, try again.
-    async fn public_key_of_user_key(
+    pub(super) async fn public_key_of_user_key(
         &self,
         user: &Id,
         user_key: &keyslot_crypto::UserKey,
@@ -458,7 +458,7 @@ impl Keyslot {
     }
 }
 
-fn keys_rotated_meanwhile() -> Error {
+pub(super) fn keys_rotated_meanwhile() -> Error {
     Error::Conflict(
         "the account's keys were rotated while this ran; nothing was changed: try again",
     )

@@ -22,7 +22,13 @@ async fn deposit_token(store: &dyn keyslot_core::Store, a: &Account) -> Id {
     t.expires_at = 1000;
     let id = t.id;
     store
-        .create_deposit_token(t, &[a.vault], None, audit(Some(&a.user), "token.mint"))
+        .create_deposit_token(
+            t,
+            &[a.vault],
+            None,
+            None,
+            audit(Some(&a.user), "token.mint"),
+        )
         .await
         .unwrap();
     id

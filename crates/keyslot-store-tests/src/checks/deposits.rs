@@ -18,7 +18,13 @@ async fn deposit_token(store: &dyn keyslot_core::Store, a: &Account) -> Id {
     t.deposit = true;
     let id = t.id;
     store
-        .create_deposit_token(t, &[a.vault], None, audit(Some(&a.user), "token.mint"))
+        .create_deposit_token(
+            t,
+            &[a.vault],
+            None,
+            None,
+            audit(Some(&a.user), "token.mint"),
+        )
         .await
         .unwrap();
     id
@@ -62,6 +68,7 @@ check!(
                 .create_deposit_token(
                     other,
                     &[a.vault, b.vault],
+                    None,
                     None,
                     audit(Some(&a.user), "token.mint")
                 )

@@ -272,7 +272,13 @@ check!(
         t.deposit = true;
         let depositor = t.id;
         store
-            .create_deposit_token(t, &[a.vault], None, audit(Some(&a.user), "token.mint"))
+            .create_deposit_token(
+                t,
+                &[a.vault],
+                None,
+                None,
+                audit(Some(&a.user), "token.mint"),
+            )
             .await
             .unwrap();
         assert_eq!(

@@ -79,7 +79,13 @@ check!(
             .await
             .unwrap();
         store
-            .create_deposit_token(deposit, &[vault], None, audit(Some(&user), "token.mint"))
+            .create_deposit_token(
+                deposit,
+                &[vault],
+                None,
+                None,
+                audit(Some(&user), "token.mint"),
+            )
             .await
             .unwrap();
 

@@ -16,10 +16,12 @@ impl DepositStore for Gated {
         token: TokenRecord,
         vaults: &[Id],
         session: Option<&Id>,
+        expected_user_public_key: Option<&[u8]>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
+        self.hook(super::Gate::CreateToken).await?;
         self.inner
-            .create_deposit_token(token, vaults, session, audit)
+            .create_deposit_token(token, vaults, session, expected_user_public_key, audit)
             .await
     }
     async fn deposit_scope(&self, token: &Id) -> StoreResult<Vec<Id>> {

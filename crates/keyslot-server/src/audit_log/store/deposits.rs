@@ -17,11 +17,12 @@ impl DepositStore for Shipping {
         token: TokenRecord,
         vaults: &[Id],
         session: Option<&Id>,
+        expected_user_public_key: Option<&[u8]>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let event = audit.clone();
         self.inner
-            .create_deposit_token(token, vaults, session, audit)
+            .create_deposit_token(token, vaults, session, expected_user_public_key, audit)
             .await?;
         self.log.write(std::slice::from_ref(&event));
         Ok(())
