@@ -570,9 +570,14 @@ pub(crate) async fn revoke_token(
     audit_event: AuditEvent,
 ) -> StoreResult<Revoked> {
     let mut tx = pool.write().await?;
+    // The user's row first, whatever the token: the lock order of a mint, a vault's
+    // creation, a share and a conversion, which lock the user before any vault. Without it
+    // a vault created (or shared) while this runs could seal a grant to this "*" token
+    // after the vaults below are read: the grant goes with the token, but that vault would
+    // never be marked due, and a copy of the database from that moment opens its first key.
+    crate::star_tokens::lock_user(&mut tx, user).await?;
     // A token that ever held the user key leaves it in old copies of the database: only a
-    // new user key ends that, due from now (its user's row first: the lock order of a
-    // mint, a vault's creation and a conversion, which lock the user before any vault).
+    // new user key ends that, due from now.
     tx.execute(
         query(sql!(
             "UPDATE users SET user_key_rotation_due_at = COALESCE(user_key_rotation_due_at, $1) \
