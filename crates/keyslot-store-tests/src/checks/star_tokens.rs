@@ -405,7 +405,13 @@ check!(
             };
             let t = legacy.id;
             store
-                .create_token(legacy, vec![], None, None, audit(Some(&a.user), "token.mint"))
+                .create_token(
+                    legacy,
+                    vec![],
+                    None,
+                    None,
+                    audit(Some(&a.user), "token.mint"),
+                )
                 .await
                 .unwrap();
             let first = vec![TokenVaultSlot {
@@ -459,7 +465,13 @@ check!(
                 ..token_record(&who.user, false, Some(b"t wraps uk".to_vec()))
             };
             store
-                .create_token(legacy, vec![], None, None, audit(Some(&who.user), "token.mint"))
+                .create_token(
+                    legacy,
+                    vec![],
+                    None,
+                    None,
+                    audit(Some(&who.user), "token.mint"),
+                )
                 .await
                 .unwrap();
         }
