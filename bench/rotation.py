@@ -24,8 +24,8 @@ import collections, json, math, os, re, shutil, subprocess, sys, tempfile, time
 
 from common import port, sh, wait, wrk
 
-# `keyslot serve`'s default --rewrap-batch: the items an explicit rotation moves in its own
-# request, and each write afterwards.
+# `keyslot serve`'s default --rewrap-batch: the items an explicit rotation moves right after
+# it answers (since a006d3d; before, inside its request), and each write afterwards.
 BATCH = 500
 
 
@@ -174,8 +174,8 @@ def report(r):
     """Markdown lines: the rotation table, the re-wrap table, the p99 table, and the targets."""
     rot, rw, p = r["rotate"], r["rewrap"], r["p99"]
     lines = [f"Rotation: `POST /v1/vaults/{{v}}/rotate`, {r['rounds']} interleaved rounds per vault, "
-             f"{r['tokens']} tokens scoped to each vault; as shipped (the request also moves the first re-wrap batch, "
-             f"≤{r['batch']} items), and on the same data with the re-wrap off (`--rewrap-batch 0`):", "",
+             f"{r['tokens']} tokens scoped to each vault; as shipped (the first re-wrap batch of "
+             f"≤{r['batch']} items follows each answer, so back-to-back rounds may overlap it), and on the same data with the re-wrap off (`--rewrap-batch 0`):", "",
              "| vault | items | median ms | min ms | max ms | grants sealed | re-wrap off: median ms | min ms | max ms |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, x in rot.items():
