@@ -403,3 +403,68 @@ async fn recover_and_rotate_answers_the_code_that_works_sqlite() {
 async fn recover_and_rotate_answers_the_code_that_works_postgres() {
     recover_and_rotate_answers_the_code_that_works(true).await;
 }
+
+/// A user-key rotation whose vault rotations all fail after its swap committed still
+/// answers, with the recovery code the swap had to replace: that answer is the only copy
+/// of it. The vaults are left due and rotate at their next use.
+async fn a_rotation_whose_vaults_fail_still_answers_the_new_code(postgres: bool) {
+    let name = format!("ukr_vaults_fail_{}", if postgres { "pg" } else { "sqlite" });
+    let Some(p) = pair(postgres, &name).await else {
+        return;
+    };
+    let u = user(&p.a, "vera").await;
+    // A recovery code whose public key could not be stored: a rotation must replace it.
+    p.gated.before(Gate::RecoveryPublicKey, 1, || {
+        Box::pin(async { Some(keyslot_core::StoreError::Unavailable("hooked".into())) })
+    });
+    p.a.recover(
+        u.name,
+        &u.recovery_code,
+        Password::new(NEW_PASSWORD),
+        false,
+        IP,
+    )
+    .await
+    .unwrap();
+    let session =
+        p.a.login(u.name, Password::new(NEW_PASSWORD), IP, None)
+            .await
+            .unwrap()
+            .session
+            .to_string();
+    let principal = p.a.authenticate_session(&session, None).await.unwrap();
+    // Every vault rotation after the swap fails.
+    p.gated.before(Gate::RotateVault, 1000, || {
+        Box::pin(async { Some(keyslot_core::StoreError::Unavailable("hooked".into())) })
+    });
+    let done =
+        p.a.rotate_user_key(&principal, &session, Password::new(NEW_PASSWORD), false, IP)
+            .await
+            .unwrap_or_else(|e| panic!("the swap committed, yet the rotation answered {e:?}"));
+    assert!(
+        p.gated.disarm(Gate::RotateVault) >= 1,
+        "a vault rotation was tried"
+    );
+    assert_eq!(done.vaults_rotated, 0);
+    assert!(done.vaults_due >= 1, "{done:?}");
+    let fresh = done
+        .recovery_code
+        .as_ref()
+        .expect("the code the swap issued is answered")
+        .to_string();
+    // That code recovers the account, and everything still opens.
+    p.b.recover(u.name, &fresh, Password::new(PASSWORD), false, IP)
+        .await
+        .unwrap_or_else(|e| panic!("the answered code is dead: {e:?}"));
+    opens_with(&p.b, &u, PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_whose_vaults_fail_still_answers_the_new_code_sqlite() {
+    a_rotation_whose_vaults_fail_still_answers_the_new_code(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_whose_vaults_fail_still_answers_the_new_code_postgres() {
+    a_rotation_whose_vaults_fail_still_answers_the_new_code(true).await;
+}

@@ -42,6 +42,7 @@ pub(crate) struct Sql {
 /// | `GREATEST` | `MAX` (two-argument scalar form) | `GREATEST` |
 /// | `FOR_UPDATE` | nothing (the write transaction already holds the lock) | ` FOR UPDATE` |
 /// | `FOR_SHARE` | nothing (likewise) | ` FOR SHARE` |
+/// | `FOR_NO_KEY_UPDATE` | nothing (likewise) | ` FOR NO KEY UPDATE` |
 /// | `LEAST` | `MIN` (two-argument scalar form) | `LEAST` |
 macro_rules! sql {
     ($($part:tt)+) => {
@@ -73,6 +74,12 @@ macro_rules! sql_word {
     };
     (sqlite FOR_SHARE) => {
         ""
+    };
+    (sqlite FOR_NO_KEY_UPDATE) => {
+        ""
+    };
+    (postgres FOR_NO_KEY_UPDATE) => {
+        " FOR NO KEY UPDATE"
     };
     (postgres FOR_SHARE) => {
         " FOR SHARE"

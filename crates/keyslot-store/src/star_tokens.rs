@@ -50,9 +50,16 @@ pub(crate) async fn live(pool: &Pool, user: &Id, now: Timestamp) -> StoreResult<
 }
 
 /// Lock a user's row until commit (`NotFound`: no such user).
+///
+/// `FOR NO KEY UPDATE` on PostgreSQL, not `FOR UPDATE`: it serialises every caller of this
+/// and every update of the row (a user-key swap) just the same, but does not block the
+/// `FOR KEY SHARE` lock a foreign key takes when another transaction inserts a row that
+/// references the user (a rotation sealing a grant to them while holding a vault lock).
+/// With `FOR UPDATE`, a revocation (user, then vaults) and such a rotation (vault, then the
+/// user's key-share lock) could deadlock.
 pub(crate) async fn lock_user(tx: &mut Tx, user: &Id) -> StoreResult<()> {
     tx.optional(
-        query(sql!("SELECT id FROM users WHERE id = $1" FOR_UPDATE)).bind(user),
+        query(sql!("SELECT id FROM users WHERE id = $1" FOR_NO_KEY_UPDATE)).bind(user),
         |r| r.bytes("id"),
     )
     .await?

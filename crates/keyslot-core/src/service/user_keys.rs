@@ -132,18 +132,40 @@ impl Keyslot {
             user_key: new,
             ip: principal.ip(),
         };
-        let old_pair = user_key_vaults::old_pair(old, user_id, &user.x25519_wrapped)?;
+        // From here on the swap has committed: the answer must reach the caller whatever
+        // happens to the vault rotations (it may carry the only copy of a new recovery
+        // code). A rotation that fails leaves its vault due, as the swap marked it, and
+        // the next request that writes or reads it rotates it.
         let due = std::mem::take(&mut done.1);
-        let Principal::Session { user_key: new, .. } = &rekeyed else {
-            return Err(Error::Unauthorized);
+        let old_pair = match user_key_vaults::old_pair(old, user_id, &user.x25519_wrapped) {
+            Ok(pair) => Some(pair),
+            Err(e) => {
+                tracing::warn!(error = %e, "user-key rotation: the vaults are left due");
+                None
+            }
         };
-        let keys = user_key_vaults::SwappedKeys {
-            user: *user_id,
-            old_pair: &old_pair,
-            new,
+        let Principal::Session { user_key: new, .. } = &rekeyed else {
+            done.0.vaults_due += due.len();
+            return Ok(done.0);
         };
         for vault in &due {
-            if self.rotate_for_user_key(&rekeyed, &keys, vault).await? {
+            let rotated = match &old_pair {
+                Some(old_pair) => {
+                    let keys = user_key_vaults::SwappedKeys {
+                        user: *user_id,
+                        old_pair,
+                        new,
+                    };
+                    self.rotate_for_user_key(&rekeyed, &keys, vault)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(vault = %vault, error = %e, "user-key rotation: vault left due");
+                            false
+                        })
+                }
+                None => false,
+            };
+            if rotated {
                 done.0.vaults_rotated += 1;
             } else {
                 done.0.vaults_due += 1;
