@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `POST /v1/signup` answer.
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/signup` answer. Its `Debug` never shows the recovery code.
+#[derive(Clone, Deserialize)]
 pub struct SignedUp {
     /// User id.
     pub user_id: String,
@@ -49,7 +49,7 @@ pub struct Me {
     pub username: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub(crate) struct Recovered {
     pub recovery_code: String,
 }
@@ -233,4 +233,22 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
+}
+
+impl std::fmt::Debug for SignedUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedUp")
+            .field("user_id", &self.user_id)
+            .field("vault_id", &self.vault_id)
+            .field("recovery_code", &"<redacted>")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Recovered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recovered")
+            .field("recovery_code", &"<redacted>")
+            .finish()
+    }
 }

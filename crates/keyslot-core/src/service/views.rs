@@ -6,8 +6,7 @@ use zeroize::Zeroizing;
 
 use crate::model::Timestamp;
 
-/// Sign-up result.
-#[derive(Debug)]
+/// Sign-up result. Its `Debug` never shows the recovery code.
 pub struct SignedUp {
     /// The new user.
     pub user_id: Id,
@@ -90,7 +89,7 @@ pub struct ItemSummary {
 }
 
 /// An item as read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Item {
     /// Id.
     pub id: Id,
@@ -133,8 +132,7 @@ pub struct Token {
     pub last_used_at: Option<Timestamp>,
 }
 
-/// A new token.
-#[derive(Debug)]
+/// A new token. Its `Debug` never shows the token text.
 pub struct Minted {
     /// Id.
     pub id: Id,
@@ -184,4 +182,73 @@ pub struct AuditPage {
     pub events: Vec<AuditEntry>,
     /// Where the next page starts (opaque to callers), when this one was full.
     pub next: Option<i64>,
+}
+
+// Secrets shown once, and the values users store, never reach a log through `Debug`.
+impl std::fmt::Debug for SignedUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedUp")
+            .field("user_id", &self.user_id)
+            .field("vault_id", &self.vault_id)
+            .field("recovery_code", &"<redacted>")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Minted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Minted")
+            .field("id", &self.id)
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The item's name and version show (they help a failing assertion); its value does not.
+impl std::fmt::Debug for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Item")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("value", &"<redacted>")
+            .field("version", &self.version)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let id = Id::random().unwrap();
+        let shown = format!(
+            "{:?} {:?} {:?}",
+            SignedUp {
+                user_id: id,
+                vault_id: id,
+                recovery_code: Zeroizing::new("RECOVERY-SECRET".into()),
+            },
+            Minted {
+                id,
+                token: Zeroizing::new("kst_TOKEN-SECRET".into()),
+                expires_at: 0,
+            },
+            Item {
+                id,
+                name: "db".into(),
+                value: serde_json::json!("VALUE-SECRET"),
+                version: 1,
+                updated_at: 0,
+            },
+        );
+        for secret in ["RECOVERY-SECRET", "TOKEN-SECRET", "VALUE-SECRET"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("db"), "{shown}");
+    }
 }
