@@ -138,33 +138,30 @@ impl Keyslot {
         // the next request that writes or reads it rotates it.
         let due = std::mem::take(&mut done.1);
         let old_pair = match user_key_vaults::old_pair(old, user_id, &user.x25519_wrapped) {
-            Ok(pair) => Some(pair),
+            Ok(pair) => pair,
             Err(e) => {
                 tracing::warn!(error = %e, "user-key rotation: the vaults are left due");
-                None
+                done.0.vaults_due += due.len();
+                return Ok(done.0);
             }
         };
         let Principal::Session { user_key: new, .. } = &rekeyed else {
             done.0.vaults_due += due.len();
             return Ok(done.0);
         };
+        let keys = user_key_vaults::SwappedKeys {
+            user: *user_id,
+            old_pair: &old_pair,
+            new,
+        };
         for vault in &due {
-            let rotated = match &old_pair {
-                Some(old_pair) => {
-                    let keys = user_key_vaults::SwappedKeys {
-                        user: *user_id,
-                        old_pair,
-                        new,
-                    };
-                    self.rotate_for_user_key(&rekeyed, &keys, vault)
-                        .await
-                        .unwrap_or_else(|e| {
-                            tracing::warn!(vault = %vault, error = %e, "user-key rotation: vault left due");
-                            false
-                        })
-                }
-                None => false,
-            };
+            let rotated = self
+                .rotate_for_user_key(&rekeyed, &keys, vault)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(vault = %vault, error = %e, "user-key rotation: vault left due");
+                    false
+                });
             if rotated {
                 done.0.vaults_rotated += 1;
             } else {
