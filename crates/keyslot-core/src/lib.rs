@@ -27,6 +27,6 @@ pub mod sweeper;
 pub mod user_key_store;
 
 pub use error::{Error, FieldError, Result};
-pub use principal::{Principal, TokenAccess};
+pub use principal::{ClientActor, Principal, TokenAccess};
 pub use service::{Config, KeysRotated, Keyslot, StrengthCheckHook, check_seal_key, views};
 pub use store::{Store, StoreError};

@@ -41,6 +41,39 @@ pub enum Principal {
         /// The client address, when known.
         ip: Option<IpAddr>,
     },
+    /// A caller that does its own crypto (end-to-end mode, docs/END-TO-END.md): an
+    /// end-to-end account's session, or any token presented as a `ksa_` auth proof. It
+    /// holds no key — the server never had one to give it — so every answer it gets is
+    /// ciphertext and every write it makes is ciphertext the client made.
+    Client {
+        /// The user.
+        user: Id,
+        /// Which credential authenticated it.
+        actor: ClientActor,
+        /// The client address, when known.
+        ip: Option<IpAddr>,
+    },
+}
+
+/// The credential behind a [`Principal::Client`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientActor {
+    /// An end-to-end account's session: authenticates only; the client keeps the user key.
+    Session {
+        /// The session id.
+        session: Id,
+    },
+    /// A token presented as `ksa_` (an auth proof, never its secret).
+    Token {
+        /// The token id.
+        token: Id,
+        /// Whether it may write.
+        can_write: bool,
+        /// A write-only deposit token.
+        deposit: bool,
+        /// A `"*"` token.
+        all_vaults: bool,
+    },
 }
 
 /// What a token's keys reach: only its own slots, one per vault, under its wrap key. A
@@ -59,14 +92,16 @@ impl Principal {
     /// The user this principal acts for.
     pub const fn user(&self) -> &Id {
         match self {
-            Self::Session { user, .. } | Self::Token { user, .. } => user,
+            Self::Session { user, .. } | Self::Token { user, .. } | Self::Client { user, .. } => {
+                user
+            }
         }
     }
 
     /// The client address this request came from, when known.
     pub const fn ip(&self) -> Option<IpAddr> {
         match self {
-            Self::Session { ip, .. } | Self::Token { ip, .. } => *ip,
+            Self::Session { ip, .. } | Self::Token { ip, .. } | Self::Client { ip, .. } => *ip,
         }
     }
 
@@ -83,21 +118,48 @@ impl Principal {
     pub fn actor(&self) -> String {
         match self {
             Self::Session { session, .. } => format!("session:{session}"),
-            Self::Token { token, .. } => format!("token:{token}"),
+            Self::Token { token, .. }
+            | Self::Client {
+                actor: ClientActor::Token { token, .. },
+                ..
+            } => format!("token:{token}"),
+            Self::Client {
+                actor: ClientActor::Session { session },
+                ..
+            } => format!("session:{session}"),
         }
     }
 
     /// Whether this is a write-only deposit token (it holds no vault key).
     pub const fn is_deposit(&self) -> bool {
-        matches!(self, Self::Token { deposit: true, .. })
+        matches!(
+            self,
+            Self::Token { deposit: true, .. }
+                | Self::Client {
+                    actor: ClientActor::Token { deposit: true, .. },
+                    ..
+                }
+        )
+    }
+
+    /// Whether this caller does its own crypto (end-to-end session or `ksa_` token).
+    pub const fn is_client_side(&self) -> bool {
+        matches!(self, Self::Client { .. })
     }
 
     /// Session-only routes: refuse tokens with 403.
     pub fn require_session(&self) -> crate::Result<(&Id, &UserKey)> {
         match self {
             Self::Session { user, user_key, .. } => Ok((user, user_key)),
-            Self::Token { .. } => Err(crate::Error::Forbidden(
+            Self::Token { .. }
+            | Self::Client {
+                actor: ClientActor::Token { .. },
+                ..
+            } => Err(crate::Error::Forbidden(
                 "this route needs a session, not an API token",
+            )),
+            Self::Client { .. } => Err(crate::Error::Forbidden(
+                "this account is end-to-end: the client does this operation and sends its result",
             )),
         }
     }

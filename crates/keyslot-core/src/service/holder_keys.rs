@@ -39,9 +39,10 @@ pub(super) enum HolderKeys<'a> {
 }
 
 impl<'a> HolderKeys<'a> {
-    /// A session's user keys, or a token's own.
-    pub(super) const fn of(principal: &'a Principal) -> Self {
-        match principal {
+    /// A session's user keys, or a token's own. A client-side caller (end-to-end) holds
+    /// none: the server cannot act for it with keys, so this refuses.
+    pub(super) fn of(principal: &'a Principal) -> Result<Self> {
+        Ok(match principal {
             Principal::Session { user, user_key, .. } => Self::User { user, user_key },
             Principal::Token {
                 token,
@@ -53,7 +54,12 @@ impl<'a> HolderKeys<'a> {
                 secret,
                 credential: &access.credential,
             },
-        }
+            Principal::Client { .. } => {
+                return Err(Error::Forbidden(
+                    "this caller is end-to-end: the client does this key operation",
+                ));
+            }
+        })
     }
 
     /// Whose slots and grants these keys open.

@@ -125,7 +125,19 @@ impl KeyRing {
 /// session, or the token itself for any token (`"*"` tokens too: no token holds the user
 /// key).
 pub(super) const fn holder_of(principal: &Principal) -> Holder {
-    HolderKeys::of(principal).holder()
+    match principal {
+        Principal::Session { user, .. }
+        | Principal::Client {
+            user,
+            actor: crate::ClientActor::Session { .. },
+            ..
+        } => Holder::User(*user),
+        Principal::Token { token, .. }
+        | Principal::Client {
+            actor: crate::ClientActor::Token { token, .. },
+            ..
+        } => Holder::Token(*token),
+    }
 }
 
 impl Keyslot {
@@ -202,7 +214,7 @@ impl Keyslot {
         state: &VaultState,
         slot: &HolderSlot,
     ) -> Result<OpenVault> {
-        HolderKeys::of(principal).open(state, slot)
+        HolderKeys::of(principal)?.open(state, slot)
     }
 
     /// Open the holder's newest pending grant with its private key and turn it into its
@@ -215,7 +227,7 @@ impl Keyslot {
         state: &VaultState,
     ) -> Result<Option<OpenVault>> {
         debug_assert_eq!(holder, holder_of(principal));
-        self.convert_grant_as(&HolderKeys::of(principal), state)
+        self.convert_grant_as(&HolderKeys::of(principal)?, state)
             .await
     }
 
@@ -267,7 +279,7 @@ impl Keyslot {
         // The caller keeps the new key only if it still holds access: a member removing
         // themselves runs the rotation with the key they held, and keeps nothing of it.
         let keeps_access = holders.iter().any(|h| h.holder == own);
-        let own_slot = HolderKeys::of(principal).wrap(&owner, &vault, to, &new_key)?;
+        let own_slot = HolderKeys::of(principal)?.wrap(&owner, &vault, to, &new_key)?;
         let others: Vec<PublicHolder> = holders.into_iter().filter(|h| h.holder != own).collect();
         // Every MAC checked (one job off the runtime) before anything is sealed.
         let keys = self.checked_public_keys(principal, &others).await?;
