@@ -30,6 +30,10 @@ pub struct UserRecord {
     pub locked_until: Option<Timestamp>,
     /// When an operator disabled the account: no login, no session, no token works.
     pub disabled_at: Option<Timestamp>,
+    /// An end-to-end account (docs/END-TO-END.md): chosen at sign-up, never changed. Its
+    /// client does every key operation; the password slot's verifier checks the client's
+    /// `auth`, and no password ever reaches the server.
+    pub end_to_end: bool,
 }
 
 /// The recovery-code slot of a user.
@@ -62,6 +66,10 @@ pub struct SessionRecord {
     pub last_seen_at: Timestamp,
     /// Absolute expiry.
     pub expires_at: Timestamp,
+    /// A session of an end-to-end account (from its user's row): it authenticates only,
+    /// and `wrapped_user_key` is the client's unlock slot (empty until the client stores
+    /// it), which the server cannot open.
+    pub end_to_end: bool,
 }
 
 /// An API token.

@@ -158,6 +158,7 @@ pub trait Store:
     + crate::public_key_store::PublicKeyStore
     + crate::memberstore::MemberStore
     + crate::user_key_store::UserKeyStore
+    + crate::e2e_store::E2eAccountStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -22,6 +22,7 @@ use keyslot_crypto::Id;
 use tokio::sync::{Barrier, Semaphore};
 
 mod deposits;
+mod e2e_accounts;
 mod hooks;
 mod keys;
 mod members;

@@ -13,12 +13,19 @@ use crate::{audit, rows, vaults};
 /// Sign-up in one transaction; the user's public-key MAC goes in with the user's row.
 pub(crate) async fn create(pool: &Pool, a: NewAccount) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    insert(&mut tx, &a).await?;
+    tx.commit().await
+}
+
+/// Every row of a sign-up, inside the caller's transaction (an end-to-end sign-up adds
+/// its keys in the same one).
+pub(crate) async fn insert(tx: &mut Tx, a: &NewAccount) -> StoreResult<()> {
     let u = &a.user;
     let name_key = username_key(&u.username);
     tx.execute(
         query(sql!(
             "INSERT INTO users (id, username, username_key, created_at, password_credential, password_slot, \
-             x25519_public, x25519_public_mac, x25519_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+             x25519_public, x25519_public_mac, x25519_wrapped, end_to_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&u.id)
         .bind(&u.username)
@@ -28,7 +35,8 @@ pub(crate) async fn create(pool: &Pool, a: NewAccount) -> StoreResult<()> {
         .bind(&u.password_slot)
         .bind(&u.x25519_public)
         .bind(&a.user_public_key_mac)
-        .bind(&u.x25519_wrapped),
+        .bind(&u.x25519_wrapped)
+        .bind(u.end_to_end),
     )
     .await?;
     tx.execute(
@@ -41,15 +49,14 @@ pub(crate) async fn create(pool: &Pool, a: NewAccount) -> StoreResult<()> {
         .bind(&a.recovery.wrapped_user_key),
     )
     .await?;
-    vaults::insert(&mut tx, &a.vault).await?;
-    audit::insert(&mut tx, &a.audit).await?;
-    tx.commit().await
+    vaults::insert(tx, &a.vault).await?;
+    audit::insert(tx, &a.audit).await
 }
 
 pub(crate) async fn by_name(pool: &Pool, username: &str) -> StoreResult<Option<UserRecord>> {
     let name_key = username_key(username);
     pool.optional(
-        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE username_key = $1"))
+        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at, end_to_end FROM users WHERE username_key = $1"))
             .bind(&name_key),
         rows::user,
     )
@@ -58,7 +65,7 @@ pub(crate) async fn by_name(pool: &Pool, username: &str) -> StoreResult<Option<U
 
 pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<UserRecord>> {
     pool.optional(
-        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users WHERE id = $1"))
+        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at, end_to_end FROM users WHERE id = $1"))
             .bind(id),
         rows::user,
     )
@@ -67,7 +74,7 @@ pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<UserRecord
 
 pub(crate) async fn all(pool: &Pool) -> StoreResult<Vec<UserRecord>> {
     pool.all(
-        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at FROM users ORDER BY created_at, username_key")),
+        query(sql!("SELECT id, username, created_at, password_credential, password_slot, x25519_public, x25519_wrapped, failed_logins, locked_until, disabled_at, end_to_end FROM users ORDER BY created_at, username_key")),
         rows::user,
     )
     .await

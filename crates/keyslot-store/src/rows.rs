@@ -35,6 +35,7 @@ pub(crate) fn user(row: &dyn RowRead) -> StoreResult<UserRecord> {
         failed_logins: u32_col(row, "failed_logins")?,
         locked_until: row.opt_int("locked_until")?,
         disabled_at: row.opt_int("disabled_at")?,
+        end_to_end: row.flag("end_to_end")?,
     })
 }
 
@@ -56,6 +57,7 @@ pub(crate) fn session(row: &dyn RowRead) -> StoreResult<SessionRecord> {
         created_at: row.int("created_at")?,
         last_seen_at: row.int("last_seen_at")?,
         expires_at: row.int("expires_at")?,
+        end_to_end: row.flag("end_to_end")?,
     })
 }
 

@@ -75,7 +75,7 @@ pub(crate) async fn record_login(pool: &Pool, login: NewLogin) -> StoreResult<()
 /// A session by id; `None` as well when its user is disabled.
 pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<SessionRecord>> {
     pool.optional(
-        query(sql!("SELECT s.id, s.user_id, s.verifier, s.wrapped_user_key, s.created_at, s.last_seen_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.disabled_at IS NULL AND s.id = $1"))
+        query(sql!("SELECT s.id, s.user_id, s.verifier, s.wrapped_user_key, s.created_at, s.last_seen_at, s.expires_at, u.end_to_end FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.disabled_at IS NULL AND s.id = $1"))
             .bind(id),
         rows::session,
     )

@@ -78,6 +78,7 @@ impl Keyslot {
                 failed_logins: 0,
                 locked_until: None,
                 disabled_at: None,
+                end_to_end: false,
             },
             user_public_key_mac: Some(user_public_key_mac),
             recovery,
@@ -213,6 +214,7 @@ impl Keyslot {
             created_at: at,
             last_seen_at: at,
             expires_at,
+            end_to_end: false,
         };
         let mut audit = event(
             Some(&user.id),

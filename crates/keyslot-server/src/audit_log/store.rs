@@ -20,6 +20,7 @@ use keyslot_crypto::Id;
 use super::AuditLog;
 
 mod deposits;
+mod e2e_accounts;
 mod keys;
 mod members;
 mod public_keys;

@@ -47,6 +47,7 @@ pub(super) async fn account(store: &dyn Store, username: &str) -> Account {
                 failed_logins: 0,
                 locked_until: None,
                 disabled_at: None,
+                end_to_end: false,
             },
             user_public_key_mac: None,
             recovery: RecoveryRecord {
@@ -87,6 +88,7 @@ pub(super) fn session(user: &Id, at: i64) -> SessionRecord {
         created_at: at,
         last_seen_at: at,
         expires_at: at + 3600,
+        end_to_end: false,
     }
 }
 

@@ -27,6 +27,7 @@ check!(
                     failed_logins: 0,
                     locked_until: None,
                     disabled_at: None,
+                    end_to_end: false,
                 },
                 user_public_key_mac: Some(b"user key mac".to_vec()),
                 recovery: RecoveryRecord {
