@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod audit;
 pub mod deposit_store;
+pub mod e2e_lifecycle_store;
 pub mod e2e_store;
 mod error;
 pub mod gate;

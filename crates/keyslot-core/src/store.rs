@@ -155,6 +155,7 @@ pub struct AuditFilter {
 pub trait Store:
     crate::keystore::KeyStore
     + crate::deposit_store::DepositStore
+    + crate::e2e_lifecycle_store::E2eLifecycleStore
     + crate::public_key_store::PublicKeyStore
     + crate::memberstore::MemberStore
     + crate::user_key_store::UserKeyStore

@@ -444,13 +444,22 @@ async fn id_set(tx: &mut Tx, q: crate::db::Query<'_>) -> StoreResult<BTreeSet<[u
 
 pub(crate) async fn rotate(pool: &Pool, r: Rotation) -> StoreResult<()> {
     let mut tx = pool.write().await?;
-    if locked_version(&mut tx, &r.vault, true).await? != r.from_version {
+    rotate_in(&mut tx, &r).await?;
+    crate::test_pause::pause("rotation").await;
+    tx.commit().await
+}
+
+/// [`rotate`]'s work inside `tx`, which it leaves uncommitted: an end-to-end client's
+/// rotation (`crate::e2e_lifecycle`) stores the new version's public key and signatures
+/// in the same transaction.
+pub(crate) async fn rotate_in(tx: &mut Tx, r: &Rotation) -> StoreResult<()> {
+    if locked_version(tx, &r.vault, true).await? != r.from_version {
         return Err(StoreError::KeyVersionMoved);
     }
     // The holders the caller sealed for must be exactly the live ones, read under the lock
     // (no disabled user, none of their tokens: nothing new is sealed to them).
     let live_tokens = id_set(
-        &mut tx,
+        tx,
         query(sql!(
             "SELECT t.id FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id \
              JOIN vault_members m ON m.vault_id = s.vault_id AND m.user_id = t.user_id \
@@ -462,7 +471,7 @@ pub(crate) async fn rotate(pool: &Pool, r: Rotation) -> StoreResult<()> {
     )
     .await?;
     let members = id_set(
-        &mut tx,
+        tx,
         query(sql!(
             "SELECT m.user_id AS id FROM vault_members m JOIN users u ON u.id = m.user_id \
              WHERE m.vault_id = $1 AND u.disabled_at IS NULL"
@@ -525,15 +534,14 @@ pub(crate) async fn rotate(pool: &Pool, r: Rotation) -> StoreResult<()> {
     )
     .await?;
     if let Some((holder, wrapped)) = &r.own_slot {
-        write_slot(&mut tx, *holder, &r.vault, to, wrapped).await?;
-        delete_older_grants(&mut tx, *holder, &r.vault, to).await?;
+        write_slot(tx, *holder, &r.vault, to, wrapped).await?;
+        delete_older_grants(tx, *holder, &r.vault, to).await?;
     }
     for g in &r.grants {
-        insert_grant(&mut tx, g, r.now).await?;
+        insert_grant(tx, g, r.now).await?;
     }
-    audit::insert(&mut tx, &r.audit).await?;
-    crate::test_pause::pause("rotation").await;
-    tx.commit().await
+    audit::insert(tx, &r.audit).await?;
+    Ok(())
 }
 
 async fn insert_grant(tx: &mut Tx, g: &Grant, at: Timestamp) -> StoreResult<()> {

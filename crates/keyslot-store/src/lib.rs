@@ -23,6 +23,7 @@ pub mod backend;
 mod db;
 mod deposit_readers;
 mod deposits;
+mod e2e_lifecycle;
 mod e2e_accounts;
 mod items;
 mod keys;

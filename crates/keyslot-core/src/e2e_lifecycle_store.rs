@@ -1,0 +1,81 @@
+//! The end-to-end part of sharing and rotation in the store ([`E2eLifecycleStore`], a
+//! supertrait of [`crate::store::Store`]; docs/END-TO-END.md §8).
+//!
+//! An end-to-end vault's keys are made, sealed and wrapped by clients; the server keeps
+//! what they send under the same rules as server mode ([`crate::keystore`]): a rotation
+//! commits only under the vault's lock, at the version it rotated from, and only if its
+//! grants name exactly the live holders found under that lock. What is new here is what
+//! comes with a client's change: the new version's public key with its owner's signature
+//! (and the server's MAC, so the public-key passes of `keyslot seal migrate` find every
+//! stored key proven), and the owner's signature over the member list.
+
+use async_trait::async_trait;
+use keyslot_crypto::Id;
+
+use crate::keystore::{Grant, Holder, Rotation};
+use crate::memberstore::NewMember;
+use crate::model::Timestamp;
+use crate::store::StoreResult;
+
+/// What a holder's key is vouched by, for a client to verify before sealing to it
+/// (END-TO-END §5): a user's signature over their own X25519 key, a token's over its key
+/// by its user, each with the signing user's identity public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolderSignature {
+    /// The holder.
+    pub holder: Holder,
+    /// The identity public key of the user who signed (the user; a token's user). `None`
+    /// for a server-mode user.
+    pub identity_public: Option<Vec<u8>>,
+    /// The identity signature over the holder's X25519 public key (`None`: not signed).
+    pub signature: Option<Vec<u8>>,
+}
+
+/// A rotation an end-to-end client made ([`E2eLifecycleStore::rotate_vault_client`]).
+#[derive(Debug, Clone)]
+pub struct ClientRotation {
+    /// The chain link, name, own slot, grants and audit event, committed under the same
+    /// rules as a server-mode rotation.
+    pub rotation: Rotation,
+    /// The new version's X25519 public key (the client derived it from the new key).
+    pub public_key: Vec<u8>,
+    /// Its MAC under the seal key (server-side bookkeeping; clients check the signature).
+    pub public_key_mac: Vec<u8>,
+    /// The owner's identity signature over `(vault, new version, public key)`.
+    pub public_key_signature: Vec<u8>,
+    /// The owner's signature over the member list at the new version, when the owner
+    /// rotates; `None` clears the stored one (it signed the old version).
+    pub members_signature: Option<Vec<u8>>,
+}
+
+/// The end-to-end part of Keyslot's sharing and rotation persistence.
+#[async_trait]
+pub trait E2eLifecycleStore {
+    /// [`crate::keystore::KeyStore::add_member_granted`] with the grant an end-to-end
+    /// owner's client sealed, storing the owner's `members_signature` over the new list in
+    /// the same transaction.
+    async fn add_member_signed(
+        &self,
+        member: NewMember,
+        token_grants: Vec<Grant>,
+        members_signature: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Replace the vault's member-list signature (`None`: clear it, the list changed
+    /// without one).
+    async fn set_members_signature(&self, vault: &Id, signature: Option<&[u8]>) -> StoreResult<()>;
+
+    /// The vault's member-list signature, if any.
+    async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>>;
+
+    /// The signatures of every member of `vault` and of every token holding a slot of it
+    /// (whatever its expiry: the caller joins them to the live holder set).
+    async fn holder_signatures(&self, vault: &Id) -> StoreResult<Vec<HolderSignature>>;
+
+    /// Commit a client's rotation: everything [`crate::keystore::KeyStore::rotate_vault`]
+    /// does, under the same conditions ([`crate::StoreError::KeyVersionMoved`] otherwise,
+    /// changing nothing), and in the same transaction the new version's public key, MAC
+    /// and signature, and the member-list signature.
+    async fn rotate_vault_client(&self, rotation: ClientRotation) -> StoreResult<()>;
+}
