@@ -23,6 +23,7 @@ use tokio::sync::{Barrier, Semaphore};
 
 mod deposits;
 mod e2e_accounts;
+mod e2e_lifecycle;
 mod hooks;
 mod keys;
 mod members;

@@ -21,6 +21,7 @@ use super::AuditLog;
 
 mod deposits;
 mod e2e_accounts;
+mod e2e_lifecycle;
 mod keys;
 mod members;
 mod public_keys;

@@ -1,0 +1,49 @@
+//! [`Shipping`] over the end-to-end sharing and rotation methods: a client's share and
+//! rotation ship their audit events once they committed, like every other change's.
+
+use async_trait::async_trait;
+use keyslot_core::e2e_lifecycle_store::{ClientRotation, E2eLifecycleStore, HolderSignature};
+use keyslot_core::keystore::Grant;
+use keyslot_core::memberstore::NewMember;
+use keyslot_core::model::Timestamp;
+use keyslot_core::store::StoreResult;
+use keyslot_crypto::Id;
+
+use super::Shipping;
+
+#[async_trait]
+impl E2eLifecycleStore for Shipping {
+    async fn add_member_signed(
+        &self,
+        member: NewMember,
+        token_grants: Vec<Grant>,
+        members_signature: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let event = member.audit.clone();
+        self.inner
+            .add_member_signed(member, token_grants, members_signature, now)
+            .await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
+    async fn set_members_signature(
+        &self,
+        vault: &Id,
+        signature: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        self.inner.set_members_signature(vault, signature).await
+    }
+    async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.members_signature(vault).await
+    }
+    async fn holder_signatures(&self, vault: &Id) -> StoreResult<Vec<HolderSignature>> {
+        self.inner.holder_signatures(vault).await
+    }
+    async fn rotate_vault_client(&self, rotation: ClientRotation) -> StoreResult<()> {
+        let event = rotation.rotation.audit.clone();
+        self.inner.rotate_vault_client(rotation).await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! [`Gated`] over the end-to-end sharing and rotation methods: passed straight through
+//! (none is gated).
+
+use async_trait::async_trait;
+use keyslot_core::e2e_lifecycle_store::{ClientRotation, E2eLifecycleStore, HolderSignature};
+use keyslot_core::keystore::Grant;
+use keyslot_core::memberstore::NewMember;
+use keyslot_core::model::Timestamp;
+use keyslot_core::store::StoreResult;
+use keyslot_crypto::Id;
+
+use super::Gated;
+
+#[async_trait]
+impl E2eLifecycleStore for Gated {
+    async fn add_member_signed(
+        &self,
+        member: NewMember,
+        token_grants: Vec<Grant>,
+        members_signature: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.inner
+            .add_member_signed(member, token_grants, members_signature, now)
+            .await
+    }
+    async fn set_members_signature(
+        &self,
+        vault: &Id,
+        signature: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        self.inner.set_members_signature(vault, signature).await
+    }
+    async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.members_signature(vault).await
+    }
+    async fn holder_signatures(&self, vault: &Id) -> StoreResult<Vec<HolderSignature>> {
+        self.inner.holder_signatures(vault).await
+    }
+    async fn rotate_vault_client(&self, rotation: ClientRotation) -> StoreResult<()> {
+        self.inner.rotate_vault_client(rotation).await
+    }
+}
