@@ -53,6 +53,14 @@ pub enum Error {
         /// What the caller is waiting for.
         detail: &'static str,
     },
+    /// An end-to-end write sealed under a vault key version that is no longer the
+    /// current one (a rotation committed since the client read the vault): 409
+    /// `stale-key-version`; read the vault again and seal under `current`.
+    #[error("stale key version; current is {current}")]
+    StaleKeyVersion {
+        /// The vault's current key version.
+        current: u32,
+    },
     /// The request conflicts with the present state (already a member; the last owner of
     /// a vault cannot leave or be demoted): 409, with the reason.
     #[error("conflict: {0}")]

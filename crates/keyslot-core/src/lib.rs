@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod client_store;
 pub mod deposit_store;
 pub mod e2e_lifecycle_store;
 pub mod e2e_store;
@@ -30,5 +31,7 @@ pub mod user_key_store;
 
 pub use error::{Error, FieldError, Result};
 pub use principal::{ClientActor, Principal, TokenAccess};
-pub use service::{Config, KeysRotated, Keyslot, StrengthCheckHook, check_seal_key, views};
+pub use service::{
+    Config, KeysRotated, Keyslot, StrengthCheckHook, check_seal_key, client_views, views,
+};
 pub use store::{Store, StoreError};

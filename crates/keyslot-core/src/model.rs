@@ -178,6 +178,10 @@ pub struct ItemRecord {
     pub name: Vec<u8>,
     /// Value (JSON), under the item key.
     pub value: Vec<u8>,
+    /// The name's blind index (FORMAT §11.3): HMAC of the name under a key derived from
+    /// the vault key of `key_version`, so a client finds one item by name without
+    /// downloading every name. `None` for rows written before it existed.
+    pub name_index: Option<Vec<u8>>,
     /// When the item was created.
     pub created_at: Timestamp,
     /// When this version was written.

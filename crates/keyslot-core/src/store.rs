@@ -154,6 +154,7 @@ pub struct AuditFilter {
 #[async_trait]
 pub trait Store:
     crate::keystore::KeyStore
+    + crate::client_store::ClientStore
     + crate::deposit_store::DepositStore
     + crate::e2e_lifecycle_store::E2eLifecycleStore
     + crate::public_key_store::PublicKeyStore

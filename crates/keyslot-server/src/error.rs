@@ -143,6 +143,14 @@ impl From<Error> for ApiError {
             ),
             Error::Invalid(fields) => Self::invalid(fields),
             Error::Conflict(why) => Self::new(StatusCode::CONFLICT, "conflict", "Conflict", why),
+            Error::StaleKeyVersion { current } => Self::new(
+                StatusCode::CONFLICT,
+                "stale-key-version",
+                "Stale key version",
+                format!(
+                    "the vault key is at version {current} now: read the vault again and seal under it"
+                ),
+            ),
             Error::RotationDue {
                 retry_after,
                 detail,

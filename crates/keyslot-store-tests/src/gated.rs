@@ -21,6 +21,7 @@ use keyslot_core::store::{
 use keyslot_crypto::Id;
 use tokio::sync::{Barrier, Semaphore};
 
+mod client_items;
 mod deposits;
 mod e2e_accounts;
 mod e2e_lifecycle;

@@ -307,8 +307,8 @@ async fn claim(pool: &Pool, deposit_id: &Id, i: ItemRecord, token: &Id) -> Store
     }
     tx.execute(
         query(sql!(
-            "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at, name_index) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(&i.id)
         .bind(&i.vault_id)
@@ -319,7 +319,8 @@ async fn claim(pool: &Pool, deposit_id: &Id, i: ItemRecord, token: &Id) -> Store
         .bind(&i.name)
         .bind(&i.value)
         .bind(i.created_at)
-        .bind(i.updated_at),
+        .bind(i.updated_at)
+        .bind(&i.name_index),
     )
     .await?;
     tx.execute(

@@ -11,7 +11,7 @@ use crate::{audit, rows};
 /// A vault's items in the order they were made.
 pub(crate) async fn of_vault(pool: &Pool, user: &Id, vault: &Id) -> StoreResult<Vec<ItemRecord>> {
     pool.all(
-        query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE vault_id = $1 AND user_id = $2 ORDER BY created_at, " SEQ))
+        query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, name_index, created_at, updated_at FROM items WHERE vault_id = $1 AND user_id = $2 ORDER BY created_at, " SEQ))
             .bind(vault)
             .bind(user),
         rows::item,
@@ -26,7 +26,7 @@ pub(crate) async fn one(
     item: &Id,
 ) -> StoreResult<Option<ItemRecord>> {
     pool.optional(
-        query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3"))
+        query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, name_index, created_at, updated_at FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3"))
             .bind(item)
             .bind(vault)
             .bind(user),
@@ -43,7 +43,7 @@ pub(crate) async fn with_vault_key(
 ) -> StoreResult<Option<(u32, Vec<u8>, ItemRecord)>> {
     pool.optional(
         query(sql!(
-            "SELECT i.id, i.vault_id, i.user_id, i.version, i.key_version, i.wrapped_item_key, i.name, i.value, i.created_at, i.updated_at, m.key_version AS vault_key_version, m.wrapped_vault_key \
+            "SELECT i.id, i.vault_id, i.user_id, i.version, i.key_version, i.wrapped_item_key, i.name, i.value, i.name_index, i.created_at, i.updated_at, m.key_version AS vault_key_version, m.wrapped_vault_key \
              FROM items i JOIN vault_members m ON m.vault_id = i.vault_id AND m.user_id = i.user_id \
              WHERE i.id = $1 AND i.vault_id = $2 AND i.user_id = $3"
         ))
@@ -64,7 +64,7 @@ pub(crate) async fn with_token_slot(
 ) -> StoreResult<Option<(TokenVaultSlot, ItemRecord)>> {
     pool.optional(
         query(sql!(
-            "SELECT i.id, i.vault_id, i.user_id, i.version, i.key_version, i.wrapped_item_key, i.name, i.value, i.created_at, i.updated_at, s.token_id, s.key_version AS slot_key_version, s.wrapped_vault_key \
+            "SELECT i.id, i.vault_id, i.user_id, i.version, i.key_version, i.wrapped_item_key, i.name, i.value, i.name_index, i.created_at, i.updated_at, s.token_id, s.key_version AS slot_key_version, s.wrapped_vault_key \
              FROM items i JOIN token_vault_slots s ON s.vault_id = i.vault_id AND s.token_id = $1 \
              WHERE i.id = $2 AND i.vault_id = $3 AND i.user_id = $4"
         ))
@@ -111,13 +111,24 @@ async fn require_writer(tx: &mut Tx, vault: &Id, audit: &AuditEvent) -> StoreRes
 }
 
 pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+    create_signed(pool, i, None, &None, audit).await
+}
+
+/// [`create`], with the writer's identity signature of an end-to-end write.
+pub(crate) async fn create_signed(
+    pool: &Pool,
+    i: ItemRecord,
+    signer: Option<&Id>,
+    signature: &Option<Vec<u8>>,
+    audit: AuditEvent,
+) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     crate::keys::require_writable(&mut tx, &i.vault_id, i.key_version, i.updated_at).await?;
     require_writer(&mut tx, &i.vault_id, &audit).await?;
     tx.execute(
         query(sql!(
-            "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO items (id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, name_index, created_at, updated_at, signer, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(&i.id)
         .bind(&i.vault_id)
@@ -127,8 +138,11 @@ pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> Sto
         .bind(&i.wrapped_item_key)
         .bind(&i.name)
         .bind(&i.value)
+        .bind(&i.name_index)
         .bind(i.created_at)
-        .bind(i.updated_at),
+        .bind(i.updated_at)
+        .bind(signer)
+        .bind(signature),
     )
     .await?;
     audit::insert(&mut tx, &audit).await?;
@@ -139,6 +153,18 @@ pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> Sto
 /// concurrent writers with the same `If-Match`, exactly one matches; PostgreSQL re-checks
 /// the condition on the row a waiting writer was blocked on, so the others touch nothing.
 pub(crate) async fn update(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+    update_signed(pool, i, None, &None, audit).await
+}
+
+/// [`update`], with the writer's identity signature of an end-to-end write (a write
+/// without one clears the previous version's).
+pub(crate) async fn update_signed(
+    pool: &Pool,
+    i: ItemRecord,
+    signer: Option<&Id>,
+    signature: &Option<Vec<u8>>,
+    audit: AuditEvent,
+) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     crate::keys::require_writable(&mut tx, &i.vault_id, i.key_version, i.updated_at).await?;
     require_writer(&mut tx, &i.vault_id, &audit).await?;
@@ -146,7 +172,8 @@ pub(crate) async fn update(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> Sto
     let updated = tx
         .execute(
             query(sql!(
-                "UPDATE items SET version = $1, key_version = $2, wrapped_item_key = $3, name = $4, value = $5, updated_at = $6 \
+                "UPDATE items SET version = $1, key_version = $2, wrapped_item_key = $3, name = $4, value = $5, updated_at = $6, \
+                 name_index = $11, signer = $12, signature = $13 \
                  WHERE id = $7 AND vault_id = $8 AND user_id = $9 AND version = $10"
             ))
             .bind(rows::version_to_db(i.version)?)
@@ -158,7 +185,10 @@ pub(crate) async fn update(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> Sto
             .bind(&i.id)
             .bind(&i.vault_id)
             .bind(&i.user_id)
-            .bind(previous),
+            .bind(previous)
+            .bind(&i.name_index)
+            .bind(signer)
+            .bind(signature),
         )
         .await?;
     if updated == 0 {

@@ -25,6 +25,7 @@ mod deposit_readers;
 mod deposits;
 mod e2e_lifecycle;
 mod e2e_accounts;
+mod e2e_items;
 mod items;
 mod keys;
 mod limits;

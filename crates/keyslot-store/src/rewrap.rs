@@ -17,7 +17,7 @@ pub(crate) async fn items_to_rewrap(
 ) -> StoreResult<Vec<ItemRecord>> {
     pool.all(
         query(sql!(
-            "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, created_at, updated_at \
+            "SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, name_index, created_at, updated_at \
              FROM items WHERE vault_id = $1 AND key_version < $2 ORDER BY key_version LIMIT $3"
         ))
         .bind(vault)
@@ -43,7 +43,8 @@ pub(crate) async fn rewrap_items(
         replaced += tx
             .execute(
                 query(sql!(
-                    "UPDATE items SET key_version = $1, wrapped_item_key = $2, name = $3, value = $4 \
+                    "UPDATE items SET key_version = $1, wrapped_item_key = $2, name = $3, value = $4, name_index = $9, \
+                     signer = NULL, signature = NULL \
                      WHERE id = $5 AND vault_id = $6 AND version = $7 AND key_version = $8"
                 ))
                 .bind(to_version)
@@ -53,7 +54,8 @@ pub(crate) async fn rewrap_items(
                 .bind(&i.id)
                 .bind(vault)
                 .bind(rows::version_to_db(i.version)?)
-                .bind(*read_under),
+                .bind(*read_under)
+                .bind(&i.name_index),
             )
             .await?;
     }

@@ -73,7 +73,7 @@ pub(crate) fn vault(row: &dyn RowRead) -> StoreResult<VaultRecord> {
 }
 
 /// The column names an item row is read from: as stored, or aliased in a join.
-pub(crate) struct ItemColumns([&'static str; 10]);
+pub(crate) struct ItemColumns([&'static str; 11]);
 
 pub(crate) const ITEM: ItemColumns = ItemColumns([
     "id",
@@ -84,6 +84,7 @@ pub(crate) const ITEM: ItemColumns = ItemColumns([
     "wrapped_item_key",
     "name",
     "value",
+    "name_index",
     "created_at",
     "updated_at",
 ]);
@@ -96,6 +97,7 @@ pub(crate) const ITEM_ALIASED: ItemColumns = ItemColumns([
     "i_wrapped_item_key",
     "i_name",
     "i_value",
+    "i_name_index",
     "i_created_at",
     "i_updated_at",
 ]);
@@ -114,6 +116,7 @@ pub(crate) fn item_from(row: &dyn RowRead, c: &ItemColumns) -> StoreResult<ItemR
         cwrapped,
         cname,
         cvalue,
+        cindex,
         ccreated,
         cupdated,
     ] = c.0;
@@ -126,6 +129,7 @@ pub(crate) fn item_from(row: &dyn RowRead, c: &ItemColumns) -> StoreResult<ItemR
         wrapped_item_key: row.bytes(cwrapped)?,
         name: row.bytes(cname)?,
         value: row.bytes(cvalue)?,
+        name_index: row.opt_bytes(cindex)?,
         created_at: row.int(ccreated)?,
         updated_at: row.int(cupdated)?,
     })

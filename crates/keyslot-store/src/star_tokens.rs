@@ -105,7 +105,7 @@ pub(crate) async fn require_every_member_vault(
 /// ([`StoreError::KeyVersionMoved`] otherwise). Each token gets an empty slot at version 0
 /// (its first use converts the grant into it) and the grant; the vault is due at the
 /// earliest of their expiries.
-async fn grant_to_live(
+pub(crate) async fn grant_to_live(
     tx: &mut Tx,
     user: &Id,
     vault: &Id,

@@ -24,7 +24,7 @@ pub(crate) async fn read(
              s.key_version AS s_key_version, s.wrapped_vault_key AS s_wrapped, \
              cv.key_version AS cv_key_version, cv.rotation_due AS cv_rotation_due, cv.rotate_due_at AS cv_rotate_due_at, \
              i.id AS i_id, i.vault_id AS i_vault_id, i.user_id AS i_user_id, i.version AS i_version, i.key_version AS i_key_version, \
-             i.wrapped_item_key AS i_wrapped_item_key, i.name AS i_name, i.value AS i_value, i.created_at AS i_created_at, \
+             i.wrapped_item_key AS i_wrapped_item_key, i.name AS i_name, i.value AS i_value, i.name_index AS i_name_index, i.created_at AS i_created_at, \
              i.updated_at AS i_updated_at \
              FROM tokens t JOIN users u ON u.id = t.user_id AND u.disabled_at IS NULL \
              LEFT JOIN token_vault_slots s ON s.token_id = t.id AND s.vault_id = $1 \

@@ -557,6 +557,7 @@ pub(super) fn seal_item(
             .to_bytes(),
         name: Vec::new(),
         value: Vec::new(),
+        name_index: None,
         created_at,
         updated_at,
     };

@@ -4,8 +4,10 @@
 mod accounts;
 mod attempts;
 mod audit_log;
+pub mod client_views;
 mod deposit;
 mod deposit_readers;
+mod e2e_items;
 mod holder_keys;
 mod items;
 mod lifecycle;

@@ -19,6 +19,7 @@ use keyslot_crypto::Id;
 
 use super::AuditLog;
 
+mod client_items;
 mod deposits;
 mod e2e_accounts;
 mod e2e_lifecycle;

@@ -102,6 +102,7 @@ pub(super) fn item(a: &Account, version: u64, value: &[u8]) -> ItemRecord {
         wrapped_item_key: b"ik".to_vec(),
         name: b"name".to_vec(),
         value: value.to_vec(),
+        name_index: None,
         created_at: 1_000,
         updated_at: 1_000 + i64::try_from(version).unwrap(),
     }

@@ -1,0 +1,64 @@
+//! [`Shipping`] over the end-to-end item methods: an end-to-end item write's and vault
+//! creation's audit events are shipped once they committed, like every other change's.
+
+use async_trait::async_trait;
+use keyslot_core::client_store::{ClientStore, RawItem, SignedVaultKey};
+use keyslot_core::keystore::Grant;
+use keyslot_core::model::{AuditEvent, VaultRecord};
+use keyslot_core::store::StoreResult;
+use keyslot_crypto::Id;
+
+use super::Shipping;
+
+#[async_trait]
+impl ClientStore for Shipping {
+    async fn raw_items(
+        &self,
+        owner: &Id,
+        vault: &Id,
+        name_indexes: &[Vec<u8>],
+    ) -> StoreResult<Vec<RawItem>> {
+        self.inner.raw_items(owner, vault, name_indexes).await
+    }
+    async fn raw_item(&self, owner: &Id, vault: &Id, item: &Id) -> StoreResult<Option<RawItem>> {
+        self.inner.raw_item(owner, vault, item).await
+    }
+    async fn create_raw_item(&self, item: RawItem, audit: AuditEvent) -> StoreResult<()> {
+        let event = audit.clone();
+        self.inner.create_raw_item(item, audit).await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
+    async fn update_raw_item(&self, item: RawItem, audit: AuditEvent) -> StoreResult<()> {
+        let event = audit.clone();
+        self.inner.update_raw_item(item, audit).await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
+    async fn signed_vault_key(
+        &self,
+        vault: &Id,
+        key_version: u32,
+    ) -> StoreResult<Option<SignedVaultKey>> {
+        self.inner.signed_vault_key(vault, key_version).await
+    }
+    async fn create_client_vault(
+        &self,
+        vault: VaultRecord,
+        grants: Vec<Grant>,
+        public_key: &[u8],
+        mac: &[u8],
+        signature: &[u8],
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let event = audit.clone();
+        self.inner
+            .create_client_vault(vault, grants, public_key, mac, signature, audit)
+            .await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
+    async fn token_public_key_signature(&self, token: &Id) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.token_public_key_signature(token).await
+    }
+}

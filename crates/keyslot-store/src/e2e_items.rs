@@ -1,0 +1,214 @@
+//! The end-to-end part of the store ([`ClientStore`]): items as raw envelopes with their
+//! blind name index and signature, and the signatures over public keys.
+
+use async_trait::async_trait;
+use keyslot_core::client_store::{ClientStore, RawItem, SignedVaultKey};
+use keyslot_core::keystore::Grant;
+use keyslot_core::model::{AuditEvent, VaultRecord};
+use keyslot_core::store::{StoreError, StoreResult};
+use keyslot_crypto::Id;
+
+use crate::db::{Pool, RowRead, query, sql};
+use crate::{SqlStore, audit, rows};
+
+fn raw(row: &dyn RowRead) -> StoreResult<RawItem> {
+    let signer = match row.opt_bytes("signer")? {
+        Some(bytes) => Some(Id::from_slice(&bytes).map_err(|_| StoreError::Corrupt("signer"))?),
+        None => None,
+    };
+    Ok(RawItem {
+        record: rows::item(row)?,
+        signer,
+        signature: row.opt_bytes("signature")?,
+    })
+}
+
+/// Every item of the vault, or (one query per index: a client asks for a handful, one per
+/// key version its items may be under) those whose name index is among `name_indexes`.
+async fn items(
+    pool: &Pool,
+    owner: &Id,
+    vault: &Id,
+    name_indexes: &[Vec<u8>],
+) -> StoreResult<Vec<RawItem>> {
+    if name_indexes.is_empty() {
+        return pool
+            .all(
+                query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, name_index, created_at, updated_at, signer, signature FROM items WHERE vault_id = $1 AND user_id = $2 ORDER BY created_at, " SEQ))
+                    .bind(vault)
+                    .bind(owner),
+                raw,
+            )
+            .await;
+    }
+    let mut out: Vec<RawItem> = Vec::new();
+    for index in name_indexes {
+        for item in pool
+            .all(
+                query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, name_index, created_at, updated_at, signer, signature FROM items WHERE vault_id = $1 AND name_index = $2 AND user_id = $3 ORDER BY created_at, " SEQ))
+                    .bind(vault)
+                    .bind(index)
+                    .bind(owner),
+                raw,
+            )
+            .await?
+        {
+            if !out.iter().any(|i| i.record.id == item.record.id) {
+                out.push(item);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn item(pool: &Pool, owner: &Id, vault: &Id, item: &Id) -> StoreResult<Option<RawItem>> {
+    pool.optional(
+        query(sql!("SELECT id, vault_id, user_id, version, key_version, wrapped_item_key, name, value, name_index, created_at, updated_at, signer, signature FROM items WHERE id = $1 AND vault_id = $2 AND user_id = $3"))
+            .bind(item)
+            .bind(vault)
+            .bind(owner),
+        raw,
+    )
+    .await
+}
+
+async fn signed_vault_key(
+    pool: &Pool,
+    vault: &Id,
+    key_version: u32,
+) -> StoreResult<Option<SignedVaultKey>> {
+    pool.optional(
+        query(sql!(
+            "SELECT public_key, public_key_signature FROM vault_keys WHERE vault_id = $1 AND key_version = $2"
+        ))
+        .bind(vault)
+        .bind(key_version),
+        |r| {
+            Ok(SignedVaultKey {
+                public_key: r.opt_bytes("public_key")?,
+                signature: r.opt_bytes("public_key_signature")?,
+            })
+        },
+    )
+    .await
+}
+
+/// The vault's creation as `star_tokens::create_vault` does it, with its first version's
+/// public key, MAC and signature in the same transaction.
+async fn create_vault(
+    pool: &Pool,
+    vault: VaultRecord,
+    grants: Vec<Grant>,
+    key: (&[u8], &[u8], &[u8]),
+    audit_event: AuditEvent,
+) -> StoreResult<()> {
+    let (public_key, mac, signature) = key;
+    let mut tx = pool.write().await?;
+    crate::star_tokens::lock_user(&mut tx, &vault.user_id).await?;
+    crate::vaults::insert(&mut tx, &vault).await?;
+    crate::star_tokens::grant_to_live(
+        &mut tx,
+        &vault.user_id,
+        &vault.id,
+        vault.key_version,
+        &grants,
+        vault.created_at,
+    )
+    .await?;
+    tx.execute(
+        query(sql!(
+            "UPDATE vault_keys SET public_key = $1, public_key_mac = $2, public_key_signature = $3 \
+             WHERE vault_id = $4 AND key_version = $5"
+        ))
+        .bind(public_key)
+        .bind(mac)
+        .bind(signature)
+        .bind(&vault.id)
+        .bind(vault.key_version),
+    )
+    .await?;
+    audit::insert(&mut tx, &audit_event).await?;
+    tx.commit().await
+}
+
+async fn token_signature(pool: &Pool, token: &Id) -> StoreResult<Option<Vec<u8>>> {
+    Ok(pool
+        .optional(
+            query(sql!(
+                "SELECT public_key_signature FROM tokens WHERE id = $1"
+            ))
+            .bind(token),
+            |r| r.opt_bytes("public_key_signature"),
+        )
+        .await?
+        .flatten())
+}
+
+#[async_trait]
+impl ClientStore for SqlStore {
+    async fn raw_items(
+        &self,
+        owner: &Id,
+        vault: &Id,
+        name_indexes: &[Vec<u8>],
+    ) -> StoreResult<Vec<RawItem>> {
+        items(&self.pool, owner, vault, name_indexes).await
+    }
+
+    async fn raw_item(&self, owner: &Id, vault: &Id, id: &Id) -> StoreResult<Option<RawItem>> {
+        item(&self.pool, owner, vault, id).await
+    }
+
+    async fn create_raw_item(&self, item: RawItem, audit: AuditEvent) -> StoreResult<()> {
+        crate::items::create_signed(
+            &self.pool,
+            item.record,
+            item.signer.as_ref(),
+            &item.signature,
+            audit,
+        )
+        .await
+    }
+
+    async fn update_raw_item(&self, item: RawItem, audit: AuditEvent) -> StoreResult<()> {
+        crate::items::update_signed(
+            &self.pool,
+            item.record,
+            item.signer.as_ref(),
+            &item.signature,
+            audit,
+        )
+        .await
+    }
+
+    async fn signed_vault_key(
+        &self,
+        vault: &Id,
+        key_version: u32,
+    ) -> StoreResult<Option<SignedVaultKey>> {
+        signed_vault_key(&self.pool, vault, key_version).await
+    }
+
+    async fn create_client_vault(
+        &self,
+        vault: VaultRecord,
+        grants: Vec<Grant>,
+        public_key: &[u8],
+        mac: &[u8],
+        signature: &[u8],
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        create_vault(
+            &self.pool,
+            vault,
+            grants,
+            (public_key, mac, signature),
+            audit,
+        )
+        .await
+    }
+
+    async fn token_public_key_signature(&self, token: &Id) -> StoreResult<Option<Vec<u8>>> {
+        token_signature(&self.pool, token).await
+    }
+}
