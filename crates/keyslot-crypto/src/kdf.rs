@@ -39,6 +39,12 @@ impl Verifier {
             })
     }
 
+    /// `SHA-256(auth)`: the verifier of a presented `auth` value (an end-to-end client's
+    /// proof, [`crate::auth_proof::AuthProof`]).
+    pub fn of_auth(auth: &[u8; 32]) -> Self {
+        Self(Sha256::digest(auth).into())
+    }
+
     /// Constant-time check of a presented credential against the stored verifier.
     pub fn check(&self, presented: &Self) -> Result<()> {
         if bool::from(self.0.ct_eq(&presented.0)) {
@@ -55,13 +61,14 @@ impl core::fmt::Debug for Verifier {
     }
 }
 
-/// Split a credential secret into its verifier and wrap key. The slot layer
-/// ([`crate::slot`]) is the only caller; it pairs the result with the credential's kind and id.
+/// Split a credential secret into its `auth` value and wrap key. The slot layer
+/// ([`crate::slot`]) is the only caller; it pairs the result with the credential's kind and
+/// id, and keeps `auth` only for an end-to-end client to send ([`crate::auth_proof`]).
 pub(crate) fn split(
     kind: CredentialKind,
     credential_id: &Id,
     secret: &[u8],
-) -> (Verifier, WrapKey) {
+) -> (Zeroizing<[u8; 32]>, WrapKey) {
     let hk = Hkdf::<Sha256>::new(Some(credential_id.as_bytes()), secret);
     let mut auth = Zeroizing::new([0u8; 32]);
     let mut wrap = Zeroizing::new([0u8; 32]);
@@ -69,8 +76,7 @@ pub(crate) fn split(
     // HKDF-Expand fails only for outputs longer than 255 * 32 bytes; these are 32.
     let _ = hk.expand_multi_info(&[prefix, b"/auth"], auth.as_mut());
     let _ = hk.expand_multi_info(&[prefix, b"/wrap"], wrap.as_mut());
-    let verifier = Verifier(Sha256::digest(auth.as_ref()).into());
-    (verifier, WrapKey::from_bytes(*wrap))
+    (auth, WrapKey::from_bytes(*wrap))
 }
 
 /// Derive 32 bytes for another purpose from a credential secret (e.g. a token's X25519

@@ -29,12 +29,14 @@
 #![forbid(unsafe_code)]
 
 pub mod aad;
+pub mod auth_proof;
 pub mod envelope;
 mod error;
 pub mod id;
 pub mod kdf;
 pub mod keys;
 pub mod lifecycle;
+pub mod prelogin;
 pub mod public_key_mac;
 mod random;
 pub mod recovery_code;
@@ -46,6 +48,7 @@ pub mod x25519;
 
 pub use aad::{Aad, Purpose};
 pub use aad::{CredentialKind, RecipientKind};
+pub use auth_proof::AuthProof;
 pub use envelope::{Algorithm, Envelope};
 pub use error::{Error, Result};
 pub use id::Id;
@@ -59,9 +62,11 @@ pub use recovery_code::RecoveryCode;
 pub use seal::{LocalSealKey, MacLabel, SealKey};
 pub use sealed_key::{Opens, Sealable, SealedKey, open_from, seal_to};
 pub use slot::UnlockedCredential;
-pub use slot::password::{Argon2Params, KdfPolicy, Password, PasswordSlot, SealedPasswordSlot};
+pub use slot::password::{
+    Argon2Params, KdfPolicy, Password, PasswordSlot, SealedPasswordSlot, generate_salt,
+};
 pub use text_credential::{
-    CredentialFormatError, CredentialSecret, SessionCredential, TokenCredential,
+    CredentialFormatError, CredentialSecret, E2eTokenCredential, SessionCredential, TokenCredential,
 };
 pub use x25519::{
     PublicKey, RecoveryKeyPair, TokenKeyPair, UserKeyPair, VaultKeyPair, X25519Identity,

@@ -64,6 +64,9 @@ pub enum MacLabel {
     /// The MAC that binds every stored public key to its holder
     /// ([`crate::public_key_mac`]).
     PublicKey,
+    /// The prelogin's stand-in salt and credential id for a username that has no
+    /// end-to-end password slot ([`crate::prelogin::fake_parameters`]).
+    PreloginSalt,
 }
 
 impl MacLabel {
@@ -73,6 +76,7 @@ impl MacLabel {
             Self::DeviceCookie => "keyslot/v1/seal/device-cookie",
             Self::UsernameCounter => "keyslot/v1/seal/username-counter",
             Self::PublicKey => "keyslot/v1/seal/public-key-mac",
+            Self::PreloginSalt => "keyslot/v1/seal/prelogin-salt",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The text form of API tokens (`kst_…`) and session credentials (`kss_…`).
+//! The text form of API tokens (`kst_…`), end-to-end API tokens (`kse_…`) and session
+//! credentials (`kss_…`); [`crate::auth_proof`] writes `ksa_…` proofs in the same layout.
 //!
 //! ```text
 //! kst_ ‖ base62(id (16 bytes) ‖ secret (32 bytes), 65 chars) ‖ base62(CRC32(everything before), 6 chars)
@@ -26,7 +27,7 @@ const BODY_CHARS: usize = 65;
 /// Characters of base62 for the CRC32: ceil(32 / log2(62)).
 const CRC_CHARS: usize = 6;
 /// Bytes of the body: 16-byte id and 32-byte secret.
-const BODY_BYTES: usize = 48;
+pub(crate) const BODY_BYTES: usize = 48;
 
 /// Why a credential string was refused. Carries no part of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +73,26 @@ impl Kind for SessionKind {
     const KIND: CredentialKind = CredentialKind::Session;
 }
 
+/// Marker for end-to-end API tokens (`docs/END-TO-END.md` §7): the client made the
+/// token and keeps its secret; the server only ever sees the `ksa_…` proof derived from
+/// it ([`crate::auth_proof`]). Same HKDF labels as [`TokenKind`] (kind token), so the
+/// verifier, wrap key and X25519 pair are those a `kst_` token with the same id and
+/// secret would have; only the prefix differs, and it tells a script, a secret scanner
+/// and the server that this text must never be sent (the server treats a `kse_` it
+/// receives as disclosed).
+#[derive(Debug)]
+pub enum E2eTokenKind {}
+impl Kind for E2eTokenKind {
+    const PREFIX: &'static str = "kse_";
+    const KIND: CredentialKind = CredentialKind::Token;
+}
+
+/// Kinds whose secret is an API token's: they have a token key pair
+/// ([`crate::x25519::TokenKeyPair`]).
+pub trait TokenSecretKind: Kind {}
+impl TokenSecretKind for TokenKind {}
+impl TokenSecretKind for E2eTokenKind {}
+
 /// A credential: a public 128-bit id (the row it names) and a 256-bit secret.
 pub struct CredentialSecret<K: Kind> {
     id: Id,
@@ -81,6 +102,8 @@ pub struct CredentialSecret<K: Kind> {
 
 /// An API token.
 pub type TokenCredential = CredentialSecret<TokenKind>;
+/// An end-to-end API token (`kse_…`), which never leaves the client.
+pub type E2eTokenCredential = CredentialSecret<E2eTokenKind>;
 /// A session credential.
 pub type SessionCredential = CredentialSecret<SessionKind>;
 
@@ -125,32 +148,13 @@ impl<K: Kind> CredentialSecret<K> {
         let mut body = Zeroizing::new([0u8; BODY_BYTES]);
         body[..16].copy_from_slice(self.id.as_bytes());
         body[16..].copy_from_slice(self.secret.expose_secret());
-        let mut out = Zeroizing::new(String::with_capacity(
-            K::PREFIX.len() + BODY_CHARS + CRC_CHARS,
-        ));
-        out.push_str(K::PREFIX);
-        out.push_str(&base62_encode::<BODY_BYTES, BODY_CHARS>(&body));
-        let crc = crc32fast::hash(out.as_bytes());
-        out.push_str(&base62_encode::<4, CRC_CHARS>(&crc.to_be_bytes()));
-        out
+        encode_text(K::PREFIX, &body)
     }
 
     /// Parse the text form; refuses anything malformed with a typed error that carries no
     /// part of the input.
     pub fn parse(text: &str) -> Result<Self, CredentialFormatError> {
-        let rest = text
-            .strip_prefix(K::PREFIX)
-            .ok_or(CredentialFormatError::WrongPrefix(K::PREFIX))?;
-        if rest.len() != BODY_CHARS + CRC_CHARS || !rest.is_ascii() {
-            return Err(CredentialFormatError::WrongLength);
-        }
-        let (body_text, crc_text) = rest.split_at(BODY_CHARS);
-        let crc = u32::from_be_bytes(base62_decode::<4>(crc_text)?);
-        let signed = &text[..K::PREFIX.len() + BODY_CHARS];
-        if crc != crc32fast::hash(signed.as_bytes()) {
-            return Err(CredentialFormatError::Checksum);
-        }
-        let body = Zeroizing::new(base62_decode::<BODY_BYTES>(body_text)?);
+        let body = decode_text(K::PREFIX, text)?;
         let mut id = [0u8; 16];
         id.copy_from_slice(&body[..16]);
         let mut secret = [0u8; 32];
@@ -159,6 +163,38 @@ impl<K: Kind> CredentialSecret<K> {
         zeroize::Zeroize::zeroize(&mut secret);
         Ok(parsed)
     }
+}
+
+/// `prefix ‖ base62(body, 65 chars) ‖ base62(CRC32(prefix ‖ base62 body), 6 chars)`: the
+/// layout of every 48-byte text credential (`kst_`, `kse_`, `kss_`, `ksa_`).
+pub(crate) fn encode_text(prefix: &str, body: &[u8; BODY_BYTES]) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(prefix.len() + BODY_CHARS + CRC_CHARS));
+    out.push_str(prefix);
+    out.push_str(&base62_encode::<BODY_BYTES, BODY_CHARS>(body));
+    let crc = crc32fast::hash(out.as_bytes());
+    out.push_str(&base62_encode::<4, CRC_CHARS>(&crc.to_be_bytes()));
+    out
+}
+
+/// Inverse of [`encode_text`]: checks prefix, length, alphabet, range and checksum, in
+/// that order, before anything else looks at the text.
+pub(crate) fn decode_text(
+    prefix: &'static str,
+    text: &str,
+) -> Result<Zeroizing<[u8; BODY_BYTES]>, CredentialFormatError> {
+    let rest = text
+        .strip_prefix(prefix)
+        .ok_or(CredentialFormatError::WrongPrefix(prefix))?;
+    if rest.len() != BODY_CHARS + CRC_CHARS || !rest.is_ascii() {
+        return Err(CredentialFormatError::WrongLength);
+    }
+    let (body_text, crc_text) = rest.split_at(BODY_CHARS);
+    let crc = u32::from_be_bytes(base62_decode::<4>(crc_text)?);
+    let signed = &text[..prefix.len() + BODY_CHARS];
+    if crc != crc32fast::hash(signed.as_bytes()) {
+        return Err(CredentialFormatError::Checksum);
+    }
+    Ok(Zeroizing::new(base62_decode::<BODY_BYTES>(body_text)?))
 }
 
 impl CredentialSecret<SessionKind> {

@@ -33,7 +33,7 @@ use crate::envelope::{self, Envelope};
 use crate::kdf;
 use crate::keys::{UserKey, VaultKey};
 use crate::recovery_code::RecoveryCode;
-use crate::text_credential::TokenCredential;
+use crate::text_credential::{CredentialSecret, TokenSecretKind};
 use crate::{Error, Id, Result, random};
 
 /// HKDF label of a token's key pair (beside `keyslot/v1/token/auth` and `…/wrap`).
@@ -229,7 +229,8 @@ identity!(TokenKeyPair, RecipientKind::Token);
 
 impl TokenKeyPair {
     /// `HKDF-Expand(HKDF-Extract(salt = token id, IKM = secret), "keyslot/v1/token/x25519", 32)`.
-    pub fn derive(token: &TokenCredential) -> Self {
+    /// The same for a `kst_` and a `kse_` token (same secret, same labels).
+    pub fn derive<K: TokenSecretKind>(token: &CredentialSecret<K>) -> Self {
         let private = kdf::expand(token.id(), token.expose_secret(), TOKEN_LABEL.as_bytes());
         Self(Pair::from_secret(*private))
     }
@@ -237,7 +238,7 @@ impl TokenKeyPair {
 
 /// The public half of a token's X25519 key pair, derived from its secret (what the token's
 /// row stores). Same as `TokenKeyPair::derive(token).public_key()`.
-pub fn token_public_key(token: &TokenCredential) -> [u8; 32] {
+pub fn token_public_key<K: TokenSecretKind>(token: &CredentialSecret<K>) -> [u8; 32] {
     TokenKeyPair::derive(token).public_key().to_bytes()
 }
 

@@ -116,6 +116,7 @@ impl SealKey for Pkcs11SealKey {
             MacLabel::DeviceCookie => MacKey::DeviceCookie,
             MacLabel::UsernameCounter => MacKey::UsernameCounter,
             MacLabel::PublicKey => MacKey::PublicKeyMac,
+            MacLabel::PreloginSalt => MacKey::PreloginSalt,
             // A label added to the crypto core before its HSM key exists here: refuse
             // rather than answer with another purpose's key.
             _ => {

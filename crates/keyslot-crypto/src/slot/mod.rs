@@ -21,27 +21,63 @@ use crate::aad::{Aad, CredentialKind, Purpose};
 use crate::envelope::Envelope;
 use crate::kdf::{self, Verifier};
 use crate::keys::{UserKey, VaultKey, WrapKey, Wraps};
+use core::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::auth_proof::AuthProof;
 use crate::{Id, Result};
 
 /// A credential after derivation: it can prove itself and open its own slots.
-#[derive(Debug)]
+///
+/// It keeps `auth` beside its verifier: a server-mode server only compares verifiers, but
+/// an end-to-end client sends `auth` itself ([`UnlockedCredential::auth_proof`]).
 pub struct UnlockedCredential {
     kind: CredentialKind,
     id: Id,
+    auth: Zeroizing<[u8; 32]>,
     verifier: Verifier,
     wrap: WrapKey,
+}
+
+impl fmt::Debug for UnlockedCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnlockedCredential")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("auth", &"***")
+            .field("wrap", &self.wrap)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UnlockedCredential {
     /// Derive from a credential secret (HKDF). Argon2id has already run for passwords.
     pub(crate) fn derive(kind: CredentialKind, id: Id, secret: &[u8]) -> Self {
-        let (verifier, wrap) = kdf::split(kind, &id, secret);
+        let (auth, wrap) = kdf::split(kind, &id, secret);
         Self {
             kind,
             id,
-            verifier,
+            verifier: Verifier::of_auth(&auth),
+            auth,
             wrap,
         }
+    }
+
+    /// An end-to-end session's *unlock secret* (`docs/END-TO-END.md` §4): an id and 32
+    /// random bytes the client keeps (CLI session file, browser `sessionStorage`) and the
+    /// server never sees. Kind session, so its slot is an ordinary user-key slot of a
+    /// session (FORMAT §5.1 split, slot AAD with credential kind 3 and `id`).
+    pub fn from_session_unlock(id: Id, secret: &[u8; 32]) -> Self {
+        Self::derive(CredentialKind::Session, id, secret)
+    }
+
+    /// What an end-to-end client sends instead of the credential: the id and `auth`, from
+    /// which the server computes the verifier (`SHA-256(auth)`) and can derive nothing
+    /// else. Text `ksa_…` for a token, `auth` alone in base64url for a password or a
+    /// recovery code (FORMAT §11.1).
+    pub fn auth_proof(&self) -> AuthProof {
+        AuthProof::new(self.id, &self.auth)
     }
 
     /// The credential's kind.

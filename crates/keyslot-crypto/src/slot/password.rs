@@ -50,6 +50,37 @@ impl Password {
     pub fn expose_secret(&self) -> &str {
         self.0.expose_secret()
     }
+
+    /// An end-to-end client's password step (`docs/END-TO-END.md` §3): check the
+    /// parameters the prelogin answered against `policy` *before* hashing (a server, or
+    /// anyone between, that answers cheap parameters gets no cheap hash to attack; one
+    /// that answers huge ones ties up nothing), then Argon2id with `salt` and the HKDF
+    /// split with `credential_id`. The result's [`UnlockedCredential::auth_proof`] is what
+    /// the login sends; its wrap key opens the returned `wrapped_user_key`.
+    ///
+    /// The client's own "never below what I saw last for this username" check is the
+    /// caller's (it needs the client's storage); [`KdfPolicy::check`] with that floor
+    /// does it.
+    pub fn unlock_client(
+        &self,
+        params: Argon2Params,
+        salt: &[u8],
+        credential_id: Id,
+        policy: &KdfPolicy,
+    ) -> Result<UnlockedCredential> {
+        policy.check(&params)?;
+        let salt: &[u8; 16] = salt.try_into().map_err(|_| Error::Malformed {
+            what: "salt",
+            reason: "not 16 bytes",
+        })?;
+        derive(self, salt, &params, credential_id)
+    }
+}
+
+/// A fresh random 16-byte Argon2 salt, for a client building a password slot (sign-up,
+/// password change, recovery).
+pub fn generate_salt() -> Result<[u8; 16]> {
+    random::array()
 }
 
 impl fmt::Debug for Password {
@@ -80,6 +111,13 @@ impl Argon2Params {
     fn to_argon2(self) -> Result<Params> {
         Params::new(self.m_cost_kib, self.t_cost, self.p_cost, Some(32))
             .map_err(|_| Error::KdfPolicy("invalid Argon2 parameters"))
+    }
+}
+
+impl Default for Argon2Params {
+    /// [`Argon2Params::OWASP`].
+    fn default() -> Self {
+        Self::OWASP
     }
 }
 
@@ -299,9 +337,46 @@ impl PasswordSlot {
         })
     }
 
+    /// A slot from parts an end-to-end client made (`docs/END-TO-END.md` §3): the server
+    /// never sees the password, so the client runs Argon2id ([`Password::unlock_client`]
+    /// with a fresh [`generate_salt`] and credential id), wraps the user key
+    /// ([`UnlockedCredential::wrap_user_key`]) and sends these; the server checks
+    /// `params` against its policy and seals the slot ([`PasswordSlot::seal`]) as for any
+    /// other. The wrapped user key is opaque to the server.
+    pub fn from_parts(
+        params: Argon2Params,
+        salt: [u8; 16],
+        verifier: Verifier,
+        wrapped_user_key: Envelope,
+    ) -> Self {
+        Self {
+            params,
+            salt,
+            verifier,
+            wrapped_user_key,
+        }
+    }
+
     /// The stored Argon2 parameters.
     pub const fn params(&self) -> &Argon2Params {
         &self.params
+    }
+
+    /// The stored salt (public: the prelogin answers it).
+    pub const fn salt(&self) -> &[u8; 16] {
+        &self.salt
+    }
+
+    /// The stored verifier, to check an end-to-end login's
+    /// [`crate::auth_proof::AuthProof::verifier`] against.
+    pub const fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The user key wrapped under the password's wrap key, which an end-to-end login
+    /// returns to its client.
+    pub const fn wrapped_user_key(&self) -> &Envelope {
+        &self.wrapped_user_key
     }
 
     /// Check the policy, run Argon2id, check the verifier in constant time, and open the

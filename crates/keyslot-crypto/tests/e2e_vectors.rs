@@ -1,0 +1,460 @@
+//! The end-to-end formats of `docs/FORMAT.md` §11: known answers, and the refusals an
+//! attacker would try.
+//!
+//! The vector values live in one file, `tests/vectors/e2e.json` (`{"vectors": {name:
+//! value}}`), which the browser build's tests read too. This test recomputes every value
+//! from the code, checks the file against it, and checks that §11 of FORMAT.md lists
+//! exactly the file's vectors (`name = value` lines), so code, file and document cannot
+//! drift apart. Run with `KEYSLOT_PRINT_VECTORS=1` to print the computed values as JSON.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+use std::collections::BTreeMap;
+
+use keyslot_crypto::slot::password::derive;
+use keyslot_crypto::text_credential::CredentialFormatError;
+use keyslot_crypto::{
+    Argon2Params, AuthProof, E2eTokenCredential, Error, Id, KdfPolicy, LocalSealKey, MacLabel,
+    Password, SealKey, TokenCredential, TokenKeyPair, UnlockedCredential, prelogin,
+};
+
+const FORMAT_MD: &str = include_str!("../../../docs/FORMAT.md");
+const VECTORS_JSON: &str = include_str!("vectors/e2e.json");
+
+fn id(byte: u8) -> Id {
+    Id::from_bytes([byte; 16])
+}
+
+/// The password vector of §5.2: `correct horse battery staple`, salt 88…88, credential
+/// 44…44, the OWASP parameters.
+fn password_credential() -> UnlockedCredential {
+    derive(
+        &Password::new("correct horse battery staple"),
+        &[0x88; 16],
+        &Argon2Params::OWASP,
+        id(0x44),
+    )
+    .unwrap()
+}
+
+fn e2e_token() -> E2eTokenCredential {
+    E2eTokenCredential::from_parts(id(0x44), [0x55; 32])
+}
+
+/// §11.1: `kse_` and `ksa_` texts, `auth` of a token and a password.
+fn credential_vectors(v: &mut BTreeMap<String, String>) {
+    let token = e2e_token();
+    v.insert("e2e_token.text".into(), token.expose_text().to_string());
+    let proof = token.unlock().auth_proof();
+    v.insert("e2e_token.auth".into(), hex::encode(proof.expose_auth()));
+    v.insert("e2e_token.auth_proof".into(), proof.to_text().to_string());
+    let password = password_credential().auth_proof();
+    v.insert("password.auth".into(), hex::encode(password.expose_auth()));
+    v.insert(
+        "password.auth.base64url".into(),
+        password.auth_base64url().to_string(),
+    );
+}
+
+/// §11.2: the prelogin's stand-in salt and credential id, seal key 99…99 (§7).
+fn prelogin_vectors(v: &mut BTreeMap<String, String>) {
+    let seal = LocalSealKey::from_bytes([0x99; 32]);
+    let (salt, credential_id) = prelogin::fake_parameters(&seal, "alice").unwrap();
+    v.insert("prelogin.alice.salt".into(), hex::encode(salt));
+    v.insert(
+        "prelogin.alice.credential_id".into(),
+        credential_id.to_string(),
+    );
+}
+
+fn computed() -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    credential_vectors(&mut v);
+    prelogin_vectors(&mut v);
+    v
+}
+
+fn file_vectors() -> BTreeMap<String, String> {
+    let json: serde_json::Value = serde_json::from_str(VECTORS_JSON).unwrap();
+    json["vectors"]
+        .as_object()
+        .expect("tests/vectors/e2e.json has a \"vectors\" object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The `name = value` lines of FORMAT.md §11 (from its heading to the next `## `); a
+/// vector name has a dot and no space, which tells it from a formula such as `H = …`.
+fn section_11_vectors() -> BTreeMap<String, String> {
+    let start = FORMAT_MD
+        .find("\n## 11.")
+        .expect("docs/FORMAT.md has a §11");
+    let rest = &FORMAT_MD[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |at| at + 3);
+    rest[..end]
+        .lines()
+        .filter_map(|line| {
+            let (k, val) = line.split_once(" = ")?;
+            let k = k.trim();
+            (k.contains('.') && !k.contains(' ')).then(|| (k.to_owned(), val.trim().to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_vector_file_and_format_md_section_11_match_the_code() {
+    let computed = computed();
+    if std::env::var_os("KEYSLOT_PRINT_VECTORS").is_some() {
+        println!("{}", serde_json::to_string_pretty(&computed).unwrap());
+    }
+    assert_eq!(file_vectors(), computed, "tests/vectors/e2e.json");
+    assert_eq!(section_11_vectors(), computed, "docs/FORMAT.md §11");
+}
+
+// §11.1 ------------------------------------------------------------------------------
+
+#[test]
+fn a_kse_token_is_a_kst_token_with_another_prefix() {
+    // Same id and secret: same verifier, wrap key and X25519 pair (same HKDF labels), so
+    // the server stores for it what it stores for any token.
+    let e2e = e2e_token();
+    let server_mode = TokenCredential::from_parts(id(0x44), [0x55; 32]);
+    let (a, b) = (e2e.unlock(), server_mode.unlock());
+    assert_eq!(a.verifier(), b.verifier());
+    assert_eq!(
+        a.expose_wrap_key().expose_secret(),
+        b.expose_wrap_key().expose_secret()
+    );
+    assert_eq!(
+        TokenKeyPair::derive(&e2e).public_key(),
+        TokenKeyPair::derive(&server_mode).public_key()
+    );
+    // The text round-trips and starts with kse_.
+    let text = e2e.expose_text();
+    assert!(text.starts_with("kse_") && text.len() == 75);
+    let parsed = E2eTokenCredential::parse(&text).unwrap();
+    assert_eq!(parsed.id(), e2e.id());
+    assert_eq!(parsed.expose_secret(), e2e.expose_secret());
+}
+
+#[test]
+fn a_kse_token_is_refused_where_a_kst_or_ksa_is_expected_and_the_reverse() {
+    let kse = e2e_token().expose_text();
+    let kst = TokenCredential::from_parts(id(0x44), [0x55; 32]).expose_text();
+    let ksa = e2e_token().unlock().auth_proof().to_text();
+    assert_eq!(
+        TokenCredential::parse(&kse).err(),
+        Some(CredentialFormatError::WrongPrefix("kst_"))
+    );
+    assert_eq!(
+        E2eTokenCredential::parse(&kst).err(),
+        Some(CredentialFormatError::WrongPrefix("kse_"))
+    );
+    assert_eq!(
+        AuthProof::parse(&kse).err(),
+        Some(CredentialFormatError::WrongPrefix("ksa_"))
+    );
+    assert_eq!(
+        AuthProof::parse(&kst).err(),
+        Some(CredentialFormatError::WrongPrefix("ksa_"))
+    );
+    assert_eq!(
+        TokenCredential::parse(&ksa).err(),
+        Some(CredentialFormatError::WrongPrefix("kst_"))
+    );
+    // Relabelling the prefix alone breaks the checksum (it covers the prefix).
+    let relabelled = format!("kst_{}", &kse[4..]);
+    assert_eq!(
+        TokenCredential::parse(&relabelled).err(),
+        Some(CredentialFormatError::Checksum)
+    );
+    let relabelled = format!("ksa_{}", &kse[4..]);
+    assert_eq!(
+        AuthProof::parse(&relabelled).err(),
+        Some(CredentialFormatError::Checksum)
+    );
+}
+
+#[test]
+fn a_mistyped_or_truncated_ksa_is_refused_before_any_lookup() {
+    let text = e2e_token().unlock().auth_proof().to_text();
+    // One character changed in the body, and in the checksum.
+    for at in [10, text.len() - 2] {
+        let mut bytes = text.as_bytes().to_vec();
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        let typo = String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            AuthProof::parse(&typo).err(),
+            Some(CredentialFormatError::Checksum),
+            "{at}"
+        );
+    }
+    assert_eq!(
+        AuthProof::parse(&text[..text.len() - 1]).err(),
+        Some(CredentialFormatError::WrongLength)
+    );
+    // A character outside base62 (in the checksum, so the checksum cannot refuse first).
+    let mut bad = text.to_string();
+    bad.replace_range(text.len() - 1.., "-");
+    assert_eq!(
+        AuthProof::parse(&bad).err(),
+        Some(CredentialFormatError::InvalidCharacter)
+    );
+    assert_eq!(
+        AuthProof::parse("").err(),
+        Some(CredentialFormatError::WrongPrefix("ksa_"))
+    );
+    // A non-ASCII character of the right byte length is refused, not a panic.
+    let wide = format!("ksa_é{}", &text[6..]);
+    assert!(AuthProof::parse(&wide).is_err());
+}
+
+#[test]
+fn a_proof_checks_against_the_stored_verifier_and_reveals_nothing_when_printed() {
+    let token = e2e_token();
+    let unlocked = token.unlock();
+    let proof = AuthProof::parse(&unlocked.auth_proof().to_text()).unwrap();
+    assert_eq!(proof.id(), token.id());
+    unlocked.verifier().check(&proof.verifier()).unwrap();
+    // Another token's proof does not pass.
+    let other = E2eTokenCredential::from_parts(id(0x44), [0x56; 32]);
+    assert_eq!(
+        unlocked
+            .verifier()
+            .check(&other.unlock().auth_proof().verifier()),
+        Err(Error::WrongCredential)
+    );
+    // Debug shows neither auth nor the text nor the wrap key.
+    let auth_hex = hex::encode(proof.expose_auth());
+    let text = proof.to_text();
+    for printed in [format!("{proof:?}"), format!("{unlocked:?}")] {
+        assert!(!printed.contains(&auth_hex), "{printed}");
+        assert!(!printed.contains(&text[4..20]), "{printed}");
+        assert!(
+            !printed.contains(&hex::encode(unlocked.expose_wrap_key().expose_secret())),
+            "{printed}"
+        );
+    }
+}
+
+#[test]
+fn a_password_proof_travels_as_base64url_and_bad_encodings_are_refused() {
+    let proof = password_credential().auth_proof();
+    let text = proof.auth_base64url();
+    let back = AuthProof::from_base64url(id(0x44), &text).unwrap();
+    assert_eq!(back.verifier(), proof.verifier());
+    for bad in [
+        "",
+        &text[..42],
+        &format!("{}A", &*text),
+        &format!("{}=", &*text),
+        &text.replace(|c: char| c.is_ascii_digit(), "+"),
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+    ] {
+        if bad == text.as_str() {
+            continue;
+        }
+        assert!(
+            matches!(
+                AuthProof::from_base64url(id(0x44), bad),
+                Err(Error::Malformed { what: "auth", .. })
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn the_session_unlock_secret_wraps_the_user_key_as_a_session_slot() {
+    let unlock = UnlockedCredential::from_session_unlock(id(0x44), &[0x66; 32]);
+    let session = keyslot_crypto::SessionCredential::from_parts(id(0x44), [0x66; 32]).unlock();
+    // FORMAT §5.1 with kind session: the documented session vectors.
+    assert_eq!(unlock.kind(), keyslot_crypto::CredentialKind::Session);
+    assert_eq!(
+        unlock.expose_wrap_key().expose_secret(),
+        session.expose_wrap_key().expose_secret()
+    );
+    let uk = keyslot_crypto::UserKey::from_bytes([0x12; 32]);
+    let slot = unlock.wrap_user_key(&id(0x11), &uk).unwrap();
+    assert_eq!(
+        session
+            .open_user_key(&id(0x11), &slot)
+            .unwrap()
+            .expose_secret(),
+        uk.expose_secret()
+    );
+    // Another user's row, or another unlock secret, does not open it.
+    assert!(unlock.open_user_key(&id(0x12), &slot).is_err());
+    let other = UnlockedCredential::from_session_unlock(id(0x44), &[0x67; 32]);
+    assert_eq!(
+        other.open_user_key(&id(0x11), &slot).err(),
+        Some(Error::Decrypt)
+    );
+}
+
+#[test]
+fn the_client_refuses_prelogin_parameters_outside_its_policy_before_hashing() {
+    let password = Password::new("correct horse battery staple");
+    let policy = KdfPolicy::default();
+    let below = [
+        Argon2Params {
+            m_cost_kib: 8,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        Argon2Params {
+            m_cost_kib: 19 * 1024 - 1,
+            ..Argon2Params::OWASP
+        },
+        Argon2Params {
+            t_cost: 1,
+            ..Argon2Params::OWASP
+        },
+    ];
+    for params in below {
+        assert_eq!(
+            password
+                .unlock_client(params, &[0x88; 16], id(0x44), &policy)
+                .err(),
+            Some(Error::KdfPolicy("below the floor")),
+            "{params:?}"
+        );
+    }
+    // Above the ceiling: 4 TiB of memory would never finish (or abort) if it were hashed;
+    // the refusal comes at once.
+    let huge = Argon2Params {
+        m_cost_kib: u32::MAX,
+        t_cost: u32::MAX,
+        p_cost: 8,
+    };
+    let started = std::time::Instant::now();
+    assert_eq!(
+        password
+            .unlock_client(huge, &[0x88; 16], id(0x44), &policy)
+            .err(),
+        Some(Error::KdfPolicy("above the ceiling"))
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    // A client that saw stronger parameters last time raises its floor to them.
+    let seen = KdfPolicy {
+        floor: Argon2Params {
+            m_cost_kib: 64 * 1024,
+            t_cost: 3,
+            p_cost: 1,
+        },
+        ..policy
+    };
+    assert_eq!(
+        password
+            .unlock_client(Argon2Params::OWASP, &[0x88; 16], id(0x44), &seen)
+            .err(),
+        Some(Error::KdfPolicy("below the floor"))
+    );
+    // A salt that is not 16 bytes is refused.
+    assert!(matches!(
+        password.unlock_client(Argon2Params::OWASP, &[0x88; 15], id(0x44), &policy),
+        Err(Error::Malformed { what: "salt", .. })
+    ));
+}
+
+#[test]
+fn a_client_built_password_slot_unlocks_like_a_server_built_one() {
+    // The client: fresh salt and id, Argon2 at the default, the user key wrapped.
+    let policy = KdfPolicy::default();
+    let (user, credential_id) = (id(0x11), Id::random().unwrap());
+    let salt = keyslot_crypto::generate_salt().unwrap();
+    let password = Password::new("correct horse battery staple");
+    let client = password
+        .unlock_client(Argon2Params::default(), &salt, credential_id, &policy)
+        .unwrap();
+    let uk = keyslot_crypto::UserKey::generate().unwrap();
+    let wrapped = client.wrap_user_key(&user, &uk).unwrap();
+    // The server: from the parts, sealed as any slot.
+    let seal = LocalSealKey::from_bytes([0x99; 32]);
+    let slot = keyslot_crypto::PasswordSlot::from_parts(
+        Argon2Params::default(),
+        salt,
+        client.auth_proof().verifier(),
+        wrapped,
+    );
+    let sealed = slot.seal(&seal, &user, &credential_id).unwrap();
+    let opened = sealed.unseal(&seal, &user, &credential_id).unwrap();
+    // An end-to-end login: the proof checks; the returned slot opens with the client's key.
+    let login =
+        AuthProof::from_base64url(credential_id, &client.auth_proof().auth_base64url()).unwrap();
+    opened.verifier().check(&login.verifier()).unwrap();
+    assert_eq!(opened.salt(), &salt);
+    assert_eq!(
+        client
+            .open_user_key(&user, opened.wrapped_user_key())
+            .unwrap()
+            .expose_secret(),
+        uk.expose_secret()
+    );
+    // And a server-mode unlock of the same slot with the password works too.
+    assert_eq!(
+        opened
+            .unlock(&password, &policy, &user, credential_id)
+            .unwrap()
+            .expose_secret(),
+        uk.expose_secret()
+    );
+}
+
+// §11.2 ------------------------------------------------------------------------------
+
+#[test]
+fn prelogin_parameters_are_stable_per_username_and_differ_between_names_and_keys() {
+    let seal = LocalSealKey::from_bytes([0x99; 32]);
+    let a = prelogin::fake_parameters(&seal, "alice").unwrap();
+    assert_eq!(a, prelogin::fake_parameters(&seal, "alice").unwrap());
+    assert_ne!(a, prelogin::fake_parameters(&seal, "alicf").unwrap());
+    assert_ne!(a, prelogin::fake_parameters(&seal, "").unwrap());
+    let other_deployment = LocalSealKey::from_bytes([0x98; 32]);
+    assert_ne!(
+        a,
+        prelogin::fake_parameters(&other_deployment, "alice").unwrap()
+    );
+    // The recipe of §11.2: HMAC under the prelogin-salt MAC key, over the domain and the
+    // username key; a MAC under another label (the username counter) differs.
+    let h = seal
+        .mac(
+            MacLabel::PreloginSalt,
+            b"keyslot/v1/prelogin alice".as_slice(),
+        )
+        .unwrap();
+    assert_ne!(&h[..16], &a.0[..]);
+    let h = seal
+        .mac(MacLabel::PreloginSalt, b"keyslot/v1/preloginalice")
+        .unwrap();
+    assert_eq!((&h[..16], &h[16..]), (&a.0[..], &a.1.as_bytes()[..]));
+    let counter = seal
+        .mac(MacLabel::UsernameCounter, b"keyslot/v1/preloginalice")
+        .unwrap();
+    assert_ne!(counter, h);
+    assert_eq!(
+        MacLabel::PreloginSalt.label(),
+        "keyslot/v1/seal/prelogin-salt"
+    );
+}
+
+#[test]
+fn the_prelogin_key_is_hkdf_then_hmac_of_the_seal_key() {
+    use hmac::{KeyInit, Mac};
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, &[0x99; 32])
+        .expand(b"keyslot/v1/seal/prelogin-salt", &mut key)
+        .unwrap();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+    mac.update(b"keyslot/v1/prelogin");
+    mac.update(b"alice");
+    let h: [u8; 32] = mac.finalize().into_bytes().into();
+    let v = file_vectors();
+    assert_eq!(v["prelogin.alice.salt"], hex::encode(&h[..16]));
+    assert_eq!(v["prelogin.alice.credential_id"], hex::encode(&h[16..]));
+}
