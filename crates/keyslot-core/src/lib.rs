@@ -35,3 +35,4 @@ pub use service::{
     Config, KeysRotated, Keyslot, StrengthCheckHook, check_seal_key, client_views, views,
 };
 pub use store::{Store, StoreError};
+pub use service::e2e_lifecycle;

@@ -66,31 +66,9 @@ impl Keyslot {
         crate::policy::collect(problems)?;
         let role = parsed.unwrap_or(Role::Read);
         let mut ring = self.owner_ring(principal, vault).await?;
-        // Counted before the look-up, whatever it finds.
-        if let Err(e) = self
-            .admit_share_lookup(principal.user(), SHARE_LOOKUPS_PER_HOUR)
-            .await
-        {
-            if matches!(e, Error::TooManyAttempts { .. }) {
-                let event = principal.event(
-                    "vault.member.add",
-                    Outcome::Failed,
-                    format!("vault={vault} reason=rate_limited"),
-                );
-                self.store.append_audit(&[event]).await?;
-            }
-            return Err(e);
-        }
-        let Some(member) = self.store.user_by_name(username).await? else {
-            let event = principal.event(
-                "vault.member.add",
-                Outcome::Failed,
-                format!("vault={vault} reason=unknown_username"),
-            );
-            self.store.append_audit(&[event]).await?;
-            return Err(Error::invalid("username", "no user has this name"));
-        };
-        let member = member.id;
+        // Unknown, and end-to-end accounts (no sharing across modes), are 422 naming
+        // `username`, after the look-up was counted.
+        let member = self.share_lookup(principal, vault, username, false).await?;
         let public = self
             .store
             .user_public_key(&member)

@@ -312,6 +312,10 @@ impl Keyslot {
         token: &Id,
         rotate: bool,
     ) -> Result<()> {
+        if principal.is_client_side() {
+            // End-to-end: the vaults become due; a client rotates them (e2e_lifecycle).
+            return self.revoke_token_client(principal, token).await;
+        }
         let (user, _) = principal.require_session()?;
         let audit = principal.event(
             "token.revoke",

@@ -1,14 +1,23 @@
 //! A vault's key lifecycle: its state, and rotating its key (DESIGN §3.1). Revocation's
 //! `?rotate=false` lives with the token routes.
+//!
+//! An end-to-end vault (docs/END-TO-END.md §8) is rotated by a client: `POST …/rotate`
+//! with a body carrying what the client made, committed only if its grants name exactly
+//! the vault's remaining holders, which `GET …/holders` lists with what vouches for each
+//! key.
 
 use axum::Json;
-use axum::extract::State;
-use serde::Serialize;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyslot_core::e2e_lifecycle::{ClientRotate, ClientRotated, HolderMismatch, SealedFor};
+use keyslot_core::keystore::Holder;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::PathIds;
+use crate::error::{ApiError, ApiResult, Problem, ProblemField};
+use crate::extract::{ApiJson, PathIds};
 use crate::state::AppState;
 
 /// One vault as its caller sees it.
@@ -64,19 +73,228 @@ pub async fn get_vault(
     }))
 }
 
-/// Rotate the vault's key now (its owner's session).
+/// A key sealed by a client to one holder.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealedForBody {
+    /// The holder: a user id or a token id.
+    pub holder: String,
+    /// The key sealed (HPKE, FORMAT §9) to the holder's X25519 key, base64url.
+    pub sealed: String,
+}
+
+impl From<SealedForBody> for SealedFor {
+    fn from(b: SealedForBody) -> Self {
+        Self {
+            holder: b.holder,
+            sealed: b.sealed,
+        }
+    }
+}
+
+/// An end-to-end client's rotation (byte fields base64url).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRotation {
+    /// The new version: the vault's current version plus one.
+    pub key_version: u32,
+    /// The current vault key wrapped under the new one (FORMAT §10).
+    pub chain_link: String,
+    /// The vault's name sealed under the new key.
+    pub sealed_name: String,
+    /// The new version's X25519 public key.
+    pub public_key: String,
+    /// The owner's identity signature over `(vault, key_version, public_key)`.
+    pub public_key_signature: String,
+    /// The new key wrapped for the caller (member slot under its user key, or its token's).
+    pub own_slot: String,
+    /// The new key sealed to every other remaining holder, each exactly once.
+    pub grants: Vec<SealedForBody>,
+    /// The owner's signature over the member list at the new version (owners only).
+    #[serde(default)]
+    pub members_signature: Option<String>,
+}
+
+/// A JSON body that may be absent: a server-mode rotation is a POST without one.
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for MaybeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        let empty = !headers.contains_key(header::CONTENT_TYPE)
+            && headers
+                .get(header::CONTENT_LENGTH)
+                .is_none_or(|v| v.as_bytes() == b"0");
+        if empty {
+            return Ok(Self(None));
+        }
+        let ApiJson(body) = ApiJson::from_request(req, state).await?;
+        Ok(Self(Some(body)))
+    }
+}
+
+/// Rotate the vault's key now.
 ///
-/// Holders that keep access get the new key; items under older versions stay readable
-/// through the key chain. Tokens get 403.
+/// Server mode (no body; its owner's session): holders that keep access get the new key;
+/// items under older versions stay readable through the key chain. Tokens get 403.
+///
+/// End-to-end (a body; the owner's session, or while a rotation is due any holder of the
+/// current key): the client sends the new key's chain link, sealed name, public key and
+/// its owner signature, the caller's own slot and a grant for every other remaining
+/// holder (`GET /v1/vaults/{vault}/holders`). If the grants do not name exactly those
+/// holders nothing is committed: 409 `holders-changed`, its `errors` naming each missing
+/// holder and each extra id under `grants`. A `key_version` other than the current one
+/// plus one is 409 too.
 #[utoipa::path(post, path = "/v1/vaults/{vault}/rotate", tag = "vaults",
     params(("vault" = String, Path, description = "Vault id")),
-    responses((status = 200, body = Rotated), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    request_body(content = Option<ClientRotation>, description = "End-to-end vaults only"),
+    responses((status = 200, body = Rotated), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn rotate_vault(
     State(state): State<AppState>,
     Auth(p): Auth,
     ids: PathIds,
-) -> ApiResult<Json<Rotated>> {
+    MaybeJson(body): MaybeJson<ClientRotation>,
+) -> ApiResult<Response> {
     let vault = vault_id(ids)?;
-    let key_version = state.keyslot.rotate_vault(&p, &vault).await?;
-    Ok(Json(Rotated { key_version }))
+    let Some(body) = body else {
+        let key_version = state.keyslot.rotate_vault(&p, &vault).await?;
+        return Ok(Json(Rotated { key_version }).into_response());
+    };
+    let request = ClientRotate {
+        key_version: body.key_version,
+        chain_link: body.chain_link,
+        sealed_name: body.sealed_name,
+        public_key: body.public_key,
+        public_key_signature: body.public_key_signature,
+        own_slot: body.own_slot,
+        grants: body.grants.into_iter().map(SealedFor::from).collect(),
+        members_signature: body.members_signature,
+    };
+    match state
+        .keyslot
+        .rotate_vault_client(&p, &vault, &request)
+        .await?
+    {
+        ClientRotated::Done(key_version) => Ok(Json(Rotated { key_version }).into_response()),
+        ClientRotated::Holders(mismatch) => Ok(holders_changed(&mismatch)),
+    }
+}
+
+/// 409 naming, under `grants`, each remaining holder with no grant and each id given one
+/// that holds nothing (ids are no secret; the caller holds a key of the vault).
+fn holders_changed(mismatch: &HolderMismatch) -> Response {
+    let mut errors: Vec<ProblemField> = mismatch
+        .missing
+        .iter()
+        .map(|h| ProblemField {
+            field: "grants".into(),
+            message: match h {
+                Holder::User(id) => format!("missing: member {id}"),
+                Holder::Token(id) => format!("missing: token {id}"),
+            },
+        })
+        .collect();
+    errors.extend(mismatch.extra.iter().map(|id| ProblemField {
+        field: "grants".into(),
+        message: format!("extra: {id} holds no key of this vault"),
+    }));
+    let body = Problem {
+        kind: "urn:keyslot:problem:holders-changed".into(),
+        title: "Holders changed".into(),
+        status: StatusCode::CONFLICT.as_u16(),
+        detail: "the grants do not name exactly the vault's remaining holders: nothing was \
+                 committed; fetch GET /v1/vaults/{vault}/holders and seal again"
+            .into(),
+        errors,
+    };
+    let mut response = (
+        StatusCode::CONFLICT,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+/// One holder of a vault's key, with what vouches for its public key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HolderEntry {
+    /// `user` (a member) or `token`.
+    pub kind: String,
+    /// The user id or token id: what a rotation's grant names.
+    pub id: String,
+    /// The user it belongs to (a member's own id; a token's user).
+    pub user_id: String,
+    /// A member's role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Its X25519 public key, base64url.
+    pub public_key: String,
+    /// The identity signature over it (a member's own; a token's user's at mint), base64url.
+    pub signature: Option<String>,
+    /// The signing user's Ed25519 identity public key, base64url (check it against your pin).
+    pub identity_public: Option<String>,
+}
+
+/// What a client seals a vault's key to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HolderList {
+    /// The vault's owner.
+    pub owner_id: String,
+    /// The current key version.
+    pub key_version: u32,
+    /// A rotation is due: writes are refused until a client rotates.
+    pub rotation_due: bool,
+    /// The owner's identity signature over the member list, base64url (none after a
+    /// change that came without one).
+    pub members_signature: Option<String>,
+    /// Members, then live tokens holding a slot: every holder a rotation must grant to.
+    pub holders: Vec<HolderEntry>,
+}
+
+/// The vault's remaining holders and their public keys (any holder of a key of it).
+///
+/// What an end-to-end client seals to: verify each key's signature against the signer's
+/// pinned identity before sealing (END-TO-END §5); the server's word alone is not enough.
+#[utoipa::path(get, path = "/v1/vaults/{vault}/holders", tag = "vaults",
+    params(("vault" = String, Path, description = "Vault id")),
+    responses((status = 200, body = HolderList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn holders(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ids: PathIds,
+) -> ApiResult<Json<HolderList>> {
+    let vault = vault_id(ids)?;
+    let h = state.keyslot.vault_holders(&p, &vault).await?;
+    Ok(Json(HolderList {
+        owner_id: h.owner.to_string(),
+        key_version: h.key_version,
+        rotation_due: h.rotation_due,
+        members_signature: h.members_signature,
+        holders: h
+            .holders
+            .into_iter()
+            .map(|v| {
+                let (kind, id) = match v.holder {
+                    Holder::User(id) => ("user", id),
+                    Holder::Token(id) => ("token", id),
+                };
+                HolderEntry {
+                    kind: kind.into(),
+                    id: id.to_string(),
+                    user_id: v.user_id.to_string(),
+                    role: v.role.map(|r| r.as_str().to_owned()),
+                    public_key: v.public_key,
+                    signature: v.signature,
+                    identity_public: v.identity_public,
+                }
+            })
+            .collect(),
+    }))
 }

@@ -37,6 +37,7 @@ pub fn api(base: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .routes(routes!(vaults::list_vaults, vaults::create_vault))
         .routes(routes!(lifecycle::get_vault))
         .routes(routes!(lifecycle::rotate_vault))
+        .routes(routes!(lifecycle::holders))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::set_role, members::remove))
         .routes(routes!(vaults::list_items, vaults::create_item))
