@@ -90,4 +90,55 @@ pub trait E2eAccountStore: Send + Sync {
     async fn put_pin(&self, pin: PinRecord, audit: AuditEvent) -> StoreResult<()>;
     /// A user's pins, by pinned user id.
     async fn pins(&self, user: &Id) -> StoreResult<Vec<PinRecord>>;
+
+    /// An end-to-end password change: [`crate::Store::change_password`] with the same
+    /// conditions (the slot the proof was checked against is still the account's, the
+    /// changing session still exists), and the new slot's credential id, which the client
+    /// may have made new, replacing the account's in the same statement.
+    async fn change_password_e2e(&self, change: E2ePasswordChange) -> StoreResult<()>;
+    /// An end-to-end recovery: [`crate::Store::recover`] with the same conditions, and
+    /// the new password slot's credential id replacing the account's.
+    async fn recover_e2e(&self, recovery: E2eRecoveryRecord) -> StoreResult<()>;
+}
+
+/// What an end-to-end password change writes ([`E2eAccountStore::change_password_e2e`]).
+#[derive(Debug)]
+pub struct E2ePasswordChange {
+    /// The user.
+    pub user: Id,
+    /// The sealed slot the current `auth` was checked against.
+    pub expected_password_slot: Vec<u8>,
+    /// The new slot's credential id.
+    pub credential_id: Id,
+    /// The new sealed slot.
+    pub password_slot: Vec<u8>,
+    /// End the user's other sessions.
+    pub end_other_sessions: bool,
+    /// The session making the change (kept, and required to still exist).
+    pub session: Id,
+    /// Also revoke every token.
+    pub revoke_tokens: bool,
+    /// `password.change`.
+    pub audit: AuditEvent,
+}
+
+/// What an end-to-end recovery writes ([`E2eAccountStore::recover_e2e`]).
+#[derive(Debug)]
+pub struct E2eRecoveryRecord {
+    /// The user.
+    pub user: Id,
+    /// The credential id of the code whose proof was checked.
+    pub expected_recovery: Id,
+    /// The user's X25519 public key as read with it.
+    pub expected_public_key: Vec<u8>,
+    /// The new password slot's credential id.
+    pub credential_id: Id,
+    /// The new sealed password slot.
+    pub password_slot: Vec<u8>,
+    /// The new recovery slot.
+    pub recovery: RecoveryRecord,
+    /// Also revoke every token.
+    pub revoke_tokens: bool,
+    /// `recover`.
+    pub audit: AuditEvent,
 }

@@ -34,5 +34,6 @@ pub use principal::{ClientActor, Principal, TokenAccess};
 pub use service::{
     Config, KeysRotated, Keyslot, StrengthCheckHook, check_seal_key, client_views, views,
 };
+pub use service::{e2e_accounts, e2e_recovery};
 pub use store::{Store, StoreError};
 pub use service::e2e_lifecycle;

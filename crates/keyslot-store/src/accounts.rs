@@ -143,12 +143,13 @@ pub(crate) async fn change_password(
     keep_session: Option<&Id>,
     revoke_tokens: bool,
     audit: AuditEvent,
+    new_credential: Option<&Id>,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     // The UPDATE locks the user's row first (a recovery takes it before it ends sessions),
     // then the session is looked for: after a recovery that committed meanwhile, it is gone.
     match expected_password_slot {
-        None => touched(set_password_slot(&mut tx, user, &password_slot).await?)?,
+        None => touched(set_password_slot(&mut tx, user, &password_slot, new_credential).await?)?,
         // Only over the slot that was opened: a user-key rotation (or a recovery, or
         // another change) that committed meanwhile replaced it, and the new slot would
         // wrap a user key that no longer opens anything.
@@ -156,12 +157,14 @@ pub(crate) async fn change_password(
             let replaced = tx
                 .execute(
                     query(sql!(
-                        "UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL \
+                        "UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL, \
+                         password_credential = COALESCE($4, password_credential) \
                          WHERE id = $2 AND password_slot = $3"
                     ))
                     .bind(&password_slot)
                     .bind(user)
-                    .bind(expected),
+                    .bind(expected)
+                    .bind(new_credential),
                 )
                 .await?;
             if replaced == 0 {
@@ -203,6 +206,7 @@ pub(crate) async fn recover(
     recovery: RecoveryRecord,
     revoke_tokens: bool,
     audit: AuditEvent,
+    new_credential: Option<&Id>,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     // The user's row first (as a user-key rotation takes it), and only while it holds the
@@ -210,17 +214,19 @@ pub(crate) async fn recover(
     // committed meanwhile made that key dead, and a password slot for it would brick the
     // account.
     let locked = match expected_public_key {
-        None => touched(set_password_slot(&mut tx, user, &password_slot).await?),
+        None => touched(set_password_slot(&mut tx, user, &password_slot, new_credential).await?),
         Some(expected) => {
             let set = tx
                 .execute(
                     query(sql!(
-                        "UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL \
+                        "UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL, \
+                         password_credential = COALESCE($4, password_credential) \
                          WHERE id = $2 AND x25519_public = $3"
                     ))
                     .bind(&password_slot)
                     .bind(user)
-                    .bind(expected),
+                    .bind(expected)
+                    .bind(new_credential),
                 )
                 .await?;
             if set == 0 {
@@ -273,12 +279,22 @@ async fn moved_or_gone(tx: &mut Tx, user: &Id) -> StoreError {
     }
 }
 
-/// A new password slot clears the failed-login count and any lock.
-async fn set_password_slot(tx: &mut Tx, user: &Id, slot: &[u8]) -> StoreResult<u64> {
+/// A new password slot clears the failed-login count and any lock. An end-to-end
+/// client's new slot may come with a new credential id (bound into the slot's seal).
+async fn set_password_slot(
+    tx: &mut Tx,
+    user: &Id,
+    slot: &[u8],
+    credential: Option<&Id>,
+) -> StoreResult<u64> {
     tx.execute(
-        query(sql!("UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL WHERE id = $2"))
-            .bind(slot)
-            .bind(user),
+        query(sql!(
+            "UPDATE users SET password_slot = $1, failed_logins = 0, locked_until = NULL, \
+                    password_credential = COALESCE($3, password_credential) WHERE id = $2"
+        ))
+        .bind(slot)
+        .bind(user)
+        .bind(credential),
     )
     .await
 }

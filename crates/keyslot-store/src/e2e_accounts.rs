@@ -2,7 +2,9 @@
 //! identity key, the session unlock slot and pins.
 
 use async_trait::async_trait;
-use keyslot_core::e2e_store::{E2eAccountStore, E2eIdentity, NewE2eAccount, PinRecord};
+use keyslot_core::e2e_store::{
+    E2eAccountStore, E2eIdentity, E2ePasswordChange, E2eRecoveryRecord, NewE2eAccount, PinRecord,
+};
 use keyslot_core::model::AuditEvent;
 use keyslot_core::store::{NewAccount, StoreError, StoreResult};
 use keyslot_crypto::Id;
@@ -225,5 +227,33 @@ impl E2eAccountStore for crate::SqlStore {
     }
     async fn pins(&self, user: &Id) -> StoreResult<Vec<PinRecord>> {
         pins(&self.pool, user).await
+    }
+    async fn change_password_e2e(&self, c: E2ePasswordChange) -> StoreResult<()> {
+        accounts::change_password(
+            &self.pool,
+            &c.user,
+            Some(&c.expected_password_slot),
+            c.password_slot,
+            c.end_other_sessions,
+            Some(&c.session),
+            c.revoke_tokens,
+            c.audit,
+            Some(&c.credential_id),
+        )
+        .await
+    }
+    async fn recover_e2e(&self, r: E2eRecoveryRecord) -> StoreResult<()> {
+        accounts::recover(
+            &self.pool,
+            &r.user,
+            &r.expected_recovery,
+            Some(&r.expected_public_key),
+            r.password_slot,
+            r.recovery,
+            r.revoke_tokens,
+            r.audit,
+            Some(&r.credential_id),
+        )
+        .await
     }
 }

@@ -148,6 +148,7 @@ impl Store for SqlStore {
             keep_session,
             revoke_tokens,
             audit,
+            None,
         )
         .await
     }
@@ -170,6 +171,7 @@ impl Store for SqlStore {
             recovery,
             revoke_tokens,
             audit,
+            None,
         )
         .await
     }

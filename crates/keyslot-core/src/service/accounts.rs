@@ -132,6 +132,16 @@ impl Keyslot {
             .await?;
             return Err(self.fail_attempt(None, "login", ip).await);
         };
+        if user.end_to_end {
+            // A password never opens an end-to-end account (its slot checks `auth`): the
+            // same Argon2 and the same answer as a wrong password.
+            let uid = user.id;
+            self.hash(password, move |password, kdf, memory| {
+                let _ = derive_with(memory, &password, &[0; 16], &kdf.target, uid);
+            })
+            .await?;
+            return Err(self.fail_attempt(Some(&user.id), "login", ip).await);
+        }
         // A due user-key rotation runs here, with the password, before anything else. It is
         // decided before the Argon2 run, which it shares: a wrong password costs one run and
         // fails exactly as at a login with nothing due, and changes nothing.
@@ -266,13 +276,22 @@ impl Keyslot {
         unlocked
             .check(&Verifier::from_slice(&record.verifier)?)
             .map_err(|_| Error::Unauthorized)?;
+        if at - record.last_seen_at >= TOUCH_INTERVAL_SECS {
+            self.store.touch_session(&record.id, at).await?;
+        }
+        // An end-to-end account's session authenticates only: its slot is the client's
+        // unlock slot, which the server cannot open (docs/END-TO-END.md §4).
+        if record.end_to_end {
+            return Ok(Principal::Client {
+                user: record.user_id,
+                actor: crate::ClientActor::Session { session: record.id },
+                ip,
+            });
+        }
         let user_key = unlocked.open_user_key(
             &record.user_id,
             &Envelope::from_bytes(&record.wrapped_user_key)?,
         )?;
-        if at - record.last_seen_at >= TOUCH_INTERVAL_SECS {
-            self.store.touch_session(&record.id, at).await?;
-        }
         Ok(Principal::Session {
             user: record.user_id,
             session: record.id,
@@ -303,7 +322,12 @@ impl Keyslot {
 
     /// Log out: the session row goes; its slot with it.
     pub async fn logout(&self, principal: &Principal) -> Result<()> {
-        let Principal::Session { session, .. } = principal else {
+        let (Principal::Session { session, .. }
+        | Principal::Client {
+            actor: crate::ClientActor::Session { session },
+            ..
+        }) = principal
+        else {
             return Err(Error::Forbidden(
                 "this route needs a session, not an API token",
             ));
@@ -419,7 +443,9 @@ impl Keyslot {
         // The per-username ceiling does not apply: the right code must get the owner in
         // while an attacker holds the ceiling down, and 128 bits are not guessed by trying.
         let (user, admitted) = self.admit_attempt(username, ip, None, true).await?;
-        let Some(user) = user else {
+        let Some(user) = user.filter(|u| !u.end_to_end) else {
+            // An end-to-end account recovers in its client (`recover_begin`): a code sent
+            // here would let the server open the user key.
             return Err(self.fail_attempt(None, "recover", ip).await);
         };
         let record = self
@@ -585,7 +611,7 @@ impl Keyslot {
     /// Admit a login or recovery on `username` from `ip` (`attempts`), before any Argon2
     /// runs; the account, if the name is one. Whether it is changes nothing the client
     /// sees: the name is counted and refused alike.
-    async fn admit_attempt(
+    pub(super) async fn admit_attempt(
         &self,
         username: &str,
         ip: &str,
@@ -610,7 +636,7 @@ impl Keyslot {
 
     /// Admit a `current_password` check of `user` (a password change, a token mint) like
     /// a login from `ip`; a refusal is audited as a failure of `action`.
-    async fn admit_confirmation(
+    pub(super) async fn admit_confirmation(
         &self,
         principal: &Principal,
         user: &UserRecord,
@@ -630,7 +656,7 @@ impl Keyslot {
     }
 
     /// Audit a failed re-authentication of `principal` (written now, not buffered).
-    async fn audit_failure(
+    pub(super) async fn audit_failure(
         &self,
         principal: &Principal,
         action: &str,
@@ -650,7 +676,7 @@ impl Keyslot {
 
     /// Audit a failed login or recovery (already counted when it was admitted) and return
     /// the error to answer with.
-    async fn fail_attempt(&self, user: Option<&Id>, action: &str, ip: &str) -> Error {
+    pub(super) async fn fail_attempt(&self, user: Option<&Id>, action: &str, ip: &str) -> Error {
         let actor = if action == "recover" {
             "recovery-code"
         } else {

@@ -1,7 +1,9 @@
 //! [`Gated`] over the end-to-end account methods: passed straight through (none is gated).
 
 use async_trait::async_trait;
-use keyslot_core::e2e_store::{E2eAccountStore, E2eIdentity, NewE2eAccount, PinRecord};
+use keyslot_core::e2e_store::{
+    E2eAccountStore, E2eIdentity, E2ePasswordChange, E2eRecoveryRecord, NewE2eAccount, PinRecord,
+};
 use keyslot_core::model::AuditEvent;
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
@@ -34,5 +36,11 @@ impl E2eAccountStore for Gated {
     }
     async fn pins(&self, user: &Id) -> StoreResult<Vec<PinRecord>> {
         self.inner.pins(user).await
+    }
+    async fn change_password_e2e(&self, change: E2ePasswordChange) -> StoreResult<()> {
+        self.inner.change_password_e2e(change).await
+    }
+    async fn recover_e2e(&self, recovery: E2eRecoveryRecord) -> StoreResult<()> {
+        self.inner.recover_e2e(recovery).await
     }
 }

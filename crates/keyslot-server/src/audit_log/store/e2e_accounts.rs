@@ -2,7 +2,9 @@
 //! audit events are shipped once they committed, like every other change's.
 
 use async_trait::async_trait;
-use keyslot_core::e2e_store::{E2eAccountStore, E2eIdentity, NewE2eAccount, PinRecord};
+use keyslot_core::e2e_store::{
+    E2eAccountStore, E2eIdentity, E2ePasswordChange, E2eRecoveryRecord, NewE2eAccount, PinRecord,
+};
 use keyslot_core::model::AuditEvent;
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
@@ -41,5 +43,17 @@ impl E2eAccountStore for Shipping {
     }
     async fn pins(&self, user: &Id) -> StoreResult<Vec<PinRecord>> {
         self.inner.pins(user).await
+    }
+    async fn change_password_e2e(&self, change: E2ePasswordChange) -> StoreResult<()> {
+        let event = change.audit.clone();
+        self.inner.change_password_e2e(change).await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
+    async fn recover_e2e(&self, recovery: E2eRecoveryRecord) -> StoreResult<()> {
+        let event = recovery.audit.clone();
+        self.inner.recover_e2e(recovery).await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
     }
 }

@@ -1,0 +1,637 @@
+//! End-to-end accounts (docs/END-TO-END.md §2–§5): prelogin, sign-up with the client's
+//! keys, login with `auth`, the session's unlock slot, the caller's and other users' key
+//! material, and pins. Password change and recovery are in `e2e_recovery`.
+//!
+//! The client does every key operation; the server checks sizes, its own rules (username,
+//! fresh ids, Argon2 parameters within the policy) and hashes (`SHA-256(auth)` against a
+//! verifier), then stores what it was sent. Nothing it stores opens the user key: the
+//! password slot's envelope is under the client's wrap key, the session's unlock slot
+//! under an unlock secret that never leaves the client.
+
+use keyslot_crypto::prelogin::fake_parameters;
+use keyslot_crypto::{
+    Argon2Params, AuthProof, Envelope, Id, PasswordSlot, PublicKey, SessionCredential, Verifier,
+    public_key_mac,
+};
+use zeroize::Zeroizing;
+
+use super::{Keyslot, event, now};
+use crate::e2e_store::{E2eIdentity, NewE2eAccount, PinRecord};
+use crate::keystore::Holder;
+use crate::model::{Outcome, RecoveryRecord, SessionRecord, Timestamp, UserRecord, VaultRecord};
+use crate::store::{NewLogin, StoreError};
+use crate::{ClientActor, Error, Principal, Result, policy};
+
+/// Largest wrapped key or sealed name the server keeps (an envelope of a 32-byte key is
+/// under 100 bytes; a sealed vault name of 128 characters under 600).
+pub const MAX_ENVELOPE_BYTES: usize = 1024;
+/// Ed25519 public keys and pins are 32 bytes; signatures 64.
+const KEY_BYTES: usize = 32;
+const SIGNATURE_BYTES: usize = 64;
+
+/// What `POST /v1/prelogin` answers: the same shape for every username.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prelogin {
+    /// The password credential's id (HKDF salt of the split).
+    pub credential_id: Id,
+    /// The Argon2id salt.
+    pub salt: [u8; 16],
+    /// The Argon2id parameters.
+    pub params: Argon2Params,
+    /// The recovery code's credential id, so an end-to-end recovery can derive its `auth`.
+    pub recovery_credential_id: Id,
+}
+
+/// A password slot as an end-to-end client makes it (sign-up, password change, recovery).
+#[derive(Debug)]
+pub struct PasswordSlotParts {
+    /// The credential id the client split with.
+    pub credential_id: Id,
+    /// The Argon2id salt.
+    pub salt: [u8; 16],
+    /// The Argon2id parameters (checked against the policy).
+    pub params: Argon2Params,
+    /// `SHA-256(auth)`.
+    pub verifier: Verifier,
+    /// The user key wrapped under the password's wrap key.
+    pub wrapped_user_key: Envelope,
+}
+
+/// A recovery slot as an end-to-end client makes it.
+#[derive(Debug)]
+pub struct RecoverySlotParts {
+    /// The recovery credential's id.
+    pub credential_id: Id,
+    /// `SHA-256(auth)` of the code.
+    pub verifier: Verifier,
+    /// The user key wrapped under the code's wrap key.
+    pub wrapped_user_key: Envelope,
+    /// The code's X25519 public key (a later user-key rotation seals to it).
+    pub x25519_public: PublicKey,
+}
+
+/// The first vault of an end-to-end account, made by the client.
+#[derive(Debug)]
+pub struct FirstVault {
+    /// Its id.
+    pub id: Id,
+    /// Its key (version 1) wrapped under the user key.
+    pub wrapped_vault_key: Envelope,
+    /// Its name, sealed under the vault key.
+    pub sealed_name: Envelope,
+    /// Version 1's public key.
+    pub public_key: PublicKey,
+    /// The owner's identity signature over it.
+    pub public_key_signature: Vec<u8>,
+}
+
+/// Everything an end-to-end sign-up sends.
+#[derive(Debug)]
+pub struct E2eSignup {
+    /// The username (checked against the server's rules).
+    pub username: String,
+    /// The user id the client chose (bound into every AAD it already computed).
+    pub user_id: Id,
+    /// The password slot.
+    pub password: PasswordSlotParts,
+    /// The recovery slot.
+    pub recovery: RecoverySlotParts,
+    /// The user's X25519 public key.
+    pub x25519_public: PublicKey,
+    /// Its private half wrapped under the user key.
+    pub x25519_wrapped: Envelope,
+    /// The identity's signature over `x25519_public`.
+    pub x25519_signature: Vec<u8>,
+    /// The Ed25519 identity public key.
+    pub identity_public: Vec<u8>,
+    /// Its private half wrapped under the user key.
+    pub identity_wrapped: Envelope,
+    /// The first vault.
+    pub vault: FirstVault,
+}
+
+/// An end-to-end login's answer. Its `Debug` shows no credential.
+pub struct E2eLoggedIn {
+    /// The `kss_…` credential for the cookie.
+    pub session: Zeroizing<String>,
+    /// The CSRF token.
+    pub csrf_token: Zeroizing<String>,
+    /// Absolute expiry of the session.
+    pub expires_at: Timestamp,
+    /// A fresh known-device cookie.
+    pub device_cookie: Zeroizing<String>,
+    /// The user.
+    pub user_id: Id,
+    /// The password credential's id.
+    pub password_credential_id: Id,
+    /// The password slot's envelope: the user key under the client's wrap key.
+    pub wrapped_user_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for E2eLoggedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("E2eLoggedIn")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The caller's own key material (`GET /v1/keys`): all public or wrapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnKeys {
+    /// The user.
+    pub user_id: Id,
+    /// The password credential's id.
+    pub password_credential_id: Id,
+    /// The user's X25519 public key.
+    pub x25519_public: Vec<u8>,
+    /// Its private half under the user key.
+    pub x25519_wrapped: Vec<u8>,
+    /// The identity's signature over it.
+    pub x25519_signature: Vec<u8>,
+    /// The identity public key.
+    pub identity_public: Vec<u8>,
+    /// Its private half under the user key.
+    pub identity_wrapped: Vec<u8>,
+}
+
+/// Another user's public keys (`GET /v1/users/{username}/keys`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPublicKeys {
+    /// The user.
+    pub user_id: Id,
+    /// Whether the account is end-to-end.
+    pub end_to_end: bool,
+    /// The X25519 public key.
+    pub x25519_public: Vec<u8>,
+    /// End-to-end accounts only: the identity key and its signature over `x25519_public`.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Keyslot {
+    /// The prelogin: for an end-to-end account, its real salt, parameters and credential
+    /// ids; for anything else (unknown, disabled, server-mode) stand-ins computed from the
+    /// username under the seal key's prelogin key, with the current target parameters —
+    /// the same on every instance and after every restart, so repeating the question
+    /// tells nothing (docs/END-TO-END.md §3).
+    pub async fn prelogin(&self, username: &str) -> Result<Prelogin> {
+        let user = self
+            .store
+            .user_by_name(username)
+            .await?
+            .filter(|u| u.end_to_end && u.disabled_at.is_none());
+        if let Some(user) = user {
+            let slot = self.unseal_password_slot(&user).await?;
+            let recovery = self
+                .store
+                .recovery(&user.id)
+                .await?
+                .ok_or_else(|| Error::Internal("end-to-end account without recovery".into()))?;
+            return Ok(Prelogin {
+                credential_id: user.password_credential,
+                salt: *slot.salt(),
+                params: *slot.params(),
+                recovery_credential_id: recovery.credential_id,
+            });
+        }
+        let name = policy::username_key(username);
+        let (salt, credential_id, recovery_credential_id) = self
+            .seal_calls
+            .run(move |seal| {
+                let (salt, credential_id) = fake_parameters(seal, &name)?;
+                // The recovery id under its own input: NUL is never part of a username.
+                let (_, recovery) = fake_parameters(seal, &format!("{name}\0recovery"))?;
+                Ok((salt, credential_id, recovery))
+            })
+            .await?;
+        Ok(Prelogin {
+            credential_id,
+            salt,
+            params: self.config.kdf.target,
+            recovery_credential_id,
+        })
+    }
+
+    /// End-to-end sign-up: the client sent every slot and key; the server checks the
+    /// username, sizes, fresh ids and the Argon2 parameters, seals the password slot as
+    /// for any account, MACs the public keys as server mode does, and stores it all in one
+    /// transaction. The password policy is the client's (the server never sees it).
+    pub async fn signup_e2e(&self, s: E2eSignup, ip: &str) -> Result<Id> {
+        self.admit_signup(ip).await?;
+        policy::collect([
+            policy::username(&s.username),
+            self.kdf_params("password", &s.password.params),
+            exact("identity_public", &s.identity_public, KEY_BYTES),
+            exact("x25519_signature", &s.x25519_signature, SIGNATURE_BYTES),
+            exact(
+                "vault.public_key_signature",
+                &s.vault.public_key_signature,
+                SIGNATURE_BYTES,
+            ),
+            envelope("password.wrapped_user_key", &s.password.wrapped_user_key),
+            envelope("recovery.wrapped_user_key", &s.recovery.wrapped_user_key),
+            envelope("x25519_wrapped", &s.x25519_wrapped),
+            envelope("identity_wrapped", &s.identity_wrapped),
+            envelope("vault.wrapped_vault_key", &s.vault.wrapped_vault_key),
+            envelope("vault.sealed_name", &s.vault.sealed_name),
+            (s.password.credential_id == s.recovery.credential_id).then(|| {
+                crate::FieldError::new("recovery.credential_id", "must differ from the password's")
+            }),
+        ])?;
+        if self.store.user_by_name(&s.username).await?.is_some() {
+            return Err(Error::UsernameTaken);
+        }
+        if self.store.user(&s.user_id).await?.is_some() {
+            return Err(Error::Conflict("user_id is taken: generate another"));
+        }
+        let user = s.user_id;
+        let slot = PasswordSlot::from_parts(
+            s.password.params,
+            s.password.salt,
+            s.password.verifier,
+            s.password.wrapped_user_key,
+        );
+        let password_slot = self
+            .seal_password_slot(slot, user, s.password.credential_id)
+            .await?;
+        let x25519_public = s.x25519_public.as_bytes().to_vec();
+        let user_public_key_mac = self
+            .holder_public_key_mac(Holder::User(user), &user, &x25519_public)
+            .await?;
+        let recovery_mac = self
+            .recovery_key_mac(user, s.recovery.credential_id, s.recovery.x25519_public)
+            .await?;
+        let at = now();
+        let vault_id = s.vault.id;
+        let mut audit = event(
+            Some(&user),
+            "signup",
+            "password".into(),
+            Outcome::Ok,
+            format!("vault={vault_id} mode=end-to-end"),
+        );
+        audit.ip = Some(ip.to_owned());
+        let account = NewE2eAccount {
+            user: UserRecord {
+                id: user,
+                username: s.username.clone(),
+                created_at: at,
+                password_credential: s.password.credential_id,
+                password_slot,
+                x25519_public,
+                x25519_wrapped: s.x25519_wrapped.to_bytes(),
+                failed_logins: 0,
+                locked_until: None,
+                disabled_at: None,
+                end_to_end: true,
+            },
+            user_public_key_mac,
+            identity: E2eIdentity {
+                identity_public: s.identity_public,
+                identity_wrapped: s.identity_wrapped.to_bytes(),
+                x25519_signature: s.x25519_signature,
+            },
+            recovery: RecoveryRecord {
+                user_id: user,
+                credential_id: s.recovery.credential_id,
+                verifier: s.recovery.verifier.as_bytes().to_vec(),
+                wrapped_user_key: s.recovery.wrapped_user_key.to_bytes(),
+            },
+            recovery_public_key: (s.recovery.x25519_public.as_bytes().to_vec(), recovery_mac),
+            vault: VaultRecord {
+                id: vault_id,
+                user_id: user,
+                key_version: 1,
+                wrapped_vault_key: s.vault.wrapped_vault_key.to_bytes(),
+                name: s.vault.sealed_name.to_bytes(),
+                created_at: at,
+            },
+            vault_public_key: (
+                s.vault.public_key.as_bytes().to_vec(),
+                s.vault.public_key_signature,
+            ),
+            audit,
+        };
+        match self.store.create_e2e_account(account).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict) => {
+                if self.store.user_by_name(&s.username).await?.is_some() {
+                    Err(Error::UsernameTaken)
+                } else {
+                    Err(Error::Conflict(
+                        "user_id or vault.id is taken: generate others",
+                    ))
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Log in to an end-to-end account with `auth` (base64url): admitted and counted like
+    /// every login, checked against the sealed password slot's verifier in constant time.
+    /// `auth` for a server-mode account, or for no account, fails exactly like a wrong
+    /// one. The session authenticates only: its slot is empty until the client stores its
+    /// unlock slot (`PUT /v1/session/key`).
+    pub async fn login_auth(
+        &self,
+        username: &str,
+        auth: &str,
+        ip: &str,
+        device: Option<&str>,
+    ) -> Result<E2eLoggedIn> {
+        // Its form is checked before anything is looked up, so a malformed one says
+        // nothing about the account.
+        let presented = parse_auth("auth", auth)?;
+        let (user, admitted) = self.admit_attempt(username, ip, device, false).await?;
+        let Some(user) = user.filter(|u| u.end_to_end) else {
+            let id = self.store.user_by_name(username).await?.map(|u| u.id);
+            return Err(self.fail_attempt(id.as_ref(), "login", ip).await);
+        };
+        let slot = self.unseal_password_slot(&user).await?;
+        if slot.verifier().check(&presented).is_err() {
+            return Err(self.fail_attempt(Some(&user.id), "login", ip).await);
+        }
+        let device_cookie = Zeroizing::new(self.device_cookie(&user.id).await?);
+        let session = SessionCredential::generate()?;
+        let at = now();
+        let expires_at = at + self.config.session_absolute_secs;
+        let record = SessionRecord {
+            id: *session.id(),
+            user_id: user.id,
+            verifier: session.unlock().verifier().as_bytes().to_vec(),
+            wrapped_user_key: Vec::new(),
+            created_at: at,
+            last_seen_at: at,
+            expires_at,
+            end_to_end: true,
+        };
+        let mut audit = event(
+            Some(&user.id),
+            "login",
+            "password".into(),
+            Outcome::Ok,
+            format!("session={} mode=end-to-end", session.id()),
+        );
+        audit.ip = Some(ip.to_owned());
+        let login = NewLogin {
+            session: record,
+            verified_password_slot: user.password_slot.clone(),
+            upgraded_password_slot: None,
+            max_sessions: self.config.max_sessions_per_user,
+            audit,
+        };
+        match self.store.record_login(login).await {
+            Ok(()) => {}
+            // The password changed meanwhile: the proof it checked is no longer the account's.
+            Err(StoreError::Conflict) => return Err(Error::Unauthorized),
+            Err(e) => return Err(e.into()),
+        }
+        self.attempt_succeeded(&admitted, ip).await;
+        Ok(E2eLoggedIn {
+            session: session.expose_text(),
+            csrf_token: session.csrf_token(),
+            expires_at,
+            device_cookie,
+            user_id: user.id,
+            password_credential_id: user.password_credential,
+            wrapped_user_key: slot.wrapped_user_key().to_bytes(),
+        })
+    }
+
+    /// Store this end-to-end session's unlock slot, once (docs/END-TO-END.md §4).
+    pub async fn put_session_key(
+        &self,
+        principal: &Principal,
+        unlock_id: Id,
+        wrapped_user_key: &Envelope,
+    ) -> Result<()> {
+        let session = e2e_session(principal)?;
+        policy::collect([envelope("wrapped_user_key", wrapped_user_key)])?;
+        match self
+            .store
+            .set_session_unlock(&session, &unlock_id, &wrapped_user_key.to_bytes())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict) => Err(Error::Conflict(
+                "this session already stored its unlock slot: log in again for a new one",
+            )),
+            Err(StoreError::NotFound) => Err(Error::Unauthorized),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// This end-to-end session's unlock slot: `(unlock_id, wrapped_user_key)`.
+    pub async fn session_key(&self, principal: &Principal) -> Result<(Id, Vec<u8>)> {
+        let session = e2e_session(principal)?;
+        self.store
+            .session_unlock(&session)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// The caller's mode, with its id and username (`GET /v1/me`).
+    pub async fn me_with_mode(&self, principal: &Principal) -> Result<(Id, String, bool)> {
+        let user = self
+            .store
+            .user(principal.user())
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        Ok((user.id, user.username, user.end_to_end))
+    }
+
+    /// An end-to-end session's own key material (`GET /v1/keys`).
+    pub async fn own_keys(&self, principal: &Principal) -> Result<OwnKeys> {
+        e2e_session(principal)?;
+        let user = self
+            .store
+            .user(principal.user())
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        let identity = self
+            .store
+            .e2e_identity(&user.id)
+            .await?
+            .ok_or_else(|| Error::Internal("end-to-end account without identity".into()))?;
+        Ok(OwnKeys {
+            user_id: user.id,
+            password_credential_id: user.password_credential,
+            x25519_public: user.x25519_public,
+            x25519_wrapped: user.x25519_wrapped,
+            x25519_signature: identity.x25519_signature,
+            identity_public: identity.identity_public,
+            identity_wrapped: identity.identity_wrapped,
+        })
+    }
+
+    /// Another user's public keys, for a session (of either mode) about to share: like
+    /// sharing itself, it tells a logged-in user whether a username exists, so it is
+    /// counted against the same per-user hourly budget of username look-ups (429 past
+    /// it) before the look-up, and audited with ids only. Disabled and unknown users are
+    /// both 404.
+    pub async fn user_public_keys(
+        &self,
+        principal: &Principal,
+        username: &str,
+    ) -> Result<UserPublicKeys> {
+        any_session(principal)?;
+        self.admit_share_lookup(principal.user(), super::members::SHARE_LOOKUPS_PER_HOUR)
+            .await?;
+        let found = self
+            .store
+            .user_by_name(username)
+            .await?
+            .filter(|u| u.disabled_at.is_none());
+        let audit = match &found {
+            Some(u) => principal.event("user.keys", Outcome::Ok, format!("user={}", u.id)),
+            None => principal.event(
+                "user.keys",
+                Outcome::Failed,
+                "reason=unknown_username".into(),
+            ),
+        };
+        self.store.append_audit(&[audit]).await?;
+        let user = found.ok_or(Error::NotFound)?;
+        let identity = if user.end_to_end {
+            self.store
+                .e2e_identity(&user.id)
+                .await?
+                .map(|i| (i.identity_public, i.x25519_signature))
+        } else {
+            None
+        };
+        Ok(UserPublicKeys {
+            user_id: user.id,
+            end_to_end: user.end_to_end,
+            x25519_public: user.x25519_public,
+            identity,
+        })
+    }
+
+    /// Store (or replace) the caller's pin of `pinned`'s identity key. The server checks
+    /// sizes only: the pin is a MAC under a key it does not have.
+    pub async fn put_pin(
+        &self,
+        principal: &Principal,
+        pinned: Id,
+        identity_public: Vec<u8>,
+        pin: Vec<u8>,
+    ) -> Result<()> {
+        e2e_session(principal)?;
+        policy::collect([
+            exact("identity_public", &identity_public, KEY_BYTES),
+            exact("pin", &pin, KEY_BYTES),
+        ])?;
+        let audit = principal.event("pin.set", Outcome::Ok, format!("pinned={pinned}"));
+        let record = PinRecord {
+            user_id: *principal.user(),
+            pinned_user_id: pinned,
+            identity_public,
+            pin,
+            updated_at: now(),
+        };
+        self.store.put_pin(record, audit).await.map_err(Error::from)
+    }
+
+    /// The caller's pins.
+    pub async fn pins(&self, principal: &Principal) -> Result<Vec<PinRecord>> {
+        e2e_session(principal)?;
+        Ok(self.store.pins(principal.user()).await?)
+    }
+
+    /// Whether `params` lie within the policy's floor and ceiling (an end-to-end client
+    /// hashes with them at every login; below the floor is a cheap hash to attack, above
+    /// the ceiling a cost no client should accept).
+    pub(super) fn kdf_params(
+        &self,
+        field: &str,
+        params: &Argon2Params,
+    ) -> Option<crate::FieldError> {
+        self.config.kdf.check(params).err().map(|_| {
+            let (floor, ceiling) = (self.config.kdf.floor, self.config.kdf.ceiling);
+            crate::FieldError::new(
+                format!("{field}.m_cost"),
+                format!(
+                    "Argon2 parameters must lie between m={} t={} p={} and m={} t={} p={}",
+                    floor.m_cost_kib,
+                    floor.t_cost,
+                    floor.p_cost,
+                    ceiling.m_cost_kib,
+                    ceiling.t_cost,
+                    ceiling.p_cost
+                ),
+            )
+        })
+    }
+
+    /// The MAC of a recovery code's public key, as server mode stores beside its slot.
+    pub(super) async fn recovery_key_mac(
+        &self,
+        user: Id,
+        credential: Id,
+        public_key: PublicKey,
+    ) -> Result<Vec<u8>> {
+        self.seal_calls
+            .run(move |seal| {
+                Ok(public_key_mac(
+                    seal,
+                    keyslot_crypto::RecipientKind::RecoveryCode,
+                    &credential,
+                    &user,
+                    None,
+                    None,
+                    &public_key,
+                )?
+                .to_vec())
+            })
+            .await
+    }
+}
+
+/// The session id of an end-to-end session; anything else is refused (403).
+pub(super) fn e2e_session(principal: &Principal) -> Result<Id> {
+    match principal {
+        Principal::Client {
+            actor: ClientActor::Session { session },
+            ..
+        } => Ok(*session),
+        Principal::Session { .. } => Err(Error::Forbidden(
+            "this route is for end-to-end accounts; this account is server-mode",
+        )),
+        _ => Err(Error::Forbidden(
+            "this route needs a session, not an API token",
+        )),
+    }
+}
+
+/// A session of either mode; tokens are refused (403).
+fn any_session(principal: &Principal) -> Result<()> {
+    match principal {
+        Principal::Session { .. }
+        | Principal::Client {
+            actor: ClientActor::Session { .. },
+            ..
+        } => Ok(()),
+        _ => Err(Error::Forbidden(
+            "this route needs a session, not an API token",
+        )),
+    }
+}
+
+/// `auth` as base64url of 32 bytes, as its verifier; a 422 naming `field` otherwise.
+pub(super) fn parse_auth(field: &'static str, auth: &str) -> Result<Verifier> {
+    AuthProof::from_base64url(Id::from_bytes([0; 16]), auth)
+        .map(|proof| proof.verifier())
+        .map_err(|_| Error::invalid(field, "must be 32 bytes in base64url (no padding)"))
+}
+
+fn exact(field: &str, bytes: &[u8], len: usize) -> Option<crate::FieldError> {
+    (bytes.len() != len).then(|| crate::FieldError::new(field, format!("must be {len} bytes")))
+}
+
+pub(super) fn envelope(field: &str, e: &Envelope) -> Option<crate::FieldError> {
+    (e.to_bytes().len() > MAX_ENVELOPE_BYTES).then(|| {
+        crate::FieldError::new(field, format!("must be at most {MAX_ENVELOPE_BYTES} bytes"))
+    })
+}
