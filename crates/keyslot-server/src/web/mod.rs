@@ -7,6 +7,7 @@
 //! strict Content-Security-Policy holds; no secret ever goes into a URL.
 
 mod account;
+mod e2e;
 mod members;
 mod tokens;
 mod vault_keys;
@@ -16,7 +17,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use keyslot_core::{Error, FieldError, Principal};
@@ -67,6 +68,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/e2e/vaults", get(e2e::vaults))
+        .route("/e2e/vaults/{vault}", get(e2e::vault))
+        .route("/e2e/vaults/{vault}/items/{item}", get(e2e::item))
+        .route("/e2e/tokens", get(e2e::tokens))
+        .route("/e2e/password", get(e2e::password))
+        .route("/assets/e2e/{name}", get(e2e::script))
         .route(
             "/assets/app.css",
             get(|| async {
@@ -135,6 +142,12 @@ impl FromRequestParts<AppState> for WebSession {
                 Error::Unauthorized => to_login(),
                 other => Page::from_error(other).into_response(),
             })?;
+        // An end-to-end session's pages are filled in by the browser, which holds the keys.
+        if matches!(principal, Principal::Client { .. }) && parts.method == Method::GET {
+            if let Some(page) = e2e::mirror(parts.uri.path()) {
+                return Err(Redirect::to(&page).into_response());
+            }
+        }
         let csrf = csrf::token(cookie.expose()).ok_or_else(to_login)?;
         Ok(Self {
             principal,

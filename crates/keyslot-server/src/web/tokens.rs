@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::tls::ServedOverTls;
 
 /// Lifetimes offered by the form, in days.
-const LIFETIMES: [(i64, &str); 4] = [
+pub(super) const LIFETIMES: [(i64, &str); 4] = [
     (7, "7 days"),
     (30, "30 days"),
     (90, "90 days"),

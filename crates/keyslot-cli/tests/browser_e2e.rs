@@ -1,0 +1,76 @@
+//! An end-to-end account's web pages in Debian's Chromium, driven by
+//! `tests/browser/e2e_flows.mjs` (playwright-core): the crypto runs in the page (wasm), and
+//! a recording of every request and response holds no password, token secret, item name or
+//! value — while the same recording of a server-mode sign-up holds its password (the
+//! control). Needs `node`, `tests/browser/node_modules` (`npm ci` there) and
+//! `/usr/bin/chromium`; without them the test says so and does nothing — except under CI,
+//! where it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let browser_dir = root.join("tests/browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let missing: Vec<&str> = [
+        (
+            !browser_dir.join("node_modules/playwright-core").is_dir(),
+            "tests/browser/node_modules (run `npm ci` there)",
+        ),
+        (
+            !Path::new(&chromium).exists(),
+            "Chromium (apt-get install chromium)",
+        ),
+        (
+            Command::new("node").arg("--version").output().is_err(),
+            "node",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(gone, what)| gone.then_some(what))
+    .collect();
+    if !missing.is_empty() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser tests, but these are missing: {missing:?}"
+        );
+        eprintln!(
+            "SKIPPED an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret: missing {missing:?}"
+        );
+        return;
+    }
+    let shots = root.join("target/browser-screenshots");
+    let out = Command::new("node")
+        .arg(browser_dir.join("e2e_flows.mjs"))
+        .arg(env!("CARGO_BIN_EXE_keyslot"))
+        .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser e2e flows failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("browser e2e flows: 1 passed, 0 failed"),
+        "{stdout}"
+    );
+    for page in [
+        "e2e-signup-recovery-code",
+        "e2e-login",
+        "e2e-item",
+        "e2e-vault",
+        "e2e-token-created",
+        "e2e-password",
+    ] {
+        assert!(
+            shots.join(format!("{page}.png")).is_file(),
+            "screenshot of {page}"
+        );
+    }
+}

@@ -1,0 +1,367 @@
+// The end-to-end pages' crypto, over the keyslot-wasm module (keyslot-crypto compiled to
+// wasm32). Keys are wasm handles: their bytes stay in wasm memory; what leaves is what the
+// server stores (envelopes, verifiers, public keys, signatures) and what the user reads.
+//
+// No DOM, no fetch, no import: the wasm module is handed in with setWasm(), so the same
+// file runs in the page, in the Argon2 worker and in node (tests/browser/e2e_flows.mjs
+// reads an item with a kse_ token through it). Request bodies are END-TO-END.md §9's.
+"use strict";
+
+let w = null;
+
+/** Use this initialised keyslot-wasm module. */
+export function setWasm(module) { w = module; }
+
+function need(name) {
+  if (!w) throw new Error("the crypto module is not loaded");
+  const thing = name.split(".").reduce((o, k) => o?.[k], w);
+  if (!thing) throw new Error(`this build's crypto module has no ${name}`);
+  return thing;
+}
+
+/** A fresh 16-byte id as the API writes it (32 lowercase hex digits). Not a secret. */
+export function randomId() {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- Values: JSON text, as server mode seals them (so data written either way reads either way)
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The bytes sealed for a value typed into the page: a JSON string. */
+export function valueBytes(text) { return encoder.encode(JSON.stringify(text)); }
+
+/** A sealed value's text: strings as they are, anything else as JSON. */
+export function valueText(bytes) {
+  const text = decoder.decode(bytes);
+  try {
+    const value = JSON.parse(text);
+    return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+  } catch {
+    return text;
+  }
+}
+
+// ---- Passwords (run in the worker: Argon2id takes a while) --------------------------------
+
+/** The floor and ceiling (refused before hashing), and never below what was seen last. */
+export function checkParams(pre, lastSeen) {
+  need("checkKdfParams")(pre.m_cost, pre.t_cost, pre.p_cost);
+  if (lastSeen && need("kdfParamsBelow")(pre.m_cost, pre.t_cost, pre.p_cost, lastSeen.m_cost, lastSeen.t_cost, lastSeen.p_cost)) {
+    throw new Error("kdf_params: the server asked for weaker password hashing than this browser saw before for this username");
+  }
+}
+
+/** Argon2id with prelogin's answer: a credential whose `auth` logs in. */
+export function passwordCredential(password, pre, lastSeen) {
+  checkParams(pre, lastSeen);
+  return need("unlockPassword")(password, pre.credential_id, pre.salt, pre.m_cost, pre.t_cost, pre.p_cost);
+}
+
+/** Fresh password slot parts for `uk` (sign-up, password change): one Argon2id run. */
+export function passwordSlotParts(password, userId, uk) {
+  const fresh = new (need("NewPassword"))(password);
+  const credential = fresh.takeCredential();
+  try {
+    return {
+      credential_id: credential.credentialId(),
+      salt: fresh.salt,
+      m_cost: fresh.mCost,
+      t_cost: fresh.tCost,
+      p_cost: fresh.pCost,
+      verifier: credential.verifierBase64url(),
+      wrapped_user_key: credential.wrapUserKey(userId, uk),
+    };
+  } finally {
+    credential.free();
+    fresh.free();
+  }
+}
+
+/**
+ * Password rules for an end-to-end account, checked here since the server never sees it:
+ * the server's own policy (length, not the username, zxcvbn strength) when the wasm
+ * module exports it, else its length and username rules.
+ */
+export function passwordProblem(password, username) {
+  if (w?.passwordProblem) return w.passwordProblem(password, username) || null;
+  const length = [...password].length;
+  if (length < 12) return "must be at least 12 characters";
+  if (length > 1024) return "must be at most 1024 characters";
+  if (password.toLowerCase() === username.toLowerCase()) return "must not be the username";
+  return null;
+}
+
+/** The name rules of vaults and items (keyslot-core's policy::name), checked here. */
+export function nameProblem(name) {
+  const length = [...name].length;
+  if (length < 1 || length > 256) return "must be 1 to 256 characters";
+  if (/[\p{Cc}]/u.test(name)) return "must not contain control characters";
+  if (/[\p{Cf}\u2028\u2029]/u.test(name)) return "must not contain invisible formatting characters such as bidi overrides or zero-width spaces";
+  return null;
+}
+
+/** The username rules (keyslot-core's policy::username). */
+export function usernameProblem(name) {
+  const length = [...name].length;
+  if (length < 3 || length > 128) return "must be 3 to 128 characters";
+  if (!/^[\p{L}\p{N}._@+-]+$/u.test(name)) return "may contain only letters, digits and . _ @ + -";
+  return null;
+}
+
+// ---- Identity (Ed25519) -------------------------------------------------------------------
+
+function identityOf(uk, userId, keys) {
+  return need("IdentityKeyPair").unwrap(uk, userId, keys.identity_wrapped);
+}
+
+// ---- Sign-up (worker) ---------------------------------------------------------------------
+
+/** Every key and slot of a new end-to-end account, and the first vault: the sign-up body. */
+export function signup(username, password, vaultName) {
+  const userId = randomId();
+  const vaultId = randomId();
+  const uk = need("UserKey").generate();
+  const code = new (need("NewRecoveryCode"))();
+  const codeCredential = code.credential();
+  const pair = need("UserKeyPair").generate();
+  const identity = need("IdentityKeyPair").generate();
+  const vk = need("VaultKey").generate(userId, vaultId, 1);
+  try {
+    const body = {
+      username,
+      end_to_end: true,
+      user_id: userId,
+      password: passwordSlotParts(password, userId, uk),
+      recovery: {
+        credential_id: codeCredential.credentialId(),
+        verifier: codeCredential.verifierBase64url(),
+        wrapped_user_key: codeCredential.wrapUserKey(userId, uk),
+        x25519_public: code.publicKey(),
+      },
+      x25519_public: pair.publicKey(),
+      x25519_wrapped: pair.wrap(uk, userId),
+      x25519_signature: identity.signUserX25519(userId, pair.publicKey()),
+      identity_public: identity.publicKey(),
+      identity_wrapped: identity.wrap(uk, userId),
+      vault: {
+        id: vaultId,
+        wrapped_vault_key: uk.wrapVaultKey(vk),
+        sealed_name: vk.sealVaultName(vaultName),
+        public_key: vk.publicKey(),
+        public_key_signature: identity.signVaultKey(vaultId, 1, vk.publicKey()),
+      },
+    };
+    return { body, recoveryCode: code.text() };
+  } finally {
+    for (const h of [uk, code, codeCredential, pair, identity, vk]) h.free();
+  }
+}
+
+// ---- Sessions -----------------------------------------------------------------------------
+
+/**
+ * After login: open the user key with the password's credential, make this tab's unlock
+ * secret and the session slot under it (END-TO-END §4). Returns what PUT /v1/session/key
+ * takes and what sessionStorage keeps.
+ */
+export function newSessionSlot(credential, userId, wrappedUserKey) {
+  const uk = credential.openUserKey(userId, wrappedUserKey);
+  const unlock = new (need("SessionUnlock"))();
+  const sessionCredential = unlock.credential();
+  try {
+    return {
+      slot: { unlock_id: unlock.unlockId, wrapped_user_key: sessionCredential.wrapUserKey(userId, uk) },
+      stored: { user_id: userId, unlock_id: unlock.unlockId, secret: unlock.secretForSessionStorage() },
+    };
+  } finally {
+    for (const h of [uk, unlock, sessionCredential]) h.free();
+  }
+}
+
+/** The user key, from the session slot and this tab's unlock secret. */
+export function openSession(stored, slot) {
+  if (slot.unlock_id !== stored.unlock_id) throw new Error("unlock_id: the session's slot is not this tab's");
+  const unlock = need("SessionUnlock").fromStorage(stored.unlock_id, stored.secret);
+  const credential = unlock.credential();
+  try {
+    return credential.openUserKey(stored.user_id, slot.wrapped_user_key);
+  } finally {
+    credential.free();
+    unlock.free();
+  }
+}
+
+/** A password change's body: the current password's auth and the new password's slot. */
+export function passwordChange(stored, slot, current, fresh, pre, lastSeen) {
+  const uk = openSession(stored, slot);
+  const old = passwordCredential(current, pre, lastSeen);
+  try {
+    return {
+      current_auth: old.authBase64url(),
+      password: passwordSlotParts(fresh, stored.user_id, uk),
+      end_other_sessions: true,
+    };
+  } finally {
+    old.free();
+    uk.free();
+  }
+}
+
+// ---- Vaults and items (the page) ----------------------------------------------------------
+
+/**
+ * The vault key a slot opens (§6): a member slot under UK, or a grant sealed to the user's
+ * X25519 key (`pair()` opens it lazily). Returns the key at the slot's version.
+ */
+export function openSlot(uk, userId, vault, slot, pair) {
+  switch (slot?.kind) {
+    case "member":
+      return uk.openVaultKey(vault.owner_id, vault.id, slot.key_version, slot.wrapped_vault_key);
+    case "grant":
+      return pair().openGrant(userId, vault.owner_id, vault.id, slot.key_version, slot.sealed);
+    default:
+      throw new Error(`slot: cannot open a ${slot?.kind} slot with a user key`);
+  }
+}
+
+/** Walk the chain (newest link first) from `key` down to `version`. Frees what it leaves behind. */
+export function keyAt(key, version, chain) {
+  let current = key;
+  const links = [...(chain || [])].sort((a, b) => b.key_version - a.key_version);
+  for (const link of links) {
+    if (current.keyVersion <= version) break;
+    if (link.key_version !== current.keyVersion - 1) continue;
+    const older = current.openOlder(link.wrapped);
+    if (current !== key) current.free();
+    current = older;
+  }
+  if (current.keyVersion !== version) throw new Error(`chain: no link down to key version ${version}`);
+  return current;
+}
+
+/** A listed item's name. */
+export function itemName(vk, item) {
+  return vk.openItemName(item.id, BigInt(item.version), item.wrapped_item_key, item.sealed_name);
+}
+
+/** An item's name and value text. */
+export function openItem(vk, item) {
+  const opened = vk.openItem(item.id, BigInt(item.version), item.wrapped_item_key, item.sealed_name, item.sealed_value);
+  try {
+    return { name: opened.name, value: valueText(opened.value) };
+  } finally {
+    opened.free();
+  }
+}
+
+/** A create/update body (§9): the item sealed at `version` under the vault's current key. */
+export function sealItem(vk, uk, userId, keys, itemId, version, name, value) {
+  const sealed = vk.sealItem(itemId, BigInt(version), name, valueBytes(value));
+  const body = {
+    version,
+    key_version: vk.keyVersion,
+    wrapped_item_key: sealed.wrappedItemKey,
+    sealed_name: sealed.sealedName,
+    sealed_value: sealed.sealedValue,
+    name_index: vk.nameIndex(name),
+  };
+  sealed.free();
+  if (keys?.identity_wrapped) {
+    const identity = identityOf(uk, userId, keys);
+    try {
+      body.signature = identity.signItem(vk.vaultId, itemId, BigInt(version), body.wrapped_item_key, body.sealed_name, body.sealed_value);
+    } finally {
+      identity.free();
+    }
+  }
+  return body;
+}
+
+/** A new vault's body: its key at version 1, wrapped under UK, its name, its signed public key. */
+export function newVault(uk, userId, keys, name) {
+  const id = randomId();
+  const vk = need("VaultKey").generate(userId, id, 1);
+  const identity = identityOf(uk, userId, keys);
+  try {
+    return {
+      id,
+      wrapped_vault_key: uk.wrapVaultKey(vk),
+      sealed_name: vk.sealVaultName(name),
+      public_key: vk.publicKey(),
+      public_key_signature: identity.signVaultKey(id, 1, vk.publicKey()),
+    };
+  } finally {
+    vk.free();
+    identity.free();
+  }
+}
+
+// ---- Tokens -------------------------------------------------------------------------------
+
+/**
+ * A new kse_ token for `vaults` ([{vault, key}] with each vault's current key): the mint
+ * body without `auth` (the password proof, added by the caller), and the text to show once.
+ */
+export function newToken(uk, userId, keys, name, vaults, permissions, expiresInSeconds) {
+  const token = need("E2eToken").generate();
+  const credential = token.credential();
+  const identity = identityOf(uk, userId, keys);
+  try {
+    const sealedName = uk.sealTokenName(userId, token.id, name);
+    const body = {
+      id: token.id,
+      sealed_name: sealedName.name,
+      name_key: sealedName.nameKey,
+      verifier: credential.verifierBase64url(),
+      x25519_public: token.publicKey(),
+      public_key_signature: identity.signTokenKey(userId, token.id, token.publicKey()),
+      vaults: vaults.map((v) => v.vault.id),
+      permissions,
+      expires_in_seconds: expiresInSeconds,
+      slots: vaults.map((v) => ({ vault: v.vault.id, key_version: v.key.keyVersion, wrapped_vault_key: credential.wrapVaultKey(v.key) })),
+    };
+    sealedName.free();
+    return { body, text: token.secretText() };
+  } finally {
+    for (const h of [token, credential, identity]) h.free();
+  }
+}
+
+/** A token's name, for the list. */
+export function tokenName(uk, userId, token) {
+  return uk.openTokenName(userId, token.id, token.name_key, token.sealed_name);
+}
+
+/** A script's view of a kse_ token: the ksa_ proof it sends, and what it can open. */
+export function tokenFromText(text) {
+  const token = need("E2eToken").parse(text);
+  return {
+    proof: () => token.authProof(),
+    /** An item read with the proof (GET …/items/{item}, §6): its name and value. */
+    openItem(vaultId, body) {
+      const vault = { id: vaultId, owner_id: body.owner_id };
+      const slot = body.slot;
+      let key;
+      if (slot.kind === "token") {
+        const credential = token.credential();
+        try { key = credential.openVaultKey(vault.owner_id, vault.id, slot.key_version, slot.wrapped_vault_key); } finally { credential.free(); }
+      } else if (slot.kind === "grant") {
+        key = token.openGrant(vault.owner_id, vault.id, slot.key_version, slot.sealed);
+      } else {
+        throw new Error(`slot: a token cannot open a ${slot.kind} slot`);
+      }
+      const at = keyAt(key, body.key_version, body.chain);
+      try {
+        return openItem(at, body);
+      } finally {
+        if (at !== key) at.free();
+        key.free();
+      }
+    },
+    free: () => token.free(),
+  };
+}

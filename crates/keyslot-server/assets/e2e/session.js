@@ -1,0 +1,102 @@
+// The page's session: the wasm module, and the user key reopened from the session's slot
+// with this tab's unlock secret (END-TO-END §4; DESIGN-NOTES "End-to-end web pages").
+//
+// sessionStorage holds {user_id, unlock_id, secret}: one tab's life, never sent. The
+// server holds the slot (the user key wrapped under the secret's wrap key) and never the
+// secret; the page holds the secret and never the slot. A reload needs both, so neither
+// side alone opens the user key, and logging out (which deletes the slot) ends it.
+"use strict";
+import init, * as wasm from "/assets/wasm/keyslot_wasm.js";
+import * as ks from "/assets/e2e/ks.js";
+import { api, ApiError } from "/assets/e2e/api.js";
+import { $, show, hide, status, explain } from "/assets/e2e/ui.js";
+import { storedUnlock, forgetUnlock } from "/assets/e2e/storage.js";
+
+let loaded = null;
+/** Load the wasm module once (its .wasm next to its glue, under the CSP's 'wasm-unsafe-eval'). */
+export function loadCrypto() {
+  loaded ??= init().then(() => ks.setWasm(wasm));
+  return loaded;
+}
+
+/** An unlocked session: the user key (a wasm handle) and the account's own key material. */
+export class Session {
+  constructor(uk, userId, keys) {
+    this.uk = uk;
+    this.userId = userId;
+    this.keys = keys;
+    this.pairHandle = null;
+    this.vaultKeys = new Map();
+  }
+
+  /** The user's X25519 pair, opened on first use (pending grants are sealed to it). */
+  pair() {
+    this.pairHandle ??= wasm.UserKeyPair.unwrap(this.uk, this.userId, this.keys.x25519_wrapped);
+    return this.pairHandle;
+  }
+
+  /**
+   * The vault's key at its slot's version. A pending grant is opened and turned into an
+   * ordinary member slot right away (PUT /v1/vaults/{vault}/slot).
+   */
+  async vaultKey(vault) {
+    const cacheKey = `${vault.id}/${vault.slot?.key_version}`;
+    if (this.vaultKeys.has(cacheKey)) return this.vaultKeys.get(cacheKey);
+    const key = ks.openSlot(this.uk, this.userId, vault, vault.slot, () => this.pair());
+    if (vault.slot.kind === "grant") {
+      await api("PUT", `/v1/vaults/${vault.id}/slot`, { key_version: key.keyVersion, wrapped_vault_key: this.uk.wrapVaultKey(key) });
+    }
+    this.vaultKeys.set(cacheKey, key);
+    return key;
+  }
+}
+
+/** Reopen the user key, or null when this tab holds no unlock secret (or the session has no slot). */
+export async function unlock() {
+  const stored = storedUnlock();
+  if (!stored) return null;
+  let slot;
+  try {
+    slot = await api("GET", "/v1/session/key");
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+  if (!slot || slot.unlock_id !== stored.unlock_id) return null;
+  const uk = ks.openSession(stored, slot);
+  const keys = await api("GET", "/v1/keys");
+  return new Session(uk, stored.user_id, keys);
+}
+
+/**
+ * Every end-to-end page's start: load the crypto, reopen the keys, then `run(session)`.
+ * A tab without the keys says so and offers to log in again; a dead session goes to the
+ * login page; anything else shows in the status line.
+ */
+export async function start(run) {
+  for (const form of document.querySelectorAll('form[action="/logout"]')) {
+    form.addEventListener("submit", () => forgetUnlock());
+  }
+  try {
+    status("Opening your keys in this page…");
+    await loadCrypto();
+    const session = await unlock();
+    if (!session) {
+      status("");
+      show("e2e-locked");
+      return;
+    }
+    await run(session);
+    status("");
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      forgetUnlock();
+      location.assign("/login");
+      return;
+    }
+    status(explain(e), { error: true });
+  }
+}
+
+export { $, show, hide };
+export { remembered, storedUnlock } from "/assets/e2e/storage.js";

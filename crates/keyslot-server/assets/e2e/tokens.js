@@ -1,0 +1,95 @@
+// API tokens of an end-to-end account. The page generates the kse_ token, wraps each
+// chosen vault's key under the token's wrap key, signs the token's X25519 key with the
+// identity, seals its name under the user key, and proves the password with `auth`
+// (Argon2id in the worker): the server stores a verifier and slots, and answers without a
+// token — the page already holds it, and shows it once.
+"use strict";
+import { api, ApiError } from "/assets/e2e/api.js";
+import { $, show, hide, fieldError, clearErrors, busy, time, explain } from "/assets/e2e/ui.js";
+import { start, remembered } from "/assets/e2e/session.js";
+import { inWorker, stopWorker } from "/assets/e2e/argon.js";
+import { openVaults } from "/assets/e2e/vaults.js";
+import * as ks from "/assets/e2e/ks.js";
+
+const ACCESS = { read: "Read", "read-write": "Read and write", deposit: "Deposit only" };
+
+function cell(tr, text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  tr.append(td);
+}
+
+if ($("token-rows")) start(async (session) => {
+  const vaults = await openVaults(session);
+  const names = new Map(vaults.map((v) => [v.vault.id, v.name]));
+  const { tokens } = await api("GET", "/v1/tokens");
+  for (const token of tokens) {
+    const tr = document.createElement("tr");
+    let name;
+    try { name = ks.tokenName(session.uk, session.userId, token); } catch { name = "(name not readable)"; }
+    cell(tr, name);
+    cell(tr, (token.vaults || []).map((v) => (v === "*" ? "All vaults" : names.get(v) ?? v)).join(", "));
+    cell(tr, ACCESS[token.permissions] ?? token.permissions);
+    cell(tr, time(token.expires_at));
+    $("token-rows").append(tr);
+  }
+  $("tokens-table").hidden = tokens.length === 0;
+  $("no-tokens").hidden = tokens.length > 0;
+
+  const choices = $("token-vaults");
+  for (const { vault, name, key } of vaults) {
+    if (!key) continue;
+    const div = document.createElement("div");
+    div.className = "check";
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.id = `vault-${vault.id}`;
+    input.value = vault.id;
+    const label = document.createElement("label");
+    label.htmlFor = input.id;
+    label.textContent = name;
+    div.append(input, label);
+    choices.append(div);
+  }
+  show("tokens-card", "new-token-card");
+
+  const form = $("new-token-form");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(form, "Creating…", async () => {
+      clearErrors(form);
+      const name = $("name").value.trim();
+      const chosen = vaults.filter((v) => v.key && $(`vault-${v.vault.id}`)?.checked);
+      const password = $("current_password").value;
+      if (!name) return fieldError("name", "Name must not be empty.");
+      if (!chosen.length) return fieldError("vaults", "Choose at least one vault.");
+      if (!password) return fieldError("current_password", "Enter your password.");
+      const permissions = form.querySelector("input[name=permissions]:checked").value;
+      const days = Number($("days").value);
+      try {
+        const username = session.keys.username;
+        const pre = await api("POST", "/v1/prelogin", { username });
+        let auth;
+        try {
+          ({ auth } = await inWorker("passwordAuth", { password, pre, lastSeen: remembered.lastParams(username) }));
+        } finally {
+          stopWorker();
+        }
+        const { body, text } = ks.newToken(session.uk, session.userId, session.keys, name, chosen, permissions, days * 86400);
+        try {
+          await api("POST", "/v1/tokens", { ...body, auth });
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) return fieldError("current_password", "The password is not right.");
+          throw e;
+        }
+        $("current_password").value = "";
+        hide("tokens-card", "new-token-card");
+        $("token-created-heading").textContent = `Token “${name}” created`;
+        $("new-token").textContent = text;
+        show("token-created");
+      } catch (e) {
+        fieldError("name", e instanceof ApiError ? explain(e) : `Making the token failed in this page: ${e.message}`);
+      }
+    });
+  });
+});

@@ -1,0 +1,55 @@
+// The vault list of an end-to-end account: each vault's name is opened here with its key
+// (from the member slot under the user key, or a pending grant, converted on the spot).
+"use strict";
+import { api, ApiError } from "/assets/e2e/api.js";
+import { $, show, fieldError, clearErrors, busy, explain } from "/assets/e2e/ui.js";
+import { start } from "/assets/e2e/session.js";
+import * as ks from "/assets/e2e/ks.js";
+
+/** The vaults with their opened names, sorted by name; a vault that does not open says so. */
+export async function openVaults(session) {
+  const { vaults } = await api("GET", "/v1/vaults");
+  const out = [];
+  for (const vault of vaults) {
+    try {
+      const key = await session.vaultKey(vault);
+      out.push({ vault, key, name: key.openVaultName(vault.sealed_name) });
+    } catch (e) {
+      out.push({ vault, key: null, name: `(a vault this page cannot open: ${e.message})` });
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const list = $("vault-list");
+if (list) start(async (session) => {
+  const vaults = await openVaults(session);
+  for (const { vault, name } of vaults) {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = `/e2e/vaults/${vault.id}`;
+    a.textContent = name;
+    li.append(a);
+    list.append(li);
+  }
+  $("no-vaults").hidden = vaults.length > 0;
+  show("vaults-card", "new-vault-card");
+
+  const form = $("new-vault");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(form, "Creating…", async () => {
+      clearErrors(form);
+      const name = $("name").value.trim();
+      const bad = ks.nameProblem(name);
+      if (bad) return fieldError("name", `Name ${bad}`);
+      try {
+        const body = ks.newVault(session.uk, session.userId, session.keys, name);
+        await api("POST", "/v1/vaults", body);
+        location.assign(`/e2e/vaults/${body.id}`);
+      } catch (e) {
+        fieldError("name", e instanceof ApiError ? explain(e) : `Creating the vault failed in this page: ${e.message}`);
+      }
+    });
+  });
+});
