@@ -33,9 +33,11 @@ pub mod auth_proof;
 pub mod envelope;
 mod error;
 pub mod id;
+pub mod item;
 pub mod kdf;
 pub mod keys;
 pub mod lifecycle;
+pub mod name_index;
 pub mod prelogin;
 pub mod public_key_mac;
 mod random;
@@ -52,11 +54,15 @@ pub use auth_proof::AuthProof;
 pub use envelope::{Algorithm, Envelope};
 pub use error::{Error, Result};
 pub use id::Id;
+pub use item::{
+    ItemPlace, SealedItem, open_item, open_item_name, open_vault_name, seal_item, seal_vault_name,
+};
 pub use kdf::Verifier;
 pub use keys::{ContentKey, ItemKey, UserKey, VaultKey, WrapKey, Wraps};
 pub use lifecycle::{
     chain_aad, deposit_aad, grant_aad, open_chain, user_key_grant_aad, wrap_chain,
 };
+pub use name_index::NameIndexKey;
 pub use public_key_mac::{public_key_mac, verify_public_key_mac};
 pub use recovery_code::RecoveryCode;
 pub use seal::{LocalSealKey, MacLabel, SealKey};

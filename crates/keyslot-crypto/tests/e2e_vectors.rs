@@ -15,11 +15,15 @@
 
 use std::collections::BTreeMap;
 
+use keyslot_crypto::envelope::seal_with_nonce;
+use keyslot_crypto::item::vault_name_aad;
 use keyslot_crypto::slot::password::derive;
 use keyslot_crypto::text_credential::CredentialFormatError;
 use keyslot_crypto::{
-    Argon2Params, AuthProof, E2eTokenCredential, Error, Id, KdfPolicy, LocalSealKey, MacLabel,
-    Password, SealKey, TokenCredential, TokenKeyPair, UnlockedCredential, prelogin,
+    Aad, Argon2Params, AuthProof, E2eTokenCredential, Error, Id, ItemPlace, KdfPolicy,
+    LocalSealKey, MacLabel, NameIndexKey, Password, Purpose, SealKey, SealedItem, TokenCredential,
+    TokenKeyPair, UnlockedCredential, VaultKey, open_item, open_item_name, open_vault_name,
+    prelogin, seal_item, seal_vault_name,
 };
 
 const FORMAT_MD: &str = include_str!("../../../docs/FORMAT.md");
@@ -71,10 +75,80 @@ fn prelogin_vectors(v: &mut BTreeMap<String, String>) {
     );
 }
 
+/// §11.3: an item and a vault name sealed with fixed nonces, and a name index. Owner
+/// 11…11, vault 22…22, item 33…33 at item version 7, VK_2 = 62…62 (key version 2),
+/// item key 42…42; nonces 01…01 (item key), 02…02 (name), 03…03 (value), 04…04 (vault
+/// name).
+fn item_vectors(v: &mut BTreeMap<String, String>) {
+    let place = item_place();
+    let vk = [0x62; 32];
+    let wrapped = seal_with_nonce(&vk, 1, [0x01; 24], &place.item_key_aad(), &ITEM_KEY).unwrap();
+    let name = seal_with_nonce(
+        &ITEM_KEY,
+        1,
+        [0x02; 24],
+        &place.content_aad(Purpose::ItemName),
+        ITEM_NAME.as_bytes(),
+    )
+    .unwrap();
+    let value = seal_with_nonce(
+        &ITEM_KEY,
+        1,
+        [0x03; 24],
+        &place.content_aad(Purpose::ItemValue),
+        ITEM_VALUE,
+    )
+    .unwrap();
+    v.insert(
+        "item.wrapped_item_key".into(),
+        hex::encode(wrapped.to_bytes()),
+    );
+    v.insert("item.sealed_name".into(), hex::encode(name.to_bytes()));
+    v.insert("item.sealed_value".into(), hex::encode(value.to_bytes()));
+    let vault_name = seal_with_nonce(
+        &vk,
+        1,
+        [0x04; 24],
+        &vault_name_aad(&id(0x11), &id(0x22), 2),
+        VAULT_NAME.as_bytes(),
+    )
+    .unwrap();
+    v.insert(
+        "vault.sealed_name".into(),
+        hex::encode(vault_name.to_bytes()),
+    );
+    let index_key = NameIndexKey::derive(&VaultKey::from_bytes(vk), &id(0x22), 2);
+    v.insert(
+        "name_index.key".into(),
+        hex::encode(index_key.expose_secret()),
+    );
+    v.insert(
+        "name_index.db_password".into(),
+        hex::encode(index_key.index(ITEM_NAME)),
+    );
+}
+
+const ITEM_KEY: [u8; 32] = [0x42; 32];
+const ITEM_NAME: &str = "db/password";
+/// A value as the server stores one: the JSON value's bytes.
+const ITEM_VALUE: &[u8] = b"\"hunter2\"";
+const VAULT_NAME: &str = "Production";
+
+fn item_place() -> ItemPlace {
+    ItemPlace {
+        owner: id(0x11),
+        vault: id(0x22),
+        item: id(0x33),
+        version: 7,
+        key_version: 2,
+    }
+}
+
 fn computed() -> BTreeMap<String, String> {
     let mut v = BTreeMap::new();
     credential_vectors(&mut v);
     prelogin_vectors(&mut v);
+    item_vectors(&mut v);
     v
 }
 
@@ -457,4 +531,190 @@ fn the_prelogin_key_is_hkdf_then_hmac_of_the_seal_key() {
     let v = file_vectors();
     assert_eq!(v["prelogin.alice.salt"], hex::encode(&h[..16]));
     assert_eq!(v["prelogin.alice.credential_id"], hex::encode(&h[16..]));
+}
+
+// §11.3 ------------------------------------------------------------------------------
+
+fn documented_item() -> SealedItem {
+    let v = file_vectors();
+    SealedItem {
+        wrapped_item_key: hex::decode(&v["item.wrapped_item_key"]).unwrap(),
+        sealed_name: hex::decode(&v["item.sealed_name"]).unwrap(),
+        sealed_value: hex::decode(&v["item.sealed_value"]).unwrap(),
+    }
+}
+
+#[test]
+fn items_use_the_server_mode_aads_byte_for_byte() {
+    // The AADs of FORMAT §3, built field by field, are the ones the item functions use:
+    // so data written by a client reads through the server and the reverse.
+    let place = item_place();
+    let by_hand = |purpose| {
+        Aad::new(purpose)
+            .user(&id(0x11))
+            .vault(&id(0x22))
+            .item(&id(0x33))
+            .item_version(7)
+            .key_version(2)
+    };
+    assert_eq!(
+        place.content_aad(Purpose::ItemName),
+        by_hand(Purpose::ItemName)
+    );
+    assert_eq!(
+        place.content_aad(Purpose::ItemValue),
+        by_hand(Purpose::ItemValue)
+    );
+    assert_eq!(place.item_key_aad(), by_hand(Purpose::ItemKey));
+    assert_eq!(
+        vault_name_aad(&id(0x11), &id(0x22), 2),
+        Aad::new(Purpose::VaultName)
+            .user(&id(0x11))
+            .vault(&id(0x22))
+            .key_version(2)
+    );
+}
+
+#[test]
+fn the_documented_item_and_vault_name_open_and_a_fresh_seal_round_trips() {
+    let vk = VaultKey::from_bytes([0x62; 32]);
+    let (o, va, it) = (id(0x11), id(0x22), id(0x33));
+    let (name, value) = open_item(&vk, &o, &va, &it, 7, 2, &documented_item()).unwrap();
+    assert_eq!((name.as_str(), value.as_slice()), (ITEM_NAME, ITEM_VALUE));
+    let item = documented_item();
+    assert_eq!(
+        open_item_name(
+            &vk,
+            &o,
+            &va,
+            &it,
+            7,
+            2,
+            &item.wrapped_item_key,
+            &item.sealed_name
+        )
+        .unwrap(),
+        ITEM_NAME
+    );
+    let sealed_name = hex::decode(&file_vectors()["vault.sealed_name"]).unwrap();
+    assert_eq!(
+        open_vault_name(&vk, &o, &va, 2, &sealed_name).unwrap(),
+        VAULT_NAME
+    );
+
+    let fresh = seal_item(&vk, &o, &va, &it, 8, 2, "other", b"42").unwrap();
+    let (name, value) = open_item(&vk, &o, &va, &it, 8, 2, &fresh).unwrap();
+    assert_eq!(
+        (name.as_str(), value.as_slice()),
+        ("other", b"42".as_slice())
+    );
+    // A fresh item key per version: two seals of the same content share nothing.
+    let again = seal_item(&vk, &o, &va, &it, 8, 2, "other", b"42").unwrap();
+    assert_ne!(fresh.wrapped_item_key, again.wrapped_item_key);
+    let sealed = seal_vault_name(&vk, &o, &va, 3, "Staging").unwrap();
+    assert_eq!(
+        open_vault_name(&vk, &o, &va, 3, &sealed).unwrap(),
+        "Staging"
+    );
+    assert_eq!(
+        open_vault_name(&vk, &o, &va, 2, &sealed).err(),
+        Some(Error::Decrypt)
+    );
+}
+
+#[test]
+fn an_item_moved_to_another_place_or_with_swapped_parts_does_not_open() {
+    let vk = VaultKey::from_bytes([0x62; 32]);
+    let item = documented_item();
+    let (o, va, it) = (id(0x11), id(0x22), id(0x33));
+    // Another owner, vault, item, version or key version: refused.
+    for (owner, vault, item_id, version, key_version) in [
+        (id(0x12), va, it, 7, 2),
+        (o, id(0x23), it, 7, 2),
+        (o, va, id(0x34), 7, 2),
+        (o, va, it, 6, 2),
+        (o, va, it, 7, 1),
+    ] {
+        assert_eq!(
+            open_item(&vk, &owner, &vault, &item_id, version, key_version, &item).err(),
+            Some(Error::Decrypt)
+        );
+    }
+    // Another vault key.
+    assert_eq!(
+        open_item(&VaultKey::from_bytes([0x61; 32]), &o, &va, &it, 7, 2, &item).err(),
+        Some(Error::Decrypt)
+    );
+    // Name and value swapped; another item's value spliced in.
+    let swapped = SealedItem {
+        sealed_name: item.sealed_value.clone(),
+        sealed_value: item.sealed_name.clone(),
+        ..item.clone()
+    };
+    assert_eq!(
+        open_item(&vk, &o, &va, &it, 7, 2, &swapped).err(),
+        Some(Error::Decrypt)
+    );
+    let other = seal_item(&vk, &o, &va, &it, 7, 2, ITEM_NAME, b"\"other\"").unwrap();
+    let spliced = SealedItem {
+        sealed_value: other.sealed_value,
+        ..item.clone()
+    };
+    assert_eq!(
+        open_item(&vk, &o, &va, &it, 7, 2, &spliced).err(),
+        Some(Error::Decrypt)
+    );
+    // Truncated bytes are refused as malformed, not a panic.
+    let truncated = SealedItem {
+        wrapped_item_key: item.wrapped_item_key[..10].to_vec(),
+        ..item.clone()
+    };
+    assert!(matches!(
+        open_item(&vk, &o, &va, &it, 7, 2, &truncated),
+        Err(Error::Malformed { .. })
+    ));
+    // Debug shows sizes only.
+    assert!(!format!("{item:?}").contains(&hex::encode(&item.sealed_value[..8])));
+}
+
+#[test]
+fn name_indexes_are_per_vault_and_key_version_and_hash_names_as_written() {
+    let vk = VaultKey::from_bytes([0x62; 32]);
+    let key = NameIndexKey::derive(&vk, &id(0x22), 2);
+    let v = file_vectors();
+    assert_eq!(
+        hex::encode(key.index(ITEM_NAME)),
+        v["name_index.db_password"]
+    );
+    // The recipe of §11.3, from its text: HKDF then HMAC.
+    use hmac::{KeyInit, Mac};
+    let mut salt = [0x22u8; 20];
+    salt[16..].copy_from_slice(&2u32.to_be_bytes());
+    let mut k = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(&salt), &[0x62; 32])
+        .expand(b"keyslot/v1/vault/name-index", &mut k)
+        .unwrap();
+    assert_eq!(hex::encode(k), v["name_index.key"]);
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&k).unwrap();
+    mac.update(ITEM_NAME.as_bytes());
+    assert_eq!(
+        hex::encode(mac.finalize().into_bytes()),
+        v["name_index.db_password"]
+    );
+    // Another vault, key version or key: another index. Names are not transformed.
+    let index = key.index(ITEM_NAME);
+    for other in [
+        NameIndexKey::derive(&vk, &id(0x23), 2),
+        NameIndexKey::derive(&vk, &id(0x22), 3),
+        NameIndexKey::derive(&VaultKey::from_bytes([0x61; 32]), &id(0x22), 2),
+    ] {
+        assert_ne!(other.index(ITEM_NAME), index);
+    }
+    for variant in ["DB/password", "db/password ", "db/passworD", ""] {
+        assert_ne!(key.index(variant), index, "{variant}");
+    }
+    // Not the vault's X25519 private key, nor its public key (labels differ).
+    let pair = keyslot_crypto::VaultKeyPair::derive(&vk, &id(0x22), 2);
+    assert_ne!(pair.public_key().as_bytes(), key.expose_secret());
+    assert_eq!(format!("{key:?}"), "NameIndexKey(***)");
 }
