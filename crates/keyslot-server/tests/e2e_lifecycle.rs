@@ -1,0 +1,904 @@
+//! End-to-end sharing and rotation (issue 16, docs/END-TO-END.md §8-§9), on SQLite and on
+//! PostgreSQL (when `KEYSLOT_TEST_DATABASE_URL` is set; always in CI). The test plays the
+//! client with `keyslot-crypto` alone: it makes every key, seals every grant and wraps
+//! every slot; the server only stores and checks.
+//!
+//! - Sharing across modes is 422 naming `username`, whichever side is end-to-end, and a
+//!   server-mode owner cannot send a client's grant.
+//! - An end-to-end share: the member's client opens the grant the owner's client sealed
+//!   and reads the owner's item with it.
+//! - Revoking a token makes the vault due; writes are refused until a client rotates; a
+//!   rotation whose grants miss a holder or name one that holds nothing is refused with
+//!   409 naming them and commits nothing; the exact one commits, writes work again, and
+//!   the revoked token's keys open nothing written afterwards.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{Auth, Session, TestServer};
+use keyslot_core::Store;
+use keyslot_core::e2e_accounts::{E2eSignup, FirstVault, PasswordSlotParts, RecoverySlotParts};
+use keyslot_core::keystore::Holder;
+use keyslot_crypto::item::{SealedItem, open_item, seal_item, seal_vault_name};
+use keyslot_crypto::slot::vault_key_for_user_aad;
+use keyslot_crypto::{
+    Argon2Params, E2eTokenCredential, Envelope, Id, KdfPolicy, NameIndexKey, Password, PublicKey,
+    RecipientKind, RecoveryCode, RecoveryKeyPair, SealedKey, TokenKeyPair, UserKey, UserKeyPair,
+    VaultKey, VaultKeyPair, Wraps, grant_aad, open_from, seal_to, wrap_chain,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "an end-to-end passphrase 42";
+const IP: &str = "127.0.0.1";
+
+async fn server(postgres: bool, name: &str) -> Option<(TestServer, Arc<dyn Store>)> {
+    common::with_store(postgres, name, |_| {}).await
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unb64(text: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(text).unwrap()
+}
+
+/// A stand-in Ed25519 signature: the server stores signatures and never checks them
+/// (clients do, under pinned identities), so any 64 bytes exercise it.
+fn signature() -> String {
+    b64(&[7; 64])
+}
+
+/// An end-to-end account as its own client knows it.
+struct Client {
+    username: String,
+    user: Id,
+    uk: UserKey,
+    pair: UserKeyPair,
+    /// The first vault and its version-1 key.
+    vault: Id,
+    vk1: VaultKey,
+    auth: Auth,
+}
+
+impl Client {
+    fn public(&self) -> PublicKey {
+        PublicKey::from_slice(&self.pair.public()).unwrap()
+    }
+}
+
+/// Sign up an end-to-end account (the sign-up's crypto done here, as a client does; the
+/// account made through the use case H3's route calls) and log in with `auth`.
+async fn e2e_account(s: &TestServer, username: &str) -> Client {
+    let user = Id::random().unwrap();
+    let uk = UserKey::generate().unwrap();
+    let params = Argon2Params::OWASP;
+    let salt = keyslot_crypto::generate_salt().unwrap();
+    let credential_id = Id::random().unwrap();
+    let password = Password::new(PASSWORD)
+        .unlock_client(params, &salt, credential_id, &KdfPolicy::default())
+        .unwrap();
+    let code = RecoveryCode::generate().unwrap();
+    let recovery_id = Id::random().unwrap();
+    let recovery = code.unlock(recovery_id);
+    let pair = UserKeyPair::generate().unwrap();
+    let vault = Id::random().unwrap();
+    let vk1 = VaultKey::generate().unwrap();
+    let signup = E2eSignup {
+        username: username.into(),
+        user_id: user,
+        password: PasswordSlotParts {
+            credential_id,
+            salt,
+            params,
+            verifier: password.auth_proof().verifier(),
+            wrapped_user_key: password.wrap_user_key(&user, &uk).unwrap(),
+        },
+        recovery: RecoverySlotParts {
+            credential_id: recovery_id,
+            verifier: recovery.auth_proof().verifier(),
+            wrapped_user_key: recovery.wrap_user_key(&user, &uk).unwrap(),
+            x25519_public: RecoveryKeyPair::derive(&code, &recovery_id).public_key(),
+        },
+        x25519_public: PublicKey::from_slice(&pair.public()).unwrap(),
+        x25519_wrapped: pair.wrap(&uk, &user).unwrap(),
+        x25519_signature: vec![7; 64],
+        identity_public: vec![9; 32],
+        // Any envelope under the user key: the server only stores it.
+        identity_wrapped: pair.wrap(&uk, &user).unwrap(),
+        vault: FirstVault {
+            id: vault,
+            wrapped_vault_key: uk
+                .wrap(&vk1, &vault_key_for_user_aad(&user, &vault, 1))
+                .unwrap(),
+            sealed_name: Envelope::from_bytes(
+                &seal_vault_name(&vk1, &user, &vault, 1, "Personal").unwrap(),
+            )
+            .unwrap(),
+            public_key: VaultKeyPair::derive(&vk1, &vault, 1).public_key(),
+            public_key_signature: vec![7; 64],
+        },
+    };
+    s.keyslot.signup_e2e(signup, IP).await.unwrap();
+    let logged_in = s
+        .keyslot
+        .login_auth(username, &password.auth_proof().auth_base64url(), IP, None)
+        .await
+        .unwrap();
+    Client {
+        username: username.into(),
+        user,
+        uk,
+        pair,
+        vault,
+        vk1,
+        auth: Auth::Session(Session {
+            cookie: logged_in.session.to_string(),
+            csrf: logged_in.csrf_token.to_string(),
+            set_cookie: String::new(),
+        }),
+    }
+}
+
+fn members_path(vault: &Id) -> String {
+    format!("/v1/vaults/{vault}/members")
+}
+
+/// The owner's client shares `vault` at `key_version` (key `vk`) with `member`.
+fn share_body(
+    owner: &Client,
+    vault: &Id,
+    vk: &VaultKey,
+    key_version: u32,
+    member: &Client,
+) -> Value {
+    let sealed = seal_to(
+        &member.public(),
+        vk,
+        &grant_aad(
+            &owner.user,
+            vault,
+            key_version,
+            RecipientKind::User,
+            &member.user,
+        ),
+    )
+    .unwrap();
+    json!({
+        "username": member.username,
+        "role": "write",
+        "key_version": key_version,
+        "grant": b64(&sealed.to_bytes()),
+        "members_signature": signature(),
+    })
+}
+
+async fn holders(s: &TestServer, auth: &Auth, vault: &Id) -> Value {
+    let r = s.get(&format!("/v1/vaults/{vault}/holders"), auth).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+}
+
+/// An item sealed by a client under `vk` at `key_version`, as `POST …/items` takes it.
+fn item_body(
+    owner: &Id,
+    vault: &Id,
+    vk: &VaultKey,
+    key_version: u32,
+    item: &Id,
+    name: &str,
+    value: &Value,
+) -> Value {
+    let sealed = seal_item(
+        vk,
+        owner,
+        vault,
+        item,
+        1,
+        key_version,
+        name,
+        value.to_string().as_bytes(),
+    )
+    .unwrap();
+    json!({
+        "id": item.to_string(),
+        "version": 1,
+        "key_version": key_version,
+        "wrapped_item_key": b64(&sealed.wrapped_item_key),
+        "sealed_name": b64(&sealed.sealed_name),
+        "sealed_value": b64(&sealed.sealed_value),
+        "name_index": b64(&NameIndexKey::derive(vk, vault, key_version).index(name)),
+        "signature": signature(),
+    })
+}
+
+/// The value of an item as `GET …/items/{item}` returned it, opened with `vk`.
+fn open_read(body: &Value, owner: &Id, vault: &Id, vk: &VaultKey) -> Option<Value> {
+    let sealed = SealedItem {
+        wrapped_item_key: unb64(body["wrapped_item_key"].as_str()?),
+        sealed_name: unb64(body["sealed_name"].as_str()?),
+        sealed_value: unb64(body["sealed_value"].as_str()?),
+    };
+    let item: Id = body["id"].as_str()?.parse().ok()?;
+    let (_, value) = open_item(
+        vk,
+        owner,
+        vault,
+        &item,
+        body["version"].as_u64()?,
+        u32::try_from(body["key_version"].as_u64()?).ok()?,
+        &sealed,
+    )
+    .ok()?;
+    serde_json::from_slice(&value).ok()
+}
+
+async fn cross_mode_sharing_is_refused(postgres: bool) {
+    let Some((s, store)) = server(postgres, "e2e_cross_mode").await else {
+        return;
+    };
+    let alice = e2e_account(&s, "alice-e2e").await;
+    let bob = e2e_account(&s, "bob-e2e").await;
+    let carol = s.signup("carol-server").await;
+    let carol_auth = s.session("carol-server", common::PASSWORD).await;
+
+    // An end-to-end owner to a server-mode account: its server would hold the key.
+    let carol_id: Id = carol.user_id.parse().unwrap();
+    let carol_public = PublicKey::from_slice(
+        &store
+            .user_public_key(&carol_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .public_key,
+    )
+    .unwrap();
+    let sealed = seal_to(
+        &carol_public,
+        &alice.vk1,
+        &grant_aad(&alice.user, &alice.vault, 1, RecipientKind::User, &carol_id),
+    )
+    .unwrap();
+    let r = s
+        .post(
+            &members_path(&alice.vault),
+            &alice.auth,
+            json!({"username": "carol-server", "role": "read", "key_version": 1,
+                   "grant": b64(&sealed.to_bytes()), "members_signature": signature()}),
+        )
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), ["username"], "{}", r.text);
+
+    // A server-mode owner to an end-to-end account: the server would hold their vault's key.
+    let carol_vault: Id = carol.vault.parse().unwrap();
+    let r = s
+        .post(
+            &members_path(&carol_vault),
+            &carol_auth,
+            json!({"username": bob.username, "role": "read"}),
+        )
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), ["username"], "{}", r.text);
+
+    // A server-mode owner sending a client's grant: the server makes its own there.
+    let r = s
+        .post(
+            &members_path(&carol_vault),
+            &carol_auth,
+            json!({"username": "alice-e2e", "role": "read", "grant": b64(&sealed.to_bytes())}),
+        )
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), ["grant"], "{}", r.text);
+
+    // An end-to-end owner without the client's part: every missing field named.
+    let r = s
+        .post(
+            &members_path(&alice.vault),
+            &alice.auth,
+            json!({"username": bob.username, "role": "read"}),
+        )
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let mut fields = r.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["grant", "key_version", "members_signature"],
+        "{}",
+        r.text
+    );
+
+    // Nothing was added anywhere.
+    for (auth, vault) in [(&alice.auth, &alice.vault), (&carol_auth, &carol_vault)] {
+        let r = s.get(&members_path(vault), auth).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["members"].as_array().unwrap().len(), 1, "{}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn cross_mode_sharing_is_refused_sqlite() {
+    cross_mode_sharing_is_refused(false).await;
+}
+
+#[tokio::test]
+async fn cross_mode_sharing_is_refused_postgres() {
+    cross_mode_sharing_is_refused(true).await;
+}
+
+async fn a_member_opens_the_owners_grant_and_reads(postgres: bool) {
+    let Some((s, store)) = server(postgres, "e2e_share").await else {
+        return;
+    };
+    let alice = e2e_account(&s, "alice-share").await;
+    let bob = e2e_account(&s, "bob-share").await;
+    let (owner, vault) = (alice.user, alice.vault);
+    let item = Id::random().unwrap();
+    let secret = json!({"password": "hunter2"});
+    let r = s
+        .post(
+            &format!("/v1/vaults/{vault}/items"),
+            &alice.auth,
+            item_body(&owner, &vault, &alice.vk1, 1, &item, "db", &secret),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    // Before the share, the vault is not bob's to read.
+    let path = format!("/v1/vaults/{vault}/items/{item}");
+    assert_eq!(s.get(&path, &bob.auth).await.status, StatusCode::NOT_FOUND);
+
+    let r = s
+        .post(
+            &members_path(&vault),
+            &alice.auth,
+            share_body(&alice, &vault, &alice.vk1, 1, &bob),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["user_id"], bob.user.to_string());
+    let r = s.get(&members_path(&vault), &bob.auth).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["members"].as_array().unwrap().len(), 2, "{}", r.text);
+    assert_eq!(r.body["members_signature"], signature(), "{}", r.text);
+
+    // The grant the owner's client sealed is what the server stored, and the member's
+    // X25519 key (never the server) opens it: the vault key of version 1.
+    let grant = store
+        .newest_grant(Holder::User(bob.user), &vault)
+        .await
+        .unwrap()
+        .expect("the member's pending grant");
+    assert_eq!(grant.key_version, 1);
+    let vk: VaultKey = open_from(
+        &bob.pair,
+        &SealedKey::from_bytes(&grant.sealed).unwrap(),
+        &grant_aad(&owner, &vault, 1, RecipientKind::User, &bob.user),
+    )
+    .unwrap();
+
+    // The member reads the owner's item through the server and opens it alone.
+    let r = s.get(&path, &bob.auth).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["slot"]["kind"], "grant", "{}", r.text);
+    assert_eq!(open_read(&r.body, &owner, &vault, &vk), Some(secret));
+    // The member converts the grant into its own slot under its user key.
+    let wrapped = bob
+        .uk
+        .wrap(&vk, &vault_key_for_user_aad(&owner, &vault, 1))
+        .unwrap();
+    let r = s
+        .put(
+            &format!("/v1/vaults/{vault}/slot"),
+            &bob.auth,
+            json!({"key_version": 1, "wrapped_vault_key": b64(&wrapped.to_bytes())}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = s.get(&path, &bob.auth).await;
+    assert_eq!(r.body["slot"]["kind"], "member", "{}", r.text);
+
+    // A second share of the same member is a conflict, and changes nothing.
+    let r = s
+        .post(
+            &members_path(&vault),
+            &alice.auth,
+            share_body(&alice, &vault, &alice.vk1, 1, &bob),
+        )
+        .await;
+    r.problem(StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_member_opens_the_owners_grant_and_reads_sqlite() {
+    a_member_opens_the_owners_grant_and_reads(false).await;
+}
+
+#[tokio::test]
+async fn a_member_opens_the_owners_grant_and_reads_postgres() {
+    a_member_opens_the_owners_grant_and_reads(true).await;
+}
+
+/// A token the owner's client minted: its secret stays here.
+struct Token {
+    id: Id,
+    secret: E2eTokenCredential,
+}
+
+impl Token {
+    fn auth(&self) -> Auth {
+        Auth::Token(self.secret.unlock().auth_proof().to_text().to_string())
+    }
+
+    fn public(&self) -> PublicKey {
+        TokenKeyPair::derive(&self.secret).public_key()
+    }
+}
+
+async fn mint(
+    s: &TestServer,
+    owner: &Client,
+    vault: &Id,
+    vk: &VaultKey,
+    key_version: u32,
+) -> Token {
+    let secret = E2eTokenCredential::generate().unwrap();
+    let unlocked = secret.unlock();
+    let id = *secret.id();
+    let slot = unlocked
+        .wrap_vault_key(&owner.user, vault, key_version, vk)
+        .unwrap();
+    let password = Password::new(PASSWORD);
+    let prelogin = s.keyslot.prelogin(&owner.username).await.unwrap();
+    let auth = password
+        .unlock_client(
+            prelogin.params,
+            &prelogin.salt,
+            prelogin.credential_id,
+            &KdfPolicy::default(),
+        )
+        .unwrap()
+        .auth_proof()
+        .auth_base64url();
+    // Name and name key: any envelopes (the server stores them).
+    let placeholder = b64(&owner.pair.wrap(&owner.uk, &owner.user).unwrap().to_bytes());
+    let r = s
+        .post(
+            "/v1/tokens",
+            &owner.auth,
+            json!({
+                "id": id.to_string(),
+                "sealed_name": placeholder,
+                "name_key": placeholder,
+                "verifier": b64(unlocked.auth_proof().verifier().as_bytes()),
+                "x25519_public": b64(TokenKeyPair::derive(&secret).public_key().as_bytes()),
+                "public_key_signature": signature(),
+                "vaults": [vault.to_string()],
+                "permissions": ["read", "write"],
+                "slots": [{"vault": vault.to_string(), "key_version": key_version,
+                           "wrapped_vault_key": b64(&slot.to_bytes())}],
+                "auth": auth.as_str(),
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    Token { id, secret }
+}
+
+/// A client's rotation of `vault` from `vk` at `from` to a new key, sealed to `grants`.
+struct Rotating {
+    key: VaultKey,
+    body: Value,
+}
+
+fn rotation(
+    owner: &Client,
+    vault: &Id,
+    vk: &VaultKey,
+    from: u32,
+    grants: &[(Id, RecipientKind, PublicKey)],
+) -> Rotating {
+    let to = from + 1;
+    let key = VaultKey::generate().unwrap();
+    let grants: Vec<Value> = grants
+        .iter()
+        .map(|(id, kind, public)| {
+            let sealed =
+                seal_to(public, &key, &grant_aad(&owner.user, vault, to, *kind, id)).unwrap();
+            json!({"holder": id.to_string(), "sealed": b64(&sealed.to_bytes())})
+        })
+        .collect();
+    let body = json!({
+        "key_version": to,
+        "chain_link": b64(&wrap_chain(&key, vk, &owner.user, vault, from).unwrap().to_bytes()),
+        "sealed_name": b64(&seal_vault_name(&key, &owner.user, vault, to, "Personal").unwrap()),
+        "public_key": b64(VaultKeyPair::derive(&key, vault, to).public_key().as_bytes()),
+        "public_key_signature": signature(),
+        "own_slot": b64(&owner.uk.wrap(&key, &vault_key_for_user_aad(&owner.user, vault, to)).unwrap().to_bytes()),
+        "grants": grants,
+        "members_signature": signature(),
+    });
+    Rotating { key, body }
+}
+
+fn messages(r: &common::Reply) -> Vec<String> {
+    r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn revocation_then_a_client_rotation_with_exact_grants(postgres: bool) {
+    let Some((s, store)) = server(postgres, "e2e_rotation").await else {
+        return;
+    };
+    let alice = e2e_account(&s, "alice-rot").await;
+    let bob = e2e_account(&s, "bob-rot").await;
+    let (owner, vault) = (alice.user, alice.vault);
+    let r = s
+        .post(
+            &members_path(&vault),
+            &alice.auth,
+            share_body(&alice, &vault, &alice.vk1, 1, &bob),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let revoked = mint(&s, &alice, &vault, &alice.vk1, 1).await;
+    let kept = mint(&s, &alice, &vault, &alice.vk1, 1).await;
+
+    // Every holder is listed, with its public key: the owner, the member, both tokens.
+    let h = holders(&s, &bob.auth, &vault).await;
+    assert_eq!(h["key_version"], 1);
+    assert_eq!(h["rotation_due"], false);
+    let ids: Vec<&str> = h["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    for id in [alice.user, bob.user, revoked.id, kept.id] {
+        assert!(ids.contains(&id.to_string().as_str()), "{id} in {h}");
+    }
+    assert_eq!(ids.len(), 4, "{h}");
+    let bob_entry = h["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == bob.user.to_string())
+        .unwrap();
+    assert_eq!(bob_entry["kind"], "user");
+    assert_eq!(bob_entry["role"], "write");
+    assert_eq!(
+        unb64(bob_entry["public_key"].as_str().unwrap()),
+        bob.pair.public()
+    );
+    assert_eq!(bob_entry["signature"], signature());
+    let token_entry = h["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == kept.id.to_string())
+        .unwrap();
+    assert_eq!(token_entry["kind"], "token");
+    assert_eq!(token_entry["user_id"], owner.to_string());
+    assert_eq!(
+        unb64(token_entry["public_key"].as_str().unwrap()),
+        kept.public().as_bytes()
+    );
+
+    // Revoking from the end-to-end session: 204, the vault due, no rotation (no key).
+    let r = s
+        .delete(&format!("/v1/tokens/{}", revoked.id), &alice.auth)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let h = holders(&s, &alice.auth, &vault).await;
+    assert_eq!(h["rotation_due"], true, "{h}");
+    assert_eq!(h["key_version"], 1, "{h}");
+    assert_eq!(h["holders"].as_array().unwrap().len(), 3, "{h}");
+    assert_eq!(
+        s.get("/v1/vaults", &revoked.auth()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Writes wait for a client's rotation.
+    let item = Id::random().unwrap();
+    let r = s
+        .post(
+            &format!("/v1/vaults/{vault}/items"),
+            &alice.auth,
+            item_body(&owner, &vault, &alice.vk1, 1, &item, "early", &json!("x")),
+        )
+        .await;
+    r.problem(StatusCode::CONFLICT);
+    assert_eq!(
+        r.body["type"], "urn:keyslot:problem:rotation-due",
+        "{}",
+        r.text
+    );
+
+    let rotate = format!("/v1/vaults/{vault}/rotate");
+    // A holder left out: 409 naming it, nothing committed.
+    let missing = rotation(
+        &alice,
+        &vault,
+        &alice.vk1,
+        1,
+        &[(kept.id, RecipientKind::Token, kept.public())],
+    );
+    let r = s.post(&rotate, &alice.auth, missing.body).await;
+    r.problem(StatusCode::CONFLICT);
+    assert_eq!(
+        r.body["type"], "urn:keyslot:problem:holders-changed",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        messages(&r),
+        [format!("missing: member {}", bob.user)],
+        "{}",
+        r.text
+    );
+    let h = holders(&s, &alice.auth, &vault).await;
+    assert_eq!(
+        (h["key_version"].as_u64(), h["rotation_due"].as_bool()),
+        (Some(1), Some(true)),
+        "{h}"
+    );
+    assert_eq!(
+        store
+            .newest_grant(Holder::Token(kept.id), &vault)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // The revoked token named (it holds nothing now), and an unknown id: 409 naming both.
+    let unknown = Id::random().unwrap();
+    let extra = rotation(
+        &alice,
+        &vault,
+        &alice.vk1,
+        1,
+        &[
+            (bob.user, RecipientKind::User, bob.public()),
+            (kept.id, RecipientKind::Token, kept.public()),
+            (revoked.id, RecipientKind::Token, revoked.public()),
+            (unknown, RecipientKind::Token, kept.public()),
+        ],
+    );
+    let r = s.post(&rotate, &alice.auth, extra.body).await;
+    r.problem(StatusCode::CONFLICT);
+    let mut found = messages(&r);
+    found.sort();
+    let mut expected = vec![
+        format!("extra: {} holds no key of this vault", revoked.id),
+        format!("extra: {unknown} holds no key of this vault"),
+    ];
+    expected.sort();
+    assert_eq!(found, expected, "{}", r.text);
+    assert_eq!(holders(&s, &alice.auth, &vault).await["key_version"], 1);
+
+    // The caller's own id among the grants is extra too (its slot is `own_slot`).
+    let own = rotation(
+        &alice,
+        &vault,
+        &alice.vk1,
+        1,
+        &[
+            (bob.user, RecipientKind::User, bob.public()),
+            (kept.id, RecipientKind::Token, kept.public()),
+            (owner, RecipientKind::User, alice.public()),
+        ],
+    );
+    let r = s.post(&rotate, &alice.auth, own.body).await;
+    r.problem(StatusCode::CONFLICT);
+    assert_eq!(
+        messages(&r),
+        [format!("extra: {owner} holds no key of this vault")]
+    );
+
+    // A wrong version: 409, nothing committed.
+    let mut stale = rotation(
+        &alice,
+        &vault,
+        &alice.vk1,
+        1,
+        &[
+            (bob.user, RecipientKind::User, bob.public()),
+            (kept.id, RecipientKind::Token, kept.public()),
+        ],
+    );
+    stale.body["key_version"] = json!(3);
+    s.post(&rotate, &alice.auth, stale.body)
+        .await
+        .problem(StatusCode::CONFLICT);
+
+    // Exactly the remaining holders: committed.
+    let exact = rotation(
+        &alice,
+        &vault,
+        &alice.vk1,
+        1,
+        &[
+            (bob.user, RecipientKind::User, bob.public()),
+            (kept.id, RecipientKind::Token, kept.public()),
+        ],
+    );
+    let r = s.post(&rotate, &alice.auth, exact.body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["key_version"], 2);
+    let h = holders(&s, &alice.auth, &vault).await;
+    assert_eq!(
+        (h["key_version"].as_u64(), h["rotation_due"].as_bool()),
+        (Some(2), Some(false)),
+        "{h}"
+    );
+    let vk2 = exact.key;
+
+    // Writes work again, under the new version only.
+    let r = s
+        .post(
+            &format!("/v1/vaults/{vault}/items"),
+            &alice.auth,
+            item_body(&owner, &vault, &alice.vk1, 1, &item, "late", &json!("x")),
+        )
+        .await;
+    r.problem(StatusCode::CONFLICT);
+    let after = json!({"written": "after the revocation"});
+    let r = s
+        .post(
+            &format!("/v1/vaults/{vault}/items"),
+            &alice.auth,
+            item_body(&owner, &vault, &vk2, 2, &item, "late", &after),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    // The kept token opens its grant with its own key and reads the new item.
+    let path = format!("/v1/vaults/{vault}/items/{item}");
+    let r = s.get(&path, &kept.auth()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["slot"]["kind"], "grant", "{}", r.text);
+    let sealed = SealedKey::from_bytes(&unb64(r.body["slot"]["sealed"].as_str().unwrap())).unwrap();
+    let kept_vk: VaultKey = open_from(
+        &TokenKeyPair::derive(&kept.secret),
+        &sealed,
+        &grant_aad(&owner, &vault, 2, RecipientKind::Token, &kept.id),
+    )
+    .unwrap();
+    assert_eq!(
+        open_read(&r.body, &owner, &vault, &kept_vk),
+        Some(after.clone())
+    );
+    // The member too, through its grant.
+    let bob_grant = store
+        .newest_grant(Holder::User(bob.user), &vault)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob_grant.key_version, 2);
+
+    // The revoked token's keys: its slot held version 1, and every row it had is gone.
+    // Version 1 opens nothing written after the revocation.
+    assert_eq!(
+        store
+            .newest_grant(Holder::Token(revoked.id), &vault)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .token_vault_slot(&revoked.id, &vault)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let r = s.get(&path, &alice.auth).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["key_version"], 2);
+    assert_eq!(open_read(&r.body, &owner, &vault, &alice.vk1), None);
+    assert_eq!(open_read(&r.body, &owner, &vault, &vk2), Some(after));
+    // Nor does it ever reach version 2: no stored row seals or wraps it for that token.
+    let row = store.item(&owner, &vault, &item).await.unwrap().unwrap();
+    assert_eq!(row.key_version, 2);
+}
+
+#[tokio::test]
+async fn revocation_then_a_client_rotation_with_exact_grants_sqlite() {
+    revocation_then_a_client_rotation_with_exact_grants(false).await;
+}
+
+#[tokio::test]
+async fn revocation_then_a_client_rotation_with_exact_grants_postgres() {
+    revocation_then_a_client_rotation_with_exact_grants(true).await;
+}
+
+async fn removal_makes_the_vault_due_and_the_server_keeps_the_mark(postgres: bool) {
+    let Some((s, _store)) = server(postgres, "e2e_removal").await else {
+        return;
+    };
+    let alice = e2e_account(&s, "alice-rm").await;
+    let bob = e2e_account(&s, "bob-rm").await;
+    let vault = alice.vault;
+    let r = s
+        .post(
+            &members_path(&vault),
+            &alice.auth,
+            share_body(&alice, &vault, &alice.vk1, 1, &bob),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // A member cannot change roles; the owner can, and the stale list signature goes.
+    let member = format!("{}/{}", members_path(&vault), bob.user);
+    let r = s
+        .call(
+            reqwest::Method::PATCH,
+            &member,
+            &bob.auth,
+            Some(json!({"role": "read"})),
+        )
+        .await;
+    r.problem(StatusCode::FORBIDDEN);
+    let r = s
+        .call(
+            reqwest::Method::PATCH,
+            &member,
+            &alice.auth,
+            Some(json!({"role": "read"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = s.get(&members_path(&vault), &alice.auth).await;
+    assert_eq!(r.body.get("members_signature"), None, "{}", r.text);
+
+    let r = s.delete(&member, &alice.auth).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // Due, not rotated: the server holds no key. The member is no holder any more.
+    let h = holders(&s, &alice.auth, &vault).await;
+    assert_eq!(
+        (h["key_version"].as_u64(), h["rotation_due"].as_bool()),
+        (Some(1), Some(true)),
+        "{h}"
+    );
+    assert_eq!(h["holders"].as_array().unwrap().len(), 1, "{h}");
+    assert_eq!(
+        s.get(&format!("/v1/vaults/{vault}/holders"), &bob.auth)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The owner's client rotates with no grant at all (it is the only holder left).
+    let r = s
+        .post(
+            &format!("/v1/vaults/{vault}/rotate"),
+            &alice.auth,
+            rotation(&alice, &vault, &alice.vk1, 1, &[]).body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        holders(&s, &alice.auth, &vault).await["rotation_due"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn removal_makes_the_vault_due_and_the_server_keeps_the_mark_sqlite() {
+    removal_makes_the_vault_due_and_the_server_keeps_the_mark(false).await;
+}
+
+#[tokio::test]
+async fn removal_makes_the_vault_due_and_the_server_keeps_the_mark_postgres() {
+    removal_makes_the_vault_due_and_the_server_keeps_the_mark(true).await;
+}
