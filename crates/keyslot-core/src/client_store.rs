@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use keyslot_crypto::Id;
 
 use crate::keystore::Grant;
-use crate::model::{AuditEvent, ItemRecord, VaultRecord};
+use crate::model::{AuditEvent, ItemRecord, TokenRecord, TokenVaultSlot, VaultRecord};
 use crate::store::StoreResult;
 
 /// An item as an end-to-end client reads and writes it: the stored envelopes, and the
@@ -77,6 +77,24 @@ pub trait ClientStore {
         public_key: &[u8],
         mac: &[u8],
         signature: &[u8],
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+
+    /// Mint a token an end-to-end client made, with the identity signature over its public
+    /// key stored in the same INSERT: [`crate::store::Store::create_token`] with `slots`,
+    /// or for a deposit token [`crate::deposit_store::DepositStore::create_deposit_token`]
+    /// with `deposit_vaults`, under the same rules (the minting session must still exist,
+    /// the user must still have `expected_user_public_key`, every slot at its vault's
+    /// current version).
+    #[allow(clippy::too_many_arguments)]
+    async fn create_client_token(
+        &self,
+        token: TokenRecord,
+        slots: Vec<TokenVaultSlot>,
+        deposit_vaults: &[Id],
+        signature: &[u8],
+        session: &Id,
+        expected_user_public_key: &[u8],
         audit: AuditEvent,
     ) -> StoreResult<()>;
 

@@ -12,12 +12,18 @@
 //! Answers are the same whichever way in: 401 with one body for every bad credential
 //! (missing, malformed, wrong, expired, revoked), 403 for a CSRF failure (after the
 //! session itself checked out, so a dead session is still a 401).
+//!
+//! A bearer token comes in three forms (docs/END-TO-END.md §1): `kst_` (a server-mode
+//! secret), `ksa_` (an end-to-end proof: the caller does its own crypto and becomes a
+//! `Principal::Client`) and `kse_` (an end-to-end secret, which must never reach the
+//! server: a live token's is revoked on sight and answered 403).
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
+use keyslot_core::client_views::ClientItem;
 use keyslot_core::views::Item;
 use keyslot_core::{Keyslot, Principal};
 use keyslot_crypto::Id;
@@ -90,7 +96,13 @@ impl Caller {
         match self.credential {
             Credential::Token(value) => {
                 let text = bearer(&value).ok_or_else(ApiError::unauthorized)?;
-                Ok(keyslot.authenticate_token(text, self.ip).await?)
+                Ok(match TokenText::of(text) {
+                    TokenText::Secret => keyslot.authenticate_token(text, self.ip).await?,
+                    TokenText::Proof => keyslot.authenticate_auth_proof(text, self.ip).await?,
+                    TokenText::Disclosed => {
+                        return Err(keyslot.token_disclosed(text, self.ip).await.into());
+                    }
+                })
             }
             Credential::Session { cookie, csrf } => {
                 let principal = cookie.verify(keyslot, self.ip).await?;
@@ -103,20 +115,67 @@ impl Caller {
     /// Read one item. For a token, verifying it and reading the item are one store round
     /// trip (`Store::token_read`): the benchmark's hot path, and the reason this extractor
     /// is lazy. A session verifies, then reads.
+    ///
+    /// A caller that does its own crypto (`ksa_`, or an end-to-end account's session)
+    /// gets the item's envelopes instead ([`ItemRead::Client`]).
     pub async fn read_item(
         self,
         keyslot: &Keyslot,
         vault: &Id,
         item: &Id,
-    ) -> Result<Item, ApiError> {
+    ) -> Result<ItemRead, ApiError> {
         if let Credential::Token(value) = &self.credential {
             let text = bearer(value).ok_or_else(ApiError::unauthorized)?;
-            return Ok(keyslot
-                .get_item_with_token(text, self.ip, vault, item)
-                .await?);
+            if TokenText::of(text) == TokenText::Secret {
+                return Ok(ItemRead::Plain(
+                    keyslot
+                        .get_item_with_token(text, self.ip, vault, item)
+                        .await?,
+                ));
+            }
         }
         let principal = self.verify(keyslot).await?;
-        Ok(keyslot.get_item(&principal, vault, item).await?)
+        if principal.is_client_side() {
+            return Ok(ItemRead::Client(Box::new(
+                keyslot.client_item(&principal, vault, item).await?,
+            )));
+        }
+        Ok(ItemRead::Plain(
+            keyslot.get_item(&principal, vault, item).await?,
+        ))
+    }
+}
+
+/// One item as its reader gets it.
+pub enum ItemRead {
+    /// Decrypted by the server (server mode).
+    Plain(Item),
+    /// Envelopes, for a caller that does its own crypto.
+    Client(Box<ClientItem>),
+}
+
+/// Which kind of token text a bearer value is, by its prefix (the parsers check the
+/// rest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenText {
+    /// `kst_` (or anything unknown, which its parser refuses with the usual 401): the
+    /// server-mode secret.
+    Secret,
+    /// `ksa_`: an end-to-end proof (id and `auth`, never the secret).
+    Proof,
+    /// `kse_`: an end-to-end secret, which must never be sent.
+    Disclosed,
+}
+
+impl TokenText {
+    fn of(text: &str) -> Self {
+        if text.starts_with(keyslot_crypto::auth_proof::PREFIX) {
+            Self::Proof
+        } else if text.starts_with("kse_") {
+            Self::Disclosed
+        } else {
+            Self::Secret
+        }
     }
 }
 

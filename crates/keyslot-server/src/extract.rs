@@ -19,6 +19,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        decode(&bytes).map(Self)
+    }
+}
+
+/// A JSON body not decoded yet, for routes whose body's shape depends on the caller
+/// (server mode or end-to-end): the same 415 and 413 as [`ApiJson`]; decode it with
+/// [`decode`].
+#[derive(Debug)]
+pub struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -33,44 +48,51 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Request body too large",
-                "the body is over the size limit",
-            )
-        })?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(&mut de) {
-            Ok(value) => Ok(Self(value)),
-            Err(err) => {
-                let path = err.path().to_string();
-                let inner = err.into_inner();
-                if inner.is_syntax() || inner.is_eof() {
-                    return Err(ApiError::bad_request("body", "is not valid JSON"));
-                }
-                let message = inner.to_string();
-                // serde names a missing or unknown field in backquotes; otherwise use the path.
-                let field = match message.split('`').nth(1) {
-                    Some(name)
-                        if message.starts_with("missing field")
-                            || message.starts_with("unknown field") =>
-                    {
-                        name.to_owned()
-                    }
-                    _ if path == "." => "body".to_owned(),
-                    _ => path,
-                };
-                let message = message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or("is invalid")
-                    .to_owned();
-                Err(ApiError::invalid(vec![keyslot_core::FieldError::new(
-                    field, message,
-                )]))
+        Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-large",
+                    "Request body too large",
+                    "the body is over the size limit",
+                )
+            })
+    }
+}
+
+/// Decode a JSON body: 400 for malformed JSON, 422 naming the field for the wrong shape.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::bad_request("body", "is not valid JSON"));
             }
+            let message = inner.to_string();
+            // serde names a missing or unknown field in backquotes; otherwise use the path.
+            let field = match message.split('`').nth(1) {
+                Some(name)
+                    if message.starts_with("missing field")
+                        || message.starts_with("unknown field") =>
+                {
+                    name.to_owned()
+                }
+                _ if path == "." => "body".to_owned(),
+                _ => path,
+            };
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or("is invalid")
+                .to_owned();
+            Err(ApiError::invalid(vec![keyslot_core::FieldError::new(
+                field, message,
+            )]))
         }
     }
 }

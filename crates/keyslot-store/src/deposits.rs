@@ -35,12 +35,15 @@ pub(crate) fn deposit(row: &dyn RowRead) -> StoreResult<DepositRecord> {
     })
 }
 
-async fn create_token(
+/// A deposit token's mint; `signature` is the identity signature over its public key that
+/// an end-to-end client sends (`None` in server mode), stored with the row.
+pub(crate) async fn create_token(
     pool: &Pool,
     t: TokenRecord,
     vaults: &[Id],
     session: Option<&Id>,
     expected_user_public_key: Option<&[u8]>,
+    signature: Option<&[u8]>,
     audit_event: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
@@ -65,8 +68,8 @@ async fn create_token(
     tx.execute(
         query(sql!(
             "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, deposit, wrapped_user_key, \
-             x25519_public, public_key_mac, created_at, expires_at, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, NULL)"
+             x25519_public, public_key_mac, created_at, expires_at, last_used_at, public_key_signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, NULL, $12)"
         ))
         .bind(&t.id)
         .bind(&t.user_id)
@@ -78,7 +81,8 @@ async fn create_token(
         .bind(&t.x25519_public)
         .bind(&t.public_key_mac)
         .bind(t.created_at)
-        .bind(t.expires_at),
+        .bind(t.expires_at)
+        .bind(crate::db::Arg::Bytes(signature)),
     )
     .await?;
     for vault in vaults {
@@ -363,6 +367,7 @@ impl DepositStore for crate::SqlStore {
             vaults,
             session,
             expected_user_public_key,
+            None,
             audit,
         )
         .await

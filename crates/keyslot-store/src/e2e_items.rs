@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use keyslot_core::client_store::{ClientStore, RawItem, SignedVaultKey};
 use keyslot_core::keystore::Grant;
-use keyslot_core::model::{AuditEvent, VaultRecord};
+use keyslot_core::model::{AuditEvent, TokenRecord, TokenVaultSlot, VaultRecord};
 use keyslot_core::store::{StoreError, StoreResult};
 use keyslot_crypto::Id;
 
@@ -208,6 +208,40 @@ impl ClientStore for SqlStore {
         .await
     }
 
+    async fn create_client_token(
+        &self,
+        token: TokenRecord,
+        slots: Vec<TokenVaultSlot>,
+        deposit_vaults: &[Id],
+        signature: &[u8],
+        session: &Id,
+        expected_user_public_key: &[u8],
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        if token.deposit {
+            crate::deposits::create_token(
+                &self.pool,
+                token,
+                deposit_vaults,
+                Some(session),
+                Some(expected_user_public_key),
+                Some(signature),
+                audit,
+            )
+            .await
+        } else {
+            crate::tokens::create_signed(
+                &self.pool,
+                token,
+                slots,
+                Some(session),
+                Some(expected_user_public_key),
+                Some(signature),
+                audit,
+            )
+            .await
+        }
+    }
     async fn token_public_key_signature(&self, token: &Id) -> StoreResult<Option<Vec<u8>>> {
         token_signature(&self.pool, token).await
     }

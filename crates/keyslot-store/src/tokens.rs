@@ -50,6 +50,20 @@ pub(crate) async fn create(
     expected_user_public_key: Option<&[u8]>,
     audit: AuditEvent,
 ) -> StoreResult<()> {
+    create_signed(pool, t, slots, session, expected_user_public_key, None, audit).await
+}
+
+/// [`create`], with the identity signature over the token's public key that an
+/// end-to-end client sends, stored in the same INSERT.
+pub(crate) async fn create_signed(
+    pool: &Pool,
+    t: TokenRecord,
+    slots: Vec<TokenVaultSlot>,
+    session: Option<&Id>,
+    expected_user_public_key: Option<&[u8]>,
+    signature: Option<&[u8]>,
+    audit: AuditEvent,
+) -> StoreResult<()> {
     let mut tx = pool.write().await?;
     // Lock the user's row first, as a recovery does before it ends sessions and a
     // vault's creation does before it grants to the user's "*" tokens.
@@ -74,8 +88,8 @@ pub(crate) async fn create(
     tx.execute(
         query(sql!(
             "INSERT INTO tokens (id, user_id, name_key, name, verifier, can_write, wrapped_user_key, x25519_public, \
-             public_key_mac, created_at, expires_at, last_used_at, held_user_key, all_vaults) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             public_key_mac, created_at, expires_at, last_used_at, held_user_key, all_vaults, public_key_signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&t.id)
         .bind(&t.user_id)
@@ -90,7 +104,8 @@ pub(crate) async fn create(
         .bind(t.expires_at)
         .bind(t.last_used_at)
         .bind(t.wrapped_user_key.is_some())
-        .bind(t.all_vaults),
+        .bind(t.all_vaults)
+        .bind(crate::db::Arg::Bytes(signature)),
     )
     .await?;
     if t.all_vaults && t.wrapped_user_key.is_none() {

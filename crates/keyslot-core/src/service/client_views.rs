@@ -142,3 +142,44 @@ pub struct NewClientVault {
     /// Version 1 sealed to each of the owner's live `"*"` tokens: `(token id, sealed)`.
     pub token_grants: Vec<(Id, Vec<u8>)>,
 }
+
+/// A token an end-to-end client made (END-TO-END §7, §9): everything but its secret.
+#[derive(Clone)]
+pub struct ClientMint {
+    /// Its id (the client generated the `kse_` text around it).
+    pub id: Id,
+    /// Its name, under `name_key`.
+    pub sealed_name: Vec<u8>,
+    /// The name's content key, under the user key.
+    pub name_key: Vec<u8>,
+    /// SHA-256 of the token's `auth`.
+    pub verifier: Vec<u8>,
+    /// The token's X25519 public key.
+    pub x25519_public: Vec<u8>,
+    /// The user's identity signature over it.
+    pub public_key_signature: Vec<u8>,
+    /// Its scope.
+    pub vaults: crate::views::Scope,
+    /// Whether it may write.
+    pub can_write: bool,
+    /// A write-only deposit token.
+    pub deposit: bool,
+    /// Lifetime; the default when `None`.
+    pub expires_in_seconds: Option<i64>,
+    /// Its slots: `(vault, key_version, wrapped_vault_key)`.
+    pub slots: Vec<(Id, u32, Vec<u8>)>,
+    /// The password proof (`auth`, base64url), like `current_password` in server mode.
+    pub auth: zeroize::Zeroizing<String>,
+}
+
+/// By hand: `auth` proves the password.
+impl std::fmt::Debug for ClientMint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientMint")
+            .field("id", &self.id)
+            .field("vaults", &self.vaults)
+            .field("can_write", &self.can_write)
+            .field("deposit", &self.deposit)
+            .finish_non_exhaustive()
+    }
+}

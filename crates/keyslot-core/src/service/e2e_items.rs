@@ -28,8 +28,8 @@ use crate::{ClientActor, Error, FieldError, Principal, Result};
 pub(super) const MAX_WRAPPED_KEY: usize = 512;
 /// Largest sealed name: 256 characters of up to 4 bytes each, plus the envelope.
 pub(super) const MAX_SEALED_NAME: usize = 1024 + 256;
-/// The envelope's overhead over its plaintext, with room to spare.
-const ENVELOPE_OVERHEAD: usize = 256;
+/// The envelope's overhead over its plaintext (header, nonce, tag: FORMAT §4).
+const ENVELOPE_OVERHEAD: usize = keyslot_crypto::envelope::MIN_LEN;
 /// A blind name index is one HMAC-SHA256 (FORMAT §11.3).
 const NAME_INDEX_LEN: usize = 32;
 /// An Ed25519 signature.

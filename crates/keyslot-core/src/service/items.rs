@@ -4,7 +4,8 @@
 
 use keyslot_crypto::slot::{item_key_aad, vault_key_for_user_aad};
 use keyslot_crypto::{
-    Aad, ContentKey, Envelope, Id, ItemKey, Purpose, UnlockedCredential, UserKey, VaultKey, Wraps,
+    Aad, ContentKey, Envelope, Id, ItemKey, NameIndexKey, Purpose, UnlockedCredential, UserKey,
+    VaultKey, Wraps,
 };
 use zeroize::Zeroizing;
 
@@ -557,7 +558,15 @@ pub(super) fn seal_item(
             .to_bytes(),
         name: Vec::new(),
         value: Vec::new(),
-        name_index: None,
+        // The blind index end-to-end readers look the name up by (FORMAT §11.3): the
+        // server holds the vault key in server mode, so every write (and the re-wrap,
+        // which re-seals through here under the new version) computes it, and a `ksa_`
+        // client finds server-mode items by name as well as its own.
+        name_index: Some(
+            NameIndexKey::derive(&open.key, &open.id, open.key_version)
+                .index(name)
+                .to_vec(),
+        ),
         created_at,
         updated_at,
     };

@@ -10,6 +10,7 @@ mod deposit_readers;
 pub mod e2e_lifecycle;
 pub mod e2e_accounts;
 mod e2e_items;
+mod e2e_tokens;
 pub mod e2e_recovery;
 mod holder_keys;
 mod items;

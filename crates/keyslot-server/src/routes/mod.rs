@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod e2e_data;
 pub mod keys;
 pub mod lifecycle;
 pub mod members;
@@ -38,6 +39,7 @@ pub fn api(base: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::get_vault))
         .routes(routes!(lifecycle::rotate_vault))
         .routes(routes!(lifecycle::holders))
+        .routes(routes!(e2e_data::put_slot))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::set_role, members::remove))
         .routes(routes!(vaults::list_items, vaults::create_item))

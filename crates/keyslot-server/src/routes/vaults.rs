@@ -1,16 +1,20 @@
 //! Vaults and items.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::rfc3339;
-use crate::auth::{Auth, Caller};
+use super::e2e_data::{
+    ClientItemListView, ClientItemView, ClientVaultList, ClientVaultView, ClientWriteBody,
+    CreateClientVault,
+};
+use super::{e2e_data, rfc3339};
+use crate::auth::{Auth, Caller, ItemRead};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, IfMatch, PathIds};
+use crate::extract::{IfMatch, JsonBytes, PathIds, decode};
 use crate::state::AppState;
 
 /// A vault.
@@ -109,12 +113,16 @@ fn etag(version: u64) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("\"{version}\"")).ok()
 }
 
-/// List vaults.
-#[utoipa::path(get, path = "/v1/vaults", tag = "vaults", responses((status = 200, body = VaultList), (status = 401, body = Problem)))]
-pub async fn list_vaults(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-) -> ApiResult<Json<VaultList>> {
+/// List vaults. An end-to-end caller (end-to-end session, `ksa_` token) gets
+/// [`ClientVaultList`]: sealed names, its slot, key versions and signed public keys.
+#[utoipa::path(get, path = "/v1/vaults", tag = "vaults", responses(
+    (status = 200, description = "Server mode: `VaultList`; an end-to-end caller: `ClientVaultList`", content(
+        (VaultList = "application/json"), (ClientVaultList))),
+    (status = 401, body = Problem)))]
+pub async fn list_vaults(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Response> {
+    if p.is_client_side() {
+        return Ok(e2e_data::list_vaults(&state, &p).await?.into_response());
+    }
     let vaults = state.keyslot.list_vaults(&p).await?;
     Ok(Json(VaultList {
         vaults: vaults
@@ -125,17 +133,41 @@ pub async fn list_vaults(
                 role: v.role.to_owned(),
             })
             .collect(),
-    }))
+    })
+    .into_response())
 }
 
-/// Create a vault (sessions only).
-#[utoipa::path(post, path = "/v1/vaults", tag = "vaults", request_body = CreateVault,
-    responses((status = 201, body = VaultView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// Create a vault (sessions only). An end-to-end session sends [`CreateClientVault`] (the
+/// vault its client made) and gets [`ClientVaultView`].
+#[utoipa::path(post, path = "/v1/vaults", tag = "vaults",
+    request_body(description = "Server mode: `CreateVault`; an end-to-end session: `CreateClientVault`", content(
+        (CreateVault = "application/json"), (CreateClientVault))),
+    responses((status = 201, description = "Server mode: `VaultView`; an end-to-end session: `ClientVaultView`", content(
+        (VaultView = "application/json"), (ClientVaultView))),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_vault(
     State(state): State<AppState>,
     Auth(p): Auth,
-    ApiJson(req): ApiJson<CreateVault>,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Response> {
+    if p.is_client_side() {
+        // A token is refused whatever its body says, as in server mode.
+        if matches!(
+            p,
+            keyslot_core::Principal::Client {
+                actor: keyslot_core::ClientActor::Token { .. },
+                ..
+            }
+        ) {
+            return Err(ApiError::forbidden(
+                "this route needs a session, not an API token",
+            ));
+        }
+        let new = e2e_data::new_vault(decode::<CreateClientVault>(&body)?)?;
+        let v = state.keyslot.client_create_vault(&p, new).await?;
+        return Ok((StatusCode::CREATED, Json(ClientVaultView::from(v))).into_response());
+    }
+    let req: CreateVault = decode(&body)?;
     let v = state.keyslot.create_vault(&p, &req.name).await?;
     Ok((
         StatusCode::CREATED,
@@ -148,15 +180,26 @@ pub async fn create_vault(
         .into_response())
 }
 
-/// List a vault's items, names decrypted.
-#[utoipa::path(get, path = "/v1/vaults/{vault}/items", tag = "items", params(("vault" = String, Path, description = "Vault id")),
-    responses((status = 200, body = ItemList), (status = 401, body = Problem), (status = 404, body = Problem)))]
+/// List a vault's items, names decrypted. An end-to-end caller gets
+/// [`ClientItemListView`] (envelopes, its slot and the chain), filtered by
+/// `?name_index=` (base64url blind indexes, comma-separated) when given.
+#[utoipa::path(get, path = "/v1/vaults/{vault}/items", tag = "items", params(("vault" = String, Path, description = "Vault id"),
+        ("name_index" = Option<String>, Query, description = "End-to-end callers: only items whose blind name index is one of these (base64url, comma-separated, at most 16)")),
+    responses((status = 200, description = "Server mode: `ItemList`; an end-to-end caller: `ClientItemListView`", content(
+        (ItemList = "application/json"), (ClientItemListView))),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_items(
     State(state): State<AppState>,
     Auth(p): Auth,
     path: PathIds,
-) -> ApiResult<Json<ItemList>> {
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
     let [vault] = ids(path)?;
+    if p.is_client_side() {
+        let indexes = e2e_data::name_indexes(query.as_deref())?;
+        let list = state.keyslot.client_items(&p, &vault, &indexes).await?;
+        return Ok(Json(ClientItemListView::from(list)).into_response());
+    }
     let items = state.keyslot.list_items_with_depositors(&p, &vault).await?;
     Ok(Json(ItemList {
         items: items
@@ -169,24 +212,33 @@ pub async fn list_items(
                 deposited_by: by.map(|t| t.to_string()),
             })
             .collect(),
-    }))
+    })
+    .into_response())
 }
 
 /// Create an item.
 #[utoipa::path(post, path = "/v1/vaults/{vault}/items", tag = "items", params(("vault" = String, Path, description = "Vault id")),
-    request_body = WriteItem,
-    responses((status = 201, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+    request_body(description = "Server mode: `WriteItem`; an end-to-end caller: `ClientWriteBody` (version 1, under the current key version)", content(
+        (WriteItem = "application/json"), (ClientWriteBody))),
+    responses((status = 201, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "End-to-end: `rotation-due` or `stale-key-version`", body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn create_item(
     State(state): State<AppState>,
     Auth(p): Auth,
     path: PathIds,
-    ApiJson(req): ApiJson<WriteItem>,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Response> {
     let [vault] = ids(path)?;
-    let (id, version) = state
-        .keyslot
-        .create_item(&p, &vault, &req.name, &req.value)
-        .await?;
+    let (id, version) = if p.is_client_side() {
+        let write = e2e_data::client_write(decode::<ClientWriteBody>(&body)?)?;
+        state.keyslot.client_create_item(&p, &vault, write).await?
+    } else {
+        let req: WriteItem = decode(&body)?;
+        state
+            .keyslot
+            .create_item(&p, &vault, &req.name, &req.value)
+            .await?
+    };
     let mut response = (
         StatusCode::CREATED,
         Json(ItemVersion {
@@ -204,7 +256,9 @@ pub async fn create_item(
 /// Read an item. `ETag: "<version>"`.
 #[utoipa::path(get, path = "/v1/vaults/{vault}/items/{item}", tag = "items",
     params(("vault" = String, Path, description = "Vault id"), ("item" = String, Path, description = "Item id")),
-    responses((status = 200, body = ItemView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "Server mode: `ItemView`; an end-to-end caller: `ClientItemView`", content(
+        (ItemView = "application/json"), (ClientItemView))),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_item(
     State(state): State<AppState>,
     path: PathIds,
@@ -213,7 +267,17 @@ pub async fn get_item(
     let [vault, item] = ids(path)?;
     // The headline path: for a token, verifying it and reading the item are one query
     // (see docs/PERFORMANCE.md). The path ids answer first, as they always have here.
-    let i = caller.read_item(&state.keyslot, &vault, &item).await?;
+    let i = match caller.read_item(&state.keyslot, &vault, &item).await? {
+        ItemRead::Plain(i) => i,
+        ItemRead::Client(i) => {
+            let version = i.item.record.version;
+            let mut response = Json(ClientItemView::from(*i)).into_response();
+            if let Some(tag) = etag(version) {
+                response.headers_mut().insert(header::ETAG, tag);
+            }
+            return Ok(response);
+        }
+    };
     let version = i.version;
     let mut response = Json(ItemView {
         id: i.id.to_string(),
@@ -234,20 +298,31 @@ pub async fn get_item(
 #[utoipa::path(put, path = "/v1/vaults/{vault}/items/{item}", tag = "items",
     params(("vault" = String, Path, description = "Vault id"), ("item" = String, Path, description = "Item id"),
            ("If-Match" = Option<String>, Header, description = "The version this write replaces")),
-    request_body = WriteItem,
-    responses((status = 200, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    request_body(description = "Server mode: `WriteItem`; an end-to-end caller: `ClientWriteBody` (version = the version read + 1)", content(
+        (WriteItem = "application/json"), (ClientWriteBody))),
+    responses((status = 200, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "End-to-end: `rotation-due` or `stale-key-version`", body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_item(
     State(state): State<AppState>,
     Auth(p): Auth,
     path: PathIds,
     IfMatch(if_match): IfMatch,
-    ApiJson(req): ApiJson<WriteItem>,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Response> {
     let [vault, item] = ids(path)?;
-    let version = state
-        .keyslot
-        .update_item(&p, &vault, &item, &req.name, &req.value, if_match)
-        .await?;
+    let version = if p.is_client_side() {
+        let write = e2e_data::client_write(decode::<ClientWriteBody>(&body)?)?;
+        state
+            .keyslot
+            .client_update_item(&p, &vault, &item, write, if_match)
+            .await?
+    } else {
+        let req: WriteItem = decode(&body)?;
+        state
+            .keyslot
+            .update_item(&p, &vault, &item, &req.name, &req.value, if_match)
+            .await?
+    };
     let mut response = Json(ItemVersion {
         id: item.to_string(),
         version,
@@ -269,6 +344,10 @@ pub async fn delete_item(
     path: PathIds,
 ) -> ApiResult<StatusCode> {
     let [vault, item] = ids(path)?;
-    state.keyslot.delete_item(&p, &vault, &item).await?;
+    if p.is_client_side() {
+        state.keyslot.client_delete_item(&p, &vault, &item).await?;
+    } else {
+        state.keyslot.delete_item(&p, &vault, &item).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use keyslot_core::client_store::{ClientStore, RawItem, SignedVaultKey};
 use keyslot_core::keystore::Grant;
-use keyslot_core::model::{AuditEvent, VaultRecord};
+use keyslot_core::model::{AuditEvent, TokenRecord, TokenVaultSlot, VaultRecord};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
 
@@ -46,6 +46,28 @@ impl ClientStore for Gated {
     ) -> StoreResult<()> {
         self.inner
             .create_client_vault(vault, grants, public_key, mac, signature, audit)
+            .await
+    }
+    async fn create_client_token(
+        &self,
+        token: TokenRecord,
+        slots: Vec<TokenVaultSlot>,
+        deposit_vaults: &[Id],
+        signature: &[u8],
+        session: &Id,
+        expected_user_public_key: &[u8],
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner
+            .create_client_token(
+                token,
+                slots,
+                deposit_vaults,
+                signature,
+                session,
+                expected_user_public_key,
+                audit,
+            )
             .await
     }
     async fn token_public_key_signature(&self, token: &Id) -> StoreResult<Option<Vec<u8>>> {
