@@ -50,6 +50,8 @@ pub enum Purpose {
     DepositItemKey,
     /// The backward chain: vault key version `n` wrapped under version `n + 1`.
     VaultKeyChain,
+    /// An end-to-end user's Ed25519 identity key (its 32-byte seed), under the user key.
+    IdentityKey,
 }
 
 impl Purpose {
@@ -72,6 +74,7 @@ impl Purpose {
             Self::UserKeyGrant => "keyslot/v1/grant/user-key",
             Self::DepositItemKey => "keyslot/v1/deposit/item-key",
             Self::VaultKeyChain => "keyslot/v1/vault/chain",
+            Self::IdentityKey => "keyslot/v1/user/identity-key",
         }
     }
 }

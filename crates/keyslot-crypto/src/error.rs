@@ -54,6 +54,16 @@ pub enum Error {
     /// to it; the service answers 500 and writes an audit event.
     #[error("a stored public key does not match its MAC")]
     PublicKeyMac,
+    /// An Ed25519 signature did not verify: the signed statement (a public key, a member
+    /// list, an item) is not what its signer signed, or another key signed it. A client
+    /// uses nothing it cannot verify.
+    #[error("a signature did not verify")]
+    BadSignature,
+    /// An identity key does not match the pin its user's client stored for it: the
+    /// server (or someone between) answered another key than the one whose fingerprint
+    /// was confirmed, or changed the pin.
+    #[error("an identity key does not match its pin")]
+    PinMismatch,
 }
 
 /// The crate's result type.

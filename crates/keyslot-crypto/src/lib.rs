@@ -33,17 +33,20 @@ pub mod auth_proof;
 pub mod envelope;
 mod error;
 pub mod id;
+pub mod identity;
 pub mod item;
 pub mod kdf;
 pub mod keys;
 pub mod lifecycle;
 pub mod name_index;
+pub mod pins;
 pub mod prelogin;
 pub mod public_key_mac;
 mod random;
 pub mod recovery_code;
 pub mod seal;
 pub mod sealed_key;
+pub mod sealed_key_auth;
 pub mod slot;
 pub mod text_credential;
 pub mod x25519;
@@ -54,6 +57,7 @@ pub use auth_proof::AuthProof;
 pub use envelope::{Algorithm, Envelope};
 pub use error::{Error, Result};
 pub use id::Id;
+pub use identity::{IdentityKeyPair, IdentityPublic, Signature};
 pub use item::{
     ItemPlace, SealedItem, open_item, open_item_name, open_vault_name, seal_item, seal_vault_name,
 };
@@ -63,10 +67,12 @@ pub use lifecycle::{
     chain_aad, deposit_aad, grant_aad, open_chain, user_key_grant_aad, wrap_chain,
 };
 pub use name_index::NameIndexKey;
+pub use pins::PinKey;
 pub use public_key_mac::{public_key_mac, verify_public_key_mac};
 pub use recovery_code::RecoveryCode;
 pub use seal::{LocalSealKey, MacLabel, SealKey};
 pub use sealed_key::{Opens, Sealable, SealedKey, open_from, seal_to};
+pub use sealed_key_auth::{AuthSealedKey, AuthSender, open_from_auth, seal_to_auth};
 pub use slot::UnlockedCredential;
 pub use slot::password::{
     Argon2Params, KdfPolicy, Password, PasswordSlot, SealedPasswordSlot, generate_salt,

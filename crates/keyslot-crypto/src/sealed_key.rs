@@ -51,9 +51,9 @@ use crate::x25519::{
 };
 use crate::{Error, Result, random};
 
-type Kem = X25519HkdfSha256;
-type Kdf = HkdfSha256;
-type Aead = ChaCha20Poly1305;
+pub(crate) type Kem = X25519HkdfSha256;
+pub(crate) type Kdf = HkdfSha256;
+pub(crate) type Aead = ChaCha20Poly1305;
 
 /// The sealed-key format version this build writes and reads.
 pub const FORMAT_VERSION: u8 = 1;
@@ -218,11 +218,7 @@ pub fn seal_with_ephemeral_ikm<K: Sealable>(
         }
     })?;
     let info = aad.encode();
-    let mut rng = OneShotIkm {
-        ikm: Zeroizing::new(*ikm_e),
-        drawn: false,
-        overdrawn: false,
-    };
+    let mut rng = OneShotIkm::new(ikm_e);
     let setup =
         ::hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(&OpModeS::Base, &pk, &info, &mut rng);
     if rng.overdrawn {
@@ -285,11 +281,11 @@ pub fn open_from<K: Sealable>(
     Ok(K::from_key_bytes(bytes))
 }
 
-fn identity_kind<I: X25519Identity>(_: &I) -> RecipientKind {
+pub(crate) fn identity_kind<I: X25519Identity>(_: &I) -> RecipientKind {
     I::KIND
 }
 
-fn check_allowed<K: Sealable>(aad: &Aad) -> Result<()> {
+pub(crate) fn check_allowed<K: Sealable>(aad: &Aad) -> Result<()> {
     match aad.recipient_kind() {
         Some(kind) if K::may_seal(aad.purpose(), kind) => Ok(()),
         Some(_) => Err(Error::Malformed {
@@ -306,10 +302,41 @@ fn check_allowed<K: Sealable>(aad: &Aad) -> Result<()> {
 /// The randomness `hpke` asks for: exactly one 32-byte `ikmE`, drawn beforehand from the
 /// OS CSPRNG (so its failure is an error we return, not a panic inside `hpke`). Anything
 /// beyond it is marked `overdrawn` and the result discarded by the caller.
-struct OneShotIkm {
+pub(crate) struct OneShotIkm {
     ikm: Zeroizing<[u8; 32]>,
     drawn: bool,
     overdrawn: bool,
+}
+
+impl OneShotIkm {
+    pub(crate) fn new(ikm: &[u8; 32]) -> Self {
+        Self {
+            ikm: Zeroizing::new(*ikm),
+            drawn: false,
+            overdrawn: false,
+        }
+    }
+
+    /// Whether more than the one `ikmE` was asked for (the result must be discarded).
+    pub(crate) const fn overdrawn(&self) -> bool {
+        self.overdrawn
+    }
+}
+
+/// An X25519 public key as the KEM's.
+pub(crate) fn kem_public_key(key: &PublicKey) -> Result<<Kem as ::hpke::Kem>::PublicKey> {
+    <Kem as ::hpke::Kem>::PublicKey::from_bytes(key.as_bytes()).map_err(|_| Error::Malformed {
+        what: "x25519 public key",
+        reason: "not 32 bytes",
+    })
+}
+
+/// An identity's X25519 secret as the KEM's private key (same bytes, clamped by both).
+pub(crate) fn kem_private_key(
+    secret: &x25519_dalek::StaticSecret,
+) -> Result<<Kem as ::hpke::Kem>::PrivateKey> {
+    let bytes = Zeroizing::new(secret.to_bytes());
+    <Kem as ::hpke::Kem>::PrivateKey::from_bytes(bytes.as_ref()).map_err(|_| Error::Decrypt)
 }
 
 impl TryRng for OneShotIkm {

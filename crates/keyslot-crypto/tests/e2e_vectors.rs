@@ -16,14 +16,20 @@
 use std::collections::BTreeMap;
 
 use keyslot_crypto::envelope::seal_with_nonce;
+use keyslot_crypto::identity::{
+    item_message, members_message, role, token_key_message, user_x25519_message, vault_key_message,
+};
 use keyslot_crypto::item::vault_name_aad;
+use keyslot_crypto::sealed_key_auth::seal_auth_with_ephemeral_ikm;
 use keyslot_crypto::slot::password::derive;
 use keyslot_crypto::text_credential::CredentialFormatError;
 use keyslot_crypto::{
-    Aad, Argon2Params, AuthProof, E2eTokenCredential, Error, Id, ItemPlace, KdfPolicy,
-    LocalSealKey, MacLabel, NameIndexKey, Password, Purpose, SealKey, SealedItem, TokenCredential,
-    TokenKeyPair, UnlockedCredential, VaultKey, open_item, open_item_name, open_vault_name,
-    prelogin, seal_item, seal_vault_name,
+    Aad, Argon2Params, AuthProof, AuthSealedKey, E2eTokenCredential, Error, Id, IdentityKeyPair,
+    IdentityPublic, ItemKey, ItemPlace, KdfPolicy, LocalSealKey, MacLabel, NameIndexKey, Password,
+    PinKey, PublicKey, Purpose, SealKey, SealedItem, SealedKey, Signature, TokenCredential,
+    TokenKeyPair, UnlockedCredential, UserKey, UserKeyPair, VaultKey, VaultKeyPair, deposit_aad,
+    open_from_auth, open_item, open_item_name, open_vault_name, prelogin, seal_item, seal_to,
+    seal_to_auth, seal_vault_name,
 };
 
 const FORMAT_MD: &str = include_str!("../../../docs/FORMAT.md");
@@ -144,11 +150,140 @@ fn item_place() -> ItemPlace {
     }
 }
 
+/// §11.4: identity 71…71 (user 11…11), identity 72…72 (user 13…13), and what the
+/// first signs; the pin user 11…11 (user key 5b…5b) keeps for user 13…13.
+fn identity_vectors(v: &mut BTreeMap<String, String>) {
+    let alice = IdentityKeyPair::from_seed(&[0x71; 32]);
+    let bob = IdentityKeyPair::from_seed(&[0x72; 32]);
+    let mut put = |name: &str, value: String| v.insert(name.into(), value);
+    put("identity.public", hex::encode(alice.public().as_bytes()));
+    put("identity.fingerprint", alice.public().fingerprint());
+    put("identity2.public", hex::encode(bob.public().as_bytes()));
+    put(
+        "aad.identity_key",
+        hex::encode(Aad::new(Purpose::IdentityKey).user(&id(0x11)).encode()),
+    );
+    let (token_pk, vault_pk) = (token_public(), vault_public());
+    let statements: [(&str, Vec<u8>); 5] = [
+        ("user_x25519", user_x25519_message(&id(0x11), &token_pk)),
+        (
+            "token_key",
+            token_key_message(&id(0x11), &id(0x44), &token_pk),
+        ),
+        ("vault_key", vault_key_message(&id(0x22), 2, &vault_pk)),
+        (
+            "members",
+            members_message(&id(0x22), 2, &member_list()).unwrap(),
+        ),
+        (
+            "item",
+            item_message(&id(0x22), &id(0x33), 7, &documented_item()),
+        ),
+    ];
+    for (name, message) in statements {
+        put(&format!("sig.{name}.message"), hex::encode(&message));
+    }
+    put(
+        "sig.user_x25519",
+        hex::encode(alice.sign_user_x25519(&id(0x11), &token_pk).as_bytes()),
+    );
+    put(
+        "sig.token_key",
+        hex::encode(
+            alice
+                .sign_token_key(&id(0x11), &id(0x44), &token_pk)
+                .as_bytes(),
+        ),
+    );
+    put(
+        "sig.vault_key",
+        hex::encode(alice.sign_vault_key(&id(0x22), 2, &vault_pk).as_bytes()),
+    );
+    put(
+        "sig.members",
+        hex::encode(
+            alice
+                .sign_members(&id(0x22), 2, &member_list())
+                .unwrap()
+                .as_bytes(),
+        ),
+    );
+    put(
+        "sig.item",
+        hex::encode(
+            alice
+                .sign_item(&id(0x22), &id(0x33), 7, &documented_item())
+                .as_bytes(),
+        ),
+    );
+    let pin_key = PinKey::derive(&UserKey::from_bytes([0x5b; 32]), &id(0x11));
+    put("pin.key", hex::encode(pin_key.expose_secret()));
+    put(
+        "pin.identity2",
+        hex::encode(pin_key.pin(&id(0x13), &bob.public())),
+    );
+}
+
+/// §11.5: item key 42…42 sealed to the vault pair (vault 22…22, VK_2 = 62…62) by token
+/// 44…44 (secret 55…55), deposit AAD item 33…33 at item version 1, key version 2,
+/// ikmE = 0e…0e.
+fn auth_seal_vectors(v: &mut BTreeMap<String, String>) {
+    let sealed = seal_auth_with_ephemeral_ikm(
+        &vault_public(),
+        &TokenKeyPair::derive(&e2e_token()),
+        &ItemKey::from_bytes(ITEM_KEY),
+        &auth_deposit_aad(),
+        &[0x0e; 32],
+    )
+    .unwrap();
+    v.insert(
+        "aad.deposit_item_key.auth".into(),
+        hex::encode(auth_deposit_aad().encode()),
+    );
+    v.insert(
+        "auth_sealed_key.deposit_item_key".into(),
+        hex::encode(sealed.to_bytes()),
+    );
+}
+
+fn auth_deposit_aad() -> Aad {
+    deposit_aad(&id(0x11), &id(0x22), &id(0x33), 1, 2)
+}
+
+fn vault_pair() -> VaultKeyPair {
+    VaultKeyPair::derive(&VaultKey::from_bytes([0x62; 32]), &id(0x22), 2)
+}
+
+fn vault_public() -> PublicKey {
+    vault_pair().public_key()
+}
+
+fn token_public() -> PublicKey {
+    TokenKeyPair::derive(&e2e_token()).public_key()
+}
+
+fn member_list() -> Vec<(Id, u8, IdentityPublic)> {
+    vec![
+        (
+            id(0x13),
+            role::WRITE,
+            IdentityKeyPair::from_seed(&[0x72; 32]).public(),
+        ),
+        (
+            id(0x11),
+            role::OWNER,
+            IdentityKeyPair::from_seed(&[0x71; 32]).public(),
+        ),
+    ]
+}
+
 fn computed() -> BTreeMap<String, String> {
     let mut v = BTreeMap::new();
     credential_vectors(&mut v);
     prelogin_vectors(&mut v);
     item_vectors(&mut v);
+    identity_vectors(&mut v);
+    auth_seal_vectors(&mut v);
     v
 }
 
@@ -353,7 +488,7 @@ fn the_session_unlock_secret_wraps_the_user_key_as_a_session_slot() {
         unlock.expose_wrap_key().expose_secret(),
         session.expose_wrap_key().expose_secret()
     );
-    let uk = keyslot_crypto::UserKey::from_bytes([0x12; 32]);
+    let uk = UserKey::from_bytes([0x12; 32]);
     let slot = unlock.wrap_user_key(&id(0x11), &uk).unwrap();
     assert_eq!(
         session
@@ -446,7 +581,7 @@ fn a_client_built_password_slot_unlocks_like_a_server_built_one() {
     let client = password
         .unlock_client(Argon2Params::default(), &salt, credential_id, &policy)
         .unwrap();
-    let uk = keyslot_crypto::UserKey::generate().unwrap();
+    let uk = UserKey::generate().unwrap();
     let wrapped = client.wrap_user_key(&user, &uk).unwrap();
     // The server: from the parts, sealed as any slot.
     let seal = LocalSealKey::from_bytes([0x99; 32]);
@@ -714,7 +849,430 @@ fn name_indexes_are_per_vault_and_key_version_and_hash_names_as_written() {
         assert_ne!(key.index(variant), index, "{variant}");
     }
     // Not the vault's X25519 private key, nor its public key (labels differ).
-    let pair = keyslot_crypto::VaultKeyPair::derive(&vk, &id(0x22), 2);
+    let pair = VaultKeyPair::derive(&vk, &id(0x22), 2);
     assert_ne!(pair.public_key().as_bytes(), key.expose_secret());
     assert_eq!(format!("{key:?}"), "NameIndexKey(***)");
+}
+
+// §11.4 ------------------------------------------------------------------------------
+
+fn alice() -> IdentityKeyPair {
+    IdentityKeyPair::from_seed(&[0x71; 32])
+}
+
+fn documented_signature(name: &str) -> Signature {
+    Signature::from_slice(&hex::decode(&file_vectors()[name]).unwrap()).unwrap()
+}
+
+#[test]
+fn the_identity_seed_opens_only_under_its_users_key_and_never_prints() {
+    let uk = UserKey::from_bytes([0x5b; 32]);
+    let wrapped = alice().wrap(&uk, &id(0x11)).unwrap();
+    let opened = IdentityKeyPair::open(&uk, &id(0x11), &wrapped).unwrap();
+    assert_eq!(opened.public(), alice().public());
+    assert_eq!(
+        IdentityKeyPair::open(&uk, &id(0x12), &wrapped).err(),
+        Some(Error::Decrypt)
+    );
+    assert_eq!(
+        IdentityKeyPair::open(&UserKey::from_bytes([0x5c; 32]), &id(0x11), &wrapped).err(),
+        Some(Error::Decrypt)
+    );
+    let printed = format!("{:?}", alice());
+    assert!(!printed.contains(&hex::encode([0x71; 8])), "{printed}");
+    assert!(printed.contains(&alice().public().fingerprint()));
+    // A fresh identity is not the vector's.
+    assert_ne!(
+        IdentityKeyPair::generate().unwrap().public(),
+        alice().public()
+    );
+}
+
+#[test]
+fn fingerprints_are_five_groups_of_eight_hex_digits_and_change_with_the_key() {
+    let fp = alice().public().fingerprint();
+    let groups: Vec<&str> = fp.split(' ').collect();
+    assert_eq!(groups.len(), 5);
+    assert!(groups.iter().all(|g| {
+        g.len() == 8
+            && g.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }));
+    let other = IdentityKeyPair::from_seed(&[0x72; 32]).public();
+    assert_ne!(other.fingerprint(), fp);
+    // The recipe: SHA-256 of the domain and the public key, first 20 bytes.
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"keyslot/v1/identity-fingerprint");
+    h.update(alice().public().as_bytes());
+    assert_eq!(fp.replace(' ', ""), hex::encode(&h.finalize()[..20]));
+}
+
+#[test]
+fn identity_public_keys_that_are_not_usable_points_are_refused() {
+    let good = alice().public();
+    assert_eq!(IdentityPublic::from_slice(good.as_bytes()).unwrap(), good);
+    assert!(IdentityPublic::from_slice(&good.as_bytes()[..31]).is_err());
+    // The identity point and other small-order points verify forged signatures: refused.
+    let mut identity_point = [0u8; 32];
+    identity_point[0] = 1;
+    let mut order_two = [0u8; 32];
+    order_two[0] = 0xec;
+    order_two[1..31].fill(0xff);
+    order_two[31] = 0x7f;
+    for weak in [identity_point, order_two] {
+        assert!(matches!(
+            IdentityPublic::from_slice(&weak),
+            Err(Error::Malformed {
+                what: "identity public key",
+                ..
+            })
+        ));
+    }
+    // No input panics.
+    for byte in 0..=255u8 {
+        let _ = IdentityPublic::from_slice(&[byte; 32]);
+    }
+}
+
+#[test]
+fn documented_signatures_verify_and_each_is_bound_to_its_statement() {
+    let public = alice().public();
+    let (token_pk, vault_pk) = (token_public(), vault_public());
+    public
+        .verify_user_x25519(
+            &id(0x11),
+            &token_pk,
+            &documented_signature("sig.user_x25519"),
+        )
+        .unwrap();
+    public
+        .verify_token_key(
+            &id(0x11),
+            &id(0x44),
+            &token_pk,
+            &documented_signature("sig.token_key"),
+        )
+        .unwrap();
+    let vault_sig = documented_signature("sig.vault_key");
+    public
+        .verify_vault_key(&id(0x22), 2, &vault_pk, &vault_sig)
+        .unwrap();
+    // A signature over one vault / version / key is refused for another.
+    assert_eq!(
+        public.verify_vault_key(&id(0x23), 2, &vault_pk, &vault_sig),
+        Err(Error::BadSignature)
+    );
+    assert_eq!(
+        public.verify_vault_key(&id(0x22), 3, &vault_pk, &vault_sig),
+        Err(Error::BadSignature)
+    );
+    assert_eq!(
+        public.verify_vault_key(&id(0x22), 1, &vault_pk, &vault_sig),
+        Err(Error::BadSignature)
+    );
+    assert_eq!(
+        public.verify_vault_key(&id(0x22), 2, &token_pk, &vault_sig),
+        Err(Error::BadSignature)
+    );
+    // Another signer's key does not verify it; a flipped bit does not verify.
+    let bob = IdentityKeyPair::from_seed(&[0x72; 32]).public();
+    assert_eq!(
+        bob.verify_vault_key(&id(0x22), 2, &vault_pk, &vault_sig),
+        Err(Error::BadSignature)
+    );
+    let mut flipped = *vault_sig.as_bytes();
+    flipped[10] ^= 1;
+    assert_eq!(
+        public.verify_vault_key(
+            &id(0x22),
+            2,
+            &vault_pk,
+            &Signature::from_slice(&flipped).unwrap()
+        ),
+        Err(Error::BadSignature)
+    );
+    // Domain separation: a token-key signature is not a user-key signature, even for the
+    // same user and key.
+    assert_eq!(
+        public.verify_user_x25519(&id(0x11), &token_pk, &documented_signature("sig.token_key")),
+        Err(Error::BadSignature)
+    );
+    // A token's key signed for one token does not pass for another token of the user.
+    assert_eq!(
+        public.verify_token_key(
+            &id(0x11),
+            &id(0x45),
+            &token_pk,
+            &documented_signature("sig.token_key")
+        ),
+        Err(Error::BadSignature)
+    );
+    // Round trip through base64url.
+    assert_eq!(
+        Signature::from_base64(&vault_sig.to_base64()).unwrap(),
+        vault_sig
+    );
+    assert!(Signature::from_slice(&[0; 63]).is_err());
+}
+
+#[test]
+fn a_member_list_signature_covers_every_member_role_and_key_but_not_their_order() {
+    let public = alice().public();
+    let sig = documented_signature("sig.members");
+    let mut members = member_list();
+    public.verify_members(&id(0x22), 2, &members, &sig).unwrap();
+    members.reverse();
+    public.verify_members(&id(0x22), 2, &members, &sig).unwrap();
+    // A role raised, a member added or dropped, an identity swapped, another version.
+    let bob = IdentityKeyPair::from_seed(&[0x72; 32]).public();
+    let mallory = IdentityKeyPair::from_seed(&[0x73; 32]).public();
+    let changed: [Vec<(Id, u8, IdentityPublic)>; 4] = [
+        vec![
+            (id(0x13), role::OWNER, bob),
+            (id(0x11), role::OWNER, alice().public()),
+        ],
+        vec![
+            (id(0x13), role::WRITE, bob),
+            (id(0x11), role::OWNER, alice().public()),
+            (id(0x14), role::READ, mallory),
+        ],
+        vec![(id(0x11), role::OWNER, alice().public())],
+        vec![
+            (id(0x13), role::WRITE, mallory),
+            (id(0x11), role::OWNER, alice().public()),
+        ],
+    ];
+    for list in changed {
+        assert_eq!(
+            public.verify_members(&id(0x22), 2, &list, &sig),
+            Err(Error::BadSignature)
+        );
+    }
+    assert_eq!(
+        public.verify_members(&id(0x22), 3, &member_list(), &sig),
+        Err(Error::BadSignature)
+    );
+    // A user listed twice is refused outright.
+    let twice = vec![(id(0x13), role::WRITE, bob), (id(0x13), role::READ, bob)];
+    assert!(matches!(
+        alice().sign_members(&id(0x22), 2, &twice),
+        Err(Error::Malformed {
+            what: "member list",
+            ..
+        })
+    ));
+    assert!(matches!(
+        public.verify_members(&id(0x22), 2, &twice, &sig),
+        Err(Error::Malformed { .. })
+    ));
+}
+
+#[test]
+fn an_item_signature_covers_its_place_and_every_envelope() {
+    let public = alice().public();
+    let sig = documented_signature("sig.item");
+    let item = documented_item();
+    public
+        .verify_item(&id(0x22), &id(0x33), 7, &item, &sig)
+        .unwrap();
+    assert_eq!(
+        public.verify_item(&id(0x22), &id(0x33), 8, &item, &sig),
+        Err(Error::BadSignature)
+    );
+    assert_eq!(
+        public.verify_item(&id(0x22), &id(0x34), 7, &item, &sig),
+        Err(Error::BadSignature)
+    );
+    assert_eq!(
+        public.verify_item(&id(0x23), &id(0x33), 7, &item, &sig),
+        Err(Error::BadSignature)
+    );
+    for part in 0..3 {
+        let mut changed = item.clone();
+        let bytes = match part {
+            0 => &mut changed.wrapped_item_key,
+            1 => &mut changed.sealed_name,
+            _ => &mut changed.sealed_value,
+        };
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(
+            public.verify_item(&id(0x22), &id(0x33), 7, &changed, &sig),
+            Err(Error::BadSignature),
+            "part {part}"
+        );
+    }
+    // Name and value swapped (same bytes, other roles): refused.
+    let swapped = SealedItem {
+        sealed_name: item.sealed_value.clone(),
+        sealed_value: item.sealed_name.clone(),
+        ..item
+    };
+    assert_eq!(
+        public.verify_item(&id(0x22), &id(0x33), 7, &swapped, &sig),
+        Err(Error::BadSignature)
+    );
+}
+
+#[test]
+fn a_pin_holds_for_the_confirmed_key_only() {
+    let uk = UserKey::from_bytes([0x5b; 32]);
+    let key = PinKey::derive(&uk, &id(0x11));
+    let bob = IdentityKeyPair::from_seed(&[0x72; 32]).public();
+    let stored = hex::decode(&file_vectors()["pin.identity2"]).unwrap();
+    key.check(&id(0x13), &bob, &stored).unwrap();
+    // The server answers another identity key for user 13 (a fingerprint change).
+    let mallory = IdentityKeyPair::from_seed(&[0x73; 32]).public();
+    assert_ne!(mallory.fingerprint(), bob.fingerprint());
+    assert_eq!(
+        key.check(&id(0x13), &mallory, &stored),
+        Err(Error::PinMismatch)
+    );
+    // The pin moved to another pinned user.
+    assert_eq!(key.check(&id(0x14), &bob, &stored), Err(Error::PinMismatch));
+    // A pin made under another user's key (another user key, or the same key bytes
+    // under another user id) is refused.
+    for other in [
+        PinKey::derive(&UserKey::from_bytes([0x5c; 32]), &id(0x11)),
+        PinKey::derive(&uk, &id(0x12)),
+    ] {
+        let foreign = other.pin(&id(0x13), &bob);
+        assert_eq!(
+            key.check(&id(0x13), &bob, &foreign),
+            Err(Error::PinMismatch)
+        );
+    }
+    // Truncated, extended or empty pins.
+    for bad in [
+        &stored[..31],
+        &[stored.as_slice(), &[0]].concat()[..],
+        &[][..],
+    ] {
+        assert_eq!(key.check(&id(0x13), &bob, bad), Err(Error::PinMismatch));
+    }
+    assert_eq!(format!("{key:?}"), "PinKey(***)");
+}
+
+// §11.5 ------------------------------------------------------------------------------
+
+#[test]
+fn an_auth_mode_deposit_opens_only_with_its_senders_public_key() {
+    let bytes = hex::decode(&file_vectors()["auth_sealed_key.deposit_item_key"]).unwrap();
+    let sealed = AuthSealedKey::from_bytes(&bytes).unwrap();
+    let sender = TokenKeyPair::derive(&e2e_token());
+    let opened: ItemKey = open_from_auth(
+        &vault_pair(),
+        &sender.public_key(),
+        &sealed,
+        &auth_deposit_aad(),
+    )
+    .unwrap();
+    assert_eq!(opened.expose_secret(), &ITEM_KEY);
+    // Another sender (the server, or another token, sealing to the same vault key).
+    let other_token = TokenKeyPair::derive(&E2eTokenCredential::from_parts(id(0x45), [0x55; 32]));
+    assert_eq!(
+        open_from_auth::<ItemKey>(
+            &vault_pair(),
+            &other_token.public_key(),
+            &sealed,
+            &auth_deposit_aad()
+        )
+        .err(),
+        Some(Error::Decrypt)
+    );
+    // What another sender actually seals does not open under the token's public key.
+    let forged = seal_to_auth(
+        &vault_public(),
+        &other_token,
+        &ItemKey::from_bytes([0x43; 32]),
+        &auth_deposit_aad(),
+    )
+    .unwrap();
+    assert_eq!(
+        open_from_auth::<ItemKey>(
+            &vault_pair(),
+            &sender.public_key(),
+            &forged,
+            &auth_deposit_aad()
+        )
+        .err(),
+        Some(Error::Decrypt)
+    );
+    // Another context (item version 2).
+    assert_eq!(
+        open_from_auth::<ItemKey>(
+            &vault_pair(),
+            &sender.public_key(),
+            &sealed,
+            &deposit_aad(&id(0x11), &id(0x22), &id(0x33), 2, 2)
+        )
+        .err(),
+        Some(Error::Decrypt)
+    );
+    // A user pair can send too, and the key a user sends opens with that user's key only.
+    let user = UserKeyPair::generate().unwrap();
+    let from_user = seal_to_auth(
+        &vault_public(),
+        &user,
+        &ItemKey::from_bytes([0x44; 32]),
+        &auth_deposit_aad(),
+    )
+    .unwrap();
+    let got: ItemKey = open_from_auth(
+        &vault_pair(),
+        &user.public_key(),
+        &from_user,
+        &auth_deposit_aad(),
+    )
+    .unwrap();
+    assert_eq!(got.expose_secret(), &[0x44; 32]);
+}
+
+#[test]
+fn auth_mode_and_base_mode_sealed_keys_are_never_read_as_each_other() {
+    let bytes = hex::decode(&file_vectors()["auth_sealed_key.deposit_item_key"]).unwrap();
+    assert_eq!(bytes[1], 2);
+    assert_eq!(
+        SealedKey::from_bytes(&bytes).err(),
+        Some(Error::UnknownAlgorithm(2))
+    );
+    let base = seal_to(
+        &vault_public(),
+        &ItemKey::from_bytes(ITEM_KEY),
+        &auth_deposit_aad(),
+    )
+    .unwrap();
+    assert_eq!(
+        AuthSealedKey::from_bytes(&base.to_bytes()).err(),
+        Some(Error::UnknownAlgorithm(1))
+    );
+    // Relabelled as auth mode, a base-mode key still does not open (the header is the
+    // AEAD's associated data, and the key schedules differ).
+    let mut relabelled = base.to_bytes();
+    relabelled[1] = 2;
+    let relabelled = AuthSealedKey::from_bytes(&relabelled).unwrap();
+    let sender = TokenKeyPair::derive(&e2e_token());
+    assert_eq!(
+        open_from_auth::<ItemKey>(
+            &vault_pair(),
+            &sender.public_key(),
+            &relabelled,
+            &auth_deposit_aad()
+        )
+        .err(),
+        Some(Error::Decrypt)
+    );
+    for bad in [
+        &bytes[..81],
+        &[bytes.as_slice(), &[0]].concat()[..],
+        &[][..],
+    ] {
+        assert!(AuthSealedKey::from_bytes(bad).is_err());
+    }
+    let sealed = AuthSealedKey::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        AuthSealedKey::from_base64(&sealed.to_base64()).unwrap(),
+        sealed
+    );
 }

@@ -142,8 +142,12 @@ impl std::fmt::Debug for E2eLoggedIn {
 pub struct OwnKeys {
     /// The user.
     pub user_id: Id,
+    /// The username as signed up.
+    pub username: String,
     /// The password credential's id.
     pub password_credential_id: Id,
+    /// The recovery credential's id.
+    pub recovery_credential_id: Id,
     /// The user's X25519 public key.
     pub x25519_public: Vec<u8>,
     /// Its private half under the user key.
@@ -161,6 +165,8 @@ pub struct OwnKeys {
 pub struct UserPublicKeys {
     /// The user.
     pub user_id: Id,
+    /// The username as signed up.
+    pub username: String,
     /// Whether the account is end-to-end.
     pub end_to_end: bool,
     /// The X25519 public key.
@@ -454,9 +460,16 @@ impl Keyslot {
             .e2e_identity(&user.id)
             .await?
             .ok_or_else(|| Error::Internal("end-to-end account without identity".into()))?;
+        let recovery = self
+            .store
+            .recovery(&user.id)
+            .await?
+            .ok_or_else(|| Error::Internal("end-to-end account without recovery".into()))?;
         Ok(OwnKeys {
             user_id: user.id,
+            username: user.username,
             password_credential_id: user.password_credential,
+            recovery_credential_id: recovery.credential_id,
             x25519_public: user.x25519_public,
             x25519_wrapped: user.x25519_wrapped,
             x25519_signature: identity.x25519_signature,
@@ -503,6 +516,7 @@ impl Keyslot {
         };
         Ok(UserPublicKeys {
             user_id: user.id,
+            username: user.username,
             end_to_end: user.end_to_end,
             x25519_public: user.x25519_public,
             identity,

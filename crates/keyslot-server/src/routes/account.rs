@@ -8,6 +8,7 @@ use keyslot_crypto::Password;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::e2e_account::{self, E2eLoginRequest, E2ePasswordRequest, E2eSignupRequest, ModeJson};
 use super::keys::RotateKeysResponse;
 use super::rfc3339;
 use crate::auth::{
@@ -92,6 +93,40 @@ macro_rules! redacted_debug {
 }
 redacted_debug!(SignupRequest, LoginRequest, PasswordRequest, RecoverRequest);
 
+/// `POST /v1/signup`'s body, for the document: one of two shapes, told apart by
+/// `end_to_end`.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, clippy::large_enum_variant)]
+pub enum SignupBody {
+    /// Server mode: the server makes every key.
+    Password(SignupRequest),
+    /// End-to-end: the client made every slot and key.
+    EndToEnd(E2eSignupRequest),
+}
+
+/// `POST /v1/login`'s body, for the document: told apart by `auth`.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, clippy::large_enum_variant)]
+pub enum LoginBody {
+    /// A password.
+    Password(LoginRequest),
+    /// An end-to-end client's `auth`.
+    EndToEnd(E2eLoginRequest),
+}
+
+/// `POST /v1/password`'s body, for the document: told apart by `current_auth`.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, clippy::large_enum_variant)]
+pub enum PasswordBody {
+    /// Server mode.
+    Password(PasswordRequest),
+    /// End-to-end.
+    EndToEnd(E2ePasswordRequest),
+}
+
 const fn yes() -> bool {
     true
 }
@@ -128,6 +163,8 @@ pub struct MeResponse {
     pub user_id: String,
     /// Username as signed up.
     pub username: String,
+    /// Whether the account is end-to-end (its client does every key operation).
+    pub end_to_end: bool,
 }
 
 /// Recovery answer: the new recovery code (the old one no longer works).
@@ -140,14 +177,21 @@ pub struct RecoverResponse {
     pub keys: Option<RotateKeysResponse>,
 }
 
-/// Create an account with its default vault.
-#[utoipa::path(post, path = "/v1/signup", tag = "account", request_body = SignupRequest,
+/// Create an account with its default vault. With `end_to_end: true` the body is
+/// [`E2eSignupRequest`] (the client made every slot and key) and the answer is
+/// `201 {user_id, vault_id}`: the client made the recovery code.
+#[utoipa::path(post, path = "/v1/signup", tag = "account",
+    request_body(content = SignupBody, description = "A server-mode sign-up, or an end-to-end one (`end_to_end: true`)"),
     responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    ApiJson(req): ApiJson<SignupRequest>,
+    body: ModeJson<SignupRequest, E2eSignupRequest>,
 ) -> ApiResult<Response> {
+    let req = match body {
+        ModeJson::Server(req) => req,
+        ModeJson::EndToEnd(req) => return e2e_account::signup(&state, &ip, req).await,
+    };
     let done = state
         .keyslot
         .signup(&req.username, Password::new(req.password), &ip)
@@ -160,15 +204,23 @@ pub async fn signup(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// Log in with a password; sets the session cookie and returns the CSRF token.
-#[utoipa::path(post, path = "/v1/login", tag = "account", request_body = LoginRequest,
+/// Log in with a password; sets the session cookie and returns the CSRF token. An
+/// end-to-end account sends `auth` instead ([`E2eLoginRequest`]) and gets its wrapped user
+/// key back (`E2eLoginResponse`); `auth` for a server-mode account, or a password for an
+/// end-to-end one, is the same 401 as a wrong password.
+#[utoipa::path(post, path = "/v1/login", tag = "account",
+    request_body(content = LoginBody, description = "A password, or an end-to-end client's `auth`"),
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    ApiJson(req): ApiJson<LoginRequest>,
+    body: ModeJson<LoginRequest, E2eLoginRequest>,
 ) -> ApiResult<Response> {
+    let req = match body {
+        ModeJson::Server(req) => req,
+        ModeJson::EndToEnd(req) => return e2e_account::login(&state, &ip, &headers, req).await,
+    };
     let done = state
         .keyslot
         .login(
@@ -215,25 +267,34 @@ pub async fn me(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<Json<MeResponse>> {
-    let (user_id, username) = state.keyslot.me(&principal).await?;
+    let (user_id, username, end_to_end) = state.keyslot.me_with_mode(&principal).await?;
     Ok(Json(MeResponse {
         user_id: user_id.to_string(),
         username,
+        end_to_end,
     }))
 }
 
 /// Change the password (re-wraps one key; data untouched; tokens kept unless
 /// `revoke_tokens`). With `rotate_keys`, then rotate the user key too (200 with what it
-/// did).
-#[utoipa::path(post, path = "/v1/password", tag = "account", request_body = PasswordRequest,
+/// did). An end-to-end session sends [`E2ePasswordRequest`] (`current_auth` and the new
+/// slot its client made) and gets 204.
+#[utoipa::path(post, path = "/v1/password", tag = "account",
+    request_body(content = PasswordBody, description = "A server-mode change, or an end-to-end one (`current_auth`)"),
     responses((status = 204), (status = 200, body = RotateKeysResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    ApiJson(req): ApiJson<PasswordRequest>,
+    body: ModeJson<PasswordRequest, E2ePasswordRequest>,
 ) -> ApiResult<Response> {
+    let req = match body {
+        ModeJson::Server(req) => req,
+        ModeJson::EndToEnd(req) => {
+            return e2e_account::change_password(&state, &principal, req).await;
+        }
+    };
     let new_password = req
         .rotate_keys
         .then(|| Password::new(req.new_password.clone()));

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod e2e_account;
 pub mod e2e_data;
 pub mod keys;
 pub mod lifecycle;
@@ -34,6 +35,17 @@ pub fn api(base: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .routes(routes!(account::me))
         .routes(routes!(account::change_password))
         .routes(routes!(account::recover))
+        .routes(routes!(e2e_account::prelogin))
+        .routes(routes!(e2e_account::recover_begin))
+        .routes(routes!(e2e_account::recover_finish))
+        .routes(routes!(
+            e2e_account::put_session_key,
+            e2e_account::get_session_key
+        ))
+        .routes(routes!(e2e_account::own_keys))
+        .routes(routes!(e2e_account::user_keys))
+        .routes(routes!(e2e_account::put_pin))
+        .routes(routes!(e2e_account::list_pins))
         .routes(routes!(keys::rotate))
         .routes(routes!(vaults::list_vaults, vaults::create_vault))
         .routes(routes!(lifecycle::get_vault))

@@ -1,0 +1,676 @@
+//! End-to-end accounts (issue 16, docs/END-TO-END.md §2–§5), on SQLite and on PostgreSQL
+//! (when `KEYSLOT_TEST_DATABASE_URL` is set; always in CI). The test plays the client with
+//! `keyslot-crypto` alone: it makes every slot and key, derives `auth` from the prelogin's
+//! answer and opens what the server hands back.
+//!
+//! What a user or an attacker would notice: the prelogin tells nothing about a username
+//! (stand-ins stable across a restart, with the default parameters); `auth` logs in and the
+//! wrapped user key it returns opens with the password alone; a wrong `auth`, `auth` for a
+//! server-mode account and a password for an end-to-end one all get the same 401; an
+//! end-to-end session cannot run server-mode key operations; a password change and a
+//! recovery end the old credentials; no row the server keeps opens the user key with
+//! anything the server ever saw.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{Auth, PASSWORD, Session, TestServer};
+use keyslot_core::Store;
+use keyslot_crypto::slot::vault_key_for_user_aad;
+use keyslot_crypto::{
+    Aad, Argon2Params, ContentKey, Envelope, Id, KdfPolicy, Password, Purpose, RecoveryCode,
+    RecoveryKeyPair, SessionCredential, UnlockedCredential, UserKey, UserKeyPair, VaultKey, Wraps,
+    generate_salt,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const E2E_PASSWORD: &str = "an end-to-end passphrase 42";
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unb64(text: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(text).unwrap()
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        out.extend_from_slice(&generate_salt().unwrap());
+    }
+    out.truncate(n);
+    out
+}
+
+/// What the client keeps of its account.
+struct Client {
+    username: String,
+    user: Id,
+    user_key: UserKey,
+    vault: Id,
+    recovery_code: RecoveryCode,
+    recovery_credential: Id,
+    password_credential: Id,
+    salt: [u8; 16],
+    identity_public: Vec<u8>,
+}
+
+/// A password slot's parts for `password`, made by the client.
+fn password_parts(password: &str, user: &Id, user_key: &UserKey) -> (Value, Id, [u8; 16]) {
+    let params = Argon2Params::default();
+    let (salt, credential) = (generate_salt().unwrap(), Id::random().unwrap());
+    let unlocked = Password::new(password)
+        .unlock_client(params, &salt, credential, &KdfPolicy::default())
+        .unwrap();
+    let parts = json!({
+        "credential_id": credential.to_string(),
+        "salt": b64(&salt),
+        "m_cost": params.m_cost_kib,
+        "t_cost": params.t_cost,
+        "p_cost": params.p_cost,
+        "verifier": b64(unlocked.verifier().as_bytes()),
+        "wrapped_user_key": b64(&unlocked.wrap_user_key(user, user_key).unwrap().to_bytes()),
+    });
+    (parts, credential, salt)
+}
+
+/// A new recovery code and its slot's parts.
+fn recovery_parts(user: &Id, user_key: &UserKey) -> (Value, RecoveryCode, Id) {
+    let code = RecoveryCode::generate().unwrap();
+    let credential = Id::random().unwrap();
+    let unlocked = code.unlock(credential);
+    let parts = json!({
+        "credential_id": credential.to_string(),
+        "verifier": b64(unlocked.verifier().as_bytes()),
+        "wrapped_user_key": b64(&unlocked.wrap_user_key(user, user_key).unwrap().to_bytes()),
+        "x25519_public": b64(RecoveryKeyPair::derive(&code, &credential).public_key().as_bytes()),
+    });
+    (parts, code, credential)
+}
+
+/// The sign-up body of a new end-to-end account, and what its client keeps.
+fn signup_body(username: &str) -> (Value, Client) {
+    let user = Id::random().unwrap();
+    let user_key = UserKey::generate().unwrap();
+    let (password, password_credential, salt) = password_parts(E2E_PASSWORD, &user, &user_key);
+    let (recovery, recovery_code, recovery_credential) = recovery_parts(&user, &user_key);
+    let pair = UserKeyPair::generate().unwrap();
+    let vault = Id::random().unwrap();
+    let vault_key = VaultKey::generate().unwrap();
+    let identity_public = random_bytes(32);
+    let name_aad = Aad::new(Purpose::VaultName)
+        .user(&user)
+        .vault(&vault)
+        .key_version(1);
+    let body = json!({
+        "username": username,
+        "end_to_end": true,
+        "user_id": user.to_string(),
+        "password": password,
+        "recovery": recovery,
+        "x25519_public": b64(&pair.public()),
+        "x25519_wrapped": b64(&pair.wrap(&user_key, &user).unwrap().to_bytes()),
+        "x25519_signature": b64(&random_bytes(64)),
+        "identity_public": b64(&identity_public),
+        "identity_wrapped": b64(&user_key.wrap(&VaultKey::generate().unwrap(), &name_aad).unwrap().to_bytes()),
+        "vault": {
+            "id": vault.to_string(),
+            "wrapped_vault_key": b64(&user_key.wrap(&vault_key, &vault_key_for_user_aad(&user, &vault, 1)).unwrap().to_bytes()),
+            "sealed_name": b64(&vault_key.seal_content(&name_aad, b"Personal").unwrap().to_bytes()),
+            "public_key": b64(&UserKeyPair::generate().unwrap().public()),
+            "public_key_signature": b64(&random_bytes(64)),
+        },
+    });
+    let client = Client {
+        username: username.to_owned(),
+        user,
+        user_key,
+        vault,
+        recovery_code,
+        recovery_credential,
+        password_credential,
+        salt,
+        identity_public,
+    };
+    (body, client)
+}
+
+async fn signup(s: &TestServer, username: &str) -> Client {
+    let (body, client) = signup_body(username);
+    let r = s.post("/v1/signup", &Auth::None, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.str("user_id"), client.user.to_string());
+    assert_eq!(r.str("vault_id"), client.vault.to_string());
+    assert!(r.body.get("recovery_code").is_none(), "{}", r.text);
+    client
+}
+
+async fn prelogin(s: &TestServer, username: &str) -> Value {
+    let r = s
+        .post("/v1/prelogin", &Auth::None, json!({"username": username}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+}
+
+/// `auth` of `password`, derived from the prelogin's answer as a client does.
+fn auth_for(password: &str, pre: &Value) -> (String, UnlockedCredential) {
+    let params = Argon2Params {
+        m_cost_kib: u32::try_from(pre["m_cost"].as_u64().unwrap()).unwrap(),
+        t_cost: u32::try_from(pre["t_cost"].as_u64().unwrap()).unwrap(),
+        p_cost: u32::try_from(pre["p_cost"].as_u64().unwrap()).unwrap(),
+    };
+    let credential: Id = pre["credential_id"].as_str().unwrap().parse().unwrap();
+    let unlocked = Password::new(password)
+        .unlock_client(
+            params,
+            &unb64(pre["salt"].as_str().unwrap()),
+            credential,
+            &KdfPolicy::default(),
+        )
+        .unwrap();
+    (unlocked.auth_proof().auth_base64url().to_string(), unlocked)
+}
+
+async fn login_auth(s: &TestServer, username: &str, auth: &str) -> common::Reply {
+    s.post(
+        "/v1/login",
+        &Auth::None,
+        json!({"username": username, "auth": auth}),
+    )
+    .await
+}
+
+fn session_of(r: &common::Reply) -> Auth {
+    let set_cookie = r
+        .headers
+        .get("set-cookie")
+        .expect("set-cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-keyslot=")
+        .to_owned();
+    Auth::Session(Session {
+        cookie,
+        csrf: r.str("csrf_token"),
+        set_cookie,
+    })
+}
+
+/// Log in as the client does: prelogin, Argon2id, `auth`; the user key opened from the
+/// answer.
+async fn login(s: &TestServer, c: &Client, password: &str) -> (Auth, UserKey) {
+    let pre = prelogin(s, &c.username).await;
+    let (auth, unlocked) = auth_for(password, &pre);
+    let r = login_auth(s, &c.username, &auth).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["end_to_end"], true);
+    assert_eq!(r.str("user_id"), c.user.to_string());
+    let wrapped = Envelope::from_bytes(&unb64(&r.str("wrapped_user_key"))).unwrap();
+    let user_key = unlocked.open_user_key(&c.user, &wrapped).unwrap();
+    (session_of(&r), user_key)
+}
+
+/// Whether two user keys are the same key: one opens what the other wrapped.
+fn same_key(a: &UserKey, b: &UserKey, user: &Id) -> bool {
+    let aad = vault_key_for_user_aad(user, user, 7);
+    let wrapped = a.wrap(&VaultKey::generate().unwrap(), &aad).unwrap();
+    Wraps::<VaultKey>::unwrap_key(b, &wrapped, &aad).is_ok()
+}
+
+async fn server(postgres: bool, name: &str) -> Option<(TestServer, Arc<dyn Store>)> {
+    common::with_store(postgres, name, |_| {}).await
+}
+
+macro_rules! both_backends {
+    ($name:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            $name(false).await;
+        }
+        #[tokio::test]
+        async fn $postgres() {
+            $name(true).await;
+        }
+    };
+}
+
+async fn sign_up_log_in_and_keep_the_user_key_in_the_client(postgres: bool) {
+    let Some((s, store)) = server(postgres, "e2e signup login").await else {
+        return;
+    };
+    let c = signup(&s, "erin").await;
+
+    // The prelogin answers the slot the client made.
+    let pre = prelogin(&s, "ERIN").await;
+    assert_eq!(pre["credential_id"], c.password_credential.to_string());
+    assert_eq!(pre["salt"], b64(&c.salt));
+    assert_eq!(
+        pre["recovery_credential_id"],
+        c.recovery_credential.to_string()
+    );
+    assert_eq!(pre["m_cost"], 19 * 1024);
+
+    let (session, user_key) = login(&s, &c, E2E_PASSWORD).await;
+    assert!(same_key(&user_key, &c.user_key, &c.user));
+    let me = s.get("/v1/me", &session).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    assert_eq!(me.body["end_to_end"], true);
+
+    // The session authenticates only: a server-mode key operation is refused.
+    let rotate = s
+        .post(
+            "/v1/keys/rotate",
+            &session,
+            json!({"current_password": E2E_PASSWORD}),
+        )
+        .await;
+    rotate.problem(StatusCode::FORBIDDEN);
+    assert!(
+        rotate.str("detail").contains("end-to-end"),
+        "{}",
+        rotate.text
+    );
+
+    // The unlock slot: stored once, handed back, opened with the client's secret alone.
+    assert_eq!(
+        s.get("/v1/session/key", &session).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let unlock_id = Id::random().unwrap();
+    let secret: [u8; 32] = random_bytes(32).try_into().unwrap();
+    let unlock = UnlockedCredential::from_session_unlock(unlock_id, &secret);
+    let slot = unlock.wrap_user_key(&c.user, &user_key).unwrap().to_bytes();
+    let body = json!({"unlock_id": unlock_id.to_string(), "wrapped_user_key": b64(&slot)});
+    let put = s.put("/v1/session/key", &session, body.clone()).await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.text);
+    s.put("/v1/session/key", &session, body)
+        .await
+        .problem(StatusCode::CONFLICT);
+    let got = s.get("/v1/session/key", &session).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    assert_eq!(got.str("unlock_id"), unlock_id.to_string());
+    let reopened = unlock
+        .open_user_key(
+            &c.user,
+            &Envelope::from_bytes(&unb64(&got.str("wrapped_user_key"))).unwrap(),
+        )
+        .unwrap();
+    assert!(same_key(&reopened, &c.user_key, &c.user));
+
+    // Own key material.
+    let keys = s.get("/v1/keys", &session).await;
+    assert_eq!(keys.status, StatusCode::OK, "{}", keys.text);
+    assert_eq!(keys.str("identity_public"), b64(&c.identity_public));
+    assert_eq!(
+        keys.str("password_credential_id"),
+        c.password_credential.to_string()
+    );
+    assert_eq!(
+        keys.str("recovery_credential_id"),
+        c.recovery_credential.to_string()
+    );
+
+    // What the server keeps opens nothing: the session row's slot is the client's (the
+    // session credential, which the server made, does not open it), and the password
+    // slot's envelope is under a wrap key the server never saw.
+    let Auth::Session(cookie) = &session else {
+        unreachable!()
+    };
+    let credential = SessionCredential::parse(&cookie.cookie).unwrap();
+    let record = store.session(credential.id()).await.unwrap().unwrap();
+    assert!(record.end_to_end);
+    assert_eq!(record.wrapped_user_key, slot);
+    assert!(
+        credential
+            .unlock()
+            .open_user_key(
+                &c.user,
+                &Envelope::from_bytes(&record.wrapped_user_key).unwrap()
+            )
+            .is_err(),
+        "the session credential opens the user key"
+    );
+    let user = store.user(&c.user).await.unwrap().unwrap();
+    assert!(user.end_to_end);
+    assert!(
+        !contains(&user.password_slot, unlock.verifier().as_bytes())
+            && !contains(&user.x25519_wrapped, &secret),
+        "a row holds a secret of the client"
+    );
+
+    // Another user's public keys and a pin of them.
+    let other = signup(&s, "frank").await;
+    let theirs = s.get("/v1/users/Frank/keys", &session).await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.text);
+    assert_eq!(theirs.str("user_id"), other.user.to_string());
+    assert_eq!(theirs.body["end_to_end"], true);
+    assert_eq!(theirs.str("identity_public"), b64(&other.identity_public));
+    s.get("/v1/users/nobody-here/keys", &session)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let pin = random_bytes(32);
+    let put = s
+        .put(
+            &format!("/v1/pins/{}", other.user),
+            &session,
+            json!({"identity_public": b64(&other.identity_public), "pin": b64(&pin)}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.text);
+    let pins = s.get("/v1/pins", &session).await;
+    assert_eq!(pins.body["pins"][0]["user_id"], other.user.to_string());
+    assert_eq!(pins.body["pins"][0]["pin"], b64(&pin));
+    s.put(
+        &format!("/v1/pins/{}", other.user),
+        &session,
+        json!({"identity_public": b64(&other.identity_public), "pin": b64(&pin[..16])}),
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Logout ends the session and its slot.
+    let out = s.post("/v1/logout", &session, json!({})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert!(store.session(credential.id()).await.unwrap().is_none());
+}
+both_backends!(
+    sign_up_log_in_and_keep_the_user_key_in_the_client,
+    sign_up_log_in_and_keep_the_user_key_in_the_client_sqlite,
+    sign_up_log_in_and_keep_the_user_key_in_the_client_postgres
+);
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn wrong_and_cross_mode_credentials_answer_alike(postgres: bool) {
+    let Some((s, _store)) = server(postgres, "e2e cross mode").await else {
+        return;
+    };
+    let c = signup(&s, "gina").await;
+    s.signup("hank").await;
+
+    let pre = prelogin(&s, "gina").await;
+    let (wrong, _) = auth_for("not the passphrase at all", &pre);
+    let wrong_auth = login_auth(&s, "gina", &wrong).await;
+    // `auth` for a server-mode account, derived as a client would from its prelogin.
+    let (hank_auth, _) = auth_for(PASSWORD, &prelogin(&s, "hank").await);
+    let auth_on_server_mode = login_auth(&s, "hank", &hank_auth).await;
+    let password_on_e2e = s.login("gina", E2E_PASSWORD).await;
+    let unknown = login_auth(&s, "nobody-at-all", &wrong).await;
+    for r in [
+        &wrong_auth,
+        &auth_on_server_mode,
+        &password_on_e2e,
+        &unknown,
+    ] {
+        r.problem(StatusCode::UNAUTHORIZED);
+        assert_eq!(r.body, wrong_auth.body, "the 401 bodies differ");
+        assert!(r.headers.get("set-cookie").is_none());
+    }
+    // The right ones still work.
+    login(&s, &c, E2E_PASSWORD).await;
+    s.session("hank", PASSWORD).await;
+
+    // A malformed `auth` is a 422 naming it, before anything is looked up.
+    let r = login_auth(&s, "gina", "not base64!").await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), vec!["auth"]);
+
+    // A server-mode recovery with an end-to-end account's code: refused like a wrong code
+    // (the server would open the user key with it).
+    let r = s
+        .post(
+            "/v1/recover",
+            &Auth::None,
+            json!({"username": "gina", "recovery_code": c.recovery_code.expose_text().as_str(), "new_password": "whatever new passphrase 9"}),
+        )
+        .await;
+    r.problem(StatusCode::UNAUTHORIZED);
+}
+both_backends!(
+    wrong_and_cross_mode_credentials_answer_alike,
+    wrong_and_cross_mode_credentials_answer_alike_sqlite,
+    wrong_and_cross_mode_credentials_answer_alike_postgres
+);
+
+async fn prelogin_stand_ins_are_stable_and_tell_nothing(postgres: bool) {
+    let url = if postgres {
+        match keyslot_store_tests::postgres::fresh_database_url("e2e prelogin").await {
+            Some(url) => Some(url),
+            None => return,
+        }
+    } else {
+        None
+    };
+    let first_url = url.clone();
+    let mut first = TestServer::start_with(|c| c.database_url = first_url).await;
+    first.signup("ivan").await;
+    let unknown = prelogin(&first, "nobody").await;
+    let server_mode = prelogin(&first, "ivan").await;
+    for answer in [&unknown, &server_mode] {
+        assert_eq!(answer["m_cost"], 19 * 1024);
+        assert_eq!(answer["t_cost"], 2);
+        assert_eq!(answer["p_cost"], 1);
+        assert_eq!(unb64(answer["salt"].as_str().unwrap()).len(), 16);
+    }
+    assert_ne!(unknown["salt"], server_mode["salt"]);
+    assert_ne!(unknown["credential_id"], unknown["recovery_credential_id"]);
+    assert_eq!(prelogin(&first, "NOBODY").await, unknown);
+    let data_dir = first.data_dir.clone();
+    first.stop().await;
+
+    // A restart of the same deployment answers the same.
+    let second = TestServer::start_with(move |c| {
+        c.database_url = url;
+        c.data_dir = data_dir;
+    })
+    .await;
+    assert_eq!(prelogin(&second, "nobody").await, unknown);
+    assert_eq!(prelogin(&second, "ivan").await, server_mode);
+}
+both_backends!(
+    prelogin_stand_ins_are_stable_and_tell_nothing,
+    prelogin_stand_ins_are_stable_and_tell_nothing_sqlite,
+    prelogin_stand_ins_are_stable_and_tell_nothing_postgres
+);
+
+async fn password_change_and_recovery_end_the_old_credentials(postgres: bool) {
+    let Some((s, _store)) = server(postgres, "e2e password recovery").await else {
+        return;
+    };
+    let c = signup(&s, "judy").await;
+    let (session, user_key) = login(&s, &c, E2E_PASSWORD).await;
+    let (other_session, _) = login(&s, &c, E2E_PASSWORD).await;
+    let old_pre = prelogin(&s, "judy").await;
+    let (old_auth, _) = auth_for(E2E_PASSWORD, &old_pre);
+
+    // A wrong current_auth: 403, nothing changes.
+    let (wrong, _) = auth_for("not the passphrase at all", &old_pre);
+    let (parts, _, _) = password_parts("a second passphrase 77", &c.user, &user_key);
+    s.post(
+        "/v1/password",
+        &session,
+        json!({"current_auth": wrong, "password": parts, "end_other_sessions": true}),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN);
+
+    // Parameters below the floor: 422 naming them.
+    let mut cheap = parts.clone();
+    cheap["m_cost"] = json!(1024);
+    let r = s
+        .post(
+            "/v1/password",
+            &session,
+            json!({"current_auth": old_auth, "password": cheap, "end_other_sessions": true}),
+        )
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), vec!["password.m_cost"]);
+
+    let changed = s
+        .post(
+            "/v1/password",
+            &session,
+            json!({"current_auth": old_auth, "password": parts, "end_other_sessions": true}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    assert_eq!(
+        s.get("/v1/me", &other_session).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(s.get("/v1/me", &session).await.status, StatusCode::OK);
+    login_auth(&s, "judy", &old_auth)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    let (_, reopened) = login(&s, &c, "a second passphrase 77").await;
+    assert!(same_key(&reopened, &c.user_key, &c.user));
+
+    // Recovery, step one: the code's auth (with the prelogin's recovery id) buys the slot.
+    let pre = prelogin(&s, "judy").await;
+    assert_eq!(
+        pre["recovery_credential_id"],
+        c.recovery_credential.to_string()
+    );
+    let code_auth = c
+        .recovery_code
+        .unlock(c.recovery_credential)
+        .auth_proof()
+        .auth_base64url()
+        .to_string();
+    let wrong_code = RecoveryCode::generate()
+        .unwrap()
+        .unlock(c.recovery_credential)
+        .auth_proof()
+        .auth_base64url()
+        .to_string();
+    s.post(
+        "/v1/recover/begin",
+        &Auth::None,
+        json!({"username": "judy", "auth": wrong_code}),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+    let begun = s
+        .post(
+            "/v1/recover/begin",
+            &Auth::None,
+            json!({"username": "judy", "auth": code_auth}),
+        )
+        .await;
+    assert_eq!(begun.status, StatusCode::OK, "{}", begun.text);
+    let recovered_key = c
+        .recovery_code
+        .unlock(c.recovery_credential)
+        .open_user_key(
+            &c.user,
+            &Envelope::from_bytes(&unb64(&begun.str("wrapped_user_key"))).unwrap(),
+        )
+        .unwrap();
+    assert!(same_key(&recovered_key, &c.user_key, &c.user));
+
+    // Step two: new password slot and new code; every session ends, the old code dies.
+    let (password, _, _) = password_parts("a third passphrase 333", &c.user, &recovered_key);
+    let (recovery, new_code, new_credential) = recovery_parts(&c.user, &recovered_key);
+    let finished = s
+        .post(
+            "/v1/recover/finish",
+            &Auth::None,
+            json!({"username": "judy", "auth": code_auth, "password": password, "recovery": recovery}),
+        )
+        .await;
+    assert_eq!(finished.status, StatusCode::NO_CONTENT, "{}", finished.text);
+    assert_eq!(
+        s.get("/v1/me", &session).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    s.post(
+        "/v1/recover/begin",
+        &Auth::None,
+        json!({"username": "judy", "auth": code_auth}),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+    let (_, after) = login(&s, &c, "a third passphrase 333").await;
+    assert!(same_key(&after, &c.user_key, &c.user));
+    assert_eq!(
+        prelogin(&s, "judy").await["recovery_credential_id"],
+        new_credential.to_string()
+    );
+    let new_auth = new_code
+        .unlock(new_credential)
+        .auth_proof()
+        .auth_base64url()
+        .to_string();
+    let again = s
+        .post(
+            "/v1/recover/begin",
+            &Auth::None,
+            json!({"username": "judy", "auth": new_auth}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+}
+both_backends!(
+    password_change_and_recovery_end_the_old_credentials,
+    password_change_and_recovery_end_the_old_credentials_sqlite,
+    password_change_and_recovery_end_the_old_credentials_postgres
+);
+
+async fn bad_sign_ups_are_refused_naming_the_field(postgres: bool) {
+    let Some((s, store)) = server(postgres, "e2e bad signups").await else {
+        return;
+    };
+    let (mut body, _) = signup_body("kate");
+    body["password"]["m_cost"] = json!(8);
+    body["x25519_signature"] = json!("@@@");
+    let r = s.post("/v1/signup", &Auth::None, body).await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), vec!["x25519_signature"]);
+
+    let (mut body, _) = signup_body("kate");
+    body["password"]["m_cost"] = json!(8);
+    body["identity_public"] = json!(b64(&random_bytes(31)));
+    let r = s.post("/v1/signup", &Auth::None, body).await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), vec!["password.m_cost", "identity_public"]);
+
+    let (mut body, _) = signup_body("kate");
+    body["unexpected"] = json!(1);
+    let r = s.post("/v1/signup", &Auth::None, body).await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), vec!["unexpected"]);
+    assert!(store.user_by_name("kate").await.unwrap().is_none());
+
+    // Taken username, taken user id: 409, nothing written.
+    let first = signup(&s, "kate").await;
+    let (body, _) = signup_body("KATE");
+    s.post("/v1/signup", &Auth::None, body)
+        .await
+        .problem(StatusCode::CONFLICT);
+    let (mut body, _) = signup_body("leo");
+    body["user_id"] = json!(first.user.to_string());
+    s.post("/v1/signup", &Auth::None, body)
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert!(store.user_by_name("leo").await.unwrap().is_none());
+}
+both_backends!(
+    bad_sign_ups_are_refused_naming_the_field,
+    bad_sign_ups_are_refused_naming_the_field_sqlite,
+    bad_sign_ups_are_refused_naming_the_field_postgres
+);
