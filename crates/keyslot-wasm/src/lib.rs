@@ -1,0 +1,113 @@
+//! # keyslot-wasm
+//!
+//! keyslot-crypto in the browser: wasm-bindgen bindings for the pages of an end-to-end
+//! account (`docs/END-TO-END.md`). The page does every key operation itself; keys live in
+//! wasm memory as opaque handles (wasm-bindgen classes) and JavaScript gets only what it
+//! must send or show: envelopes, `auth`, verifiers, public keys, and — once, to show the
+//! user — a new token's or recovery code's text.
+//!
+//! ## The exported API (JavaScript names)
+//!
+//! Conventions: ids are 32 lowercase hex digits (22-character base64url is accepted
+//! too); every byte string is base64url without padding, as in the JSON API. A refused
+//! call throws an `Error` whose message is `"<argument>: <reason>"` and never carries a
+//! secret. Handles are freed by the garbage collector (weak references) or `free()`;
+//! freeing zeroizes the key.
+//!
+//! ```text
+//! // Passwords, recovery codes, the session's unlock secret (credential.rs)
+//! checkKdfParams(m, t, p)                          throws below the floor / above the ceiling
+//! kdfParamsBelow(m, t, p, minM, minT, minP) -> bool   the "below what I saw last" check
+//! unlockPassword(password, credentialId, salt, m, t, p) -> Credential   (floor check first)
+//! new NewPassword(password)  .salt .mCost .tCost .pCost  .takeCredential() -> Credential
+//! new NewRecoveryCode()  .text()  .publicKey()  .credential() -> Credential
+//! unlockRecoveryCode(code, credentialId) -> Credential
+//! recoveryPublicKey(code, credentialId) -> string
+//! openUserKeyGrant(code, credentialId, user, sealed) -> UserKey
+//! new SessionUnlock()  SessionUnlock.fromStorage(unlockId, secret)
+//!   .unlockId  .secretForSessionStorage()  .credential() -> Credential
+//! Credential  .credentialId()  .authBase64url()  .verifierBase64url()
+//!   .openUserKey(user, wrapped) -> UserKey        .wrapUserKey(user, UserKey) -> string
+//!   .openVaultKey(owner, vault, keyVersion, wrapped) -> VaultKey
+//!   .wrapVaultKey(VaultKey) -> string             (a token's slot)
+//!
+//! // Keys (keys.rs)
+//! UserKey.generate()
+//!   .wrapVaultKey(VaultKey) -> string             (member slot)
+//!   .openVaultKey(owner, vault, keyVersion, wrapped) -> VaultKey
+//!   .sealTokenName(user, token, name) -> {nameKey, name}
+//!   .openTokenName(user, token, nameKey, name) -> string
+//! UserKeyPair.generate()  UserKeyPair.unwrap(UserKey, user, wrapped)
+//!   .publicKey()  .wrap(UserKey, user) -> string
+//!   .openGrant(me, owner, vault, keyVersion, sealed) -> VaultKey
+//! VaultKey.generate(owner, vault, keyVersion)
+//!   .ownerId .vaultId .keyVersion  .publicKey()
+//!   .sealGrant("user" | "token", recipientId, recipientPublicKey) -> string
+//!   .wrapOlder(VaultKey) -> string (chain link)   .openOlder(chainLink) -> VaultKey
+//!
+//! // Items and names (items.rs)
+//! VaultKey
+//!   .sealItem(item, version, name, valueBytes) -> {wrappedItemKey, sealedName, sealedValue}
+//!   .openItem(item, version, wrappedItemKey, sealedName, sealedValue) -> OpenedItem
+//!   .openItemName(item, version, wrappedItemKey, sealedName) -> string
+//!   .sealVaultName(name) -> string   .openVaultName(sealedName) -> string
+//!   .nameIndex(name) -> string       (the blind index, FORMAT §11.3)
+//! OpenedItem  .name  .value (Uint8Array)  .valueText()
+//!
+//! // Tokens (token.rs)
+//! E2eToken.generate()  E2eToken.parse(kseText)
+//!   .id  .secretText()  .authProof() -> "ksa_…"  .publicKey()  .credential() -> Credential
+//!   .openGrant(owner, vault, keyVersion, sealed) -> VaultKey
+//!
+//! // Self-test (known_answers.rs)
+//! knownAnswers() -> JSON {name: value}: every FORMAT.md vector, computed by this build
+//! ```
+//!
+//! Still to come (they need keyslot-crypto's group C): identity keys, signatures,
+//! fingerprints and pins.
+//!
+//! ## How the server gets the module
+//!
+//! `keyslot serve` embeds the generated `keyslot_wasm.js` and `keyslot_wasm_bg.wasm`
+//! from `crates/keyslot-server/assets/wasm/`, which are committed. The reason: the server
+//! must build and its tests must run with plain `cargo build` / `cargo test` on a machine
+//! without the wasm32 target or the wasm-bindgen CLI (a newcomer's, or a packager's),
+//! and a build script that compiled this crate to wasm from inside the server's build
+//! would need both. The price — generated files in the repository — is kept honest by
+//! `crates/keyslot-wasm/build-assets --check`, which `.ci/run` runs: it rebuilds the
+//! module (a deterministic build: paths remapped, one codegen unit, the pinned
+//! wasm-bindgen) and fails if the result differs from what is committed.
+#![forbid(unsafe_code)]
+
+mod credential;
+mod encoding;
+mod items;
+mod keys;
+mod known_answers;
+mod token;
+
+pub use credential::{
+    Credential, NewPassword, NewRecoveryCode, SessionUnlock, check_kdf_params, kdf_params_below,
+    open_user_key_grant, recovery_public_key, unlock_password, unlock_recovery_code,
+};
+pub use encoding::{Refused, Result};
+pub use items::{OpenedItem, SealedItem};
+pub use keys::{SealedTokenName, UserKey, UserKeyPair, VaultKey};
+pub use known_answers::{compute as compute_known_answers, known_answers};
+pub use token::E2eToken;
+
+// NOTE from H8 (the end-to-end web pages, crates/keyslot-server/assets/e2e/ks.js) — the
+// names the pages call for what is still to come; rename freely, then tell me (or edit
+// ks.js, the only file that calls the module):
+//   VaultKey.nameIndex(name) -> string (base64url of the 32-byte index)
+//   IdentityKeyPair.generate()  IdentityKeyPair.unwrap(UserKey, user, wrapped)
+//     .publicKey()  .wrap(UserKey, user) -> string
+//     .signUserX25519(user, x25519Public) -> string
+//     .signVaultKey(vault, keyVersion, publicKey) -> string
+//     .signTokenKey(user, token, publicKey) -> string
+//     .signItem(vault, item, version: bigint, wrappedItemKey, sealedName, sealedValue) -> string
+//   passwordProblem(password, username) -> string | undefined — keyslot-core's
+//     policy::password (length, not the username, zxcvbn score >= 3 on the first 64
+//     chars), since an end-to-end account's password is checked only in the client. Until
+//     it exists the pages check length and username only.
+//   Also handy: Id generation is done in JS (crypto.getRandomValues, 32 hex) — fine?

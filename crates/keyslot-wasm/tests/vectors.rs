@@ -1,0 +1,217 @@
+//! The FORMAT.md vectors through this crate, natively: the same function the browser test
+//! runs in Chromium (`tests/browser/vectors.mjs`), compared with the same files —
+//! `docs/FORMAT.md`'s `name = value` lines and `crates/keyslot-crypto/tests/vectors/e2e.json`
+//! — and the bindings a page calls, checked against the same values.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use keyslot_wasm::{
+    E2eToken, UserKey, UserKeyPair, VaultKey, compute_known_answers, recovery_public_key,
+    unlock_password, unlock_recovery_code,
+};
+
+const FORMAT_MD: &str = include_str!("../../../docs/FORMAT.md");
+const E2E_JSON: &str = include_str!("../../keyslot-crypto/tests/vectors/e2e.json");
+
+/// The document's vector lines: `name = value` where the name has a dot and no space
+/// (which tells a vector from a formula such as `H = …`). The browser test reads them the
+/// same way.
+fn documented() -> BTreeMap<String, String> {
+    FORMAT_MD
+        .lines()
+        .filter_map(|line| {
+            let (k, val) = line.split_once(" = ")?;
+            let k = k.trim();
+            (k.contains('.') && !k.contains(' ') && !k.contains('('))
+                .then(|| (k.to_owned(), val.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn e2e_file() -> BTreeMap<String, String> {
+    let json: serde_json::Value = serde_json::from_str(E2E_JSON).unwrap();
+    json["vectors"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn hex_to_b64(hex_text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hex::decode(hex_text).unwrap())
+}
+
+#[test]
+fn every_documented_vector_is_computed_and_matches() {
+    let computed = compute_known_answers().unwrap();
+    let (doc, file) = (documented(), e2e_file());
+    assert!(
+        doc.len() >= 40 && file.len() >= 10,
+        "{} {}",
+        doc.len(),
+        file.len()
+    );
+    for (name, value) in doc.iter().chain(file.iter()) {
+        assert_eq!(
+            computed.get(name.as_str()),
+            Some(value),
+            "vector {name}: FORMAT.md / e2e.json against this build"
+        );
+    }
+    for name in computed.keys() {
+        assert!(
+            doc.contains_key(*name) || file.contains_key(*name),
+            "{name} is computed but documented nowhere"
+        );
+    }
+}
+
+#[test]
+fn the_json_the_browser_gets_is_the_same_map() {
+    let json: BTreeMap<String, String> =
+        serde_json::from_str(&keyslot_wasm::known_answers().unwrap()).unwrap();
+    let computed: BTreeMap<String, String> = compute_known_answers()
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    assert_eq!(json, computed);
+}
+
+/// What a page does, on the documented inputs: the same calls as vectors.mjs makes.
+#[test]
+fn the_bindings_reproduce_the_documented_values() {
+    let (doc, file) = (documented(), e2e_file());
+    let ids = |b: u8| hex::encode([b; 16]);
+
+    // Password login (§11.1): floor-checked Argon2id, `auth` in base64url, the verifier.
+    let password = unlock_password(
+        "correct horse battery staple",
+        &ids(0x44),
+        &hex_to_b64(&"88".repeat(16)),
+        19456,
+        2,
+        1,
+    )
+    .unwrap();
+    assert_eq!(password.auth_base64url(), file["password.auth.base64url"]);
+    assert_eq!(
+        password.verifier_base64url(),
+        hex_to_b64(&doc["password.verifier"])
+    );
+    assert_eq!(password.credential_id(), ids(0x44));
+    // Below the floor: refused before hashing, naming the field.
+    let low =
+        unlock_password("x", &ids(0x44), &hex_to_b64(&"88".repeat(16)), 19455, 2, 1).unwrap_err();
+    assert_eq!(low.field(), "password");
+    assert!(low.to_string().contains("floor"), "{low}");
+
+    // kse_ token: the proof, the verifier and public key of the kst_ with the same parts.
+    let token = E2eToken::parse(&file["e2e_token.text"]).unwrap();
+    assert_eq!(token.id(), ids(0x44));
+    assert_eq!(token.auth_proof(), file["e2e_token.auth_proof"]);
+    assert_eq!(token.secret_text(), file["e2e_token.text"]);
+    assert_eq!(
+        token.credential().verifier_base64url(),
+        hex_to_b64(&doc["token.verifier"])
+    );
+    assert_eq!(token.public_key(), hex_to_b64(&doc["token.x25519_public"]));
+    assert_eq!(
+        E2eToken::parse(&doc["token.text"]).unwrap_err().field(),
+        "token",
+        "a kst_ is not a kse_"
+    );
+
+    // The documented grant (§9.2) opens with the token, for vault 22…22 of owner 11…11 at
+    // key version 2, and nowhere else.
+    let sealed = &doc["sealed_key.vault_key_grant.base64url"];
+    let vk = token.open_grant(&ids(0x11), &ids(0x22), 2, sealed).unwrap();
+    assert!(token.open_grant(&ids(0x11), &ids(0x22), 3, sealed).is_err());
+    assert!(token.open_grant(&ids(0x12), &ids(0x22), 2, sealed).is_err());
+
+    // Recovery code (§8.2, §9.1).
+    let recovery = unlock_recovery_code(&doc["recovery.text"], &ids(0x44)).unwrap();
+    assert_eq!(
+        recovery.verifier_base64url(),
+        hex_to_b64(&doc["recovery.verifier"])
+    );
+    assert_eq!(
+        recovery_public_key(&doc["recovery.text"], &ids(0x44)).unwrap(),
+        hex_to_b64(&doc["recovery.x25519_public"])
+    );
+
+    // With the opened vault key: an item and the vault name round-trip, bound to place.
+    let item = ids(0x33);
+    let sealed = vk
+        .seal_item(&item, 7, "db/password", b"\"hunter2\"")
+        .unwrap();
+    let opened = vk
+        .open_item(
+            &item,
+            7,
+            &sealed.wrapped_item_key,
+            &sealed.sealed_name,
+            &sealed.sealed_value,
+        )
+        .unwrap();
+    assert_eq!(opened.name(), "db/password");
+    assert_eq!(opened.value(), b"\"hunter2\"");
+    assert!(
+        vk.open_item(
+            &item,
+            8,
+            &sealed.wrapped_item_key,
+            &sealed.sealed_name,
+            &sealed.sealed_value
+        )
+        .is_err(),
+        "another version"
+    );
+    assert!(
+        vk.open_item(
+            &ids(0x34),
+            7,
+            &sealed.wrapped_item_key,
+            &sealed.sealed_name,
+            &sealed.sealed_value
+        )
+        .is_err(),
+        "another item"
+    );
+    let name = vk.seal_vault_name("Production").unwrap();
+    assert_eq!(vk.open_vault_name(&name).unwrap(), "Production");
+
+    // A member slot under a user key, and a grant to a user key pair.
+    let uk = UserKey::generate().unwrap();
+    let slot = uk.wrap_vault_key(&vk).unwrap();
+    let again = uk.open_vault_key(&ids(0x11), &ids(0x22), 2, &slot).unwrap();
+    assert_eq!(again.open_vault_name(&name).unwrap(), "Production");
+    assert!(uk.open_vault_key(&ids(0x11), &ids(0x23), 2, &slot).is_err());
+    let member = UserKeyPair::generate().unwrap();
+    let grant = vk
+        .seal_grant("user", &ids(0x55), &member.public_key())
+        .unwrap();
+    let granted = member
+        .open_grant(&ids(0x55), &ids(0x11), &ids(0x22), 2, &grant)
+        .unwrap();
+    assert_eq!(granted.open_vault_name(&name).unwrap(), "Production");
+    assert!(
+        member
+            .open_grant(&ids(0x56), &ids(0x11), &ids(0x22), 2, &grant)
+            .is_err()
+    );
+
+    // A rotation's chain link: version 3 wraps version 2.
+    let newer = VaultKey::generate(&ids(0x11), &ids(0x22), 3).unwrap();
+    let link = newer.wrap_older(&vk).unwrap();
+    let older = newer.open_older(&link).unwrap();
+    assert_eq!(older.key_version(), 2);
+    assert_eq!(older.open_vault_name(&name).unwrap(), "Production");
+    assert!(
+        vk.wrap_older(&newer).is_err(),
+        "never wrap a newer key under an older one"
+    );
+}
