@@ -20,24 +20,21 @@
 //!   same set once more, so a mint or revocation racing the request cannot slip between.
 //!   The server never makes a key.
 
-use std::collections::BTreeMap;
+use keyslot_crypto::Id;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keyslot_crypto::{Envelope, Id, PublicKey, RecipientKind, SealedKey, public_key_mac};
+pub use super::e2e_rotation::{
+    ClientRotate, ClientRotated, HolderMismatch, HolderView, VaultHolders,
+};
 
+use super::e2e_fields::{Fields, client_session, encode};
 use super::lifecycle::holder_of;
 use super::members::SHARE_LOOKUPS_PER_HOUR;
 use super::{Keyslot, now};
-use crate::e2e_lifecycle_store::ClientRotation;
-use crate::keystore::{Grant, Holder, Rotation, VaultAccess};
+use crate::keystore::{Grant, Holder, VaultAccess};
 use crate::memberstore::{MemberRow, NewMember, Role};
 use crate::model::Outcome;
 use crate::store::StoreError;
-use crate::{ClientActor, Error, FieldError, Principal, Result};
-
-/// Bytes of an Ed25519 signature (FORMAT §11.4).
-const SIGNATURE_BYTES: usize = 64;
+use crate::{Error, Principal, Result};
 
 /// A key sealed by a client to one holder, as sent: the holder's id (a user's or a
 /// token's) and the sealed key, base64url.
@@ -66,189 +63,6 @@ pub struct ClientShare {
     pub token_grants: Vec<SealedFor>,
 }
 
-/// An end-to-end client's rotation, as sent (every byte field base64url).
-#[derive(Debug, Clone, Default)]
-pub struct ClientRotate {
-    /// The new version: the vault's current one plus one.
-    pub key_version: u32,
-    /// The current key wrapped under the new one (FORMAT §10).
-    pub chain_link: String,
-    /// The vault's name sealed under the new key.
-    pub sealed_name: String,
-    /// The new version's X25519 public key.
-    pub public_key: String,
-    /// The owner's identity signature over `(vault, key_version, public_key)`.
-    pub public_key_signature: String,
-    /// The new key wrapped for the caller (under its user key, or its token's wrap key).
-    pub own_slot: String,
-    /// The new key sealed to every other remaining holder.
-    pub grants: Vec<SealedFor>,
-    /// The owner's signature over the member list at the new version (owner only).
-    pub members_signature: Option<String>,
-}
-
-/// What a client rotation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientRotated {
-    /// Committed: the new current version.
-    Done(u32),
-    /// Nothing committed: the grants do not name exactly the remaining holders.
-    Holders(HolderMismatch),
-}
-
-/// Who a rotation's grants left out, and whom they named that holds nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HolderMismatch {
-    /// Remaining holders with no grant.
-    pub missing: Vec<Holder>,
-    /// Ids given a grant that are no remaining holder (or the caller itself).
-    pub extra: Vec<Id>,
-}
-
-/// One holder of a vault's key as a client sees it before sealing: its public key and
-/// what vouches for it. Byte fields are base64url.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderView {
-    /// A member or a token.
-    pub holder: Holder,
-    /// The user it belongs to (a token's user; a member's own id).
-    pub user_id: Id,
-    /// A member's role (`None` for a token, which acts within its user's).
-    pub role: Option<Role>,
-    /// Its X25519 public key.
-    pub public_key: String,
-    /// The identity signature over it (member: their own; token: its user's at mint).
-    pub signature: Option<String>,
-    /// The identity public key of the signing user.
-    pub identity_public: Option<String>,
-}
-
-/// What to seal to at the vault's current version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VaultHolders {
-    /// The vault's owner (the user its keys' AADs name).
-    pub owner: Id,
-    /// The current key version.
-    pub key_version: u32,
-    /// Whether a rotation is due.
-    pub rotation_due: bool,
-    /// The owner's signature over the member list, if it is current.
-    pub members_signature: Option<String>,
-    /// Members, then live tokens holding a slot.
-    pub holders: Vec<HolderView>,
-}
-
-fn encode(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Collects every field problem of one body, so the answer names them all at once.
-#[derive(Default)]
-struct Fields(Vec<FieldError>);
-
-impl Fields {
-    fn bad(&mut self, field: impl Into<String>, message: &str) {
-        self.0.push(FieldError::new(field, message));
-    }
-
-    /// base64url bytes, or a problem naming `field`.
-    fn bytes(&mut self, field: &str, text: &str) -> Option<Vec<u8>> {
-        match URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')) {
-            Ok(b) if !b.is_empty() => Some(b),
-            _ => {
-                self.bad(field, "must be non-empty base64url");
-                None
-            }
-        }
-    }
-
-    fn required<'a>(&mut self, field: &str, value: Option<&'a String>) -> Option<&'a str> {
-        let value = value.map(String::as_str);
-        if value.is_none() {
-            self.bad(field, "is required for an end-to-end vault");
-        }
-        value
-    }
-
-    fn envelope(&mut self, field: &str, text: &str) -> Option<Vec<u8>> {
-        let bytes = self.bytes(field, text)?;
-        if Envelope::from_bytes(&bytes).is_err() {
-            self.bad(field, "is not an envelope (FORMAT §6)");
-            return None;
-        }
-        Some(bytes)
-    }
-
-    fn sealed(&mut self, field: &str, text: &str) -> Option<Vec<u8>> {
-        let bytes = self.bytes(field, text)?;
-        if SealedKey::from_bytes(&bytes).is_err() {
-            self.bad(field, "is not a sealed key (FORMAT §9)");
-            return None;
-        }
-        Some(bytes)
-    }
-
-    fn signature(&mut self, field: &str, text: &str) -> Option<Vec<u8>> {
-        let bytes = self.bytes(field, text)?;
-        if bytes.len() != SIGNATURE_BYTES {
-            self.bad(field, "must be a 64-byte Ed25519 signature");
-            return None;
-        }
-        Some(bytes)
-    }
-
-    fn public_key(&mut self, field: &str, text: &str) -> Option<PublicKey> {
-        let bytes = self.bytes(field, text)?;
-        let key = PublicKey::from_slice(&bytes).ok();
-        if key.is_none() {
-            self.bad(field, "must be a 32-byte X25519 public key");
-        }
-        key
-    }
-
-    /// The holders' grants, each id once.
-    fn grants(&mut self, field: &str, grants: &[SealedFor]) -> Vec<(Id, Vec<u8>)> {
-        let mut out: Vec<(Id, Vec<u8>)> = Vec::new();
-        for (i, g) in grants.iter().enumerate() {
-            let id = g.holder.parse::<Id>().ok();
-            if id.is_none() {
-                self.bad(format!("{field}[{i}].holder"), "must be a user or token id");
-            }
-            let sealed = self.sealed(&format!("{field}[{i}].sealed"), &g.sealed);
-            if let (Some(id), Some(sealed)) = (id, sealed) {
-                if out.iter().any(|(seen, _)| *seen == id) {
-                    self.bad(format!("{field}[{i}].holder"), "names a holder twice");
-                } else {
-                    out.push((id, sealed));
-                }
-            }
-        }
-        out
-    }
-
-    fn done(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Invalid(self.0))
-        }
-    }
-}
-
-/// The user of an end-to-end session; anything else may not change members.
-fn client_session(principal: &Principal) -> Result<&Id> {
-    match principal {
-        Principal::Client {
-            user,
-            actor: ClientActor::Session { .. },
-            ..
-        } => Ok(user),
-        _ => Err(Error::Forbidden(
-            "changing members needs the owner's session",
-        )),
-    }
-}
-
 impl Keyslot {
     /// Whether `user`'s account is end-to-end (`NotFound` for no such user).
     pub(super) async fn is_end_to_end(&self, user: &Id) -> Result<bool> {
@@ -261,7 +75,11 @@ impl Keyslot {
     }
 
     /// The caller's access to `vault` as the holder it is; 404 when it holds no key of it.
-    async fn client_access(&self, principal: &Principal, vault: &Id) -> Result<VaultAccess> {
+    pub(super) async fn client_access(
+        &self,
+        principal: &Principal,
+        vault: &Id,
+    ) -> Result<VaultAccess> {
         if principal.is_deposit() {
             return Err(self.deposit_refusal(principal, vault).await);
         }
@@ -312,6 +130,11 @@ impl Keyslot {
         let access = self.client_access(principal, vault).await?;
         if access.role != Role::Owner {
             return Err(Error::Forbidden("changing members needs the owner role"));
+        }
+        if key_version != access.state.key_version {
+            return Err(Error::StaleKeyVersion {
+                current: access.state.key_version,
+            });
         }
         let member = self
             .share_lookup(principal, vault, &share.username, true)
@@ -536,211 +359,5 @@ impl Keyslot {
         );
         self.store.revoke_token(&user, token, audit).await?;
         Ok(())
-    }
-
-    /// What a client seals to at `vault`'s current version: every remaining holder with
-    /// its public key and the signature that vouches for it (END-TO-END §5). Any holder of
-    /// a key of the vault may ask.
-    pub async fn vault_holders(&self, principal: &Principal, vault: &Id) -> Result<VaultHolders> {
-        let access = self.client_access(principal, vault).await?;
-        let at = now();
-        let holders = self.store.rotation_holders(vault, at).await?;
-        let roles: BTreeMap<Id, Role> = self
-            .store
-            .members(vault)
-            .await?
-            .into_iter()
-            .map(|m| (m.user_id, m.role))
-            .collect();
-        let signatures: Vec<_> = self.store.holder_signatures(vault).await?;
-        let views = holders
-            .into_iter()
-            .map(|h| {
-                let signed = signatures.iter().find(|s| s.holder == h.holder);
-                HolderView {
-                    holder: h.holder,
-                    user_id: h.user_id,
-                    role: match h.holder {
-                        Holder::User(id) => roles.get(&id).copied(),
-                        Holder::Token(_) => None,
-                    },
-                    public_key: encode(&h.public_key),
-                    signature: signed.and_then(|s| s.signature.as_deref()).map(encode),
-                    identity_public: signed
-                        .and_then(|s| s.identity_public.as_deref())
-                        .map(encode),
-                }
-            })
-            .collect();
-        let members_signature = self.store.members_signature(vault).await?;
-        Ok(VaultHolders {
-            owner: access.state.owner,
-            key_version: access.state.key_version,
-            rotation_due: access.state.is_due(at),
-            members_signature: members_signature.as_deref().map(encode),
-            holders: views,
-        })
-    }
-
-    /// A client's rotation of an end-to-end vault (END-TO-END §8). The owner's session may
-    /// rotate at any time; while a rotation is due, any holder of the current key may.
-    pub async fn rotate_vault_client(
-        &self,
-        principal: &Principal,
-        vault: &Id,
-        body: &ClientRotate,
-    ) -> Result<ClientRotated> {
-        let mut fields = Fields::default();
-        let chain = fields.envelope("chain_link", &body.chain_link);
-        let name = fields.envelope("sealed_name", &body.sealed_name);
-        let public_key = fields.public_key("public_key", &body.public_key);
-        let public_key_signature =
-            fields.signature("public_key_signature", &body.public_key_signature);
-        let own_slot = fields.envelope("own_slot", &body.own_slot);
-        let members_signature = body
-            .members_signature
-            .as_deref()
-            .and_then(|s| fields.signature("members_signature", s));
-        let grants = fields.grants("grants", &body.grants);
-        fields.done()?;
-        let (Some(chain), Some(name), Some(public_key), Some(public_key_signature), Some(own_slot)) =
-            (chain, name, public_key, public_key_signature, own_slot)
-        else {
-            return Err(Error::Internal("validated rotation lost a field".into()));
-        };
-        if !principal.is_client_side() {
-            return Err(Error::Forbidden(
-                "this vault is rotated by the server: POST without a body",
-            ));
-        }
-        let access = self.client_access(principal, vault).await?;
-        let state = access.state;
-        if !self.is_end_to_end(&state.owner).await? {
-            return Err(Error::Forbidden(
-                "a server-mode vault is rotated by the server, which holds its key",
-            ));
-        }
-        let at = now();
-        let is_session = matches!(
-            principal,
-            Principal::Client {
-                actor: ClientActor::Session { .. },
-                ..
-            }
-        );
-        if !state.is_due(at) && !(is_session && access.role == Role::Owner) {
-            return Err(Error::Forbidden(
-                "rotating a vault that is not due needs the owner's session",
-            ));
-        }
-        if members_signature.is_some() && access.role != Role::Owner {
-            return Err(Error::invalid(
-                "members_signature",
-                "only an owner signs the member list",
-            ));
-        }
-        if Some(body.key_version) != state.key_version.checked_add(1) {
-            return Err(Error::Conflict(
-                "key_version must be the vault's current version plus one: fetch the vault again",
-            ));
-        }
-        let own = holder_of(principal);
-        let remaining = self.store.rotation_holders(vault, at).await?;
-        let mismatch = holder_mismatch(&remaining, own, &grants);
-        if !mismatch.missing.is_empty() || !mismatch.extra.is_empty() {
-            return Ok(ClientRotated::Holders(mismatch));
-        }
-        let to = body.key_version;
-        let grants: Vec<Grant> = grants
-            .into_iter()
-            .filter_map(|(id, sealed)| {
-                let holder = remaining.iter().find(|h| id_of(h.holder) == id)?.holder;
-                Some(Grant {
-                    holder,
-                    vault_id: *vault,
-                    key_version: to,
-                    sealed,
-                })
-            })
-            .collect();
-        let (owner, holder) = (state.owner, *vault);
-        let mac = self
-            .seal_calls
-            .run(move |seal| {
-                Ok(public_key_mac(
-                    seal,
-                    RecipientKind::Vault,
-                    &holder,
-                    &owner,
-                    Some(&holder),
-                    Some(to),
-                    &public_key,
-                )?)
-            })
-            .await?;
-        let audit = principal.event(
-            "vault.rotate",
-            Outcome::Ok,
-            format!(
-                "vault={vault} key_version={to} trigger={} grants={} by=client",
-                if state.is_due(at) { "due" } else { "asked" },
-                grants.len()
-            ),
-        );
-        let rotation = ClientRotation {
-            rotation: Rotation {
-                vault: *vault,
-                from_version: state.key_version,
-                chain,
-                name,
-                own_slot: Some((own, own_slot)),
-                grants,
-                now: at,
-                audit,
-            },
-            public_key: public_key.as_bytes().to_vec(),
-            public_key_mac: mac.to_vec(),
-            public_key_signature,
-            members_signature,
-        };
-        match self.store.rotate_vault_client(rotation).await {
-            Ok(()) => Ok(ClientRotated::Done(to)),
-            Err(StoreError::KeyVersionMoved) => Err(Error::Conflict(
-                "the vault's version or holders changed while rotating: fetch its holders again",
-            )),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
-const fn id_of(holder: Holder) -> Id {
-    match holder {
-        Holder::User(id) | Holder::Token(id) => id,
-    }
-}
-
-/// The remaining holders other than the caller that `grants` leaves out, and the ids it
-/// names that are none of them.
-fn holder_mismatch(
-    remaining: &[crate::keystore::PublicHolder],
-    own: Holder,
-    grants: &[(Id, Vec<u8>)],
-) -> HolderMismatch {
-    let expected: Vec<Holder> = remaining
-        .iter()
-        .map(|h| h.holder)
-        .filter(|h| *h != own)
-        .collect();
-    HolderMismatch {
-        missing: expected
-            .iter()
-            .filter(|h| !grants.iter().any(|(id, _)| *id == id_of(**h)))
-            .copied()
-            .collect(),
-        extra: grants
-            .iter()
-            .map(|(id, _)| *id)
-            .filter(|id| !expected.iter().any(|h| id_of(*h) == *id))
-            .collect(),
     }
 }

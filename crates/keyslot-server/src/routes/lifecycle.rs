@@ -53,15 +53,24 @@ fn vault_id(PathIds(ids): PathIds) -> ApiResult<keyslot_crypto::Id> {
 /// One vault: name, the caller's role, key version and lifecycle state.
 ///
 /// 404 for a vault the caller cannot open, whether it exists or not.
+///
+/// An end-to-end caller gets [`super::e2e_data::ClientVaultView`]: the sealed name, its
+/// slot, and the current version's signed public key.
 #[utoipa::path(get, path = "/v1/vaults/{vault}", tag = "vaults",
     params(("vault" = String, Path, description = "Vault id")),
-    responses((status = 200, body = VaultDetail), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "Server mode: `VaultDetail`; an end-to-end caller: `ClientVaultView`", content(
+        (VaultDetail = "application/json"), (super::e2e_data::ClientVaultView))),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_vault(
     State(state): State<AppState>,
     Auth(p): Auth,
     ids: PathIds,
-) -> ApiResult<Json<VaultDetail>> {
+) -> ApiResult<Response> {
     let vault = vault_id(ids)?;
+    if p.is_client_side() {
+        let v = state.keyslot.client_vault(&p, &vault).await?;
+        return Ok(Json(super::e2e_data::ClientVaultView::from(v)).into_response());
+    }
     let v = state.keyslot.vault_info(&p, &vault).await?;
     Ok(Json(VaultDetail {
         id: v.id.to_string(),
@@ -70,7 +79,8 @@ pub async fn get_vault(
         key_version: v.key_version,
         rotation_due: v.rotation_due,
         rewrap_pending: v.rewrap_pending,
-    }))
+    })
+    .into_response())
 }
 
 /// A key sealed by a client to one holder.
@@ -115,21 +125,37 @@ pub struct ClientRotation {
     pub members_signature: Option<String>,
 }
 
-/// A JSON body that may be absent: a server-mode rotation is a POST without one.
+/// A JSON body that may be absent: a server-mode rotation is a POST without one, or with
+/// an empty object (`{}`), as server-mode clients have always sent.
 pub struct MaybeJson<T>(pub Option<T>);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for MaybeJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let headers = req.headers();
-        let empty = !headers.contains_key(header::CONTENT_TYPE)
-            && headers
-                .get(header::CONTENT_LENGTH)
-                .is_none_or(|v| v.as_bytes() == b"0");
+        if !req.headers().contains_key(header::CONTENT_TYPE) {
+            // No body at all (a `Content-Length` of zero, or none).
+            return Ok(Self(None));
+        }
+        let (parts, body) = req.into_parts();
+        let bytes =
+            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "too-large",
+                        "Request body too large",
+                        "the body is over the size limit",
+                    )
+                })?;
+        let empty = bytes.iter().all(u8::is_ascii_whitespace)
+            || serde_json::from_slice::<serde_json::Value>(&bytes)
+                .is_ok_and(|v| v.as_object().is_some_and(serde_json::Map::is_empty));
         if empty {
             return Ok(Self(None));
         }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         let ApiJson(body) = ApiJson::from_request(req, state).await?;
         Ok(Self(Some(body)))
     }
@@ -159,7 +185,8 @@ pub async fn rotate_vault(
     MaybeJson(body): MaybeJson<ClientRotation>,
 ) -> ApiResult<Response> {
     let vault = vault_id(ids)?;
-    let Some(body) = body else {
+    // A server-mode caller's body was never read: it rotates with its own keys.
+    let Some(body) = body.filter(|_| p.is_client_side()) else {
         let key_version = state.keyslot.rotate_vault(&p, &vault).await?;
         return Ok(Json(Rotated { key_version }).into_response());
     };
