@@ -5,6 +5,7 @@
 //! errors), never a credential: the credential lives in [`Credential`], whose `Debug`
 //! prints `***`.
 
+pub mod e2e;
 mod members;
 mod types;
 mod user_keys;
@@ -254,17 +255,7 @@ impl Client {
         let (logged, headers): (LoggedIn, _) = self
             .call(Method::POST, "/v1/login", Some(&body), None)
             .await?;
-        let session = headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| {
-                v.split(';')
-                    .next()?
-                    .trim()
-                    .strip_prefix("__Host-keyslot=")
-                    .map(str::to_owned)
-            })
+        let session = session_cookie(&headers)
             .ok_or_else(|| Error::Protocol("login answered without a session cookie".into()))?;
         let credential = Credential::Session {
             session: Zeroizing::new(session),
@@ -437,6 +428,21 @@ impl Client {
         }
         self.get::<AuditPage>(&path).await
     }
+}
+
+/// The session credential a login's `Set-Cookie` carries.
+fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()?
+                .trim()
+                .strip_prefix("__Host-keyslot=")
+                .map(str::to_owned)
+        })
 }
 
 /// A path segment: ids are hex, but a name typed by mistake must not reshape the URL.

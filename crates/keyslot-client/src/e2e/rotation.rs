@@ -1,0 +1,219 @@
+//! Rotating an end-to-end vault (END-TO-END.md §8, §9): after a token is revoked or a
+//! member removed the server marks the vault due and refuses writes; a client holding the
+//! key rotates it. The new key goes to every remaining holder sealed to a key verified
+//! through its signature chain — a member's X25519 key signed by their pinned identity, a
+//! token's key signed by its user's — and to no key the chain does not verify.
+
+use std::collections::HashMap;
+
+use keyslot_crypto::identity::IdentityPublic;
+use keyslot_crypto::slot::vault_key_for_user_aad;
+use keyslot_crypto::{
+    Id, PublicKey, RecipientKind, VaultKey, VaultKeyPair, Wraps, grant_aad, seal_to, wrap_chain,
+};
+use reqwest::Method;
+
+use super::account::{E2eSession, to_json};
+use super::checks::Refusal;
+use super::wire::{self, B64, WireId};
+use super::{E2eError, E2eResult};
+use crate::{Client, segment};
+
+/// A holder the new key is sealed to, verified.
+struct Verified {
+    kind: RecipientKind,
+    id: Id,
+    public: PublicKey,
+}
+
+/// The role byte bound into the signed member list (FORMAT §11.4).
+pub(crate) fn role_byte(role: &str) -> u8 {
+    use keyslot_crypto::identity::role;
+    match role {
+        "owner" => role::OWNER,
+        "write" => role::WRITE,
+        _ => role::READ,
+    }
+}
+
+pub(crate) async fn holders(client: &Client, vault: &Id) -> E2eResult<wire::Holders> {
+    Ok(client
+        .get(&format!(
+            "/v1/vaults/{}/holders",
+            segment(&vault.to_string())
+        ))
+        .await?)
+}
+
+/// The member list to sign: each member whose identity this user pinned, with its role.
+pub(crate) fn member_list(
+    holders: &wire::Holders,
+    pinned: &HashMap<Id, IdentityPublic>,
+) -> Vec<(Id, u8, IdentityPublic)> {
+    holders
+        .holders
+        .iter()
+        .filter(|h| h.kind == "user")
+        .filter_map(|m| {
+            pinned.get(&m.user_id.0).map(|identity| {
+                (
+                    m.user_id.0,
+                    role_byte(m.role.as_deref().unwrap_or("read")),
+                    *identity,
+                )
+            })
+        })
+        .collect()
+}
+
+/// Verify every holder but `me` (its own slot is wrapped, not sealed) through its chain:
+/// a member's key signed by that member's pinned identity, a token's signed by its
+/// user's. Refuses the first that fails; an identity the server sends that differs from
+/// the pinned one is refused too.
+fn verify_holders(
+    me: &Id,
+    holders: &wire::Holders,
+    pinned: &HashMap<Id, IdentityPublic>,
+) -> Result<Vec<Verified>, Refusal> {
+    let mut out = Vec::new();
+    for h in &holders.holders {
+        let kind = match h.kind.as_str() {
+            "user" if h.id.0 == *me => continue,
+            "user" => RecipientKind::User,
+            "token" => RecipientKind::Token,
+            _ => {
+                return Err(Refusal::Mismatch {
+                    what: format!("a holder of unknown kind {:?}", h.kind),
+                });
+            }
+        };
+        let what = match kind {
+            RecipientKind::Token => format!("token {}'s key", h.id.0),
+            _ => format!("member {}'s X25519 key", h.user_id.0),
+        };
+        let identity = pinned.get(&h.user_id.0).ok_or_else(|| Refusal::NotPinned {
+            user: h.user_id.0.to_string(),
+        })?;
+        if let Some(given) = &h.identity_public
+            && given.0.as_slice() != identity.as_bytes().as_slice()
+        {
+            return Err(Refusal::PinMismatch {
+                user: h.user_id.0.to_string(),
+            });
+        }
+        let unverified = || Refusal::UnverifiedKey { what: what.clone() };
+        let public = h
+            .public_key
+            .to_public("public_key")
+            .map_err(|_| unverified())?;
+        let signature = h.signature.as_ref().ok_or_else(unverified)?;
+        let signature = super::sig::parse(signature, "signature").map_err(|_| unverified())?;
+        let verified = match kind {
+            RecipientKind::Token => {
+                identity.verify_token_key(&h.user_id.0, &h.id.0, &public, &signature)
+            }
+            _ => identity.verify_user_x25519(&h.user_id.0, &public, &signature),
+        };
+        verified.map_err(|_| unverified())?;
+        out.push(Verified {
+            kind,
+            id: h.id.0,
+            public,
+        });
+    }
+    Ok(out)
+}
+
+impl E2eSession {
+    /// Rotate `vault` to a new key (`POST /v1/vaults/{vault}/rotate`): the new key's chain
+    /// link, its public key signed by this user, the name sealed again, this user's slot,
+    /// and a grant for every other holder sealed to its verified key. Refuses (and sends
+    /// nothing) if any holder's key does not verify. Returns the new key version.
+    pub async fn rotate_vault(&self, vault: &Id) -> E2eResult<u32> {
+        let (v, mut ring) = self.keyring(vault).await?;
+        let owner = v.owner_id.0;
+        let old_version = v.key_version;
+        if ring.newest != old_version {
+            return Err(E2eError::protocol(
+                "this user does not hold the vault's current key",
+            ));
+        }
+        let holders = holders(&self.client, vault).await?;
+        if holders.key_version != old_version || holders.owner_id.0 != owner {
+            return Err(Refusal::Mismatch {
+                what: "the holders list is for another key version or owner".into(),
+            }
+            .into());
+        }
+        let pinned = self.pinned().await?;
+        let verified = verify_holders(&self.user, &holders, &pinned)?;
+
+        let old = ring.at(old_version)?;
+        let name = keyslot_crypto::item::open_vault_name(
+            old,
+            &owner,
+            vault,
+            old_version,
+            &v.sealed_name.0,
+        )?;
+        let new_version = old_version
+            .checked_add(1)
+            .ok_or_else(|| E2eError::protocol("no key version follows"))?;
+        let new = VaultKey::generate()?;
+        let public = VaultKeyPair::derive(&new, vault, new_version).public_key();
+        let mut grants = Vec::with_capacity(verified.len());
+        for holder in &verified {
+            let aad = grant_aad(&owner, vault, new_version, holder.kind, &holder.id);
+            grants.push(wire::Grant {
+                holder: WireId(holder.id),
+                sealed: B64::sealed(&seal_to(&holder.public, &new, &aad)?),
+            });
+        }
+        let body = wire::Rotate {
+            key_version: new_version,
+            chain_link: B64::envelope(&wrap_chain(&new, old, &owner, vault, old_version)?),
+            public_key: B64::public(&public),
+            public_key_signature: super::sig::b64(&self.identity.sign_vault_key(
+                vault,
+                new_version,
+                &public,
+            )),
+            sealed_name: B64::of(keyslot_crypto::item::seal_vault_name(
+                &new,
+                &owner,
+                vault,
+                new_version,
+                &name,
+            )?),
+            own_slot: B64::envelope(
+                &self
+                    .user_key
+                    .wrap(&new, &vault_key_for_user_aad(&owner, vault, new_version))?,
+            ),
+            grants,
+            members_signature: super::sig::b64(&self.identity.sign_members(
+                vault,
+                new_version,
+                &member_list(&holders, &pinned),
+            )?),
+        };
+        let rotated: crate::Rotated = self
+            .client
+            .send(
+                Method::POST,
+                &format!("/v1/vaults/{}/rotate", segment(&vault.to_string())),
+                &to_json(&body)?,
+            )
+            .await?;
+        if rotated.key_version != new_version {
+            return Err(Refusal::Mismatch {
+                what: format!(
+                    "rotated to version {new_version}, the server answered {}",
+                    rotated.key_version
+                ),
+            }
+            .into());
+        }
+        Ok(new_version)
+    }
+}

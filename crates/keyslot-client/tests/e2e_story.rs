@@ -1,0 +1,268 @@
+//! The end-to-end account's story through keyslot-client against a real server, on
+//! SQLite and PostgreSQL: sign up, log in, store, list, find by name, resume a session,
+//! mint a `kse_` token and read with it, change the password, recover, share with a
+//! second end-to-end user (fingerprint confirmed), revoke the token and rotate.
+//!
+//! What the server sees is checked elsewhere (the CLI's recording proxy); here the
+//! client's refusals are checked too: a wrong fingerprint, parameters below the last
+//! seen, a wrong password.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use keyslot_client::e2e::{self, E2eError, ParamsCheck, Refusal, TokenClient, account};
+use keyslot_crypto::Argon2Params;
+use serde_json::json;
+use support::{BACKENDS, Server};
+
+const ALICE_PASSWORD: &str = "correct horse battery staple 41";
+const ALICE_NEW: &str = "a different long passphrase 7";
+const ALICE_RECOVERED: &str = "yet another quite long passphrase 9";
+const BOB_PASSWORD: &str = "bobs own unguessable passphrase 3";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_end_to_end_story() {
+    for (postgres, backend) in BACKENDS {
+        let Some(server) = Server::start(postgres, "client_e2e_story").await else {
+            continue;
+        };
+        story(&server, backend).await;
+        server.stop().await;
+    }
+}
+
+async fn story(server: &Server, backend: &str) {
+    let base = server.client();
+
+    // Sign up: every key made here; the recovery code is shown once and redacted in Debug.
+    let alice_up = account::signup(&base, "alice", ALICE_PASSWORD)
+        .await
+        .unwrap_or_else(|e| panic!("{backend}: sign-up: {e}"));
+    assert!(!format!("{alice_up:?}").contains(alice_up.recovery_code.as_str()));
+    // The client's own rules run before anything is sent.
+    let weak = account::signup(&base, "mallory", "short")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(weak, E2eError::Invalid(ref f) if f[0].0 == "password"),
+        "{weak}"
+    );
+
+    // Log in; a wrong password is the server's 401.
+    let wrong = account::login(
+        &base,
+        "alice",
+        "not the password at all 1",
+        &ParamsCheck::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(wrong.status(), Some(401), "{backend}: {wrong}");
+    let (alice, unlock, seen) =
+        account::login(&base, "alice", ALICE_PASSWORD, &ParamsCheck::default())
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: login: {e}"));
+    assert_eq!(seen, alice_up.params);
+    assert_eq!(alice.fingerprint(), alice_up.fingerprint);
+    // Parameters lower than the last seen for this username are a downgrade: refused
+    // before any hash runs or anything is sent.
+    let higher = Argon2Params {
+        m_cost_kib: seen.m_cost_kib * 2,
+        ..seen
+    };
+    let refused = account::login(
+        &base,
+        "alice",
+        ALICE_PASSWORD,
+        &ParamsCheck::after(Some(higher)),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(refused.refusal(), Some(Refusal::ParamsBelowLastSeen { .. })),
+        "{refused}"
+    );
+
+    // The first vault, its name opened here.
+    let vaults = alice.vaults().await.unwrap();
+    assert_eq!(vaults.len(), 1, "{vaults:?}");
+    assert_eq!(vaults[0].name.as_deref(), Some("Personal"));
+    let personal = vaults[0].id;
+
+    // Store, list, find by name, read, update.
+    let (item, v1) = alice
+        .create_item(&personal, "db-password", &json!("hunter2-canary"))
+        .await
+        .unwrap();
+    assert_eq!(v1, 1);
+    alice
+        .create_item(&personal, "api-key", &json!({"key": "abc"}))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = alice
+        .items(&personal)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api-key", "db-password"]);
+    let found = alice
+        .find_item(&personal, "db-password")
+        .await
+        .unwrap()
+        .expect("found by name");
+    assert_eq!(found.id, item);
+    assert_eq!(found.value, json!("hunter2-canary"));
+    assert_eq!(found.signed, e2e::items::Signed::Verified(*alice.user_id()));
+    assert!(
+        alice
+            .find_item(&personal, "no-such")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let v2 = alice
+        .update_item(&personal, &item, 1, "db-password", &json!("hunter3-canary"))
+        .await
+        .unwrap();
+    assert_eq!(v2, 2);
+    // A write on a stale version is refused by the server.
+    let stale = alice
+        .update_item(&personal, &item, 1, "db-password", &json!("lost update"))
+        .await
+        .unwrap_err();
+    assert!(matches!(stale.status(), Some(409 | 412)), "{stale}");
+
+    // A later command resumes the session with the unlock secret alone.
+    let text = unlock.to_text();
+    let resumed = account::resume(alice.client(), &e2e::UnlockSecret::parse(&text).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        resumed.item(&personal, &item).await.unwrap().value,
+        json!("hunter3-canary")
+    );
+
+    // A token: made here, read with its ksa_ proof.
+    let minted = alice
+        .mint_token(ALICE_PASSWORD, "ci", Some(&[personal]), false, None)
+        .await
+        .unwrap();
+    assert!(minted.token.starts_with("kse_"));
+    assert!(!format!("{minted:?}").contains(minted.token.as_str()));
+    let listed = alice.tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "ci");
+    let token = TokenClient::new(&base, &minted.token).unwrap();
+    let read = token
+        .find_item(&personal, "db-password")
+        .await
+        .unwrap()
+        .expect("the token finds it");
+    assert_eq!(read.value, json!("hunter3-canary"));
+    let no_write = token
+        .create_item(&personal, "from-token", &json!(1))
+        .await
+        .unwrap_err();
+    assert_eq!(no_write.status(), Some(403), "{no_write}");
+
+    // Password change: the old password stops working.
+    let new_params = alice
+        .change_password(ALICE_PASSWORD, ALICE_NEW, false)
+        .await
+        .unwrap();
+    let old = account::login(
+        &base,
+        "alice",
+        ALICE_PASSWORD,
+        &ParamsCheck::after(Some(new_params)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(old.status(), Some(401), "{old}");
+    let (alice, _, _) = account::login(
+        &base,
+        "alice",
+        ALICE_NEW,
+        &ParamsCheck::after(Some(new_params)),
+    )
+    .await
+    .unwrap();
+
+    // Recovery in two steps: the code opens the user key here; the new password and a
+    // new code replace the old ones; the data is still there.
+    let started = account::recover_begin(&base, "alice", &alice_up.recovery_code)
+        .await
+        .unwrap();
+    let (new_code, _) = started.finish(ALICE_RECOVERED).await.unwrap();
+    assert_ne!(new_code.as_str(), alice_up.recovery_code.as_str());
+    let reused = account::recover_begin(&base, "alice", &alice_up.recovery_code)
+        .await
+        .unwrap_err();
+    assert!(matches!(reused.status(), Some(401 | 403)), "{reused}");
+    let (alice, _, _) = account::login(&base, "alice", ALICE_RECOVERED, &ParamsCheck::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        alice.item(&personal, &item).await.unwrap().value,
+        json!("hunter3-canary")
+    );
+
+    // Sharing with a second end-to-end user: a wrong fingerprint is refused before
+    // anything is sealed; the right one shares, and bob opens the grant and reads.
+    let bob_up = account::signup(&base, "bob", BOB_PASSWORD).await.unwrap();
+    let (bob, _, _) = account::login(&base, "bob", BOB_PASSWORD, &ParamsCheck::default())
+        .await
+        .unwrap();
+    let wrong_fp = alice
+        .share_vault(&personal, "bob", "read", &alice_up.fingerprint)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            wrong_fp.refusal(),
+            Some(Refusal::FingerprintMismatch { .. })
+        ),
+        "{wrong_fp}"
+    );
+    let bob_id = alice
+        .share_vault(&personal, "bob", "read", &bob_up.fingerprint)
+        .await
+        .unwrap();
+    assert_eq!(bob_id, *bob.user_id());
+    let shared = bob.vault(&personal).await.unwrap();
+    assert_eq!(shared.name.as_deref(), Some("Personal"));
+    assert_eq!(
+        bob.item(&personal, &item).await.unwrap().value,
+        json!("hunter3-canary")
+    );
+
+    // Revoke the token: the vault is due, writes wait for a client to rotate; alice
+    // rotates (bob's key verified through his pinned identity); writes work again, bob
+    // reads them, the revoked token reads nothing.
+    alice.revoke_token(&minted.id).await.unwrap();
+    let due = alice
+        .create_item(&personal, "after-revoke", &json!("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(due.status(), Some(409), "{due}");
+    let version = alice.rotate_vault(&personal).await.unwrap();
+    assert_eq!(version, 2);
+    let (after, _) = alice
+        .create_item(&personal, "after-rotation", &json!("new-secret-canary"))
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.item(&personal, &after).await.unwrap().value,
+        json!("new-secret-canary")
+    );
+    // Old items still read through the chain.
+    assert_eq!(
+        bob.item(&personal, &item).await.unwrap().value,
+        json!("hunter3-canary")
+    );
+    let gone = token.item(&personal, &after).await.unwrap_err();
+    assert_eq!(gone.status(), Some(401), "{gone}");
+}
