@@ -22,9 +22,9 @@ use common::{Auth, PASSWORD, Session, TestServer};
 use keyslot_core::Store;
 use keyslot_crypto::slot::vault_key_for_user_aad;
 use keyslot_crypto::{
-    Aad, Argon2Params, ContentKey, Envelope, Id, KdfPolicy, Password, Purpose, RecoveryCode,
-    RecoveryKeyPair, SessionCredential, UnlockedCredential, UserKey, UserKeyPair, VaultKey, Wraps,
-    generate_salt,
+    Aad, Argon2Params, ContentKey, Envelope, Id, IdentityKeyPair, KdfPolicy, Password, PublicKey,
+    Purpose, RecoveryCode, RecoveryKeyPair, SessionCredential, UnlockedCredential, UserKey,
+    UserKeyPair, VaultKey, Wraps, generate_salt,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -96,14 +96,21 @@ fn recovery_parts(user: &Id, user_key: &UserKey) -> (Value, RecoveryCode, Id) {
 
 /// The sign-up body of a new end-to-end account, and what its client keeps.
 fn signup_body(username: &str) -> (Value, Client) {
-    let user = Id::random().unwrap();
+    signup_body_as(username, Id::random().unwrap())
+}
+
+/// [`signup_body`] for a given user id (every signature and AAD binds it).
+fn signup_body_as(username: &str, user: Id) -> (Value, Client) {
     let user_key = UserKey::generate().unwrap();
     let (password, password_credential, salt) = password_parts(E2E_PASSWORD, &user, &user_key);
     let (recovery, recovery_code, recovery_credential) = recovery_parts(&user, &user_key);
     let pair = UserKeyPair::generate().unwrap();
     let vault = Id::random().unwrap();
     let vault_key = VaultKey::generate().unwrap();
-    let identity_public = random_bytes(32);
+    let identity = IdentityKeyPair::generate().unwrap();
+    let identity_public = identity.public().as_bytes().to_vec();
+    let x25519_public = PublicKey::from(pair.public());
+    let vault_public = PublicKey::from(UserKeyPair::generate().unwrap().public());
     let name_aad = Aad::new(Purpose::VaultName)
         .user(&user)
         .vault(&vault)
@@ -116,15 +123,15 @@ fn signup_body(username: &str) -> (Value, Client) {
         "recovery": recovery,
         "x25519_public": b64(&pair.public()),
         "x25519_wrapped": b64(&pair.wrap(&user_key, &user).unwrap().to_bytes()),
-        "x25519_signature": b64(&random_bytes(64)),
+        "x25519_signature": b64(identity.sign_user_x25519(&user, &x25519_public).as_bytes()),
         "identity_public": b64(&identity_public),
-        "identity_wrapped": b64(&user_key.wrap(&VaultKey::generate().unwrap(), &name_aad).unwrap().to_bytes()),
+        "identity_wrapped": b64(&identity.wrap(&user_key, &user).unwrap().to_bytes()),
         "vault": {
             "id": vault.to_string(),
             "wrapped_vault_key": b64(&user_key.wrap(&vault_key, &vault_key_for_user_aad(&user, &vault, 1)).unwrap().to_bytes()),
             "sealed_name": b64(&vault_key.seal_content(&name_aad, b"Personal").unwrap().to_bytes()),
-            "public_key": b64(&UserKeyPair::generate().unwrap().public()),
-            "public_key_signature": b64(&random_bytes(64)),
+            "public_key": b64(vault_public.as_bytes()),
+            "public_key_signature": b64(identity.sign_vault_key(&vault, 1, &vault_public).as_bytes()),
         },
     });
     let client = Client {
@@ -649,6 +656,23 @@ async fn bad_sign_ups_are_refused_naming_the_field(postgres: bool) {
     r.problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.fields(), vec!["password.m_cost", "identity_public"]);
 
+    // Signatures the identity did not make: refused, so no client meets such an account.
+    let (mut body, _) = signup_body("kate");
+    let (other, _) = signup_body("someone-else");
+    body["x25519_signature"] = other["x25519_signature"].clone();
+    body["vault"]["public_key_signature"] = other["vault"]["public_key_signature"].clone();
+    let r = s.post("/v1/signup", &Auth::None, body).await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.fields(),
+        vec!["x25519_signature", "vault.public_key_signature"]
+    );
+    let (mut body, _) = signup_body("kate");
+    body["identity_public"] = json!(b64(&[0; 32]));
+    let r = s.post("/v1/signup", &Auth::None, body).await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), vec!["identity_public"]);
+
     let (mut body, _) = signup_body("kate");
     body["unexpected"] = json!(1);
     let r = s.post("/v1/signup", &Auth::None, body).await;
@@ -662,8 +686,7 @@ async fn bad_sign_ups_are_refused_naming_the_field(postgres: bool) {
     s.post("/v1/signup", &Auth::None, body)
         .await
         .problem(StatusCode::CONFLICT);
-    let (mut body, _) = signup_body("leo");
-    body["user_id"] = json!(first.user.to_string());
+    let (body, _) = signup_body_as("leo", first.user);
     s.post("/v1/signup", &Auth::None, body)
         .await
         .problem(StatusCode::CONFLICT);

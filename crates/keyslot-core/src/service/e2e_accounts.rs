@@ -10,8 +10,8 @@
 
 use keyslot_crypto::prelogin::fake_parameters;
 use keyslot_crypto::{
-    Argon2Params, AuthProof, Envelope, Id, PasswordSlot, PublicKey, SessionCredential, Verifier,
-    public_key_mac,
+    Argon2Params, AuthProof, Envelope, Id, IdentityPublic, PasswordSlot, PublicKey,
+    SessionCredential, Signature, Verifier, public_key_mac,
 };
 use zeroize::Zeroizing;
 
@@ -245,6 +245,7 @@ impl Keyslot {
                 crate::FieldError::new("recovery.credential_id", "must differ from the password's")
             }),
         ])?;
+        policy::collect(signatures(&s))?;
         if self.store.user_by_name(&s.username).await?.is_some() {
             return Err(Error::UsernameTaken);
         }
@@ -601,6 +602,36 @@ impl Keyslot {
             })
             .await
     }
+}
+
+/// The identity key is a usable Ed25519 key and signs the user's X25519 key and the first
+/// vault key's public key. Clients verify these themselves (the server could plant
+/// anything); checking them here only stops a broken client from storing an account whose
+/// keys no other client would ever accept.
+fn signatures(s: &E2eSignup) -> Vec<Option<crate::FieldError>> {
+    let Ok(identity) = IdentityPublic::from_slice(&s.identity_public) else {
+        return vec![Some(crate::FieldError::new(
+            "identity_public",
+            "must be an Ed25519 public key (32 bytes, a point of large order)",
+        ))];
+    };
+    let bad = |field: &str| {
+        Some(crate::FieldError::new(
+            field,
+            "does not verify under identity_public",
+        ))
+    };
+    let x25519 = Signature::from_slice(&s.x25519_signature)
+        .and_then(|sig| identity.verify_user_x25519(&s.user_id, &s.x25519_public, &sig));
+    let vault = Signature::from_slice(&s.vault.public_key_signature)
+        .and_then(|sig| identity.verify_vault_key(&s.vault.id, 1, &s.vault.public_key, &sig));
+    vec![
+        x25519.is_err().then(|| bad("x25519_signature")).flatten(),
+        vault
+            .is_err()
+            .then(|| bad("vault.public_key_signature"))
+            .flatten(),
+    ]
 }
 
 /// The session id of an end-to-end session; anything else is refused (403).
