@@ -27,6 +27,19 @@ pub struct SealedItem {
     pub sealed_value: String,
 }
 
+#[wasm_bindgen]
+impl SealedItem {
+    /// An item version as read from the server (to open or verify it).
+    #[wasm_bindgen(constructor)]
+    pub fn new(wrapped_item_key: String, sealed_name: String, sealed_value: String) -> Self {
+        Self {
+            wrapped_item_key,
+            sealed_name,
+            sealed_value,
+        }
+    }
+}
+
 /// An opened item: its name and value, in wasm memory until read.
 #[wasm_bindgen]
 #[derive(Debug)]

@@ -236,6 +236,11 @@ impl VaultKey {
     pub(crate) const fn vault(&self) -> &Id {
         &self.vault
     }
+
+    /// This version's X25519 public key (FORMAT §9.1).
+    pub(crate) fn x25519_public(&self) -> keyslot_crypto::PublicKey {
+        VaultKeyPair::derive(&self.inner, &self.vault, self.key_version).public_key()
+    }
 }
 
 #[wasm_bindgen]

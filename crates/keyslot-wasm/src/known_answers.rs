@@ -12,10 +12,16 @@
 use std::collections::BTreeMap;
 
 use keyslot_crypto::envelope::seal_with_nonce;
-use keyslot_crypto::item::{ItemPlace, vault_name_aad};
+use keyslot_crypto::identity::{
+    IdentityKeyPair, item_message, members_message, role, token_key_message, user_x25519_message,
+    vault_key_message,
+};
+use keyslot_crypto::item::{ItemPlace, SealedItem, vault_name_aad};
 use keyslot_crypto::name_index::NameIndexKey;
+use keyslot_crypto::pins::PinKey;
 use keyslot_crypto::public_key_mac::public_key_mac_input;
 use keyslot_crypto::sealed_key::seal_with_ephemeral_ikm;
+use keyslot_crypto::sealed_key_auth::seal_auth_with_ephemeral_ikm;
 use keyslot_crypto::slot::item_key_aad;
 use keyslot_crypto::slot::password::derive;
 use keyslot_crypto::x25519::token_public_key;
@@ -350,6 +356,114 @@ fn e2e_vectors(v: &mut Vectors) -> keyslot_crypto::Result<()> {
         v,
         "name_index.db_password",
         hex::encode(index_key.index("db/password")),
+    );
+    let item = SealedItem {
+        wrapped_item_key: wrapped.to_bytes(),
+        sealed_name: name.to_bytes(),
+        sealed_value: value.to_bytes(),
+    };
+    identity_vectors(v, &item)?;
+    auth_seal_vectors(v)
+}
+
+/// §11.4: identity 71…71 (user 11…11) and 72…72 (user 13…13), what the first signs (the
+/// token key of §11.1 as the X25519 key, VK_2's pair, the member list, the §11.3 item),
+/// and the pin user 11…11 (user key 5b…5b) keeps for user 13…13.
+fn identity_vectors(v: &mut Vectors, item: &SealedItem) -> keyslot_crypto::Result<()> {
+    let (user, vault) = (id(0x11), id(0x22));
+    let alice = IdentityKeyPair::from_seed(&[0x71; 32]);
+    let bob = IdentityKeyPair::from_seed(&[0x72; 32]);
+    put(v, "identity.public", hex::encode(alice.public().as_bytes()));
+    put(v, "identity.fingerprint", alice.public().fingerprint());
+    put(v, "identity2.public", hex::encode(bob.public().as_bytes()));
+    put(
+        v,
+        "aad.identity_key",
+        hex::encode(Aad::new(Purpose::IdentityKey).user(&user).encode()),
+    );
+    let token_pk =
+        TokenKeyPair::derive(&E2eTokenCredential::from_parts(id(0x44), [0x55; 32])).public_key();
+    let vault_pk = VaultKeyPair::derive(&VaultKey::from_bytes([0x62; 32]), &vault, 2).public_key();
+    let members = vec![
+        (id(0x13), role::WRITE, bob.public()),
+        (user, role::OWNER, alice.public()),
+    ];
+    put(
+        v,
+        "sig.user_x25519.message",
+        hex::encode(user_x25519_message(&user, &token_pk)),
+    );
+    put(
+        v,
+        "sig.token_key.message",
+        hex::encode(token_key_message(&user, &id(0x44), &token_pk)),
+    );
+    put(
+        v,
+        "sig.vault_key.message",
+        hex::encode(vault_key_message(&vault, 2, &vault_pk)),
+    );
+    put(
+        v,
+        "sig.members.message",
+        hex::encode(members_message(&vault, 2, &members)?),
+    );
+    put(
+        v,
+        "sig.item.message",
+        hex::encode(item_message(&vault, &id(0x33), 7, item)),
+    );
+    put(
+        v,
+        "sig.user_x25519",
+        hex::encode(alice.sign_user_x25519(&user, &token_pk).as_bytes()),
+    );
+    put(
+        v,
+        "sig.token_key",
+        hex::encode(alice.sign_token_key(&user, &id(0x44), &token_pk).as_bytes()),
+    );
+    put(
+        v,
+        "sig.vault_key",
+        hex::encode(alice.sign_vault_key(&vault, 2, &vault_pk).as_bytes()),
+    );
+    put(
+        v,
+        "sig.members",
+        hex::encode(alice.sign_members(&vault, 2, &members)?.as_bytes()),
+    );
+    put(
+        v,
+        "sig.item",
+        hex::encode(alice.sign_item(&vault, &id(0x33), 7, item).as_bytes()),
+    );
+    let pin_key = PinKey::derive(&keyslot_crypto::UserKey::from_bytes([0x5b; 32]), &user);
+    put(v, "pin.key", hex::encode(pin_key.expose_secret()));
+    put(
+        v,
+        "pin.identity2",
+        hex::encode(pin_key.pin(&id(0x13), &bob.public())),
+    );
+    Ok(())
+}
+
+/// §11.5: item key 42…42 sealed in HPKE auth mode to VK_2's pair (vault 22…22) by token
+/// 44…44, deposit AAD item 33…33 at item version 1, key version 2, ikmE 0e…0e.
+fn auth_seal_vectors(v: &mut Vectors) -> keyslot_crypto::Result<()> {
+    let aad = deposit_aad(&id(0x11), &id(0x22), &id(0x33), 1, 2);
+    put(v, "aad.deposit_item_key.auth", hex::encode(aad.encode()));
+    let sealed = seal_auth_with_ephemeral_ikm(
+        &VaultKeyPair::derive(&VaultKey::from_bytes([0x62; 32]), &id(0x22), 2).public_key(),
+        &TokenKeyPair::derive(&E2eTokenCredential::from_parts(id(0x44), [0x55; 32])),
+        &ItemKey::from_bytes([0x42; 32]),
+        &aad,
+        &[0x0e; 32],
+    )?;
+    put(
+        v,
+        "auth_sealed_key.deposit_item_key",
+        hex::encode(sealed.to_bytes()),
     );
     Ok(())
 }

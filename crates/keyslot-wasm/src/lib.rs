@@ -52,6 +52,7 @@
 //!   .openItemName(item, version, wrappedItemKey, sealedName) -> string
 //!   .sealVaultName(name) -> string   .openVaultName(sealedName) -> string
 //!   .nameIndex(name) -> string       (the blind index, FORMAT §11.3)
+//! new SealedItem(wrappedItemKey, sealedName, sealedValue)  (fields of the same names)
 //! OpenedItem  .name  .value (Uint8Array)  .valueText()
 //!
 //! // Tokens (token.rs)
@@ -59,12 +60,25 @@
 //!   .id  .secretText()  .authProof() -> "ksa_…"  .publicKey()  .credential() -> Credential
 //!   .openGrant(owner, vault, keyVersion, sealed) -> VaultKey
 //!
+//! // Identities, signatures, fingerprints, pins (identity.rs)
+//! IdentityKey.generate()  IdentityKey.open(UserKey, user, wrapped)
+//!   .wrap(UserKey, user) -> string  .publicKey() -> IdentityPublicKey
+//!   .signUserX25519(user, x25519Public)  .signTokenKey(user, token, tokenPublic)
+//!   .signVaultKey(VaultKey)  .signMembers(vault, keyVersion, MemberList)
+//!   .signItem(vault, item, version, SealedItem)                  -> signature (base64url)
+//! IdentityPublicKey.parse(identityPublic)  .toBase64url()  .fingerprint()
+//!   .verifyUserX25519(user, x25519Public, sig)  .verifyTokenKey(user, token, tokenPublic, sig)
+//!   .verifyVaultKey(vault, keyVersion, vaultPublic, sig)
+//!   .verifyMembers(vault, keyVersion, MemberList, sig)
+//!   .verifyItem(vault, item, version, SealedItem, sig)           throw unless valid
+//! new MemberList()  .add(user, "read" | "write" | "owner", IdentityPublicKey)
+//! UserKey  .pin(me, pinnedUser, IdentityPublicKey) -> string
+//!   .checkPin(me, pinnedUser, IdentityPublicKey, storedPin)      throws on a mismatch
+//!
 //! // Self-test (known_answers.rs)
 //! knownAnswers() -> JSON {name: value}: every FORMAT.md vector, computed by this build
 //! ```
 //!
-//! Still to come (they need keyslot-crypto's group C): identity keys, signatures,
-//! fingerprints and pins.
 //!
 //! ## How the server gets the module
 //!
@@ -81,6 +95,7 @@
 
 mod credential;
 mod encoding;
+mod identity;
 mod items;
 mod keys;
 mod known_answers;
@@ -91,6 +106,7 @@ pub use credential::{
     open_user_key_grant, recovery_public_key, unlock_password, unlock_recovery_code,
 };
 pub use encoding::{Refused, Result};
+pub use identity::{IdentityKey, IdentityPublicKey, MemberList};
 pub use items::{OpenedItem, SealedItem};
 pub use keys::{SealedTokenName, UserKey, UserKeyPair, VaultKey};
 pub use known_answers::{compute as compute_known_answers, known_answers};

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use keyslot_wasm::{
-    E2eToken, UserKey, UserKeyPair, VaultKey, compute_known_answers, recovery_public_key,
-    unlock_password, unlock_recovery_code,
+    E2eToken, IdentityKey, IdentityPublicKey, MemberList, SealedItem, UserKey, UserKeyPair,
+    VaultKey, compute_known_answers, recovery_public_key, unlock_password, unlock_recovery_code,
 };
 
 const FORMAT_MD: &str = include_str!("../../../docs/FORMAT.md");
@@ -214,4 +214,91 @@ fn the_bindings_reproduce_the_documented_values() {
         vk.wrap_older(&newer).is_err(),
         "never wrap a newer key under an older one"
     );
+}
+
+/// §11.4 through the bindings: the documented signatures verify under the documented
+/// identity, and not for another vault, version or member list; a page's own identity
+/// signs, wraps and pins.
+#[test]
+fn the_identity_bindings_verify_the_documented_signatures() {
+    let (doc, file) = (documented(), e2e_file());
+    let ids = |b: u8| hex::encode([b; 16]);
+    let b = |name: &str| hex_to_b64(&file[name]);
+    let alice = IdentityPublicKey::parse(&b("identity.public")).unwrap();
+    let bob = IdentityPublicKey::parse(&b("identity2.public")).unwrap();
+    assert_eq!(alice.fingerprint(), file["identity.fingerprint"]);
+    let token_pk = hex_to_b64(&doc["token.x25519_public"]);
+    let vault_pk = hex_to_b64(&doc["vault.x25519_public"]);
+    alice
+        .verify_user_x25519(&ids(0x11), &token_pk, &b("sig.user_x25519"))
+        .unwrap();
+    alice
+        .verify_token_key(&ids(0x11), &ids(0x44), &token_pk, &b("sig.token_key"))
+        .unwrap();
+    alice
+        .verify_vault_key(&ids(0x22), 2, &vault_pk, &b("sig.vault_key"))
+        .unwrap();
+    let refused = alice
+        .verify_vault_key(&ids(0x22), 3, &vault_pk, &b("sig.vault_key"))
+        .unwrap_err();
+    assert_eq!(refused.field(), "signature", "another key version");
+    assert!(
+        bob.verify_vault_key(&ids(0x22), 2, &vault_pk, &b("sig.vault_key"))
+            .is_err(),
+        "another signer"
+    );
+    let mut members = MemberList::new();
+    members.add(&ids(0x11), "owner", &alice).unwrap();
+    members.add(&ids(0x13), "write", &bob).unwrap();
+    alice
+        .verify_members(&ids(0x22), 2, &members, &b("sig.members"))
+        .unwrap();
+    let mut changed = MemberList::new();
+    changed.add(&ids(0x11), "owner", &alice).unwrap();
+    changed.add(&ids(0x13), "read", &bob).unwrap();
+    assert!(
+        alice
+            .verify_members(&ids(0x22), 2, &changed, &b("sig.members"))
+            .is_err(),
+        "another role"
+    );
+    let item = SealedItem::new(
+        b("item.wrapped_item_key"),
+        b("item.sealed_name"),
+        b("item.sealed_value"),
+    );
+    alice
+        .verify_item(&ids(0x22), &ids(0x33), 7, &item, &b("sig.item"))
+        .unwrap();
+    assert!(
+        alice
+            .verify_item(&ids(0x22), &ids(0x33), 8, &item, &b("sig.item"))
+            .is_err()
+    );
+
+    // A page's own identity: wrap under UK, reopen, sign, pin.
+    let uk = UserKey::generate().unwrap();
+    let me = IdentityKey::generate().unwrap();
+    let wrapped = me.wrap(&uk, &ids(0x11)).unwrap();
+    let again = IdentityKey::open(&uk, &ids(0x11), &wrapped).unwrap();
+    assert_eq!(
+        again.public_key().to_base64url(),
+        me.public_key().to_base64url()
+    );
+    assert!(IdentityKey::open(&uk, &ids(0x12), &wrapped).is_err());
+    let vk = VaultKey::generate(&ids(0x11), &ids(0x22), 1).unwrap();
+    let sig = me.sign_vault_key(&vk).unwrap();
+    me.public_key()
+        .verify_vault_key(&ids(0x22), 1, &vk.public_key(), &sig)
+        .unwrap();
+    let pin = uk.pin(&ids(0x11), &ids(0x13), &bob).unwrap();
+    uk.check_pin(&ids(0x11), &ids(0x13), &bob, &pin).unwrap();
+    assert_eq!(
+        uk.check_pin(&ids(0x11), &ids(0x13), &alice, &pin)
+            .unwrap_err()
+            .field(),
+        "pin",
+        "a changed identity fails the pin"
+    );
+    assert!(IdentityPublicKey::parse(&hex_to_b64(&"00".repeat(32))).is_err());
 }
