@@ -26,6 +26,14 @@
 //! key for the recovery code, deposits), public keys bound to their holder by a MAC under
 //! the seal key ([`public_key_mac`]), and the backward chain of rotated vault keys
 //! ([`lifecycle`]).
+//!
+//! End-to-end accounts (`docs/END-TO-END.md`, FORMAT §11), where the client does every key
+//! operation, add: the `kse_` token text that never leaves the client and the `ksa_` proof
+//! it sends instead ([`auth_proof`]), the prelogin's stand-in salt ([`prelogin`]), items
+//! and vault names sealed by the client exactly as the server seals them ([`item`]), the
+//! blind name index ([`name_index`]), Ed25519 identity keys and the statements they sign
+//! ([`identity`]), pins of confirmed identities ([`pins`]), and keys sealed in HPKE auth
+//! mode by a known sender ([`sealed_key_auth`]).
 #![forbid(unsafe_code)]
 
 pub mod aad;
