@@ -607,3 +607,503 @@ async fn sizes_are_checked_and_named_sqlite() {
 async fn sizes_are_checked_and_named_postgres() {
     sizes_are_checked_and_named(true).await;
 }
+
+mod sessions {
+    //! An end-to-end account's session: it creates vaults and writes items its client
+    //! signed, and mints tokens its client made; the server checks the signatures, the
+    //! password proof and the slots, and stores only what the client sent.
+
+    use super::*;
+    use common::Session;
+    use keyslot_core::e2e_accounts::{E2eSignup, FirstVault, PasswordSlotParts, RecoverySlotParts};
+    use keyslot_crypto::item::seal_vault_name;
+    use keyslot_crypto::slot::vault_key_for_user_aad;
+    use keyslot_crypto::{
+        Argon2Params, IdentityKeyPair, KdfPolicy, Password, PublicKey, RecipientKind, RecoveryCode,
+        RecoveryKeyPair, SealedKey, TokenKeyPair, UserKey, UserKeyPair, VaultKeyPair, Wraps,
+        grant_aad, open_from, seal_to,
+    };
+
+    const PASSWORD: &str = "an end-to-end passphrase 42";
+    const IP: &str = "127.0.0.1";
+
+    /// An end-to-end account as its client knows it.
+    pub(super) struct Owner {
+        pub(super) username: String,
+        pub(super) user: Id,
+        pub(super) uk: UserKey,
+        pub(super) identity: IdentityKeyPair,
+        pub(super) vault: Id,
+        pub(super) vk1: VaultKey,
+        pub(super) auth: Auth,
+    }
+
+    pub(super) async fn e2e_account(s: &TestServer, username: &str) -> Owner {
+        let user = Id::random().unwrap();
+        let uk = UserKey::generate().unwrap();
+        let identity = IdentityKeyPair::generate().unwrap();
+        let params = Argon2Params::OWASP;
+        let salt = keyslot_crypto::generate_salt().unwrap();
+        let credential_id = Id::random().unwrap();
+        let password = Password::new(PASSWORD)
+            .unlock_client(params, &salt, credential_id, &KdfPolicy::default())
+            .unwrap();
+        let code = RecoveryCode::generate().unwrap();
+        let recovery_id = Id::random().unwrap();
+        let recovery = code.unlock(recovery_id);
+        let pair = UserKeyPair::generate().unwrap();
+        let x25519 = PublicKey::from_slice(&pair.public()).unwrap();
+        let vault = Id::random().unwrap();
+        let vk1 = VaultKey::generate().unwrap();
+        let vault_public = VaultKeyPair::derive(&vk1, &vault, 1).public_key();
+        let signup = E2eSignup {
+            username: username.into(),
+            user_id: user,
+            password: PasswordSlotParts {
+                credential_id,
+                salt,
+                params,
+                verifier: password.auth_proof().verifier(),
+                wrapped_user_key: password.wrap_user_key(&user, &uk).unwrap(),
+            },
+            recovery: RecoverySlotParts {
+                credential_id: recovery_id,
+                verifier: recovery.auth_proof().verifier(),
+                wrapped_user_key: recovery.wrap_user_key(&user, &uk).unwrap(),
+                x25519_public: RecoveryKeyPair::derive(&code, &recovery_id).public_key(),
+            },
+            x25519_public: x25519,
+            x25519_wrapped: pair.wrap(&uk, &user).unwrap(),
+            x25519_signature: identity
+                .sign_user_x25519(&user, &x25519)
+                .as_bytes()
+                .to_vec(),
+            identity_public: identity.public().as_bytes().to_vec(),
+            identity_wrapped: identity.wrap(&uk, &user).unwrap(),
+            vault: FirstVault {
+                id: vault,
+                wrapped_vault_key: uk
+                    .wrap(&vk1, &vault_key_for_user_aad(&user, &vault, 1))
+                    .unwrap(),
+                sealed_name: Envelope::from_bytes(
+                    &seal_vault_name(&vk1, &user, &vault, 1, "Personal").unwrap(),
+                )
+                .unwrap(),
+                public_key: vault_public,
+                public_key_signature: identity
+                    .sign_vault_key(&vault, 1, &vault_public)
+                    .as_bytes()
+                    .to_vec(),
+            },
+        };
+        s.keyslot.signup_e2e(signup, IP).await.unwrap();
+        let logged_in = s
+            .keyslot
+            .login_auth(username, &password.auth_proof().auth_base64url(), IP, None)
+            .await
+            .unwrap();
+        Owner {
+            username: username.into(),
+            user,
+            uk,
+            identity,
+            vault,
+            vk1,
+            auth: Auth::Session(Session {
+                cookie: logged_in.session.to_string(),
+                csrf: logged_in.csrf_token.to_string(),
+                set_cookie: String::new(),
+            }),
+        }
+    }
+
+    /// The password proof a client derives for `owner` (prelogin, Argon2id, HKDF).
+    async fn password_auth(s: &TestServer, owner: &Owner, password: &str) -> String {
+        let pre = s.keyslot.prelogin(&owner.username).await.unwrap();
+        Password::new(password)
+            .unlock_client(
+                pre.params,
+                &pre.salt,
+                pre.credential_id,
+                &KdfPolicy::default(),
+            )
+            .unwrap()
+            .auth_proof()
+            .auth_base64url()
+            .to_string()
+    }
+
+    /// A signed item write by `owner` as `POST …/items` takes it.
+    fn signed_item(
+        owner: &Owner,
+        vault: &Id,
+        key: &VaultKey,
+        item: Id,
+        name: &str,
+        value: &str,
+    ) -> Value {
+        let place = ItemPlace {
+            owner: owner.user,
+            vault: *vault,
+            item,
+            version: 1,
+            key_version: 1,
+        };
+        let (sealed, mut body) = sealed_write(key, place, name, value);
+        body["signature"] = json!(b64(owner
+            .identity
+            .sign_item(vault, &item, 1, &sealed)
+            .as_bytes()));
+        body
+    }
+
+    /// The body of a token mint by `owner`'s client for `vaults` with `slots`.
+    fn mint_body(
+        owner: &Owner,
+        secret: &E2eTokenCredential,
+        vaults: Value,
+        slots: Value,
+        auth: &str,
+    ) -> Value {
+        let unlocked = secret.unlock();
+        let public = TokenKeyPair::derive(secret).public_key();
+        let aad = |purpose| {
+            keyslot_crypto::Aad::new(purpose)
+                .user(&owner.user)
+                .credential(keyslot_crypto::CredentialKind::Token, secret.id())
+        };
+        let name_key = keyslot_crypto::ItemKey::generate().unwrap();
+        let name = b64(&keyslot_crypto::ContentKey::seal_content(
+            &name_key,
+            &aad(keyslot_crypto::Purpose::TokenName),
+            b"ci deploy",
+        )
+        .unwrap()
+        .to_bytes());
+        let wrapped_name_key = b64(&owner
+            .uk
+            .wrap(&name_key, &aad(keyslot_crypto::Purpose::TokenNameKey))
+            .unwrap()
+            .to_bytes());
+        json!({
+            "id": secret.id().to_string(),
+            "sealed_name": name,
+            "name_key": wrapped_name_key,
+            "verifier": b64(unlocked.auth_proof().verifier().as_bytes()),
+            "x25519_public": b64(public.as_bytes()),
+            "public_key_signature": b64(owner.identity.sign_token_key(&owner.user, secret.id(), &public).as_bytes()),
+            "vaults": vaults,
+            "permissions": ["read", "write"],
+            "slots": slots,
+            "auth": auth,
+        })
+    }
+
+    async fn signed_vaults_items_and_tokens(postgres: bool) {
+        let Some(s) = server(postgres, "e2e_data_sessions").await else {
+            return;
+        };
+        let alice = e2e_account(&s, "alice").await;
+
+        // A vault her client made: the signature over its public key must verify.
+        let vault = Id::random().unwrap();
+        let vk = VaultKey::generate().unwrap();
+        let public = VaultKeyPair::derive(&vk, &vault, 1).public_key();
+        let mut body = json!({
+            "id": vault.to_string(),
+            "wrapped_vault_key": b64(&alice.uk.wrap(&vk, &vault_key_for_user_aad(&alice.user, &vault, 1)).unwrap().to_bytes()),
+            "sealed_name": b64(&seal_vault_name(&vk, &alice.user, &vault, 1, "Work").unwrap()),
+            "public_key": b64(public.as_bytes()),
+            "public_key_signature": b64(alice.identity.sign_vault_key(&vault, 2, &public).as_bytes()),
+        });
+        let r = s.post("/v1/vaults", &alice.auth, body.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], "public_key_signature");
+        body["public_key_signature"] = json!(b64(alice
+            .identity
+            .sign_vault_key(&vault, 1, &public)
+            .as_bytes()));
+        let r = s.post("/v1/vaults", &alice.auth, body.clone()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(r.body["slot"]["kind"], "member");
+        assert_eq!(r.body["key_version"], 1);
+        assert_eq!(r.body["public_key"], json!(b64(public.as_bytes())));
+        let r = s.post("/v1/vaults", &alice.auth, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CONFLICT,
+            "the same id twice: {}",
+            r.text
+        );
+        let r = s.get("/v1/vaults", &alice.auth).await;
+        assert_eq!(r.body["vaults"].as_array().unwrap().len(), 2, "{}", r.text);
+        // Its name opens with the key her slot holds.
+        let r = s.get(&format!("/v1/vaults/{vault}"), &alice.auth).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let slot = Envelope::from_bytes(&unb64(&r.body["slot"]["wrapped_vault_key"])).unwrap();
+        let opened: VaultKey = alice
+            .uk
+            .unwrap_key(&slot, &vault_key_for_user_aad(&alice.user, &vault, 1))
+            .unwrap();
+        assert_eq!(
+            open_vault_name(
+                &opened,
+                &alice.user,
+                &vault,
+                1,
+                &unb64(&r.body["sealed_name"])
+            )
+            .unwrap(),
+            "Work"
+        );
+
+        // A member's item write must be signed by her, over exactly this version.
+        let path = format!("/v1/vaults/{vault}/items");
+        let item = Id::random().unwrap();
+        let mut body = signed_item(&alice, &vault, &vk, item, "deploy/key", "\"k1\"");
+        let signature = body["signature"].take();
+        let r = s.post(&path, &alice.auth, body.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], "signature");
+        body["signature"] = json!(b64(&[1u8; 64]));
+        let r = s.post(&path, &alice.auth, body.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], "signature");
+        body["signature"] = signature;
+        let r = s.post(&path, &alice.auth, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let r = s.get(&format!("{path}/{item}"), &alice.auth).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["signer"], alice.user.to_string());
+        let sealed = SealedItem {
+            wrapped_item_key: unb64(&r.body["wrapped_item_key"]),
+            sealed_name: unb64(&r.body["sealed_name"]),
+            sealed_value: unb64(&r.body["sealed_value"]),
+        };
+        let signature =
+            keyslot_crypto::Signature::from_slice(&unb64(&r.body["signature"])).unwrap();
+        alice
+            .identity
+            .public()
+            .verify_item(&vault, &item, 1, &sealed, &signature)
+            .unwrap();
+
+        // A token her client made: the wrong password proof is 403 and mints nothing.
+        let secret = E2eTokenCredential::generate().unwrap();
+        let slot = secret
+            .unlock()
+            .wrap_vault_key(&alice.user, &vault, 1, &vk)
+            .unwrap();
+        let slots = json!([{"vault": vault.to_string(), "key_version": 1,
+                            "wrapped_vault_key": b64(&slot.to_bytes())}]);
+        let wrong = password_auth(&s, &alice, "not the passphrase").await;
+        let r = s
+            .post(
+                "/v1/tokens",
+                &alice.auth,
+                mint_body(
+                    &alice,
+                    &secret,
+                    json!([vault.to_string()]),
+                    slots.clone(),
+                    &wrong,
+                ),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        let auth = password_auth(&s, &alice, PASSWORD).await;
+        // A slot at another key version is stale.
+        let stale = json!([{"vault": vault.to_string(), "key_version": 2,
+                            "wrapped_vault_key": b64(&slot.to_bytes())}]);
+        let r = s
+            .post(
+                "/v1/tokens",
+                &alice.auth,
+                mint_body(&alice, &secret, json!([vault.to_string()]), stale, &auth),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+        // "*" needs a slot for every vault she is a member of.
+        let r = s
+            .post(
+                "/v1/tokens",
+                &alice.auth,
+                mint_body(&alice, &secret, json!("*"), slots.clone(), &auth),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], "slots");
+        let r = s
+            .post(
+                "/v1/tokens",
+                &alice.auth,
+                mint_body(&alice, &secret, json!([vault.to_string()]), slots, &auth),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(r.body["id"], secret.id().to_string());
+        assert!(
+            r.body.get("token").is_none(),
+            "the server never had it: {}",
+            r.text
+        );
+
+        // The token reads the item through ksa_ and opens it with its own slot.
+        let token_auth = Auth::Token(secret.unlock().auth_proof().to_text().to_string());
+        let r = s.get(&format!("{path}/{item}"), &token_auth).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["slot"]["kind"], "token");
+        let token_vk = secret
+            .unlock()
+            .open_vault_key(
+                &alice.user,
+                &vault,
+                1,
+                &Envelope::from_bytes(&unb64(&r.body["slot"]["wrapped_vault_key"])).unwrap(),
+            )
+            .unwrap();
+        let place = ItemPlace {
+            owner: alice.user,
+            vault,
+            item,
+            version: 1,
+            key_version: 1,
+        };
+        let sealed = SealedItem {
+            wrapped_item_key: unb64(&r.body["wrapped_item_key"]),
+            sealed_name: unb64(&r.body["sealed_name"]),
+            sealed_value: unb64(&r.body["sealed_value"]),
+        };
+        let (_, value) = place.open(&token_vk, &sealed).unwrap();
+        assert_eq!(&value[..], b"\"k1\"");
+        // Her token list shows it, name sealed.
+        let r = s.get("/v1/tokens", &alice.auth).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let tokens = r.body["tokens"].as_array().unwrap();
+        assert_eq!(tokens.len(), 1, "{}", r.text);
+        assert!(tokens[0].get("name").is_none());
+        assert_eq!(tokens[0]["vaults"], json!([vault.to_string()]));
+        // And kst_ with the same secret is not how it authenticates: the server would see
+        // the secret. (Its kse_ form is answered 403 and revokes it: tested above.)
+        let _ = alice.vk1;
+    }
+
+    #[tokio::test]
+    async fn signed_vaults_items_and_tokens_sqlite() {
+        signed_vaults_items_and_tokens(false).await;
+    }
+
+    #[tokio::test]
+    async fn signed_vaults_items_and_tokens_postgres() {
+        signed_vaults_items_and_tokens(true).await;
+    }
+
+    async fn a_star_token_converts_the_grant_of_a_new_vault(postgres: bool) {
+        let Some(s) = server(postgres, "e2e_data_star").await else {
+            return;
+        };
+        let alice = e2e_account(&s, "alice").await;
+        let auth = password_auth(&s, &alice, PASSWORD).await;
+        let secret = E2eTokenCredential::generate().unwrap();
+        let unlocked = secret.unlock();
+        let slot = unlocked
+            .wrap_vault_key(&alice.user, &alice.vault, 1, &alice.vk1)
+            .unwrap();
+        let slots = json!([{"vault": alice.vault.to_string(), "key_version": 1,
+                            "wrapped_vault_key": b64(&slot.to_bytes())}]);
+        let r = s
+            .post(
+                "/v1/tokens",
+                &alice.auth,
+                mint_body(&alice, &secret, json!("*"), slots, &auth),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+        // A vault made afterwards must come with a grant to the "*" token.
+        let vault = Id::random().unwrap();
+        let vk = VaultKey::generate().unwrap();
+        let public = VaultKeyPair::derive(&vk, &vault, 1).public_key();
+        let mut body = json!({
+            "id": vault.to_string(),
+            "wrapped_vault_key": b64(&alice.uk.wrap(&vk, &vault_key_for_user_aad(&alice.user, &vault, 1)).unwrap().to_bytes()),
+            "sealed_name": b64(&seal_vault_name(&vk, &alice.user, &vault, 1, "Later").unwrap()),
+            "public_key": b64(public.as_bytes()),
+            "public_key_signature": b64(alice.identity.sign_vault_key(&vault, 1, &public).as_bytes()),
+        });
+        let r = s.post("/v1/vaults", &alice.auth, body.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], "token_grants");
+        let token_public = TokenKeyPair::derive(&secret).public_key();
+        let sealed = seal_to(
+            &token_public,
+            &vk,
+            &grant_aad(&alice.user, &vault, 1, RecipientKind::Token, secret.id()),
+        )
+        .unwrap();
+        body["token_grants"] =
+            json!([{"token": secret.id().to_string(), "sealed": b64(&sealed.to_bytes())}]);
+        let r = s.post("/v1/vaults", &alice.auth, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+        // The token sees a grant, opens it, and converts it into its own slot.
+        let token_auth = Auth::Token(unlocked.auth_proof().to_text().to_string());
+        let r = s.get(&format!("/v1/vaults/{vault}"), &token_auth).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["slot"]["kind"], "grant", "{}", r.text);
+        let opened: VaultKey = open_from(
+            &TokenKeyPair::derive(&secret),
+            &SealedKey::from_bytes(&unb64(&r.body["slot"]["sealed"])).unwrap(),
+            &grant_aad(&alice.user, &vault, 1, RecipientKind::Token, secret.id()),
+        )
+        .unwrap();
+        let wrapped = unlocked
+            .wrap_vault_key(&alice.user, &vault, 1, &opened)
+            .unwrap();
+        let put = json!({"key_version": 1, "wrapped_vault_key": b64(&wrapped.to_bytes())});
+        let r = s
+            .put(
+                &format!("/v1/vaults/{vault}/slot"),
+                &token_auth,
+                put.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        // Again: the same answer, nothing changes.
+        let r = s
+            .put(&format!("/v1/vaults/{vault}/slot"), &token_auth, put)
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        let r = s.get(&format!("/v1/vaults/{vault}"), &token_auth).await;
+        assert_eq!(r.body["slot"]["kind"], "token", "{}", r.text);
+        let held = unlocked
+            .open_vault_key(
+                &alice.user,
+                &vault,
+                1,
+                &Envelope::from_bytes(&unb64(&r.body["slot"]["wrapped_vault_key"])).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            open_vault_name(
+                &held,
+                &alice.user,
+                &vault,
+                1,
+                &unb64(&r.body["sealed_name"])
+            )
+            .unwrap(),
+            "Later"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_star_token_converts_the_grant_of_a_new_vault_sqlite() {
+        a_star_token_converts_the_grant_of_a_new_vault(false).await;
+    }
+
+    #[tokio::test]
+    async fn a_star_token_converts_the_grant_of_a_new_vault_postgres() {
+        a_star_token_converts_the_grant_of_a_new_vault(true).await;
+    }
+}

@@ -183,3 +183,24 @@ impl std::fmt::Debug for ClientMint {
             .finish_non_exhaustive()
     }
 }
+
+/// A token as its end-to-end user lists it: the name sealed, for the client to open.
+#[derive(Debug, Clone)]
+pub struct ClientToken {
+    /// Token id.
+    pub id: Id,
+    /// The name under `name_key`.
+    pub sealed_name: Vec<u8>,
+    /// The name's content key under the user key.
+    pub name_key: Vec<u8>,
+    /// Its scope.
+    pub vaults: crate::views::Scope,
+    /// Whether it may write.
+    pub can_write: bool,
+    /// A write-only deposit token.
+    pub deposit: bool,
+    /// When it stops working.
+    pub expires_at: i64,
+    /// Last use.
+    pub last_used_at: Option<i64>,
+}

@@ -8,7 +8,10 @@
 //! run here (the server holds no key to run it with): writes answer 409 `rotation-due`
 //! until a client holding the vault key rotates.
 
-use keyslot_crypto::{Envelope, Id, PublicKey, RecipientKind, public_key_mac};
+use keyslot_crypto::item::SealedItem;
+use keyslot_crypto::{
+    Envelope, Id, IdentityPublic, PublicKey, RecipientKind, Signature, public_key_mac,
+};
 
 use super::client_views::{
     ClientChainLink, ClientItem, ClientItemList, ClientSlot, ClientVault, ClientWrite,
@@ -231,6 +234,21 @@ impl Keyslot {
             }
         }
         crate::policy::collect(problems)?;
+        let identity = self.identity_of(user).await?;
+        let signed = Signature::from_slice(&new.public_key_signature).and_then(|signature| {
+            identity.verify_vault_key(
+                &new.id,
+                1,
+                &PublicKey::from_slice(&new.public_key)?,
+                &signature,
+            )
+        });
+        if signed.is_err() {
+            return Err(Error::invalid(
+                "public_key_signature",
+                "does not verify under your identity key",
+            ));
+        }
         let at = now();
         let record = VaultRecord {
             id: new.id,
@@ -380,6 +398,7 @@ impl Keyslot {
             return Err(Error::invalid("version", "must be 1 for a new item"));
         }
         let raw = self.data_record(principal, &access, *vault, id, write, None)?;
+        self.check_item_signature(principal, &raw).await?;
         let audit = principal.event(
             "item.create",
             Outcome::Ok,
@@ -429,6 +448,7 @@ impl Keyslot {
             write,
             Some(current.record.created_at),
         )?;
+        self.check_item_signature(principal, &raw).await?;
         let audit = principal.event(
             "item.update",
             Outcome::Ok,
@@ -521,6 +541,40 @@ impl Keyslot {
             ))
             .await?;
         Ok(())
+    }
+
+    /// The Ed25519 identity of an end-to-end user: what their signatures are checked
+    /// against before anything signed is stored (clients check them again on every read;
+    /// the server refusing a bad one keeps garbage out, and proves nothing to a client).
+    pub(super) async fn identity_of(&self, user: &Id) -> Result<IdentityPublic> {
+        let identity = self
+            .store
+            .e2e_identity(user)
+            .await?
+            .ok_or(Error::Forbidden(
+                "this account has no identity key: only an end-to-end account signs",
+            ))?;
+        Ok(IdentityPublic::from_slice(&identity.identity_public)?)
+    }
+
+    /// A member's write carries their signature over exactly this version; it must verify
+    /// under their identity (422 otherwise, nothing written).
+    async fn check_item_signature(&self, principal: &Principal, raw: &RawItem) -> Result<()> {
+        let (Some(signer), Some(signature)) = (&raw.signer, &raw.signature) else {
+            return Ok(());
+        };
+        let identity = self.identity_of(signer).await?;
+        let r = &raw.record;
+        let sealed = SealedItem {
+            wrapped_item_key: r.wrapped_item_key.clone(),
+            sealed_name: r.name.clone(),
+            sealed_value: r.value.clone(),
+        };
+        let verified = Signature::from_slice(signature).and_then(|signature| {
+            identity.verify_item(&r.vault_id, &r.id, r.version, &sealed, &signature)
+        });
+        debug_assert_eq!(signer, principal.user());
+        verified.map_err(|_| Error::invalid("signature", "does not verify under your identity key"))
     }
 
     /// Why a write under the version the caller named did not commit: a rotation is due,

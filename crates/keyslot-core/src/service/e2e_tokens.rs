@@ -11,9 +11,9 @@
 
 use std::net::IpAddr;
 
-use keyslot_crypto::{AuthProof, E2eTokenCredential, Id, PublicKey, Verifier};
+use keyslot_crypto::{AuthProof, E2eTokenCredential, Id, PublicKey, Signature, Verifier};
 
-use super::client_views::ClientMint;
+use super::client_views::{ClientMint, ClientToken};
 use super::e2e_accounts::{e2e_session, parse_auth};
 use super::e2e_items::{
     MAX_SEALED_NAME, MAX_WRAPPED_KEY, SIGNATURE_LEN, envelope_field, exact_len,
@@ -180,6 +180,21 @@ impl Keyslot {
             }
         }
         policy::collect(problems)?;
+        let identity = self.identity_of(&user).await?;
+        let signed = Signature::from_slice(&mint.public_key_signature).and_then(|signature| {
+            identity.verify_token_key(
+                &user,
+                &mint.id,
+                &PublicKey::from_slice(&mint.x25519_public)?,
+                &signature,
+            )
+        });
+        if signed.is_err() {
+            return Err(Error::invalid(
+                "public_key_signature",
+                "does not verify under your identity key",
+            ));
+        }
         let presented = parse_auth("auth", &mint.auth)?;
         let deposit_vaults = self.check_client_slots(principal, &mint).await?;
         self.confirm_auth(principal, &presented, "token.mint")
@@ -264,6 +279,43 @@ impl Keyslot {
             )),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// An end-to-end session's tokens, names sealed (its client opens them with the user
+    /// key).
+    pub async fn list_client_tokens(&self, principal: &Principal) -> Result<Vec<ClientToken>> {
+        e2e_session(principal)?;
+        let mut out = Vec::new();
+        for record in self.store.tokens(principal.user()).await? {
+            let vaults = if record.deposit {
+                Scope::Vaults(self.store.deposit_scope(&record.id).await?)
+            } else if record.all_vaults {
+                Scope::All
+            } else {
+                Scope::Vaults(
+                    self.store
+                        .token_vault_slots(&record.id)
+                        .await?
+                        .into_iter()
+                        .map(|s| s.vault_id)
+                        .collect(),
+                )
+            };
+            out.push(ClientToken {
+                id: record.id,
+                sealed_name: record.name,
+                name_key: record.name_key,
+                vaults,
+                can_write: record.can_write,
+                deposit: record.deposit,
+                expires_at: record.expires_at,
+                last_used_at: record.last_used_at,
+            });
+        }
+        self.audit
+            .record(principal.event("token.list", Outcome::Ok, format!("count={}", out.len())))
+            .await?;
+        Ok(out)
     }
 
     /// The client's slots name exactly the token's vaults, each one the user reaches, at
