@@ -115,7 +115,13 @@ export function usernameProblem(name) {
 // ---- Identity (Ed25519) -------------------------------------------------------------------
 
 function identityOf(uk, userId, keys) {
-  return need("IdentityKeyPair").unwrap(uk, userId, keys.identity_wrapped);
+  return need("IdentityKey").open(uk, userId, keys.identity_wrapped);
+}
+
+/** An identity's public key as the API writes it. */
+function publicText(identity) {
+  const key = identity.publicKey();
+  try { return key.toBase64url(); } finally { key.free(); }
 }
 
 // ---- Sign-up (worker) ---------------------------------------------------------------------
@@ -128,7 +134,7 @@ export function signup(username, password, vaultName) {
   const code = new (need("NewRecoveryCode"))();
   const codeCredential = code.credential();
   const pair = need("UserKeyPair").generate();
-  const identity = need("IdentityKeyPair").generate();
+  const identity = need("IdentityKey").generate();
   const vk = need("VaultKey").generate(userId, vaultId, 1);
   try {
     const body = {
@@ -145,14 +151,14 @@ export function signup(username, password, vaultName) {
       x25519_public: pair.publicKey(),
       x25519_wrapped: pair.wrap(uk, userId),
       x25519_signature: identity.signUserX25519(userId, pair.publicKey()),
-      identity_public: identity.publicKey(),
+      identity_public: publicText(identity),
       identity_wrapped: identity.wrap(uk, userId),
       vault: {
         id: vaultId,
         wrapped_vault_key: uk.wrapVaultKey(vk),
         sealed_name: vk.sealVaultName(vaultName),
         public_key: vk.publicKey(),
-        public_key_signature: identity.signVaultKey(vaultId, 1, vk.publicKey()),
+        public_key_signature: identity.signVaultKey(vk),
       },
     };
     return { body, recoveryCode: code.text() };
@@ -261,24 +267,21 @@ export function openItem(vk, item) {
 /** A create/update body (§9): the item sealed at `version` under the vault's current key. */
 export function sealItem(vk, uk, userId, keys, itemId, version, name, value) {
   const sealed = vk.sealItem(itemId, BigInt(version), name, valueBytes(value));
-  const body = {
-    version,
-    key_version: vk.keyVersion,
-    wrapped_item_key: sealed.wrappedItemKey,
-    sealed_name: sealed.sealedName,
-    sealed_value: sealed.sealedValue,
-    name_index: vk.nameIndex(name),
-  };
-  sealed.free();
-  if (keys?.identity_wrapped) {
-    const identity = identityOf(uk, userId, keys);
-    try {
-      body.signature = identity.signItem(vk.vaultId, itemId, BigInt(version), body.wrapped_item_key, body.sealed_name, body.sealed_value);
-    } finally {
-      identity.free();
-    }
+  const identity = identityOf(uk, userId, keys);
+  try {
+    return {
+      version,
+      key_version: vk.keyVersion,
+      wrapped_item_key: sealed.wrappedItemKey,
+      sealed_name: sealed.sealedName,
+      sealed_value: sealed.sealedValue,
+      name_index: vk.nameIndex(name),
+      signature: identity.signItem(vk.vaultId, itemId, BigInt(version), sealed),
+    };
+  } finally {
+    identity.free();
+    sealed.free();
   }
-  return body;
 }
 
 /** A new vault's body: its key at version 1, wrapped under UK, its name, its signed public key. */
@@ -292,7 +295,7 @@ export function newVault(uk, userId, keys, name) {
       wrapped_vault_key: uk.wrapVaultKey(vk),
       sealed_name: vk.sealVaultName(name),
       public_key: vk.publicKey(),
-      public_key_signature: identity.signVaultKey(id, 1, vk.publicKey()),
+      public_key_signature: identity.signVaultKey(vk),
     };
   } finally {
     vk.free();

@@ -60,6 +60,11 @@ export function explain(e) {
     case 401: return "Your session has ended. Log in again.";
     case 403: return "That is not allowed.";
     case 404: return "There is nothing here that you can open.";
+    case 413: return "That was too much to send at once.";
+    case 422: {
+      const first = e.problem?.errors?.[0];
+      return first ? `The server refused ${first.field}: ${first.message}` : (e.problem?.detail || "The server refused this request.");
+    }
     case 409: return e.problem?.detail || "Someone else changed this meanwhile. Reload and try again.";
     case 429: return "Too many attempts. Wait a little and try again.";
     case 503: return "The server is busy or cannot reach its database. Try again in a moment.";
