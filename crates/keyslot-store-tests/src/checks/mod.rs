@@ -6,6 +6,7 @@ mod audit;
 mod concurrency;
 mod deposit_readers;
 mod deposits;
+mod e2e_accounts;
 mod fixtures;
 mod items;
 mod keys;
