@@ -12,8 +12,10 @@
 use async_trait::async_trait;
 use keyslot_crypto::Id;
 
+use crate::deposit_store::{DepositRecord, ReaderCopy};
 use crate::keystore::{Grant, Holder, Rotation};
 use crate::memberstore::NewMember;
+use crate::model::AuditEvent;
 use crate::model::Timestamp;
 use crate::store::StoreResult;
 
@@ -48,6 +50,16 @@ pub struct ClientRotation {
     pub members_signature: Option<Vec<u8>>,
 }
 
+/// The sender an end-to-end deposit was sealed by (HPKE auth mode, FORMAT §11.5), kept
+/// with the deposit: its token may be revoked before a reader claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositSender {
+    /// The deposit token's X25519 public key.
+    pub public_key: Option<Vec<u8>>,
+    /// The owner's identity signature over it, given at the token's mint.
+    pub signature: Option<Vec<u8>>,
+}
+
 /// The end-to-end part of Keyslot's sharing and rotation persistence.
 #[async_trait]
 pub trait E2eLifecycleStore {
@@ -78,4 +90,20 @@ pub trait E2eLifecycleStore {
     /// changing nothing), and in the same transaction the new version's public key, MAC
     /// and signature, and the member-list signature.
     async fn rotate_vault_client(&self, rotation: ClientRotation) -> StoreResult<()>;
+
+    /// Store a deposit an end-to-end deposit token sealed: exactly as
+    /// [`crate::deposit_store::DepositStore::create_deposit`] (or, `to_readers`,
+    /// [`crate::deposit_store::DepositStore::create_deposit_for_readers`] with `copies`)
+    /// under the same conditions and answers, and in the same transaction the token's
+    /// public key and signature kept with the deposit ([`DepositSender`]).
+    async fn create_client_deposit(
+        &self,
+        deposit: DepositRecord,
+        copies: Vec<ReaderCopy>,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+
+    /// The sender kept with a deposit (`None`: no such deposit).
+    async fn deposit_sender(&self, deposit: &Id) -> StoreResult<Option<DepositSender>>;
 }

@@ -24,7 +24,7 @@ use keyslot_core::store::{StoreError, StoreResult};
 use keyslot_crypto::Id;
 
 use crate::audit;
-use crate::db::{Pool, query, sql};
+use crate::db::{Pool, Tx, query, sql};
 
 /// A holder with the public key it was sealed to, comparable as a set.
 type Sealed = ([u8; 16], bool, Vec<u8>);
@@ -43,16 +43,29 @@ pub(crate) async fn create(
     now: Timestamp,
     audit_event: AuditEvent,
 ) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    create_in(&mut tx, &d, copies, now, &audit_event).await?;
+    tx.commit().await
+}
+
+/// [`create`]'s work inside `tx`, left uncommitted: an end-to-end deposit
+/// (`crate::e2e_lifecycle`) keeps its sender's public key in the same transaction.
+pub(crate) async fn create_in(
+    tx: &mut Tx,
+    d: &DepositRecord,
+    copies: &[ReaderCopy],
+    now: Timestamp,
+    audit_event: &AuditEvent,
+) -> StoreResult<()> {
     if !d.to_readers || !d.sealed_item_key.is_empty() {
         // A deposit sealed to its readers carries no key of its own.
         return Err(StoreError::Conflict);
     }
-    let mut tx = pool.write().await?;
     // The vault's lock (shared) first: no rotation, revocation, removal or mint of a
     // holder commits until this does.
-    crate::keys::require_current(&mut tx, &d.vault_id, d.key_version).await?;
-    crate::deposits::require_depositor(&mut tx, &d.token_id, &d.vault_id, now).await?;
-    let live: BTreeSet<Sealed> = crate::keys::rotation_holders_in(&mut tx, &d.vault_id, now)
+    crate::keys::require_current(tx, &d.vault_id, d.key_version).await?;
+    crate::deposits::require_depositor(tx, &d.token_id, &d.vault_id, now).await?;
+    let live: BTreeSet<Sealed> = crate::keys::rotation_holders_in(tx, &d.vault_id, now)
         .await?
         .into_iter()
         .map(|h| key_of(h.holder, &h.public_key))
@@ -66,7 +79,7 @@ pub(crate) async fn create(
         // A holder ended, joined or changed its key since the caller read them.
         return Err(StoreError::KeyVersionMoved);
     }
-    crate::deposits::insert(&mut tx, &d).await?;
+    crate::deposits::insert(tx, d).await?;
     for c in copies {
         let q = match &c.reader {
             Holder::User(user) => query(sql!(
@@ -86,8 +99,7 @@ pub(crate) async fn create(
         };
         tx.execute(q.bind(&c.sealed_item_key)).await?;
     }
-    audit::insert(&mut tx, &audit_event).await?;
-    tx.commit().await
+    audit::insert(tx, audit_event).await
 }
 
 pub(crate) async fn pending(

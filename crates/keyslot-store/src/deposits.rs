@@ -238,11 +238,23 @@ async fn create(
     now: Timestamp,
     audit_event: AuditEvent,
 ) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    create_in(&mut tx, &d, now, &audit_event).await?;
+    tx.commit().await
+}
+
+/// [`create`]'s work inside `tx`, left uncommitted: an end-to-end deposit
+/// (`crate::e2e_lifecycle`) keeps its sender's public key in the same transaction.
+pub(crate) async fn create_in(
+    tx: &mut Tx,
+    d: &DepositRecord,
+    now: Timestamp,
+    audit_event: &AuditEvent,
+) -> StoreResult<()> {
     if d.to_readers {
         // Sealed to no vault key: only `create_deposit_for_readers` stores those.
         return Err(StoreError::Conflict);
     }
-    let mut tx = pool.write().await?;
     // The vault's lock first, so no removal of the depositor commits between the checks;
     // then a gone token is NotFound whatever the vault's state.
     tx.optional(
@@ -250,11 +262,10 @@ async fn create(
         |r| r.bytes("id"),
     )
     .await?;
-    require_depositor(&mut tx, &d.token_id, &d.vault_id, now).await?;
-    require_sealable(&mut tx, &d.vault_id, d.key_version, now).await?;
-    insert(&mut tx, &d).await?;
-    audit::insert(&mut tx, &audit_event).await?;
-    tx.commit().await
+    require_depositor(tx, &d.token_id, &d.vault_id, now).await?;
+    require_sealable(tx, &d.vault_id, d.key_version, now).await?;
+    insert(tx, d).await?;
+    audit::insert(tx, audit_event).await
 }
 
 async fn public_key(

@@ -3,10 +3,13 @@
 //! them (the new version's signed public key, the owner's member-list signature) written
 //! in the same transaction.
 
-use keyslot_core::e2e_lifecycle_store::{ClientRotation, E2eLifecycleStore, HolderSignature};
+use keyslot_core::deposit_store::{DepositRecord, ReaderCopy};
+use keyslot_core::e2e_lifecycle_store::{
+    ClientRotation, DepositSender, E2eLifecycleStore, HolderSignature,
+};
 use keyslot_core::keystore::{Grant, Holder};
 use keyslot_core::memberstore::NewMember;
-use keyslot_core::model::Timestamp;
+use keyslot_core::model::{AuditEvent, Timestamp};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
 
@@ -115,6 +118,51 @@ async fn rotate_vault_client(pool: &Pool, c: ClientRotation) -> StoreResult<()> 
     tx.commit().await
 }
 
+/// The deposit as server mode stores it, and its sender copied from the token's row in
+/// the same transaction (the token must be live for the deposit to commit at all).
+async fn create_client_deposit(
+    pool: &Pool,
+    d: DepositRecord,
+    copies: Vec<ReaderCopy>,
+    now: Timestamp,
+    audit: AuditEvent,
+) -> StoreResult<()> {
+    let mut tx = pool.write().await?;
+    if d.to_readers {
+        crate::deposit_readers::create_in(&mut tx, &d, &copies, now, &audit).await?;
+    } else {
+        crate::deposits::create_in(&mut tx, &d, now, &audit).await?;
+    }
+    touched(
+        tx.execute(
+            query(sql!(
+                "UPDATE deposits SET sender_public_key = (SELECT x25519_public FROM tokens WHERE id = $1), \
+                 sender_signature = (SELECT public_key_signature FROM tokens WHERE id = $1) WHERE id = $2"
+            ))
+            .bind(&d.token_id)
+            .bind(&d.id),
+        )
+        .await?,
+    )?;
+    tx.commit().await
+}
+
+async fn deposit_sender(pool: &Pool, deposit: &Id) -> StoreResult<Option<DepositSender>> {
+    pool.optional(
+        query(sql!(
+            "SELECT sender_public_key, sender_signature FROM deposits WHERE id = $1"
+        ))
+        .bind(deposit),
+        |r| {
+            Ok(DepositSender {
+                public_key: r.opt_bytes("sender_public_key")?,
+                signature: r.opt_bytes("sender_signature")?,
+            })
+        },
+    )
+    .await
+}
+
 #[async_trait::async_trait]
 impl E2eLifecycleStore for crate::SqlStore {
     async fn add_member_signed(
@@ -139,5 +187,17 @@ impl E2eLifecycleStore for crate::SqlStore {
     }
     async fn rotate_vault_client(&self, rotation: ClientRotation) -> StoreResult<()> {
         rotate_vault_client(&self.pool, rotation).await
+    }
+    async fn create_client_deposit(
+        &self,
+        deposit: DepositRecord,
+        copies: Vec<ReaderCopy>,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        create_client_deposit(&self.pool, deposit, copies, now, audit).await
+    }
+    async fn deposit_sender(&self, deposit: &Id) -> StoreResult<Option<DepositSender>> {
+        deposit_sender(&self.pool, deposit).await
     }
 }

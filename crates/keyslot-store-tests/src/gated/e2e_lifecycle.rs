@@ -2,10 +2,13 @@
 //! (none is gated).
 
 use async_trait::async_trait;
-use keyslot_core::e2e_lifecycle_store::{ClientRotation, E2eLifecycleStore, HolderSignature};
+use keyslot_core::deposit_store::{DepositRecord, ReaderCopy};
+use keyslot_core::e2e_lifecycle_store::{
+    ClientRotation, DepositSender, E2eLifecycleStore, HolderSignature,
+};
 use keyslot_core::keystore::Grant;
 use keyslot_core::memberstore::NewMember;
-use keyslot_core::model::Timestamp;
+use keyslot_core::model::{AuditEvent, Timestamp};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
 
@@ -24,11 +27,7 @@ impl E2eLifecycleStore for Gated {
             .add_member_signed(member, token_grants, members_signature, now)
             .await
     }
-    async fn set_members_signature(
-        &self,
-        vault: &Id,
-        signature: Option<&[u8]>,
-    ) -> StoreResult<()> {
+    async fn set_members_signature(&self, vault: &Id, signature: Option<&[u8]>) -> StoreResult<()> {
         self.inner.set_members_signature(vault, signature).await
     }
     async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>> {
@@ -39,5 +38,19 @@ impl E2eLifecycleStore for Gated {
     }
     async fn rotate_vault_client(&self, rotation: ClientRotation) -> StoreResult<()> {
         self.inner.rotate_vault_client(rotation).await
+    }
+    async fn create_client_deposit(
+        &self,
+        deposit: DepositRecord,
+        copies: Vec<ReaderCopy>,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner
+            .create_client_deposit(deposit, copies, now, audit)
+            .await
+    }
+    async fn deposit_sender(&self, deposit: &Id) -> StoreResult<Option<DepositSender>> {
+        self.inner.deposit_sender(deposit).await
     }
 }

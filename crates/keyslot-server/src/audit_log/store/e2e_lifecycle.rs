@@ -2,10 +2,13 @@
 //! rotation ship their audit events once they committed, like every other change's.
 
 use async_trait::async_trait;
-use keyslot_core::e2e_lifecycle_store::{ClientRotation, E2eLifecycleStore, HolderSignature};
+use keyslot_core::deposit_store::{DepositRecord, ReaderCopy};
+use keyslot_core::e2e_lifecycle_store::{
+    ClientRotation, DepositSender, E2eLifecycleStore, HolderSignature,
+};
 use keyslot_core::keystore::Grant;
 use keyslot_core::memberstore::NewMember;
-use keyslot_core::model::Timestamp;
+use keyslot_core::model::{AuditEvent, Timestamp};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
 
@@ -27,11 +30,7 @@ impl E2eLifecycleStore for Shipping {
         self.log.write(std::slice::from_ref(&event));
         Ok(())
     }
-    async fn set_members_signature(
-        &self,
-        vault: &Id,
-        signature: Option<&[u8]>,
-    ) -> StoreResult<()> {
+    async fn set_members_signature(&self, vault: &Id, signature: Option<&[u8]>) -> StoreResult<()> {
         self.inner.set_members_signature(vault, signature).await
     }
     async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>> {
@@ -45,5 +44,22 @@ impl E2eLifecycleStore for Shipping {
         self.inner.rotate_vault_client(rotation).await?;
         self.log.write(std::slice::from_ref(&event));
         Ok(())
+    }
+    async fn create_client_deposit(
+        &self,
+        deposit: DepositRecord,
+        copies: Vec<ReaderCopy>,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let event = audit.clone();
+        self.inner
+            .create_client_deposit(deposit, copies, now, audit)
+            .await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
+    }
+    async fn deposit_sender(&self, deposit: &Id) -> StoreResult<Option<DepositSender>> {
+        self.inner.deposit_sender(deposit).await
     }
 }
