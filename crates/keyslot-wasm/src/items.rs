@@ -3,13 +3,12 @@
 //! mode writes, so data written either way reads either way — a fresh item key per item
 //! version wrapped under the vault key, the name and the value each sealed under it.
 
-use keyslot_crypto::Id;
 use keyslot_crypto::item::{ItemPlace, open_vault_name, seal_vault_name};
 use keyslot_crypto::name_index::NameIndexKey;
 use wasm_bindgen::prelude::wasm_bindgen;
 use zeroize::Zeroizing;
 
-use crate::encoding::{Refused, Result, at, b64, from_b64, id};
+use crate::encoding::{Refused, Result, at, b64, from_b64, id, item_version};
 use crate::keys::VaultKey;
 
 /// One item version as the server stores it (envelopes in base64url).
@@ -77,14 +76,14 @@ pub(crate) fn utf8(field: &'static str, bytes: &[u8]) -> Result<String> {
 
 impl VaultKey {
     /// Where item `item` at `version` sits under this key version.
-    fn place(&self, item: Id, version: u64) -> ItemPlace {
-        ItemPlace {
+    fn place(&self, item: &str, version: f64) -> Result<ItemPlace> {
+        Ok(ItemPlace {
             owner: *self.owner(),
             vault: *self.vault(),
-            item,
-            version,
+            item: id("item", item)?,
+            version: item_version(version)?,
             key_version: self.key_version(),
-        }
+        })
     }
 }
 
@@ -96,12 +95,12 @@ impl VaultKey {
     pub fn seal_item(
         &self,
         item: &str,
-        version: u64,
+        version: f64,
         name: &str,
         value: &[u8],
     ) -> Result<SealedItem> {
         let sealed = self
-            .place(id("item", item)?, version)
+            .place(item, version)?
             .seal(self.inner(), name, value)
             .map_err(at("seal_item"))?;
         Ok(SealedItem {
@@ -117,12 +116,12 @@ impl VaultKey {
     pub fn open_item(
         &self,
         item: &str,
-        version: u64,
+        version: f64,
         wrapped_item_key: &str,
         sealed_name: &str,
         sealed_value: &str,
     ) -> Result<OpenedItem> {
-        let place = self.place(id("item", item)?, version);
+        let place = self.place(item, version)?;
         let item_key = place
             .open_item_key(
                 self.inner(),
@@ -143,11 +142,11 @@ impl VaultKey {
     pub fn open_item_name(
         &self,
         item: &str,
-        version: u64,
+        version: f64,
         wrapped_item_key: &str,
         sealed_name: &str,
     ) -> Result<String> {
-        let place = self.place(id("item", item)?, version);
+        let place = self.place(item, version)?;
         let item_key = place
             .open_item_key(
                 self.inner(),
