@@ -444,3 +444,122 @@ pub(crate) async fn list_vaults(
         vaults: vaults.into_iter().map(Into::into).collect(),
     }))
 }
+
+/// The bodies of routes whose shape depends on the caller, for the OpenAPI document: a
+/// server-mode caller's, or an end-to-end caller's (`oneOf`). Never built at run time.
+pub mod either {
+    #![allow(dead_code, clippy::large_enum_variant)]
+
+    use serde::{Deserialize, Serialize};
+    use utoipa::ToSchema;
+
+    use super::super::lifecycle::VaultDetail;
+    use super::super::tokens::{
+        ClientMintRequest, ClientMinted, ClientTokenList, MintRequest, MintResponse, TokenList,
+    };
+    use super::super::vaults::{CreateVault, ItemList, ItemView, VaultList, VaultView, WriteItem};
+    use super::{
+        ClientItemListView, ClientItemView, ClientVaultList, ClientVaultView, ClientWriteBody,
+        CreateClientVault,
+    };
+
+    /// `GET /v1/vaults`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum VaultListAnswer {
+        /// Server mode.
+        Server(VaultList),
+        /// An end-to-end caller.
+        EndToEnd(ClientVaultList),
+    }
+
+    /// `POST /v1/vaults`'s body.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum CreateVaultBody {
+        /// Server mode.
+        Server(CreateVault),
+        /// An end-to-end session.
+        EndToEnd(CreateClientVault),
+    }
+
+    /// `POST /v1/vaults`'s answer.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum CreatedVault {
+        /// Server mode.
+        Server(VaultView),
+        /// An end-to-end session.
+        EndToEnd(ClientVaultView),
+    }
+
+    /// `GET /v1/vaults/{vault}`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum VaultAnswer {
+        /// Server mode.
+        Server(VaultDetail),
+        /// An end-to-end caller.
+        EndToEnd(ClientVaultView),
+    }
+
+    /// `GET /v1/vaults/{vault}/items`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum ItemListAnswer {
+        /// Server mode.
+        Server(ItemList),
+        /// An end-to-end caller.
+        EndToEnd(ClientItemListView),
+    }
+
+    /// `GET /v1/vaults/{vault}/items/{item}`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum ItemAnswer {
+        /// Server mode.
+        Server(ItemView),
+        /// An end-to-end caller.
+        EndToEnd(ClientItemView),
+    }
+
+    /// `POST …/items` and `PUT …/items/{item}` bodies.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum WriteItemBody {
+        /// Server mode.
+        Server(WriteItem),
+        /// An end-to-end caller: envelopes its client sealed.
+        EndToEnd(ClientWriteBody),
+    }
+
+    /// `POST /v1/tokens`'s body.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum MintBody {
+        /// Server mode.
+        Server(MintRequest),
+        /// An end-to-end session: the token its client made.
+        EndToEnd(ClientMintRequest),
+    }
+
+    /// `POST /v1/tokens`'s answer.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum MintAnswer {
+        /// Server mode: with the token's text, shown once.
+        Server(MintResponse),
+        /// An end-to-end session: no text, the client holds it.
+        EndToEnd(ClientMinted),
+    }
+
+    /// `GET /v1/tokens`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum TokenListAnswer {
+        /// Server mode.
+        Server(TokenList),
+        /// An end-to-end session: names sealed.
+        EndToEnd(ClientTokenList),
+    }
+}

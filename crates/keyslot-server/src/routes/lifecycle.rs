@@ -58,8 +58,7 @@ fn vault_id(PathIds(ids): PathIds) -> ApiResult<keyslot_crypto::Id> {
 /// slot, and the current version's signed public key.
 #[utoipa::path(get, path = "/v1/vaults/{vault}", tag = "vaults",
     params(("vault" = String, Path, description = "Vault id")),
-    responses((status = 200, description = "Server mode: `VaultDetail`; an end-to-end caller: `ClientVaultView`", content(
-        (VaultDetail = "application/json"), (super::e2e_data::ClientVaultView))),
+    responses((status = 200, description = "Server mode: `VaultDetail`; an end-to-end caller: `ClientVaultView`", body = super::e2e_data::either::VaultAnswer),
         (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_vault(
     State(state): State<AppState>,

@@ -302,10 +302,8 @@ fn client_mint(req: ClientMintRequest) -> Result<ClientMint, ApiError> {
 /// `auth` proving the password) and gets [`ClientMinted`]: no token text, the client
 /// holds it.
 #[utoipa::path(post, path = "/v1/tokens", tag = "tokens",
-    request_body(description = "Server mode: `MintRequest`; an end-to-end session: `ClientMintRequest`", content(
-        (MintRequest = "application/json"), (ClientMintRequest))),
-    responses((status = 201, description = "Server mode: `MintResponse`; an end-to-end session: `ClientMinted`", content(
-        (MintResponse = "application/json"), (ClientMinted))),
+    request_body(description = "Server mode: `MintRequest`; an end-to-end session: `ClientMintRequest`", content = super::e2e_data::either::MintBody),
+    responses((status = 201, description = "Server mode: `MintResponse`; an end-to-end session: `ClientMinted`", body = super::e2e_data::either::MintAnswer),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn mint(
     State(state): State<AppState>,
@@ -362,8 +360,7 @@ pub struct ClientTokenList {
 /// List tokens (sessions only). An end-to-end session gets [`ClientTokenList`] (names
 /// sealed).
 #[utoipa::path(get, path = "/v1/tokens", tag = "tokens",
-    responses((status = 200, description = "Server mode: `TokenList`; an end-to-end session: `ClientTokenList`", content(
-        (TokenList = "application/json"), (ClientTokenList))),
+    responses((status = 200, description = "Server mode: `TokenList`; an end-to-end session: `ClientTokenList`", body = super::e2e_data::either::TokenListAnswer),
         (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Response> {
     if p.is_client_side() {

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::e2e_data::either;
 use super::e2e_data::{
-    ClientItemListView, ClientItemView, ClientVaultList, ClientVaultView, ClientWriteBody,
-    CreateClientVault,
+    ClientItemListView, ClientItemView, ClientVaultView, ClientWriteBody, CreateClientVault,
 };
 use super::{e2e_data, rfc3339};
 use crate::auth::{Auth, Caller, ItemRead};
@@ -116,8 +116,7 @@ fn etag(version: u64) -> Option<HeaderValue> {
 /// List vaults. An end-to-end caller (end-to-end session, `ksa_` token) gets
 /// [`ClientVaultList`]: sealed names, its slot, key versions and signed public keys.
 #[utoipa::path(get, path = "/v1/vaults", tag = "vaults", responses(
-    (status = 200, description = "Server mode: `VaultList`; an end-to-end caller: `ClientVaultList`", content(
-        (VaultList = "application/json"), (ClientVaultList))),
+    (status = 200, description = "Server mode: `VaultList`; an end-to-end caller: `ClientVaultList`", body = either::VaultListAnswer),
     (status = 401, body = Problem)))]
 pub async fn list_vaults(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Response> {
     if p.is_client_side() {
@@ -140,10 +139,8 @@ pub async fn list_vaults(State(state): State<AppState>, Auth(p): Auth) -> ApiRes
 /// Create a vault (sessions only). An end-to-end session sends [`CreateClientVault`] (the
 /// vault its client made) and gets [`ClientVaultView`].
 #[utoipa::path(post, path = "/v1/vaults", tag = "vaults",
-    request_body(description = "Server mode: `CreateVault`; an end-to-end session: `CreateClientVault`", content(
-        (CreateVault = "application/json"), (CreateClientVault))),
-    responses((status = 201, description = "Server mode: `VaultView`; an end-to-end session: `ClientVaultView`", content(
-        (VaultView = "application/json"), (ClientVaultView))),
+    request_body(description = "Server mode: `CreateVault`; an end-to-end session: `CreateClientVault`", content = either::CreateVaultBody),
+    responses((status = 201, description = "Server mode: `VaultView`; an end-to-end session: `ClientVaultView`", body = either::CreatedVault),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_vault(
     State(state): State<AppState>,
@@ -185,8 +182,7 @@ pub async fn create_vault(
 /// `?name_index=` (base64url blind indexes, comma-separated) when given.
 #[utoipa::path(get, path = "/v1/vaults/{vault}/items", tag = "items", params(("vault" = String, Path, description = "Vault id"),
         ("name_index" = Option<String>, Query, description = "End-to-end callers: only items whose blind name index is one of these (base64url, comma-separated, at most 16)")),
-    responses((status = 200, description = "Server mode: `ItemList`; an end-to-end caller: `ClientItemListView`", content(
-        (ItemList = "application/json"), (ClientItemListView))),
+    responses((status = 200, description = "Server mode: `ItemList`; an end-to-end caller: `ClientItemListView`", body = either::ItemListAnswer),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_items(
     State(state): State<AppState>,
@@ -218,8 +214,7 @@ pub async fn list_items(
 
 /// Create an item.
 #[utoipa::path(post, path = "/v1/vaults/{vault}/items", tag = "items", params(("vault" = String, Path, description = "Vault id")),
-    request_body(description = "Server mode: `WriteItem`; an end-to-end caller: `ClientWriteBody` (version 1, under the current key version)", content(
-        (WriteItem = "application/json"), (ClientWriteBody))),
+    request_body(description = "Server mode: `WriteItem`; an end-to-end caller: `ClientWriteBody` (version 1, under the current key version)", content = either::WriteItemBody),
     responses((status = 201, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "End-to-end: `rotation-due` or `stale-key-version`", body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn create_item(
@@ -256,8 +251,7 @@ pub async fn create_item(
 /// Read an item. `ETag: "<version>"`.
 #[utoipa::path(get, path = "/v1/vaults/{vault}/items/{item}", tag = "items",
     params(("vault" = String, Path, description = "Vault id"), ("item" = String, Path, description = "Item id")),
-    responses((status = 200, description = "Server mode: `ItemView`; an end-to-end caller: `ClientItemView`", content(
-        (ItemView = "application/json"), (ClientItemView))),
+    responses((status = 200, description = "Server mode: `ItemView`; an end-to-end caller: `ClientItemView`", body = either::ItemAnswer),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_item(
     State(state): State<AppState>,
@@ -298,8 +292,7 @@ pub async fn get_item(
 #[utoipa::path(put, path = "/v1/vaults/{vault}/items/{item}", tag = "items",
     params(("vault" = String, Path, description = "Vault id"), ("item" = String, Path, description = "Item id"),
            ("If-Match" = Option<String>, Header, description = "The version this write replaces")),
-    request_body(description = "Server mode: `WriteItem`; an end-to-end caller: `ClientWriteBody` (version = the version read + 1)", content(
-        (WriteItem = "application/json"), (ClientWriteBody))),
+    request_body(description = "Server mode: `WriteItem`; an end-to-end caller: `ClientWriteBody` (version = the version read + 1)", content = either::WriteItemBody),
     responses((status = 200, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "End-to-end: `rotation-due` or `stale-key-version`", body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_item(
