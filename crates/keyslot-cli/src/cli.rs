@@ -99,6 +99,27 @@ pub enum Command {
     ///
     /// Example: keyslot logout
     Logout,
+    /// Who the saved session (or KEYSLOT_TOKEN) speaks as: the username, the account's
+    /// mode (server-mode or end-to-end) and, for an end-to-end account, the identity
+    /// fingerprint others confirm before sharing with you. With --json: {username,
+    /// user_id, addr, end_to_end, fingerprint?} (a token: {token_id, end_to_end}).
+    ///
+    /// Example: keyslot whoami
+    Whoami,
+    /// Your password.
+    ///
+    /// Example: keyslot password change
+    #[command(subcommand)]
+    Password(PasswordCommand),
+    /// Set a new password with the recovery code; prints a new recovery code once (the old
+    /// one stops working) and signs out every session.
+    ///
+    /// The code and the new password are read from the terminal without echo, or with
+    /// --password-stdin from standard input (the code on the first line, the new password
+    /// on the second); never from an argument.
+    ///
+    /// Example: keyslot recover alice
+    Recover(RecoverArgs),
     /// Vaults.
     ///
     /// Example: keyslot vault create work
@@ -424,6 +445,40 @@ pub struct CredentialsArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// An end-to-end account: the password, token secrets and every key stay on this
+    /// machine; the server stores only ciphertext (chosen at sign-up, never changed).
+    /// Remembered per server and username in the config directory, so later logins need
+    /// not repeat it.
+    #[arg(long)]
+    pub end_to_end: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Change your password (logged in): the current one, then the new one (twice at a
+    /// terminal; with --password-stdin, one per line). Your recovery code keeps working.
+    ///
+    /// Example: keyslot password change --end-other-sessions
+    Change {
+        /// Read the current and the new password from standard input, one per line.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Also sign out every other session of this account.
+        #[arg(long)]
+        end_other_sessions: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// Username.
+    pub username: String,
+    /// Read the recovery code and the new password from standard input, one per line.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// An end-to-end account (remembered after its sign-up or login on this machine).
+    #[arg(long)]
+    pub end_to_end: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -470,6 +525,11 @@ pub enum VaultCommand {
         /// read, write or owner.
         #[arg(long, value_parser = ["read", "write", "owner"])]
         role: String,
+        /// End-to-end accounts: the user's identity fingerprint, as they read it to you
+        /// from `keyslot whoami` (5 groups of 8 hex digits). The vault key is sealed to
+        /// them only if the server's copy of their key matches it.
+        #[arg(long, value_name = "FINGERPRINT")]
+        fingerprint: Option<String>,
     },
     /// Stop sharing a vault with a user (its owner; or your own name, to leave it). The
     /// vault's key is rotated before this returns, so nothing written afterwards opens

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod known_accounts;
 mod session_file;
 
 use std::process::ExitCode;
@@ -13,8 +14,8 @@ use clap::{CommandFactory as _, Parser as _};
 
 use cli::{Cli, Command};
 use commands::{
-    account, audit, dev_cert, inject, items, operator, restore, seal, secrets, tokens, transfer,
-    user_keys,
+    account, audit, dev_cert, inject, items, operator, password, restore, seal, secrets, tokens,
+    transfer, user_keys,
 };
 use exit::{CmdResult, USAGE};
 
@@ -84,6 +85,12 @@ async fn run(cli: Cli) -> CmdResult<u8> {
         Command::Signup(args) => account::signup(addr, cli.json, args).await?,
         Command::Login(args) => account::login(addr, cli.json, args).await?,
         Command::Logout => account::logout(addr, cli.json).await?,
+        Command::Whoami => account::whoami(addr, cli.json).await?,
+        Command::Password(cli::PasswordCommand::Change {
+            password_stdin,
+            end_other_sessions,
+        }) => password::change(addr, cli.json, *password_stdin, *end_other_sessions).await?,
+        Command::Recover(args) => password::recover(addr, cli.json, args).await?,
         Command::Vault(command) => items::vault_command(addr, cli.json, command).await?,
         Command::Item(command) => items::item_command(addr, cli.json, command).await?,
         Command::Read { reference } => secrets::read(addr, cli.json, reference).await?,

@@ -4,7 +4,7 @@
 use clap::Args;
 use keyslot_client::AuditQuery;
 
-use super::{client, json, table};
+use super::{json, remote, table};
 use crate::exit::{CmdResult, Failure, USAGE};
 
 /// Events per request: the server's largest page.
@@ -35,7 +35,8 @@ pub async fn audit(addr: &str, as_json: bool, args: &AuditArgs) -> CmdResult {
     if args.limit == 0 {
         return Err(Failure::new(USAGE, "--limit must be at least 1"));
     }
-    let client = client(addr)?;
+    let remote = remote(addr).await?;
+    let client = remote.client();
     let mut query = AuditQuery {
         limit: PAGE,
         since: args.since.clone(),

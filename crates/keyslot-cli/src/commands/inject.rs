@@ -8,7 +8,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::reference::{Reference, Resolver, SCHEME, in_context};
-use super::{client, json};
+use super::{json, remote};
 use crate::cli::InjectArgs;
 use crate::exit::{CmdResult, Failure, INVALID, OTHER, USAGE};
 use crate::session_file::create_private;
@@ -78,7 +78,7 @@ pub async fn inject(addr: &str, as_json: bool, args: &InjectArgs) -> CmdResult {
     }
     let mut values = Vec::with_capacity(parsed.len());
     if !parsed.is_empty() {
-        let mut resolver = Resolver::new(client(addr)?);
+        let mut resolver = Resolver::new(remote(addr).await?);
         for (reference, text, line) in &parsed {
             let value = resolver
                 .text(reference)

@@ -5,13 +5,13 @@ use std::io::{Read as _, Write as _};
 use serde_json::{Value, json as object};
 use zeroize::Zeroizing;
 
-use super::{client, find_item, item, json, table, vault};
+use super::{find_item, item, json, remote, table, vault};
 use crate::cli::{ItemCommand, VaultCommand};
 use crate::exit::{CmdResult, Failure, INVALID, USAGE};
 
 /// `keyslot vault …`.
 pub async fn vault_command(addr: &str, as_json: bool, command: &VaultCommand) -> CmdResult {
-    let client = client(addr)?;
+    let client = remote(addr).await?;
     match command {
         VaultCommand::List => {
             let vaults = client.vaults().await?;
@@ -40,7 +40,11 @@ pub async fn vault_command(addr: &str, as_json: bool, command: &VaultCommand) ->
             vault: v,
             username,
             role,
-        } => super::vault_members::share(&client, as_json, v, username, role).await,
+            fingerprint,
+        } => {
+            super::vault_members::share(&client, as_json, v, username, role, fingerprint.as_deref())
+                .await
+        }
         VaultCommand::Unshare { vault: v, username } => {
             super::vault_members::unshare(&client, as_json, v, username).await
         }
@@ -65,7 +69,7 @@ pub async fn item_command(addr: &str, as_json: bool, command: &ItemCommand) -> C
             "give the value as an argument, with --stdin, or with --file",
         ));
     }
-    let client = client(addr)?;
+    let client = remote(addr).await?;
     match command {
         ItemCommand::List { vault: v } => {
             let v = vault(&client, v).await?;
@@ -109,7 +113,7 @@ pub async fn item_command(addr: &str, as_json: bool, command: &ItemCommand) -> C
                             &existing.id,
                             &existing.name,
                             &value,
-                            Some(existing.version),
+                            existing.version,
                         )
                         .await?
                 }

@@ -9,7 +9,9 @@ pub mod inject;
 pub mod items;
 pub mod mask;
 pub mod operator;
+pub mod password;
 pub mod reference;
+pub mod remote;
 pub mod restore;
 pub mod seal;
 mod seal_macs;
@@ -25,7 +27,9 @@ use std::io::Write as _;
 use keyslot_client::{Client, Credential, ItemSummary, Vault};
 use zeroize::Zeroizing;
 
-use crate::exit::{AUTH, CmdResult, Failure, NOT_FOUND, USAGE};
+pub use remote::{Remote, remote};
+
+use crate::exit::{CmdResult, Failure, NOT_FOUND, USAGE};
 use crate::session_file;
 
 /// `--ca-cert`, set once by `main` before any command runs.
@@ -42,25 +46,26 @@ pub fn connect(addr: &str, credential: Credential) -> CmdResult<Client> {
         .map_err(|e| Failure::new(USAGE, format!("--ca-cert {}: {e}", path.display())))
 }
 
-/// A client for user commands: `KEYSLOT_TOKEN` if set, else the saved session.
+/// A server-mode client for user commands: `KEYSLOT_TOKEN` if set, else the saved
+/// session. Refuses an end-to-end session or `kse_` token: the commands that call this
+/// send what an end-to-end account never sends (a password, a plaintext name); they use
+/// [`remote`] instead, which knows both modes.
 pub fn client(addr: &str) -> CmdResult<Client> {
+    let end_to_end = || {
+        Failure::new(
+            crate::exit::OTHER,
+            "this command is not available for end-to-end accounts in this version",
+        )
+    };
     if let Ok(token) = std::env::var("KEYSLOT_TOKEN") {
+        if token.trim().starts_with("kse_") {
+            return Err(end_to_end());
+        }
         return connect(addr, Credential::Token(Zeroizing::new(token)));
     }
-    let saved = session_file::load()?.ok_or_else(|| {
-        Failure::new(
-            AUTH,
-            "not logged in: run `keyslot login USERNAME`, or set KEYSLOT_TOKEN",
-        )
-    })?;
-    if saved.addr.trim_end_matches('/') != addr.trim_end_matches('/') {
-        return Err(Failure::new(
-            AUTH,
-            format!(
-                "the saved login is for {}, not {addr}: run `keyslot login` against this server",
-                saved.addr
-            ),
-        ));
+    let saved = session_file::load_for(addr)?;
+    if saved.end_to_end {
+        return Err(end_to_end());
     }
     connect(
         addr,
@@ -72,7 +77,7 @@ pub fn client(addr: &str) -> CmdResult<Client> {
 }
 
 /// A vault by exact id or exact name; ambiguous names ask for the id.
-pub async fn vault(client: &Client, wanted: &str) -> CmdResult<Vault> {
+pub async fn vault(client: &Remote, wanted: &str) -> CmdResult<Vault> {
     pick_vault(client.vaults().await?, wanted)
 }
 
@@ -98,7 +103,7 @@ pub fn pick_vault(vaults: Vec<Vault>, wanted: &str) -> CmdResult<Vault> {
 
 /// An item of a vault by exact id or exact name, if there is one.
 pub async fn find_item(
-    client: &Client,
+    client: &Remote,
     vault: &Vault,
     wanted: &str,
 ) -> CmdResult<Option<ItemSummary>> {
@@ -140,7 +145,7 @@ pub fn no_item(vault: &Vault, wanted: &str) -> Failure {
 }
 
 /// Like [`find_item`], but absent is an error.
-pub async fn item(client: &Client, vault: &Vault, wanted: &str) -> CmdResult<ItemSummary> {
+pub async fn item(client: &Remote, vault: &Vault, wanted: &str) -> CmdResult<ItemSummary> {
     find_item(client, vault, wanted)
         .await?
         .ok_or_else(|| no_item(vault, wanted))

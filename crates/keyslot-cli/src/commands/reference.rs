@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use keyslot_client::{Client, ItemSummary, Vault};
+use keyslot_client::{ItemSummary, Vault};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::{no_item, pick_item, pick_vault};
+use super::{Remote, no_item, pick_item, pick_vault};
 use crate::exit::{CmdResult, Failure, NOT_FOUND, USAGE};
 
 /// What every reference starts with; a value that does not is not a reference.
@@ -77,10 +77,12 @@ fn percent_decode(s: &str) -> Option<String> {
 ///
 /// Not `Debug`: it holds the values it has read.
 pub struct Resolver {
-    client: Client,
+    client: Remote,
     vaults: Option<Vec<Vault>>,
     items: HashMap<String, Vec<ItemSummary>>,
     values: HashMap<(String, String), (String, Value)>,
+    /// (vault id, name) → item id, for items found by their blind index.
+    indexed: HashMap<(String, String), String>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -91,12 +93,13 @@ impl std::fmt::Debug for Resolver {
 
 impl Resolver {
     /// A resolver speaking as `client`.
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Remote) -> Self {
         Self {
             client,
             vaults: None,
             items: HashMap::new(),
             values: HashMap::new(),
+            indexed: HashMap::new(),
         }
     }
 
@@ -110,6 +113,21 @@ impl Resolver {
             }
         };
         let vault = pick_vault(vaults, &reference.vault)?;
+        // An end-to-end caller finds the item by its name's blind index: one name
+        // downloaded and opened, not the vault's whole listing. An id (or a name the index
+        // does not know) falls back to the listing.
+        let by_name = (vault.id.clone(), reference.item.clone());
+        if let Some(item_id) = self.indexed.get(&by_name) {
+            return self.field_of(&vault.id, item_id, &vault, reference);
+        }
+        if !self.items.contains_key(&vault.id)
+            && let Some(Some(found)) = self.client.indexed_item(&vault.id, &reference.item).await?
+        {
+            let key = (vault.id.clone(), found.id.clone());
+            self.values.insert(key, (found.name, found.value));
+            self.indexed.insert(by_name, found.id.clone());
+            return self.field_of(&vault.id, &found.id, &vault, reference);
+        }
         if !self.items.contains_key(&vault.id) {
             let listed = self.client.items(&vault.id).await?;
             self.items.insert(vault.id.clone(), listed);
@@ -122,9 +140,21 @@ impl Resolver {
             let full = self.client.item(&vault.id, &summary.id).await?;
             self.values.insert(key.clone(), (full.name, full.value));
         }
+        self.field_of(&vault.id, &summary.id, &vault, reference)
+    }
+
+    /// The field (or the whole value) `reference` names of an item already read.
+    fn field_of(
+        &self,
+        vault_id: &str,
+        item_id: &str,
+        vault: &Vault,
+        reference: &Reference,
+    ) -> CmdResult<Value> {
+        let key = (vault_id.to_owned(), item_id.to_owned());
         let Some((name, value)) = self.values.get(&key) else {
-            // Inserted just above when absent.
-            return Err(no_item(&vault, &reference.item));
+            // Inserted by the caller before this is called.
+            return Err(no_item(vault, &reference.item));
         };
         match &reference.field {
             None => Ok(value.clone()),

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::mask::{Secrets, pump};
 use super::reference::{Reference, Resolver, SCHEME, in_context};
-use super::{client, dotenv, json};
+use super::{dotenv, json, remote};
 use crate::cli::RunArgs;
 use crate::exit::{CmdResult, Failure, INVALID, OTHER, USAGE};
 
@@ -17,7 +17,7 @@ use crate::exit::{CmdResult, Failure, INVALID, OTHER, USAGE};
 /// or any JSON value).
 pub async fn read(addr: &str, as_json: bool, reference: &str) -> CmdResult {
     let parsed = Reference::parse(reference)?;
-    let mut resolver = Resolver::new(client(addr)?);
+    let mut resolver = Resolver::new(remote(addr).await?);
     if as_json {
         let value = resolver.value(&parsed).await?;
         return json(&json!({"reference": reference, "value": value}));
@@ -135,7 +135,7 @@ pub async fn run(addr: &str, args: &RunArgs) -> CmdResult<u8> {
                 let reference = Reference::parse(&text).map_err(|e| in_context(e, &context))?;
                 let resolver = match &mut resolver {
                     Some(r) => r,
-                    None => resolver.insert(Resolver::new(client(addr)?)),
+                    None => resolver.insert(Resolver::new(remote(addr).await?)),
                 };
                 let value = resolver
                     .text(&reference)

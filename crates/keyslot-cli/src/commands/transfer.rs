@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader, BufWriter, IsTerminal as _, Write as _};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
-use super::{client, json, vault};
+use super::{json, remote, vault};
 use crate::cli::{ExportArgs, ImportArgs};
 use crate::exit::{CmdResult, Failure, INVALID, USAGE};
 use crate::session_file::create_private;
@@ -26,7 +26,7 @@ fn progress(len: usize, what: &str) -> ProgressBar {
 /// `keyslot export`. The items are JSON lines whether or not `--json` is given; with it
 /// and `--output`, the summary is JSON on standard output too.
 pub async fn export(addr: &str, as_json: bool, args: &ExportArgs) -> CmdResult {
-    let client = client(addr)?;
+    let client = remote(addr).await?;
     let v = vault(&client, &args.vault).await?;
     let items = client.items(&v.id).await?;
     let mut out: Box<dyn std::io::Write> = match &args.output {
@@ -73,7 +73,7 @@ pub async fn export(addr: &str, as_json: bool, args: &ExportArgs) -> CmdResult {
 
 /// `keyslot import`.
 pub async fn import(addr: &str, as_json: bool, args: &ImportArgs) -> CmdResult {
-    let client = client(addr)?;
+    let client = remote(addr).await?;
     let v = vault(&client, &args.vault).await?;
     let reader: Box<dyn std::io::BufRead> = match &args.input {
         Some(path) => Box::new(BufReader::new(std::fs::File::open(path).map_err(|e| {
@@ -118,7 +118,7 @@ pub async fn import(addr: &str, as_json: bool, args: &ImportArgs) -> CmdResult {
         match existing.iter().find(|i| &i.name == name) {
             Some(item) => {
                 client
-                    .update_item(&v.id, &item.id, name, value, None)
+                    .update_item(&v.id, &item.id, name, value, item.version)
                     .await?;
                 updated += 1;
             }

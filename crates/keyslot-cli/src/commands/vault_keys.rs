@@ -2,15 +2,15 @@
 
 use std::io::Write as _;
 
-use keyslot_client::Client;
 use serde_json::json as object;
 
-use super::{json, table, vault};
-use crate::exit::{AUTH, CmdResult, Failure};
+use super::{Remote, json, table, vault};
+use crate::exit::{AUTH, CmdResult, Failure, NOT_FOUND};
 
 /// `keyslot vault show VAULT`: role, key version, due rotation and pending re-wrap.
-pub async fn show(client: &Client, as_json: bool, wanted: &str) -> CmdResult {
-    let v = vault(client, wanted).await?;
+pub async fn show(remote: &Remote, as_json: bool, wanted: &str) -> CmdResult {
+    let v = vault(remote, wanted).await?;
+    let client = remote.server_mode("vault show")?;
     let detail = client.vault_detail(&v.id).await?;
     if as_json {
         return json(&detail);
@@ -37,8 +37,20 @@ pub async fn show(client: &Client, as_json: bool, wanted: &str) -> CmdResult {
 }
 
 /// `keyslot vault rotate VAULT`: a new vault key now; prints the new version.
-pub async fn rotate(client: &Client, as_json: bool, wanted: &str) -> CmdResult {
-    let v = vault(client, wanted).await?;
+///
+/// For an end-to-end account the rotation runs here: a new key, its chain link, and a
+/// grant for every remaining holder sealed to its verified key (refused, with nothing
+/// sent, if any holder's key does not verify).
+pub async fn rotate(remote: &Remote, as_json: bool, wanted: &str) -> CmdResult {
+    let v = vault(remote, wanted).await?;
+    if let Some(session) = remote.session("rotating a vault")? {
+        let id =
+            v.id.parse()
+                .map_err(|_| Failure::new(NOT_FOUND, "malformed vault id"))?;
+        let key_version = session.rotate_vault(&id).await?;
+        return print_rotated(as_json, &v, key_version);
+    }
+    let client = remote.server_mode("rotating")?;
     let rotated = client.rotate_vault(&v.id).await.map_err(|e| {
         if e.status() == Some(403) {
             Failure::new(
@@ -51,14 +63,17 @@ pub async fn rotate(client: &Client, as_json: bool, wanted: &str) -> CmdResult {
             e.into()
         }
     })?;
+    print_rotated(as_json, &v, rotated.key_version)
+}
+
+fn print_rotated(as_json: bool, v: &keyslot_client::Vault, key_version: u32) -> CmdResult {
     if as_json {
-        return json(&object!({"vault": v.id, "key_version": rotated.key_version}));
+        return json(&object!({"vault": v.id, "key_version": key_version}));
     }
     writeln!(
         std::io::stdout().lock(),
-        "vault {} now has key version {}",
-        v.name,
-        rotated.key_version
+        "vault {} now has key version {key_version}",
+        v.name
     )?;
     Ok(())
 }

@@ -2,10 +2,10 @@
 
 use std::io::Write as _;
 
-use keyslot_client::{Client, Member};
+use keyslot_client::Member;
 
-use super::{json, table, vault};
-use crate::exit::{AUTH, CmdResult, Failure, NOT_FOUND};
+use super::{Remote, json, table, vault};
+use crate::exit::{AUTH, CmdResult, Failure, NOT_FOUND, USAGE};
 
 /// A 403 from a member route: only an owner (logged in, not a token) changes members.
 fn owner_only(e: keyslot_client::Error) -> Failure {
@@ -34,14 +34,47 @@ fn find<'m>(members: &'m [Member], username: &str, vault: &str) -> Result<&'m Me
 }
 
 /// `keyslot vault share VAULT USERNAME --role ROLE`; a member already gets the new role.
+///
+/// For an end-to-end account the vault key is sealed here to the member's X25519 key,
+/// and only after their identity's fingerprint matched `fingerprint` (which they read
+/// out from `keyslot whoami`) and their key's signature verified under it; their
+/// identity is then pinned, and a server that later presents another one is refused.
 pub async fn share(
-    client: &Client,
+    remote: &Remote,
     as_json: bool,
     wanted: &str,
     username: &str,
     role: &str,
+    fingerprint: Option<&str>,
 ) -> CmdResult {
-    let v = vault(client, wanted).await?;
+    let v = vault(remote, wanted).await?;
+    if let Some(session) = remote.session("sharing a vault")? {
+        let fingerprint = fingerprint.ok_or_else(|| {
+            Failure::new(
+                USAGE,
+                format!(
+                    "sharing an end-to-end vault needs --fingerprint: ask {username} to run \
+                     `keyslot whoami` and read you the fingerprint, then pass it here"
+                ),
+            )
+        })?;
+        let id =
+            v.id.parse()
+                .map_err(|_| Failure::new(NOT_FOUND, "malformed vault id"))?;
+        let user_id = session
+            .share_vault(&id, username, role, fingerprint)
+            .await?;
+        if as_json {
+            return json(&serde_json::json!({"user_id": user_id.to_string(), "role": role}));
+        }
+        writeln!(
+            std::io::stdout().lock(),
+            "vault {} is shared with {username} ({role}), whose fingerprint you confirmed",
+            v.name
+        )?;
+        return Ok(());
+    }
+    let client = remote.server_mode("sharing")?;
     let added = match client.add_member(&v.id, username, role).await {
         Ok(added) => added,
         Err(e) if e.status() == Some(409) => {
@@ -67,14 +100,25 @@ pub async fn share(
 }
 
 /// `keyslot vault unshare VAULT USERNAME`: removes the member; the vault is rotated.
-pub async fn unshare(client: &Client, as_json: bool, wanted: &str, username: &str) -> CmdResult {
-    let v = vault(client, wanted).await?;
+///
+/// For an end-to-end account the server only removes the member and marks the vault due;
+/// the rotation runs here, sealing the new key to the remaining holders' verified keys.
+pub async fn unshare(remote: &Remote, as_json: bool, wanted: &str, username: &str) -> CmdResult {
+    let v = vault(remote, wanted).await?;
+    let session = remote.session("unsharing a vault")?;
+    let client = remote.client();
     let members = client.members(&v.id).await?;
     let member = find(&members, username, &v.name)?;
     client
         .remove_member(&v.id, &member.user_id)
         .await
         .map_err(owner_only)?;
+    if let Some(session) = session {
+        let id =
+            v.id.parse()
+                .map_err(|_| Failure::new(NOT_FOUND, "malformed vault id"))?;
+        session.rotate_vault(&id).await?;
+    }
     if as_json {
         return json(
             &serde_json::json!({"vault": v.id, "user_id": member.user_id, "removed": true}),
@@ -89,9 +133,9 @@ pub async fn unshare(client: &Client, as_json: bool, wanted: &str, username: &st
 }
 
 /// `keyslot vault members VAULT`.
-pub async fn members(client: &Client, as_json: bool, wanted: &str) -> CmdResult {
-    let v = vault(client, wanted).await?;
-    let members = client.members(&v.id).await?;
+pub async fn members(remote: &Remote, as_json: bool, wanted: &str) -> CmdResult {
+    let v = vault(remote, wanted).await?;
+    let members = remote.client().members(&v.id).await?;
     if as_json {
         return json(&members);
     }

@@ -128,6 +128,23 @@ pub fn assert_none_found(streams: &[Stream], canaries: &[Canary]) {
     assert!(total > 0, "the recording is empty");
     assert!(!canaries.is_empty(), "no canaries to search for");
     let found = search(streams, canaries);
+    // Each finding's stream's first line (a request line or a status line), to tell which
+    // call carried it. Never the secret: the first line holds none unless the secret is in
+    // the URL, which is then exactly the finding to see.
+    let first_line = |label: &str| {
+        streams
+            .iter()
+            .find(|s| s.label == label)
+            .map(|s| {
+                let end = s
+                    .bytes
+                    .iter()
+                    .position(|&b| b == b'\r')
+                    .unwrap_or(s.bytes.len());
+                String::from_utf8_lossy(&s.bytes[..end.min(120)]).into_owned()
+            })
+            .unwrap_or_default()
+    };
     assert!(
         found.is_empty(),
         "{} canary finding(s) in {total} recorded bytes:\n{}",
@@ -135,8 +152,12 @@ pub fn assert_none_found(streams: &[Stream], canaries: &[Canary]) {
         found
             .iter()
             .map(|f| format!(
-                "  {} ({}) in {} at byte {}",
-                f.canary, f.encoding, f.stream, f.offset
+                "  {} ({}) in {} ({}) at byte {}",
+                f.canary,
+                f.encoding,
+                f.stream,
+                first_line(&f.stream),
+                f.offset
             ))
             .collect::<Vec<_>>()
             .join("\n")

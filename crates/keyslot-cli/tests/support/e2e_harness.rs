@@ -153,3 +153,116 @@ pub fn random_text(prefix: &str) -> String {
         .collect();
     format!("{prefix}{tail}")
 }
+
+/// What `POST /v1/prelogin` answers for a username.
+pub struct Prelogin {
+    pub params: keyslot_crypto::Argon2Params,
+    pub salt: Vec<u8>,
+    pub credential_id: keyslot_crypto::Id,
+    pub recovery_credential_id: Option<keyslot_crypto::Id>,
+}
+
+/// Ask `base` (the server itself, not the proxy) for `username`'s prelogin.
+pub fn prelogin(base: &str, username: &str) -> Prelogin {
+    let answer: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = crate::support::Client::new();
+        let (status, body) = client
+            .send(
+                base,
+                reqwest::Method::POST,
+                "/v1/prelogin",
+                crate::support::As::Nobody,
+                Some(serde_json::json!({"username": username})),
+            )
+            .await;
+        assert_eq!(status, 200, "prelogin: {body}");
+        body
+    });
+    let number = |name: &str| u32::try_from(answer[name].as_u64().unwrap()).unwrap();
+    Prelogin {
+        params: keyslot_crypto::Argon2Params {
+            m_cost_kib: number("m_cost"),
+            t_cost: number("t_cost"),
+            p_cost: number("p_cost"),
+        },
+        salt: base64url_decode(answer["salt"].as_str().unwrap()),
+        credential_id: wire_id(answer["credential_id"].as_str().unwrap()),
+        recovery_credential_id: answer["recovery_credential_id"].as_str().map(wire_id),
+    }
+}
+
+/// The end-to-end session's unlock secret in `user`'s session file: its id, its 32
+/// bytes, and the text as saved.
+pub fn unlock_secret(user: &User) -> (keyslot_crypto::Id, [u8; 32], String) {
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(user.config.join("session.json")).unwrap()).unwrap();
+    let text = saved["unlock_secret"]
+        .as_str()
+        .expect("an end-to-end session file keeps the unlock secret")
+        .to_owned();
+    let (id, secret) = text.split_once('.').unwrap();
+    let secret: [u8; 32] = base64url_decode(secret).try_into().unwrap();
+    (wire_id(id), secret, text)
+}
+
+/// An id as the API spells it: 32 hex characters or 22 base64url ones.
+pub fn wire_id(text: &str) -> keyslot_crypto::Id {
+    if text.len() == 32 {
+        return text.parse().unwrap();
+    }
+    keyslot_crypto::Id::from_slice(&base64url_decode(text)).unwrap()
+}
+
+/// Base64url (padding optional).
+pub fn base64url_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => panic!("not base64url: {text}"),
+        }
+    };
+    let digits: Vec<u32> = text.trim_end_matches('=').bytes().map(value).collect();
+    let mut out = Vec::new();
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, d)| n | d << (18 - 6 * i));
+        for i in 0..chunk.len().saturating_sub(1) {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+/// Base64url without padding.
+pub fn base64url(bytes: &[u8]) -> String {
+    const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(URL[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// 32 random bytes: a public key of the server's own making.
+pub fn random_key() -> [u8; 32] {
+    let (a, b) = (
+        keyslot_crypto::Id::random().unwrap(),
+        keyslot_crypto::Id::random().unwrap(),
+    );
+    let mut out = [0u8; 32];
+    out[..16].copy_from_slice(a.as_bytes());
+    out[16..].copy_from_slice(b.as_bytes());
+    out
+}

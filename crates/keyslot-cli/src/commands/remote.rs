@@ -1,0 +1,277 @@
+//! Who a user command speaks as, and the one set of vault and item operations every
+//! command uses whatever the account's mode (END-TO-END.md):
+//!
+//! - a server-mode session or `kst_` token: the server opens the keys for each request;
+//! - an end-to-end session: this process opens the user key with the session's unlock
+//!   secret (kept in the session file) and does every key operation itself;
+//! - a `kse_` token in KEYSLOT_TOKEN: requests carry only its `ksa_` proof, and this
+//!   process opens the token's slots with its secret, which never leaves it.
+//!
+//! The commands see the same vaults, items and values either way; only this file knows
+//! the difference.
+
+use std::str::FromStr as _;
+
+use keyslot_client::e2e::{
+    self, E2eError, E2eSession, OpenItem, OpenItemSummary, OpenVault, TokenClient, UnlockSecret,
+};
+use keyslot_client::{Client, Credential, Item, ItemSummary, ItemVersion, Vault};
+use keyslot_crypto::Id;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::connect;
+use crate::exit::{AUTH, CmdResult, Failure, INVALID, NOT_FOUND, OTHER};
+use crate::session_file;
+
+/// The credential in use and what it can open.
+pub enum Remote {
+    /// A server-mode session or `kst_` token.
+    Server(Client),
+    /// An end-to-end session, its user key open in this process.
+    E2e(Box<E2eSession>),
+    /// An end-to-end token (`kse_` in KEYSLOT_TOKEN).
+    E2eToken(Box<TokenClient>),
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Server(_) => "Remote::Server",
+            Self::E2e(_) => "Remote::E2e",
+            Self::E2eToken(_) => "Remote::E2eToken",
+        })
+    }
+}
+
+/// The credential for user commands: `KEYSLOT_TOKEN` if set (a `kse_` one makes this an
+/// end-to-end caller), else the saved session (end-to-end when it was saved so).
+pub async fn remote(addr: &str) -> CmdResult<Remote> {
+    if let Ok(token) = std::env::var("KEYSLOT_TOKEN") {
+        let token = Zeroizing::new(token);
+        if token.trim().starts_with("kse_") {
+            let base = connect(addr, Credential::None)?;
+            return Ok(Remote::E2eToken(Box::new(TokenClient::new(&base, &token)?)));
+        }
+        return Ok(Remote::Server(connect(addr, Credential::Token(token))?));
+    }
+    let saved = session_file::load_for(addr)?;
+    let client = connect(
+        addr,
+        Credential::Session {
+            session: Zeroizing::new(saved.session.clone()),
+            csrf: Zeroizing::new(saved.csrf.clone()),
+        },
+    )?;
+    if !saved.end_to_end {
+        return Ok(Remote::Server(client));
+    }
+    let unlock = saved.unlock_secret.as_deref().ok_or_else(|| {
+        Failure::new(
+            AUTH,
+            "the saved end-to-end session has no unlock secret: run `keyslot login` again",
+        )
+    })?;
+    let unlock = UnlockSecret::parse(unlock)?;
+    let session = e2e::account::resume(&client, &unlock).await?;
+    Ok(Remote::E2e(Box::new(session)))
+}
+
+impl Remote {
+    /// The HTTP client (for the routes that are the same in both modes: audit, logout).
+    pub fn client(&self) -> &Client {
+        match self {
+            Self::Server(c) => c,
+            Self::E2e(s) => s.client(),
+            Self::E2eToken(t) => t.client(),
+        }
+    }
+
+    /// The server-mode client, for the commands that are only built for it so far.
+    pub fn server_mode(&self, what: &str) -> CmdResult<&Client> {
+        match self {
+            Self::Server(c) => Ok(c),
+            _ => Err(Failure::new(
+                OTHER,
+                format!("{what} is not available for end-to-end accounts in this version"),
+            )),
+        }
+    }
+
+    /// The end-to-end session, for commands a session must run.
+    pub fn session(&self, what: &str) -> CmdResult<Option<&E2eSession>> {
+        match self {
+            Self::Server(_) => Ok(None),
+            Self::E2e(s) => Ok(Some(s)),
+            Self::E2eToken(_) => Err(Failure::new(
+                AUTH,
+                format!("{what} needs a session from `keyslot login` (not KEYSLOT_TOKEN)"),
+            )),
+        }
+    }
+
+    pub async fn vaults(&self) -> CmdResult<Vec<Vault>> {
+        Ok(match self {
+            Self::Server(c) => c.vaults().await?,
+            Self::E2e(s) => s.vaults().await?.into_iter().map(vault).collect(),
+            Self::E2eToken(t) => t.vaults().await?.into_iter().map(vault).collect(),
+        })
+    }
+
+    pub async fn create_vault(&self, name: &str) -> CmdResult<Vault> {
+        Ok(match self {
+            Self::Server(c) => c.create_vault(name).await?,
+            Self::E2e(s) => vault(s.create_vault(name).await?),
+            Self::E2eToken(_) => {
+                return Err(Failure::new(
+                    AUTH,
+                    "creating a vault needs a session from `keyslot login` (not KEYSLOT_TOKEN)",
+                ));
+            }
+        })
+    }
+
+    pub async fn items(&self, vault: &str) -> CmdResult<Vec<ItemSummary>> {
+        Ok(match self {
+            Self::Server(c) => c.items(vault).await?,
+            Self::E2e(s) => s
+                .items(&id(vault)?)
+                .await?
+                .into_iter()
+                .map(summary)
+                .collect(),
+            Self::E2eToken(t) => t
+                .items(&id(vault)?)
+                .await?
+                .into_iter()
+                .map(summary)
+                .collect(),
+        })
+    }
+
+    pub async fn item(&self, vault: &str, item: &str) -> CmdResult<Item> {
+        Ok(match self {
+            Self::Server(c) => c.item(vault, item).await?,
+            Self::E2e(s) => open_item(s.item(&id(vault)?, &id(item)?).await?),
+            Self::E2eToken(t) => open_item(t.item(&id(vault)?, &id(item)?).await?),
+        })
+    }
+
+    /// The item called `name`, looked up by its blind index (END-TO-END.md §6): one name
+    /// downloaded, not all of them. `None` from a server-mode caller means "list instead".
+    pub async fn indexed_item(&self, vault: &str, name: &str) -> CmdResult<Option<Option<Item>>> {
+        Ok(match self {
+            Self::Server(_) => None,
+            Self::E2e(s) => Some(s.find_item(&id(vault)?, name).await?.map(open_item)),
+            Self::E2eToken(t) => Some(t.find_item(&id(vault)?, name).await?.map(open_item)),
+        })
+    }
+
+    pub async fn create_item(
+        &self,
+        vault: &str,
+        name: &str,
+        value: &Value,
+    ) -> CmdResult<ItemVersion> {
+        let (id, version) = match self {
+            Self::Server(c) => return Ok(c.create_item(vault, name, value).await?),
+            Self::E2e(s) => s.create_item(&id(vault)?, name, value).await?,
+            Self::E2eToken(t) => t.create_item(&id(vault)?, name, value).await?,
+        };
+        Ok(ItemVersion {
+            id: id.to_string(),
+            version,
+        })
+    }
+
+    /// Replace an item that was read at `read_version`.
+    pub async fn update_item(
+        &self,
+        vault: &str,
+        item: &str,
+        name: &str,
+        value: &Value,
+        read_version: u64,
+    ) -> CmdResult<ItemVersion> {
+        let version = match self {
+            Self::Server(c) => {
+                return Ok(c
+                    .update_item(vault, item, name, value, Some(read_version))
+                    .await?);
+            }
+            Self::E2e(s) => {
+                s.update_item(&id(vault)?, &id(item)?, read_version, name, value)
+                    .await?
+            }
+            Self::E2eToken(t) => {
+                t.update_item(&id(vault)?, &id(item)?, read_version, name, value)
+                    .await?
+            }
+        };
+        Ok(ItemVersion {
+            id: item.to_owned(),
+            version,
+        })
+    }
+
+    pub async fn delete_item(&self, vault: &str, item: &str) -> CmdResult {
+        match self {
+            Self::Server(c) => c.delete_item(vault, item).await?,
+            Self::E2e(s) => s.delete_item(&id(vault)?, &id(item)?).await?,
+            Self::E2eToken(t) => t.delete_item(&id(vault)?, &id(item)?).await?,
+        }
+        Ok(())
+    }
+}
+
+/// An id the server gave (hex); anything else is its fault.
+fn id(text: &str) -> CmdResult<Id> {
+    Id::from_str(text)
+        .map_err(|_| Failure::new(NOT_FOUND, format!("{text:?} is not a vault or item id")))
+}
+
+/// A vault whose name this caller cannot open (a key version it does not hold yet) is
+/// listed by id.
+fn vault(v: OpenVault) -> Vault {
+    let id = v.id.to_string();
+    Vault {
+        name: v.name.unwrap_or_else(|| id.clone()),
+        id,
+    }
+}
+
+fn summary(i: OpenItemSummary) -> ItemSummary {
+    ItemSummary {
+        id: i.id.to_string(),
+        name: i.name,
+        version: i.version,
+        updated_at: i.updated_at,
+    }
+}
+
+fn open_item(i: OpenItem) -> Item {
+    Item {
+        id: i.id.to_string(),
+        name: i.name,
+        value: i.value,
+        version: i.version,
+        updated_at: i.updated_at,
+    }
+}
+
+impl From<E2eError> for Failure {
+    fn from(e: E2eError) -> Self {
+        match e {
+            E2eError::Api(e) => e.into(),
+            E2eError::Refused(r) => Self::new(
+                AUTH,
+                format!("refused what the server sent, and sent nothing after it: {r}"),
+            ),
+            E2eError::Invalid(_) => Self::new(INVALID, e.to_string()),
+            E2eError::Crypto(_) => Self::new(OTHER, e.to_string()),
+            // E2eError may grow: say what it is.
+            #[allow(unreachable_patterns)]
+            _ => Self::new(OTHER, e.to_string()),
+        }
+    }
+}
