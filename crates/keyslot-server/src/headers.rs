@@ -1,6 +1,10 @@
 //! Security headers on every response (DESIGN.md §6.1): `nosniff`; `no-store` (responses
 //! carry secrets, items or session state; nothing here should sit in a cache); a strict
 //! CSP with `frame-ancestors 'none'`; `Referrer-Policy: no-referrer`.
+//!
+//! `script-src` allows `'wasm-unsafe-eval'` and nothing else beyond `'self'`: it lets a
+//! page compile WebAssembly (the end-to-end pages' crypto module, [`crate::wasm_assets`])
+//! and does not allow `eval`, `new Function` or inline script.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -18,7 +22,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
     );
     h.insert(
         header::REFERRER_POLICY,

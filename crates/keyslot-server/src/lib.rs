@@ -21,6 +21,7 @@ pub mod seal_file;
 pub mod serving_lock;
 mod state;
 pub mod tls;
+mod wasm_assets;
 mod web;
 
 use std::future::Future;
@@ -54,6 +55,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(metrics::render))
         .merge(web::routes())
+        .merge(wasm_assets::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
