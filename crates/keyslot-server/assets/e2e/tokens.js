@@ -11,7 +11,18 @@ import { inWorker, stopWorker } from "/assets/e2e/argon.js";
 import { openVaults } from "/assets/e2e/vaults.js";
 import * as ks from "/assets/e2e/ks.js";
 
-const ACCESS = { read: "Read", "read-write": "Read and write", deposit: "Deposit only" };
+/** The API's permission lists, by the form's radio values. */
+const PERMISSIONS = { read: ["read"], "read-write": ["read", "write"] };
+
+function access(permissions = []) {
+  if (permissions.includes("deposit")) return "Deposit only";
+  return permissions.includes("write") ? "Read and write" : "Read";
+}
+
+function scope(vaults, names) {
+  if (vaults === "*") return "All vaults, including vaults created later";
+  return (vaults || []).map((v) => names.get(v) ?? v).join(", ");
+}
 
 function cell(tr, text) {
   const td = document.createElement("td");
@@ -28,8 +39,8 @@ if ($("token-rows")) start(async (session) => {
     let name;
     try { name = ks.tokenName(session.uk, session.userId, token); } catch { name = "(name not readable)"; }
     cell(tr, name);
-    cell(tr, (token.vaults || []).map((v) => (v === "*" ? "All vaults" : names.get(v) ?? v)).join(", "));
-    cell(tr, ACCESS[token.permissions] ?? token.permissions);
+    cell(tr, scope(token.vaults, names));
+    cell(tr, access(token.permissions));
     cell(tr, time(token.expires_at));
     $("token-rows").append(tr);
   }
@@ -64,7 +75,7 @@ if ($("token-rows")) start(async (session) => {
       if (!name) return fieldError("name", "Name must not be empty.");
       if (!chosen.length) return fieldError("vaults", "Choose at least one vault.");
       if (!password) return fieldError("current_password", "Enter your password.");
-      const permissions = form.querySelector("input[name=permissions]:checked").value;
+      const permissions = PERMISSIONS[form.querySelector("input[name=permissions]:checked").value];
       const days = Number($("days").value);
       try {
         const username = session.keys.username;
@@ -79,7 +90,10 @@ if ($("token-rows")) start(async (session) => {
         try {
           await api("POST", "/v1/tokens", { ...body, auth });
         } catch (e) {
-          if (e instanceof ApiError && e.status === 401) return fieldError("current_password", "The password is not right.");
+          // A wrong password proof: 401, or 403 naming the password (as server mode's
+          // current_password answers).
+          const wrong = e instanceof ApiError && (e.status === 401 || (e.status === 403 && /password|auth/i.test(e.problem.detail || "")));
+          if (wrong) return fieldError("current_password", "The password is not right.");
           throw e;
         }
         $("current_password").value = "";
