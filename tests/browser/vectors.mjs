@@ -113,13 +113,11 @@ async function inPage({ documented, e2e }) {
         hexToB64(documented["recovery.x25519_public"]));
 
   const value = new TextEncoder().encode('"hunter2"');
-  const item = vk.sealItem(id(0x33), 7, "db/password", value);
-  const opened = vk.openItem(id(0x33), 7, item.wrappedItemKey, item.sealedName, item.sealedValue);
+  const item = vk.sealItem(id(0x33), 7n, "db/password", value);
+  const opened = vk.openItem(id(0x33), 7n, item.wrappedItemKey, item.sealedName, item.sealedValue);
   check("item name", opened.name, "db/password");
   check("item value", opened.valueText(), '"hunter2"');
-  refuses("an item at another version", () => vk.openItem(id(0x33), 8, item.wrappedItemKey, item.sealedName, item.sealedValue), "wrapped_item_key");
-  refuses("a fractional item version", () => vk.sealItem(id(0x33), 1.5, "x", value), "version");
-  refuses("item version 0", () => vk.sealItem(id(0x33), 0, "x", value), "version");
+  refuses("an item at another version", () => vk.openItem(id(0x33), 8n, item.wrappedItemKey, item.sealedName, item.sealedValue), "wrapped_item_key");
   const uk = m.UserKey.generate();
   const slot = uk.wrapVaultKey(vk);
   const name = vk.sealVaultName("Production");
@@ -142,8 +140,8 @@ async function inPage({ documented, e2e }) {
   members.add(id(0x13), "write", bob);
   alice.verifyMembers(id(0x22), 2, members, b("sig.members"));
   const documentedItem = new m.SealedItem(b("item.wrapped_item_key"), b("item.sealed_name"), b("item.sealed_value"));
-  alice.verifyItem(id(0x22), id(0x33), 7, documentedItem, b("sig.item"));
-  refuses("an item signature for another version", () => alice.verifyItem(id(0x22), id(0x33), 8, documentedItem, b("sig.item")), "signature");
+  alice.verifyItem(id(0x22), id(0x33), 7n, documentedItem, b("sig.item"));
+  refuses("an item signature for another version", () => alice.verifyItem(id(0x22), id(0x33), 8n, documentedItem, b("sig.item")), "signature");
   const me = m.IdentityKey.generate();
   const reopened = m.IdentityKey.open(uk, id(0x11), me.wrap(uk, id(0x11)));
   check("identity reopened", reopened.publicKey().toBase64url(), me.publicKey().toBase64url());

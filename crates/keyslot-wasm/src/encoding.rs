@@ -105,18 +105,3 @@ pub(crate) fn sealed_key(field: &'static str, text: &str) -> Result<SealedKey> {
 pub(crate) fn public_key(field: &'static str, text: &str) -> Result<keyslot_crypto::PublicKey> {
     keyslot_crypto::PublicKey::from_slice(&from_b64(field, text)?).map_err(at(field))
 }
-
-/// An item version from JavaScript, where it is a Number: a whole number from 1 to
-/// 2^53 - 1 (a JavaScript Number holds no more exactly; a BigInt would burden every page).
-pub(crate) fn item_version(version: f64) -> Result<u64> {
-    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-    if !(1.0..=MAX_SAFE).contains(&version) || version.fract() != 0.0 {
-        return Err(Refused::new(
-            "version",
-            "expected a whole number from 1 to 2^53 - 1",
-        ));
-    }
-    // In range and whole: the cast is exact.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    Ok(version as u64)
-}

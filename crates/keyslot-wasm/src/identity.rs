@@ -8,7 +8,7 @@ use keyslot_crypto::item::SealedItem as CryptoSealedItem;
 use keyslot_crypto::pins::PinKey;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::encoding::{Refused, Result, at, b64, envelope, from_b64, id, item_version, public_key};
+use crate::encoding::{Refused, Result, at, b64, envelope, from_b64, id, public_key};
 use crate::items::SealedItem;
 use crate::keys::{UserKey, VaultKey};
 
@@ -135,13 +135,13 @@ impl IdentityKey {
         &self,
         vault: &str,
         item: &str,
-        version: f64,
+        version: u64,
         sealed: &SealedItem,
     ) -> Result<String> {
         let (vault, item) = (id("vault", vault)?, id("item", item)?);
         Ok(self
             .inner
-            .sign_item(&vault, &item, item_version(version)?, &sealed_item(sealed)?)
+            .sign_item(&vault, &item, version, &sealed_item(sealed)?)
             .to_base64())
     }
 }
@@ -242,7 +242,7 @@ impl IdentityPublicKey {
         &self,
         vault: &str,
         item: &str,
-        version: f64,
+        version: u64,
         sealed: &SealedItem,
         signature_b64: &str,
     ) -> Result<()> {
@@ -251,7 +251,7 @@ impl IdentityPublicKey {
             .verify_item(
                 &vault,
                 &item,
-                item_version(version)?,
+                version,
                 &sealed_item(sealed)?,
                 &signature(signature_b64)?,
             )

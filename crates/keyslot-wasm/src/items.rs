@@ -3,12 +3,13 @@
 //! mode writes, so data written either way reads either way — a fresh item key per item
 //! version wrapped under the vault key, the name and the value each sealed under it.
 
+use keyslot_crypto::Id;
 use keyslot_crypto::item::{ItemPlace, open_vault_name, seal_vault_name};
 use keyslot_crypto::name_index::NameIndexKey;
 use wasm_bindgen::prelude::wasm_bindgen;
 use zeroize::Zeroizing;
 
-use crate::encoding::{Refused, Result, at, b64, from_b64, id, item_version};
+use crate::encoding::{Refused, Result, at, b64, from_b64, id};
 use crate::keys::VaultKey;
 
 /// One item version as the server stores it (envelopes in base64url).
@@ -76,14 +77,14 @@ pub(crate) fn utf8(field: &'static str, bytes: &[u8]) -> Result<String> {
 
 impl VaultKey {
     /// Where item `item` at `version` sits under this key version.
-    fn place(&self, item: &str, version: f64) -> Result<ItemPlace> {
-        Ok(ItemPlace {
+    fn place(&self, item: Id, version: u64) -> ItemPlace {
+        ItemPlace {
             owner: *self.owner(),
             vault: *self.vault(),
-            item: id("item", item)?,
-            version: item_version(version)?,
+            item,
+            version,
             key_version: self.key_version(),
-        })
+        }
     }
 }
 
@@ -95,12 +96,12 @@ impl VaultKey {
     pub fn seal_item(
         &self,
         item: &str,
-        version: f64,
+        version: u64,
         name: &str,
         value: &[u8],
     ) -> Result<SealedItem> {
         let sealed = self
-            .place(item, version)?
+            .place(id("item", item)?, version)
             .seal(self.inner(), name, value)
             .map_err(at("seal_item"))?;
         Ok(SealedItem {
@@ -116,12 +117,12 @@ impl VaultKey {
     pub fn open_item(
         &self,
         item: &str,
-        version: f64,
+        version: u64,
         wrapped_item_key: &str,
         sealed_name: &str,
         sealed_value: &str,
     ) -> Result<OpenedItem> {
-        let place = self.place(item, version)?;
+        let place = self.place(id("item", item)?, version);
         let item_key = place
             .open_item_key(
                 self.inner(),
@@ -142,11 +143,11 @@ impl VaultKey {
     pub fn open_item_name(
         &self,
         item: &str,
-        version: f64,
+        version: u64,
         wrapped_item_key: &str,
         sealed_name: &str,
     ) -> Result<String> {
-        let place = self.place(item, version)?;
+        let place = self.place(id("item", item)?, version);
         let item_key = place
             .open_item_key(
                 self.inner(),

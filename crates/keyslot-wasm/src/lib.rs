@@ -14,6 +14,9 @@
 //! secret. Handles are freed by the garbage collector (weak references) or `free()`;
 //! freeing zeroizes the key.
 //!
+//! Item versions are BigInt (`sealItem(id, 7n, …)`, or `BigInt(item.version)`): they are
+//! u64 in the formats, and a Number there throws a TypeError.
+//!
 //! ```text
 //! // Passwords, recovery codes, the session's unlock secret (credential.rs)
 //! checkKdfParams(m, t, p)                          throws below the floor / above the ceiling

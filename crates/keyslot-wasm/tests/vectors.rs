@@ -146,12 +146,12 @@ fn the_bindings_reproduce_the_documented_values() {
     // With the opened vault key: an item and the vault name round-trip, bound to place.
     let item = ids(0x33);
     let sealed = vk
-        .seal_item(&item, 7.0, "db/password", b"\"hunter2\"")
+        .seal_item(&item, 7, "db/password", b"\"hunter2\"")
         .unwrap();
     let opened = vk
         .open_item(
             &item,
-            7.0,
+            7,
             &sealed.wrapped_item_key,
             &sealed.sealed_name,
             &sealed.sealed_value,
@@ -162,7 +162,7 @@ fn the_bindings_reproduce_the_documented_values() {
     assert!(
         vk.open_item(
             &item,
-            8.0,
+            8,
             &sealed.wrapped_item_key,
             &sealed.sealed_name,
             &sealed.sealed_value
@@ -173,7 +173,7 @@ fn the_bindings_reproduce_the_documented_values() {
     assert!(
         vk.open_item(
             &ids(0x34),
-            7.0,
+            7,
             &sealed.wrapped_item_key,
             &sealed.sealed_name,
             &sealed.sealed_value
@@ -181,10 +181,6 @@ fn the_bindings_reproduce_the_documented_values() {
         .is_err(),
         "another item"
     );
-    for bad in [0.0, 1.5, -1.0, f64::NAN, 9_007_199_254_740_992.0] {
-        let refused = vk.seal_item(&item, bad, "x", b"y").unwrap_err();
-        assert_eq!(refused.field(), "version", "version {bad}");
-    }
     let name = vk.seal_vault_name("Production").unwrap();
     assert_eq!(vk.open_vault_name(&name).unwrap(), "Production");
 
@@ -272,11 +268,11 @@ fn the_identity_bindings_verify_the_documented_signatures() {
         b("item.sealed_value"),
     );
     alice
-        .verify_item(&ids(0x22), &ids(0x33), 7.0, &item, &b("sig.item"))
+        .verify_item(&ids(0x22), &ids(0x33), 7, &item, &b("sig.item"))
         .unwrap();
     assert!(
         alice
-            .verify_item(&ids(0x22), &ids(0x33), 8.0, &item, &b("sig.item"))
+            .verify_item(&ids(0x22), &ids(0x33), 8, &item, &b("sig.item"))
             .is_err()
     );
 
