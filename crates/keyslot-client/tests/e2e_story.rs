@@ -182,7 +182,7 @@ async fn story(server: &Server, backend: &str) {
     .await
     .unwrap_err();
     assert_eq!(old.status(), Some(401), "{old}");
-    let (alice, _, _) = account::login(
+    let (changed, _, _) = account::login(
         &base,
         "alice",
         ALICE_NEW,
@@ -190,6 +190,10 @@ async fn story(server: &Server, backend: &str) {
     )
     .await
     .unwrap();
+    assert_eq!(
+        changed.item(&personal, &item).await.unwrap().value,
+        json!("hunter3-canary")
+    );
 
     // Recovery in two steps: the code opens the user key here; the new password and a
     // new code replace the old ones; the data is still there.
@@ -234,9 +238,16 @@ async fn story(server: &Server, backend: &str) {
     assert_eq!(bob_id, *bob.user_id());
     let shared = bob.vault(&personal).await.unwrap();
     assert_eq!(shared.name.as_deref(), Some("Personal"));
+    let read = bob.item(&personal, &item).await.unwrap();
+    assert_eq!(read.value, json!("hunter3-canary"));
+    // Alice's signature is not checked until bob confirms her identity; then it is.
+    assert_eq!(read.signed, e2e::items::Signed::Unchecked(*alice.user_id()));
+    bob.confirm_user("alice", &alice_up.fingerprint)
+        .await
+        .unwrap();
     assert_eq!(
-        bob.item(&personal, &item).await.unwrap().value,
-        json!("hunter3-canary")
+        bob.item(&personal, &item).await.unwrap().signed,
+        e2e::items::Signed::Verified(*alice.user_id())
     );
 
     // Revoke the token: the vault is due, writes wait for a client to rotate; alice
@@ -265,4 +276,64 @@ async fn story(server: &Server, backend: &str) {
     );
     let gone = token.item(&personal, &after).await.unwrap_err();
     assert_eq!(gone.status(), Some(401), "{gone}");
+}
+
+/// A `"*"` token gets every vault its user gets: at mint (a slot per vault), at a new
+/// vault and at a share (grants the client seals to the token's key, verified under its
+/// user's identity).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_star_token_reaches_vaults_made_and_shared_after_it() {
+    for (postgres, backend) in BACKENDS {
+        let Some(server) = Server::start(postgres, "client_e2e_star").await else {
+            continue;
+        };
+        let base = server.client();
+        let carol_up = account::signup(&base, "carol", ALICE_PASSWORD)
+            .await
+            .unwrap();
+        let (carol, _, _) = account::login(&base, "carol", ALICE_PASSWORD, &ParamsCheck::default())
+            .await
+            .unwrap();
+        let dave_up = account::signup(&base, "dave", BOB_PASSWORD).await.unwrap();
+        let (dave, _, _) = account::login(&base, "dave", BOB_PASSWORD, &ParamsCheck::default())
+            .await
+            .unwrap();
+        let minted = dave
+            .mint_token(BOB_PASSWORD, "everything", None, false, None)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: mint *: {e}"));
+        let star = TokenClient::new(&base, &minted.token).unwrap();
+
+        // A vault dave makes after the mint.
+        let work = dave
+            .create_vault("Work")
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: vault with a * token: {e}"));
+        dave.create_item(&work.id, "k", &json!("v1")).await.unwrap();
+        let names: Vec<Option<String>> = star
+            .vaults()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        assert!(names.contains(&Some("Work".into())), "{backend}: {names:?}");
+
+        // A vault carol shares with dave after the mint.
+        let shared = carol.create_vault("Shared").await.unwrap();
+        let (item, _) = carol
+            .create_item(&shared.id, "from-carol", &json!("v2"))
+            .await
+            .unwrap();
+        carol
+            .share_vault(&shared.id, "dave", "read", &dave_up.fingerprint)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: share to a user with a * token: {e}"));
+        assert_eq!(
+            star.item(&shared.id, &item).await.unwrap().value,
+            json!("v2")
+        );
+        let _ = carol_up;
+        server.stop().await;
+    }
 }

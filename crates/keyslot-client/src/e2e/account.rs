@@ -224,6 +224,7 @@ pub async fn signup(client: &Client, username: &str, password: &str) -> E2eResul
                 1,
                 &vault_public,
             )),
+            token_grants: Vec::new(),
         },
     };
     let answer: wire::SignedUp = client

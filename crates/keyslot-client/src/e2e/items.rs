@@ -101,15 +101,24 @@ impl E2eSession {
         list(&self.actor(), vault, None).await
     }
 
-    /// `GET …/items/{item}`, opened here.
+    /// This session's actor, knowing every identity this user pinned: a read checks the
+    /// writer's signature whoever of them wrote it.
+    async fn actor_with_pins(&self) -> E2eResult<Actor<'_>> {
+        let mut actor = self.actor();
+        actor.known = self.pinned().await?.into_iter().collect();
+        Ok(actor)
+    }
+
+    /// `GET …/items/{item}`, opened here; the writer's signature checked when this user
+    /// pinned the writer (or is the writer).
     pub async fn item(&self, vault: &Id, item: &Id) -> E2eResult<OpenItem> {
-        read(&self.actor(), vault, item).await
+        read(&self.actor_with_pins().await?, vault, item).await
     }
 
     /// The item named `name`, found through the blind index (one name downloaded, not
     /// all of them), or `None`.
     pub async fn find_item(&self, vault: &Id, name: &str) -> E2eResult<Option<OpenItem>> {
-        find(&self.actor(), vault, name).await
+        find(&self.actor_with_pins().await?, vault, name).await
     }
 
     /// Create an item: sealed here under a fresh item key, indexed, signed.

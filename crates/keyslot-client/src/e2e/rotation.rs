@@ -20,6 +20,7 @@ use super::{E2eError, E2eResult};
 use crate::{Client, segment};
 
 /// A holder the new key is sealed to, verified.
+#[derive(Debug)]
 struct Verified {
     kind: RecipientKind,
     id: Id,
@@ -215,5 +216,145 @@ impl E2eSession {
             .into());
         }
         Ok(new_version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keyslot_crypto::identity::IdentityKeyPair;
+    use keyslot_crypto::{TokenKeyPair, UserKeyPair};
+    use serde_json::json;
+
+    use super::*;
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    struct World {
+        me: Id,
+        bob: Id,
+        bob_identity: IdentityKeyPair,
+        bob_pair: UserKeyPair,
+        token: Id,
+        token_pair: TokenKeyPair,
+        server: IdentityKeyPair,
+        server_pair: UserKeyPair,
+        pinned: HashMap<Id, IdentityPublic>,
+    }
+
+    fn world() -> World {
+        let me = Id::random().unwrap();
+        let bob = Id::random().unwrap();
+        let bob_identity = IdentityKeyPair::generate().unwrap();
+        let token = keyslot_crypto::E2eTokenCredential::generate().unwrap();
+        let me_identity = IdentityKeyPair::generate().unwrap();
+        let mut pinned = HashMap::new();
+        pinned.insert(me, me_identity.public());
+        pinned.insert(bob, bob_identity.public());
+        World {
+            me,
+            bob,
+            bob_identity,
+            bob_pair: UserKeyPair::generate().unwrap(),
+            token: *token.id(),
+            token_pair: TokenKeyPair::derive(&token),
+            server: IdentityKeyPair::generate().unwrap(),
+            server_pair: UserKeyPair::generate().unwrap(),
+            pinned,
+        }
+    }
+
+    fn member(w: &World, key: &PublicKey, signer: &IdentityKeyPair) -> serde_json::Value {
+        json!({
+            "kind": "user", "id": w.bob.to_string(), "user_id": w.bob.to_string(),
+            "role": "read", "public_key": b64(key.as_bytes()),
+            "signature": b64(signer.sign_user_x25519(&w.bob, key).as_bytes()),
+            "identity_public": b64(signer.public().as_bytes()),
+        })
+    }
+
+    fn token(w: &World, key: &PublicKey, signer: &IdentityKeyPair) -> serde_json::Value {
+        json!({
+            "kind": "token", "id": w.token.to_string(), "user_id": w.bob.to_string(),
+            "public_key": b64(key.as_bytes()),
+            "signature": b64(signer.sign_token_key(&w.bob, &w.token, key).as_bytes()),
+        })
+    }
+
+    fn holders(w: &World, entries: Vec<serde_json::Value>) -> wire::Holders {
+        serde_json::from_value(json!({
+            "owner_id": w.me.to_string(), "key_version": 1, "rotation_due": true,
+            "members_signature": null, "holders": entries,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn holders_verified_through_their_pinned_identities_are_sealed_to() {
+        let w = world();
+        let bob_key = w.bob_pair.public_key();
+        let token_key = w.token_pair.public_key();
+        let h = holders(
+            &w,
+            vec![
+                member(&w, &bob_key, &w.bob_identity),
+                token(&w, &token_key, &w.bob_identity),
+            ],
+        );
+        let verified = verify_holders(&w.me, &h, &w.pinned).unwrap();
+        assert_eq!(verified.len(), 2);
+        assert_eq!(verified[0].public, bob_key);
+        assert_eq!(verified[1].kind, RecipientKind::Token);
+        assert_eq!(verified[1].public, token_key);
+    }
+
+    #[test]
+    fn a_substituted_key_is_refused_whoever_signs_it() {
+        let w = world();
+        let theirs = w.server_pair.public_key();
+        // The server's own key under bob's old signature: does not verify.
+        let mut forged = member(&w, &w.bob_pair.public_key(), &w.bob_identity);
+        forged["public_key"] = json!(b64(theirs.as_bytes()));
+        let r = verify_holders(&w.me, &holders(&w, vec![forged]), &w.pinned);
+        assert!(matches!(r, Err(Refusal::UnverifiedKey { .. })), "{r:?}");
+        // The server's key signed by the server's identity, sent as bob's: the identity is
+        // not the pinned one.
+        let r = verify_holders(
+            &w.me,
+            &holders(&w, vec![member(&w, &theirs, &w.server)]),
+            &w.pinned,
+        );
+        assert!(matches!(r, Err(Refusal::PinMismatch { .. })), "{r:?}");
+        // ... and without the identity field, the pinned identity refuses the signature.
+        let mut quiet = member(&w, &theirs, &w.server);
+        quiet["identity_public"] = serde_json::Value::Null;
+        let r = verify_holders(&w.me, &holders(&w, vec![quiet]), &w.pinned);
+        assert!(matches!(r, Err(Refusal::UnverifiedKey { .. })), "{r:?}");
+        // A token's key replaced by the server's.
+        let r = verify_holders(
+            &w.me,
+            &holders(&w, vec![token(&w, &theirs, &w.server)]),
+            &w.pinned,
+        );
+        assert!(matches!(r, Err(Refusal::UnverifiedKey { .. })), "{r:?}");
+        // No signature at all.
+        let mut unsigned = token(&w, &w.token_pair.public_key(), &w.bob_identity);
+        unsigned["signature"] = serde_json::Value::Null;
+        let r = verify_holders(&w.me, &holders(&w, vec![unsigned]), &w.pinned);
+        assert!(matches!(r, Err(Refusal::UnverifiedKey { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_holder_whose_identity_was_never_confirmed_is_refused() {
+        let mut w = world();
+        w.pinned.remove(&w.bob);
+        let h = holders(
+            &w,
+            vec![member(&w, &w.bob_pair.public_key(), &w.bob_identity)],
+        );
+        let r = verify_holders(&w.me, &h, &w.pinned);
+        assert!(matches!(r, Err(Refusal::NotPinned { .. })), "{r:?}");
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use keyslot_crypto::identity::IdentityPublic;
-use keyslot_crypto::{Id, PublicKey, RecipientKind, grant_aad, seal_to};
+use keyslot_crypto::{Id, PublicKey, RecipientKind, SealedKey, VaultKey, grant_aad, seal_to};
 use reqwest::Method;
 
 use super::account::{E2eSession, to_json};
@@ -29,6 +29,7 @@ pub struct UserKeys {
     identity: Option<IdentityPublic>,
     x25519_public: PublicKey,
     x25519_signature: Option<B64>,
+    star_tokens: Vec<wire::StarToken>,
 }
 
 impl UserKeys {
@@ -130,7 +131,11 @@ impl E2eSession {
     }
 
     /// Verify and pin; refuses an identity that differs from one pinned earlier.
-    async fn confirm(&self, keys: &UserKeys, fingerprint: &str) -> E2eResult<PublicKey> {
+    async fn confirm(
+        &self,
+        keys: &UserKeys,
+        fingerprint: &str,
+    ) -> E2eResult<(IdentityPublic, PublicKey)> {
         let (identity, x25519) = keys.verify(fingerprint)?;
         let pinned = self.pinned().await?;
         match pinned.get(&keys.user_id) {
@@ -156,7 +161,7 @@ impl E2eSession {
                     .await?;
             }
         }
-        Ok(x25519)
+        Ok((identity, x25519))
     }
 
     /// Share `vault` with `username` as `role` (`read`, `write` or `owner`), after
@@ -171,7 +176,7 @@ impl E2eSession {
         confirmed_fingerprint: &str,
     ) -> E2eResult<Id> {
         let keys = self.user_keys(username).await?;
-        let x25519 = self.confirm(&keys, confirmed_fingerprint).await?;
+        let (identity, x25519) = self.confirm(&keys, confirmed_fingerprint).await?;
         let (v, ring) = self.keyring(vault).await?;
         if ring.newest != v.key_version {
             return Err(E2eError::protocol(
@@ -187,13 +192,20 @@ impl E2eSession {
             &keys.user_id,
         );
         let grant = seal_to(&x25519, ring.current()?, &aad)?;
+        let token_grants = star_token_grants(
+            &identity,
+            &keys.user_id,
+            &keys.star_tokens,
+            &owner,
+            vault,
+            v.key_version,
+            ring.current()?,
+        )?;
         let holders = super::rotation::holders(&self.client, vault).await?;
         let pinned = self.pinned().await?;
         let mut members = super::rotation::member_list(&holders, &pinned);
-        if let Some(identity) = pinned.get(&keys.user_id) {
-            members.retain(|(id, _, _)| *id != keys.user_id);
-            members.push((keys.user_id, super::rotation::role_byte(role), *identity));
-        }
+        members.retain(|(id, _, _)| *id != keys.user_id);
+        members.push((keys.user_id, super::rotation::role_byte(role), identity));
         let signature = self.identity.sign_members(vault, v.key_version, &members)?;
         let body = wire::Share {
             username,
@@ -201,6 +213,13 @@ impl E2eSession {
             key_version: v.key_version,
             grant: B64::sealed(&grant),
             members_signature: super::sig::b64(&signature),
+            token_grants: token_grants
+                .iter()
+                .map(|(token, sealed)| wire::Grant {
+                    holder: wire::WireId(*token),
+                    sealed: B64::sealed(sealed),
+                })
+                .collect(),
         };
         let added: crate::MemberRole = self
             .client
@@ -220,6 +239,39 @@ impl E2eSession {
     }
 }
 
+/// `key` sealed to each of `user`'s live `"*"` tokens (which must receive every vault key
+/// their user gets), each token's key verified first under `identity` — `user`'s own,
+/// confirmed or pinned. One unverified key refuses them all.
+pub(crate) fn star_token_grants(
+    identity: &IdentityPublic,
+    user: &Id,
+    tokens: &[wire::StarToken],
+    owner: &Id,
+    vault: &Id,
+    key_version: u32,
+    key: &VaultKey,
+) -> E2eResult<Vec<(Id, SealedKey)>> {
+    let mut out = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        let token = t.id.0;
+        let unverified = || Refusal::UnverifiedKey {
+            what: format!("\"*\" token {token}'s key"),
+        };
+        let public = t
+            .x25519_public
+            .to_public("x25519_public")
+            .map_err(|_| unverified())?;
+        let signature = super::sig::parse(&t.public_key_signature, "public_key_signature")
+            .map_err(|_| unverified())?;
+        identity
+            .verify_token_key(user, &token, &public, &signature)
+            .map_err(|_| unverified())?;
+        let aad = grant_aad(owner, vault, key_version, RecipientKind::Token, &token);
+        out.push((token, seal_to(&public, key, &aad)?));
+    }
+    Ok(out)
+}
+
 fn user_keys(keys: wire::OtherKeys) -> E2eResult<UserKeys> {
     Ok(UserKeys {
         user_id: keys.user_id.0,
@@ -231,6 +283,121 @@ fn user_keys(keys: wire::OtherKeys) -> E2eResult<UserKeys> {
             .transpose()?,
         x25519_public: keys.x25519_public.to_public("x25519_public")?,
         x25519_signature: keys.x25519_signature,
+        star_tokens: keys.star_tokens,
         username: keys.username,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use keyslot_crypto::identity::IdentityKeyPair;
+    use keyslot_crypto::{TokenKeyPair, UserKeyPair};
+
+    use super::*;
+
+    fn keys(identity: &IdentityKeyPair, key: &PublicKey, signer: &IdentityKeyPair) -> UserKeys {
+        let user = Id::from_bytes([7; 16]);
+        UserKeys {
+            user_id: user,
+            username: "bob".into(),
+            end_to_end: true,
+            identity: Some(identity.public()),
+            x25519_public: *key,
+            x25519_signature: Some(B64::of(
+                signer.sign_user_x25519(&user, key).as_bytes().to_vec(),
+            )),
+            star_tokens: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_members_key_is_used_only_with_the_confirmed_fingerprint_and_its_signature() {
+        let bob = IdentityKeyPair::generate().unwrap();
+        let pair = UserKeyPair::generate().unwrap();
+        let k = keys(&bob, &pair.public_key(), &bob);
+        let fingerprint = bob.public().fingerprint();
+        // Case and spacing do not matter.
+        let spaced = fingerprint.to_uppercase().replace(' ', "  ");
+        assert_eq!(k.verify(&spaced).unwrap().1, pair.public_key());
+
+        let server = IdentityKeyPair::generate().unwrap();
+        let r = k.verify(&server.public().fingerprint());
+        assert!(
+            matches!(r, Err(Refusal::FingerprintMismatch { .. })),
+            "{r:?}"
+        );
+
+        // The server substitutes its own X25519 key under bob's identity: the signature
+        // does not cover it.
+        let theirs = UserKeyPair::generate().unwrap().public_key();
+        let mut swapped = k.clone();
+        swapped.x25519_public = theirs;
+        let r = swapped.verify(&fingerprint);
+        assert!(matches!(r, Err(Refusal::UnverifiedKey { .. })), "{r:?}");
+        // ... or its own identity and key, signed consistently: the fingerprint differs.
+        let r = keys(&server, &theirs, &server).verify(&fingerprint);
+        assert!(
+            matches!(r, Err(Refusal::FingerprintMismatch { .. })),
+            "{r:?}"
+        );
+
+        let mut server_mode = k.clone();
+        server_mode.end_to_end = false;
+        assert!(matches!(
+            server_mode.verify(&fingerprint),
+            Err(Refusal::NotEndToEnd { .. })
+        ));
+    }
+
+    #[test]
+    fn star_tokens_get_the_key_only_when_their_user_signed_them() {
+        let bob = IdentityKeyPair::generate().unwrap();
+        let user = Id::from_bytes([7; 16]);
+        let token = keyslot_crypto::E2eTokenCredential::generate().unwrap();
+        let public = TokenKeyPair::derive(&token).public_key();
+        let star = |key: &PublicKey, signer: &IdentityKeyPair| wire::StarToken {
+            id: wire::WireId(*token.id()),
+            x25519_public: B64::public(key),
+            public_key_signature: B64::of(
+                signer
+                    .sign_token_key(&user, token.id(), key)
+                    .as_bytes()
+                    .to_vec(),
+            ),
+        };
+        let (owner, vault) = (Id::from_bytes([1; 16]), Id::from_bytes([2; 16]));
+        let key = VaultKey::generate().unwrap();
+        let grants = star_token_grants(
+            &bob.public(),
+            &user,
+            &[star(&public, &bob)],
+            &owner,
+            &vault,
+            3,
+            &key,
+        )
+        .unwrap();
+        // The token opens it under the grant context.
+        let opened: VaultKey = keyslot_crypto::open_from(
+            &TokenKeyPair::derive(&token),
+            &grants[0].1,
+            &grant_aad(&owner, &vault, 3, RecipientKind::Token, token.id()),
+        )
+        .unwrap();
+        assert_eq!(opened.expose_secret(), key.expose_secret());
+
+        let server = IdentityKeyPair::generate().unwrap();
+        let theirs = UserKeyPair::generate().unwrap().public_key();
+        // The server's key signed by the server's identity, and the server's key under the
+        // signature bob made for his token's real key.
+        let mut swapped = star(&public, &bob);
+        swapped.x25519_public = B64::public(&theirs);
+        for forged in [star(&theirs, &server), swapped] {
+            let r = star_token_grants(&bob.public(), &user, &[forged], &owner, &vault, 3, &key);
+            assert!(
+                matches!(r, Err(E2eError::Refused(Refusal::UnverifiedKey { .. }))),
+                "{r:?}"
+            );
+        }
+    }
 }

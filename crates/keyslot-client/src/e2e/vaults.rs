@@ -80,6 +80,18 @@ impl E2eSession {
         let id = Id::random()?;
         let key = VaultKey::generate()?;
         let public = VaultKeyPair::derive(&key, &id, 1).public_key();
+        // This user's live "*" tokens get the new vault too (the server refuses the vault
+        // otherwise), sealed to their keys as this user's identity signed them at mint.
+        let own: wire::OwnKeys = self.client.get("/v1/keys").await?;
+        let token_grants = super::sharing::star_token_grants(
+            &self.identity.public(),
+            &self.user,
+            &own.star_tokens,
+            &self.user,
+            &id,
+            1,
+            &key,
+        )?;
         let body = wire::NewVault {
             id: WireId(id),
             wrapped_vault_key: B64::envelope(
@@ -92,6 +104,13 @@ impl E2eSession {
             )?),
             public_key: B64::public(&public),
             public_key_signature: super::sig::b64(&self.identity.sign_vault_key(&id, 1, &public)),
+            token_grants: token_grants
+                .iter()
+                .map(|(token, sealed)| wire::TokenGrant {
+                    token: WireId(*token),
+                    sealed: B64::sealed(sealed),
+                })
+                .collect(),
         };
         let created: wire::Vault = self
             .client

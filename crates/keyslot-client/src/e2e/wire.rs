@@ -153,6 +153,24 @@ pub(crate) struct NewVault {
     pub sealed_name: B64,
     pub public_key: B64,
     pub public_key_signature: B64,
+    /// Version 1 sealed to each of the owner's live `"*"` tokens.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_grants: Vec<TokenGrant>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct TokenGrant {
+    pub token: WireId,
+    pub sealed: B64,
+}
+
+/// A live `"*"` token of a user: it must receive every vault key that user gets, sealed
+/// to its key, which its user's identity signed at mint.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct StarToken {
+    pub id: WireId,
+    pub x25519_public: B64,
+    pub public_key_signature: B64,
 }
 
 #[derive(Debug, Serialize)]
@@ -212,6 +230,8 @@ pub(crate) struct OwnKeys {
     pub x25519_signature: Option<B64>,
     pub identity_public: B64,
     pub identity_wrapped: B64,
+    #[serde(default)]
+    pub star_tokens: Vec<StarToken>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,6 +246,8 @@ pub(crate) struct OtherKeys {
     pub x25519_public: B64,
     #[serde(default)]
     pub x25519_signature: Option<B64>,
+    #[serde(default)]
+    pub star_tokens: Vec<StarToken>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -473,6 +495,8 @@ pub(crate) struct Share<'a> {
     pub key_version: u32,
     pub grant: B64,
     pub members_signature: B64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_grants: Vec<Grant>,
 }
 
 #[derive(Debug, Serialize)]
