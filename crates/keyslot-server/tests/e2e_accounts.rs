@@ -387,6 +387,19 @@ async fn sign_up_log_in_and_keep_the_user_key_in_the_client(postgres: bool) {
     .await
     .problem(StatusCode::UNPROCESSABLE_ENTITY);
 
+    // The account's audit log reads from an end-to-end session, ids only.
+    let log = s.get("/v1/audit?limit=100", &session).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    let events = log.body["events"].as_array().unwrap();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in ["signup", "login", "pin.set", "user.keys"] {
+        assert!(actions.contains(&action), "no {action} in {actions:?}");
+    }
+    assert!(!log.text.contains("frank") && !log.text.contains(&b64(&pin)));
+
     // Logout ends the session and its slot.
     let out = s.post("/v1/logout", &session, json!({})).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);

@@ -515,9 +515,9 @@ impl Keyslot {
         Ok(new_code.expose_text().to_string())
     }
 
-    /// The account's audit events, newest first (sessions only).
+    /// The account's audit events, newest first (sessions of either mode only).
     pub async fn audit_log(&self, principal: &Principal, limit: u32) -> Result<Vec<AuditEntry>> {
-        let (user, _) = principal.require_session()?;
+        let user = super::e2e_accounts::any_session(principal)?;
         let events = self.store.audit_events(user, limit.clamp(1, 1000)).await?;
         Ok(events
             .into_iter()

@@ -511,14 +511,16 @@ pub(super) fn e2e_session(principal: &Principal) -> Result<Id> {
     }
 }
 
-/// A session of either mode; tokens are refused (403).
-fn any_session(principal: &Principal) -> Result<()> {
+/// A session of either mode, for what needs no key (the account's audit log, another
+/// user's public keys); tokens are refused (403).
+pub(super) fn any_session(principal: &Principal) -> Result<&Id> {
     match principal {
-        Principal::Session { .. }
+        Principal::Session { user, .. }
         | Principal::Client {
+            user,
             actor: ClientActor::Session { .. },
             ..
-        } => Ok(()),
+        } => Ok(user),
         _ => Err(Error::Forbidden(
             "this route needs a session, not an API token",
         )),
