@@ -397,7 +397,7 @@ export class IdentityKey {
      * Sign an item version as written (`signature`, its writer).
      * @param {string} vault
      * @param {string} item
-     * @param {number} version
+     * @param {bigint} version
      * @param {SealedItem} sealed
      * @returns {string}
      */
@@ -406,7 +406,7 @@ export class IdentityKey {
         let deferred5_1;
         try {
             _assertClass(sealed, SealedItem);
-            const val3 = +version;
+            const val3 = BigInt.asIntN(64, version);
             let ptr0, len0, ptr1, len1;
             try {
                 ptr0 = passStringToWasm0(vault, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -659,13 +659,13 @@ export class IdentityPublicKey {
      * Throws unless `signature` is this identity's over the item version.
      * @param {string} vault
      * @param {string} item
-     * @param {number} version
+     * @param {bigint} version
      * @param {SealedItem} sealed
      * @param {string} signature_b64
      */
     verifyItem(vault, item, version, sealed, signature_b64) {
         _assertClass(sealed, SealedItem);
-        const val4 = +version;
+        const val4 = BigInt.asIntN(64, version);
         let ptr0, len0, ptr1, len1, ptr2, len2;
         try {
             ptr0 = passStringToWasm0(vault, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -1820,7 +1820,7 @@ export class VaultKey {
     /**
      * Open an item's name only (listings).
      * @param {string} item
-     * @param {number} version
+     * @param {bigint} version
      * @param {string} wrapped_item_key
      * @param {string} sealed_name
      * @returns {string}
@@ -1829,7 +1829,7 @@ export class VaultKey {
         let deferred6_0;
         let deferred6_1;
         try {
-            const val4 = +version;
+            const val4 = BigInt.asIntN(64, version);
             let ptr0, len0, ptr1, len1, ptr2, len2;
             try {
                 ptr0 = passStringToWasm0(item, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -1862,14 +1862,14 @@ export class VaultKey {
      * Open item `item` at `version`, sealed under this key version (for an item under
      * an older version, open that version first with [`VaultKey::open_older`]).
      * @param {string} item
-     * @param {number} version
+     * @param {bigint} version
      * @param {string} wrapped_item_key
      * @param {string} sealed_name
      * @param {string} sealed_value
      * @returns {OpenedItem}
      */
     openItem(item, version, wrapped_item_key, sealed_name, sealed_value) {
-        const val5 = +version;
+        const val5 = BigInt.asIntN(64, version);
         let ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3;
         try {
             ptr0 = passStringToWasm0(item, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -2009,13 +2009,13 @@ export class VaultKey {
      * Seal version `version` of item `item` (hex id) under a fresh item key. The version
      * is bound into every AAD: an update seals the version it writes (the one read + 1).
      * @param {string} item
-     * @param {number} version
+     * @param {bigint} version
      * @param {string} name
      * @param {Uint8Array | number[]} value
      * @returns {SealedItem}
      */
     sealItem(item, version, name, value) {
-        const val4 = +version;
+        const val4 = BigInt.asIntN(64, version);
         let ptr0, len0, ptr1, len1, ptr2, len2;
         try {
             ptr0 = passStringToWasm0(item, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
