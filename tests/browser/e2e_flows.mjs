@@ -290,6 +290,9 @@ try {
   assert.equal((await page.locator("#item-value").textContent()).trim(), ITEM_VALUE_2);
   const again = await readWithToken(base, ks, token, vaultId, itemId);
   assert.equal(again.value, ITEM_VALUE_2, "the token survives the password change");
+  // The account's activity is server-rendered (it holds no secret) for both kinds of account.
+  await page.getByRole("link", { name: "Activity" }).click();
+  await page.getByRole("cell", { name: "password.change", exact: true }).waitFor();
 
   // Nothing secret crossed the wire, in any encoding.
   const tokenParts = tokenBytes(token);
