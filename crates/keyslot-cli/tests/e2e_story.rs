@@ -126,6 +126,10 @@ fn server_mode_story(backend: Backend) {
     canaries.extend(token_canaries(&token));
     let recording = server.proxy.recording();
     let findings = search(&recording, &canaries);
+    let me = alice.json(&["whoami"], None);
+    assert_eq!(me["end_to_end"], false);
+    assert_eq!(me["username"], "alice");
+    assert!(me.get("fingerprint").is_none());
     // The control: the server is handed all of these in server mode.
     for must in [
         "the password",
@@ -233,6 +237,56 @@ impl ClientSecrets {
     }
 }
 
+impl ClientSecrets {
+    /// `who`'s user key and the vault keys of their member slots, opened the way their
+    /// client opens them (the session's unlock slot with the unlock secret in its session
+    /// file, then each slot under the user key), asked of the server directly.
+    fn keys(&mut self, server: &Recorded, user: &User, who: &str) {
+        use keyslot_crypto::{Envelope, VaultKey, Wraps as _};
+        let n = self.0.len();
+        let (unlock_id, secret, _) = e2e_harness::unlock_secret(user);
+        let me = e2e_harness::as_session(user, &server.direct, "/v1/me");
+        let user_id = e2e_harness::wire_id(me["user_id"].as_str().unwrap());
+        let slot = e2e_harness::as_session(user, &server.direct, "/v1/session/key");
+        let envelope = |v: &serde_json::Value| {
+            Envelope::from_bytes(&e2e_harness::base64url_decode(v.as_str().unwrap())).unwrap()
+        };
+        let user_key = keyslot_crypto::UnlockedCredential::from_session_unlock(unlock_id, &secret)
+            .open_user_key(&user_id, &envelope(&slot["wrapped_user_key"]))
+            .unwrap();
+        self.0.push(Canary::bytes(
+            format!("{who}'s user key #{n}"),
+            user_key.expose_secret(),
+        ));
+        let vaults = e2e_harness::as_session(user, &server.direct, "/v1/vaults");
+        let mut opened = 0;
+        for v in vaults["vaults"].as_array().unwrap() {
+            let slot = &v["slot"];
+            if slot["kind"] != "member" {
+                continue;
+            }
+            opened += 1;
+            let version = u32::try_from(slot["key_version"].as_u64().unwrap()).unwrap();
+            let aad = keyslot_crypto::slot::vault_key_for_user_aad(
+                &e2e_harness::wire_id(v["owner_id"].as_str().unwrap()),
+                &e2e_harness::wire_id(v["id"].as_str().unwrap()),
+                version,
+            );
+            let key: VaultKey = user_key
+                .unwrap_key(&envelope(&slot["wrapped_vault_key"]), &aad)
+                .unwrap();
+            self.0.push(Canary::bytes(
+                format!("{who}'s vault key {} v{version} #{n}", v["id"]),
+                key.expose_secret(),
+            ));
+        }
+        assert!(
+            opened > 0,
+            "{who} holds no member slot to take vault keys from"
+        );
+    }
+}
+
 /// An end-to-end account's whole story through the CLI and the recording proxy: sign
 /// up, log in, store, mint a token and read with it, change the password, recover, share
 /// with a second end-to-end user (fingerprint confirmed), revoke the token (its vault
@@ -286,6 +340,7 @@ fn end_to_end_story(backend: Backend) {
             .ok(&["item", "list", &s.vault], None)
             .contains(&s.item)
     );
+    kept.keys(&server, &alice, "alice");
 
     // A token, minted here, read with from the CLI.
     let minted = alice.json(
@@ -421,6 +476,8 @@ fn end_to_end_story(backend: Backend) {
     let later = format!("{}\"\\é{}", random_text("later-"), random_text(""));
     alice.ok(&["item", "set", &s.vault, &s.item, "--stdin"], Some(&later));
     assert_eq!(bob.ok(&["read", &reference], None), format!("{later}\n"));
+    kept.keys(&server, &alice, "alice");
+    kept.keys(&server, &bob, "bob");
 
     let mut canaries = s.canaries();
     canaries.push(Canary::text("the later value", &later));

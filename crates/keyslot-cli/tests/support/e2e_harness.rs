@@ -266,3 +266,27 @@ pub fn random_key() -> [u8; 32] {
     out[16..].copy_from_slice(b.as_bytes());
     out
 }
+
+/// `GET path` on `base` (the server itself) with the session saved in `user`'s session
+/// file; the answer must be 200.
+pub fn as_session(user: &User, base: &str, path: &str) -> Value {
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(user.config.join("session.json")).unwrap()).unwrap();
+    let session = crate::support::Session {
+        cookie: saved["session"].as_str().unwrap().to_owned(),
+        csrf: saved["csrf"].as_str().unwrap().to_owned(),
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (status, body) = crate::support::Client::new()
+            .send(
+                base,
+                reqwest::Method::GET,
+                path,
+                crate::support::As::Session(&session),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    })
+}
