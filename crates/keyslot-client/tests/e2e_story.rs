@@ -337,3 +337,54 @@ async fn a_star_token_reaches_vaults_made_and_shared_after_it() {
         server.stop().await;
     }
 }
+
+/// A server-mode account's `kst_` token used through its `ksa_` proof: it decrypts what
+/// the server wrote, and the server decrypts what it wrote (the formats are the same).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_mode_token_reads_and_writes_through_its_proof() {
+    for (postgres, backend) in BACKENDS {
+        let Some(server) = Server::start(postgres, "client_e2e_kst").await else {
+            continue;
+        };
+        let base = server.client();
+        let up = base.signup("erin", ALICE_PASSWORD).await.unwrap();
+        let (session, _) = base.login("erin", ALICE_PASSWORD).await.unwrap();
+        session
+            .create_item(&up.vault_id, "server-written", &json!({"a": 1}))
+            .await
+            .unwrap();
+        let minted = session
+            .mint_token(
+                ALICE_PASSWORD,
+                &keyslot_client::MintToken {
+                    name: "ci".into(),
+                    vaults: json!([up.vault_id]),
+                    permissions: vec!["read".into(), "write".into()],
+                    expires_in_seconds: None,
+                },
+            )
+            .await
+            .unwrap();
+        let token = TokenClient::new(&base, &minted.token).unwrap();
+        let vault = up.vault_id.parse().unwrap();
+        let read = token
+            .find_item(&vault, "server-written")
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: ksa_ read: {e}"))
+            .expect("found by name index");
+        assert_eq!(read.value, json!({"a": 1}));
+        let (written, _) = token
+            .create_item(&vault, "client-written", &json!("b"))
+            .await
+            .unwrap();
+        let back = session
+            .item(&up.vault_id, &written.to_string())
+            .await
+            .unwrap();
+        assert_eq!(
+            (back.name.as_str(), back.value),
+            ("client-written", json!("b"))
+        );
+        server.stop().await;
+    }
+}

@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use keyslot_crypto::{E2eTokenCredential, Id, TokenKeyPair, UnlockedCredential};
+use keyslot_crypto::{E2eTokenCredential, Id, TokenCredential, TokenKeyPair, UnlockedCredential};
 use zeroize::Zeroizing;
 
 use super::items::{self, Actor, OpenItem, OpenItemSummary};
@@ -30,21 +30,29 @@ impl fmt::Debug for TokenClient {
 }
 
 impl TokenClient {
-    /// A client for `secret` (`kse_…`) on `base`'s server. The secret is parsed and kept
-    /// here; requests carry its `ksa_` proof only.
+    /// A client for `secret` on `base`'s server: a `kse_…` token, or a server-mode
+    /// account's `kst_…` token used the same way (the formats are the same, so data
+    /// written either way reads either way). The secret is parsed and kept here; requests
+    /// carry its `ksa_` proof only.
     pub fn new(base: &Client, secret: &str) -> E2eResult<Self> {
-        let token = E2eTokenCredential::parse(secret.trim()).map_err(|e| {
-            E2eError::Invalid(vec![(
-                "token".into(),
-                format!("is not an end-to-end token (kse_…): {e}"),
-            )])
-        })?;
-        let unlocked = token.unlock();
+        let secret = secret.trim();
+        let (id, unlocked, pair) = match E2eTokenCredential::parse(secret) {
+            Ok(token) => (*token.id(), token.unlock(), TokenKeyPair::derive(&token)),
+            Err(e2e_error) => match TokenCredential::parse(secret) {
+                Ok(token) => (*token.id(), token.unlock(), TokenKeyPair::derive(&token)),
+                Err(_) => {
+                    return Err(E2eError::Invalid(vec![(
+                        "token".into(),
+                        format!("is not an API token (kse_… or kst_…): {e2e_error}"),
+                    )]));
+                }
+            },
+        };
         let proof = unlocked.auth_proof().to_text();
         Ok(Self {
             client: base.with_credential(Credential::Token(Zeroizing::new(proof.to_string()))),
-            id: *token.id(),
-            pair: TokenKeyPair::derive(&token),
+            id,
+            pair,
             unlocked,
         })
     }
