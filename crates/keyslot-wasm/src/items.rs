@@ -48,6 +48,12 @@ pub struct OpenedItem {
     value: Zeroizing<Vec<u8>>,
 }
 
+impl OpenedItem {
+    pub(crate) const fn new(name: String, value: Zeroizing<Vec<u8>>) -> Self {
+        Self { name, value }
+    }
+}
+
 #[wasm_bindgen]
 impl OpenedItem {
     /// The item's name.

@@ -148,6 +148,12 @@ pub struct UserKeyPair {
     inner: CryptoUserKeyPair,
 }
 
+impl UserKeyPair {
+    pub(crate) const fn inner(&self) -> &CryptoUserKeyPair {
+        &self.inner
+    }
+}
+
 #[wasm_bindgen]
 impl UserKeyPair {
     /// A fresh pair (sign-up, user-key rotation).
@@ -237,9 +243,14 @@ impl VaultKey {
         &self.vault
     }
 
-    /// This version's X25519 public key (FORMAT §9.1).
+    /// This version's X25519 pair (FORMAT §9.1): deposits are sealed to it.
+    pub(crate) fn x25519_pair(&self) -> VaultKeyPair {
+        VaultKeyPair::derive(&self.inner, &self.vault, self.key_version)
+    }
+
+    /// This version's X25519 public key.
     pub(crate) fn x25519_public(&self) -> keyslot_crypto::PublicKey {
-        VaultKeyPair::derive(&self.inner, &self.vault, self.key_version).public_key()
+        self.x25519_pair().public_key()
     }
 }
 

@@ -58,6 +58,11 @@
 //! new SealedItem(wrappedItemKey, sealedName, sealedValue)  (fields of the same names)
 //! OpenedItem  .name  .value (Uint8Array)  .valueText()
 //!
+//! // Deposits (deposits.rs): HPKE auth mode; verify the depositor's key first
+//! VaultKey.openDeposit(item, version, depositorPublic, sealedItemKey, sealedName, sealedValue)
+//! UserKeyPair.openDeposit(me, owner, vault, keyVersion, item, version, depositorPublic,
+//!   sealedItemKey, sealedName, sealedValue)                      -> OpenedItem
+//!
 //! // Tokens (token.rs)
 //! E2eToken.generate()  E2eToken.parse(kseText)
 //!   .id  .secretText()  .authProof() -> "ksa_…"  .publicKey()  .credential() -> Credential
@@ -97,6 +102,7 @@
 #![forbid(unsafe_code)]
 
 mod credential;
+mod deposits;
 mod encoding;
 mod identity;
 mod items;

@@ -302,3 +302,98 @@ fn the_identity_bindings_verify_the_documented_signatures() {
     );
     assert!(IdentityPublicKey::parse(&hex_to_b64(&"00".repeat(32))).is_err());
 }
+
+/// Deposits (FORMAT §11.5): an item key sealed in HPKE auth mode by a token opens through
+/// the bindings with the depositor's public key, and not with another depositor's, for
+/// another item version, or (sealed to a reader while a rotation is due) as another user.
+#[test]
+fn deposits_open_only_from_their_depositor() {
+    use base64::Engine as _;
+    use keyslot_crypto::item::ItemPlace;
+    use keyslot_crypto::sealed_key_auth::seal_to_auth;
+    use keyslot_crypto::{
+        E2eTokenCredential, Id, ItemKey, PublicKey, RecipientKind, TokenKeyPair, deposit_aad,
+    };
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let unb64 = |text: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .unwrap()
+    };
+    let (owner, vault, item) = (
+        Id::from_bytes([0x11; 16]),
+        Id::from_bytes([0x22; 16]),
+        Id::from_bytes([0x33; 16]),
+    );
+    let hexid = |id: &Id| id.to_string();
+    let vk = VaultKey::generate(&hexid(&owner), &hexid(&vault), 2).unwrap();
+    let depositor = TokenKeyPair::derive(&E2eTokenCredential::generate().unwrap());
+    let other = TokenKeyPair::derive(&E2eTokenCredential::generate().unwrap());
+    let item_key = ItemKey::generate().unwrap();
+    let place = ItemPlace {
+        owner,
+        vault,
+        item,
+        version: 1,
+        key_version: 2,
+    };
+    let (name, value) = place
+        .seal_content(&item_key, "from-ci", b"\"deployed\"")
+        .unwrap();
+    let vault_public = PublicKey::from_slice(&unb64(&vk.public_key())).unwrap();
+    let sealed = seal_to_auth(
+        &vault_public,
+        &depositor,
+        &item_key,
+        &deposit_aad(&owner, &vault, &item, 1, 2),
+    )
+    .unwrap()
+    .to_base64();
+    let sender = b64(depositor.public_key().as_bytes());
+    let (name, value) = (b64(&name), b64(&value));
+    let opened = vk
+        .open_deposit(&hexid(&item), 1, &sender, &sealed, &name, &value)
+        .unwrap();
+    assert_eq!(opened.name(), "from-ci");
+    assert_eq!(opened.value(), b"\"deployed\"");
+    let other_sender = b64(other.public_key().as_bytes());
+    assert_eq!(
+        vk.open_deposit(&hexid(&item), 1, &other_sender, &sealed, &name, &value)
+            .unwrap_err()
+            .field(),
+        "sealed_item_key",
+        "another depositor"
+    );
+    assert!(
+        vk.open_deposit(&hexid(&item), 2, &sender, &sealed, &name, &value)
+            .is_err()
+    );
+
+    // While a rotation is due: sealed to a reader's own key, naming the reader.
+    let reader = UserKeyPair::generate().unwrap();
+    let me = Id::from_bytes([0x13; 16]);
+    let reader_public = PublicKey::from_slice(&unb64(&reader.public_key())).unwrap();
+    let aad = deposit_aad(&owner, &vault, &item, 1, 2).recipient(RecipientKind::User, &me);
+    let to_reader = seal_to_auth(&reader_public, &depositor, &item_key, &aad)
+        .unwrap()
+        .to_base64();
+    let args = |who: &Id| {
+        reader.open_deposit(
+            &hexid(who),
+            &hexid(&owner),
+            &hexid(&vault),
+            2,
+            &hexid(&item),
+            1,
+            &sender,
+            &to_reader,
+            &name,
+            &value,
+        )
+    };
+    assert_eq!(args(&me).unwrap().name(), "from-ci");
+    assert!(
+        args(&Id::from_bytes([0x14; 16])).is_err(),
+        "as another user"
+    );
+}
