@@ -1636,6 +1636,59 @@ export class UserKeyPair {
         return UserKeyPair.__wrap(ret[0]);
     }
     /**
+     * Open a deposit sealed to this user (`me`) while the vault's rotation was due: vault
+     * `vault` of `owner`, counted under `key_version`, item `item` at `version`.
+     * @param {string} me
+     * @param {string} owner
+     * @param {string} vault
+     * @param {number} key_version
+     * @param {string} item
+     * @param {bigint} version
+     * @param {string} depositor_public
+     * @param {string} sealed_item_key
+     * @param {string} sealed_name
+     * @param {string} sealed_value
+     * @returns {OpenedItem}
+     */
+    openDeposit(me, owner, vault, key_version, item, version, depositor_public, sealed_item_key, sealed_name, sealed_value) {
+        const val9 = +key_version;
+        const val10 = BigInt.asIntN(64, version);
+        let ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3, ptr4, len4, ptr5, len5, ptr6, len6, ptr7, len7;
+        try {
+            ptr0 = passStringToWasm0(me, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = passStringToWasm0(owner, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len1 = WASM_VECTOR_LEN;
+            ptr2 = passStringToWasm0(vault, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len2 = WASM_VECTOR_LEN;
+            ptr3 = passStringToWasm0(item, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len3 = WASM_VECTOR_LEN;
+            ptr4 = passStringToWasm0(depositor_public, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len4 = WASM_VECTOR_LEN;
+            ptr5 = passStringToWasm0(sealed_item_key, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len5 = WASM_VECTOR_LEN;
+            ptr6 = passStringToWasm0(sealed_name, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len6 = WASM_VECTOR_LEN;
+            ptr7 = passStringToWasm0(sealed_value, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len7 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr7) { wasm.__wbindgen_free(ptr7, len7 * 1, 1); }
+            if (ptr6) { wasm.__wbindgen_free(ptr6, len6 * 1, 1); }
+            if (ptr5) { wasm.__wbindgen_free(ptr5, len5 * 1, 1); }
+            if (ptr4) { wasm.__wbindgen_free(ptr4, len4 * 1, 1); }
+            if (ptr3) { wasm.__wbindgen_free(ptr3, len3 * 1, 1); }
+            if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.userkeypair_openDeposit(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2, val9, ptr3, len3, val10, ptr4, len4, ptr5, len5, ptr6, len6, ptr7, len7);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return OpenedItem.__wrap(ret[0]);
+    }
+    /**
      * Open a grant sealed to this user (`me`): vault `vault` of `owner` at `key_version`.
      * @param {string} me
      * @param {string} owner
@@ -1816,6 +1869,45 @@ export class VaultKey {
         } finally {
             wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
         }
+    }
+    /**
+     * Open a deposit sealed to this key version's public key by the token whose X25519
+     * public key is `depositor_public` (base64url), for item `item` at `version`.
+     * @param {string} item
+     * @param {bigint} version
+     * @param {string} depositor_public
+     * @param {string} sealed_item_key
+     * @param {string} sealed_name
+     * @param {string} sealed_value
+     * @returns {OpenedItem}
+     */
+    openDeposit(item, version, depositor_public, sealed_item_key, sealed_name, sealed_value) {
+        const val6 = BigInt.asIntN(64, version);
+        let ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3, ptr4, len4;
+        try {
+            ptr0 = passStringToWasm0(item, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = passStringToWasm0(depositor_public, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len1 = WASM_VECTOR_LEN;
+            ptr2 = passStringToWasm0(sealed_item_key, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len2 = WASM_VECTOR_LEN;
+            ptr3 = passStringToWasm0(sealed_name, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len3 = WASM_VECTOR_LEN;
+            ptr4 = passStringToWasm0(sealed_value, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len4 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr4) { wasm.__wbindgen_free(ptr4, len4 * 1, 1); }
+            if (ptr3) { wasm.__wbindgen_free(ptr3, len3 * 1, 1); }
+            if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.vaultkey_openDeposit(this.__wbg_ptr, ptr0, len0, val6, ptr1, len1, ptr2, len2, ptr3, len3, ptr4, len4);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return OpenedItem.__wrap(ret[0]);
     }
     /**
      * Open an item's name only (listings).
