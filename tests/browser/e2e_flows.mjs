@@ -7,7 +7,8 @@
 // keys come back from the session's unlock slot), mint a token in the page and read the
 // item with it over the JSON API as `ksa_` (decrypted here in node with the same wasm
 // module the page uses), change the password, log out, log in with the new password, the
-// item is still there and the token still reads it.
+// item is still there and the token still reads it; recover with the recovery code (a new
+// password and a new code, made in the page) and log in with the new password.
 //
 // Every request and response the browser sends and receives (URL, headers, body) is
 // recorded; at the end none of the secrets (the passwords, the recovery code, the token
@@ -31,6 +32,7 @@ mkdirSync(shots, { recursive: true });
 const USER = "erin";
 const PASSWORD = "violet kettle under the bridge";
 const NEW_PASSWORD = "seven quiet lanterns at dawn";
+const THIRD_PASSWORD = "amber gulls over a slate harbour";
 const ITEM_NAME = "stripe-live-key-e2e";
 const ITEM_VALUE = "sk_live_Q7hZp2Xw9Lm4";
 const ITEM_VALUE_2 = "sk_live_R8jAq3Yx0Nn5";
@@ -294,6 +296,32 @@ try {
   await page.getByRole("link", { name: "Activity" }).click();
   await page.getByRole("cell", { name: "password.change", exact: true }).waitFor();
 
+  // Recover with the recovery code, in the page: a new password and a new code around the
+  // same user key; the item and the token are untouched.
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("link", { name: "Use your recovery code" }).click();
+  await page.getByLabel("Username").fill(USER);
+  await page.getByLabel("Recovery code").fill(recoveryCode.toLowerCase());
+  assert.equal(await page.getByLabel("End-to-end account").isChecked(), true, "the mode is remembered on the recovery page too");
+  await page.getByLabel("New password").fill(THIRD_PASSWORD);
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await page.getByText("Save this recovery code now").waitFor({ timeout: 60_000 });
+  const newCode = (await page.locator("#recovery-code").textContent()).trim();
+  assert.match(newCode, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){5}-[0-9A-Z]{2}$/);
+  assert.notEqual(newCode, recoveryCode);
+  await shot("e2e-recovered");
+  await page.getByLabel("I have saved my recovery code").check();
+  await page.getByRole("button", { name: "Continue to log in" }).click();
+  await page.getByLabel("Username").fill(USER);
+  await page.getByLabel("Password").fill(THIRD_PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("link", { name: "Personal" }).click({ timeout: 60_000 });
+  await page.getByRole("link", { name: ITEM_NAME }).click();
+  await page.getByText("Reveal value").click();
+  assert.equal((await page.locator("#item-value").textContent()).trim(), ITEM_VALUE_2);
+  const afterRecovery = await readWithToken(base, ks, token, vaultId, itemId);
+  assert.equal(afterRecovery.value, ITEM_VALUE_2, "the token survives the recovery");
+
   // Nothing secret crossed the wire, in any encoding.
   const tokenParts = tokenBytes(token);
   const canaries = {
@@ -301,6 +329,9 @@ try {
     "new password": NEW_PASSWORD,
     "recovery code": recoveryCode,
     "recovery code bytes": recoveryBytes(recoveryCode),
+    "third password": THIRD_PASSWORD,
+    "new recovery code": newCode,
+    "new recovery code bytes": recoveryBytes(newCode),
     "token text": token,
     "token secret bytes": tokenParts.secret,
     "item name": ITEM_NAME,

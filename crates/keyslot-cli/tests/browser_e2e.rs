@@ -67,6 +67,7 @@ fn an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret() {
         "e2e-vault",
         "e2e-token-created",
         "e2e-password",
+        "e2e-recovered",
     ] {
         assert!(
             shots.join(format!("{page}.png")).is_file(),

@@ -10,7 +10,7 @@ use common::{PASSWORD, TestServer};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
-const SCRIPTS: [&str; 14] = [
+const SCRIPTS: [&str; 15] = [
     "api.js",
     "ks.js",
     "session.js",
@@ -20,6 +20,7 @@ const SCRIPTS: [&str; 14] = [
     "argon.js",
     "login.js",
     "signup.js",
+    "recover.js",
     "vaults.js",
     "vault.js",
     "item.js",
@@ -118,6 +119,7 @@ async fn the_end_to_end_box_is_hidden_without_script_and_never_posted() {
     for (path, script) in [
         ("/login", "/assets/e2e/login.js"),
         ("/signup", "/assets/e2e/signup.js"),
+        ("/recover", "/assets/e2e/recover.js"),
     ] {
         let html = http
             .get(s.url(path))

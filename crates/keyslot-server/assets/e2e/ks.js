@@ -131,23 +131,17 @@ export function signup(username, password, vaultName) {
   const userId = randomId();
   const vaultId = randomId();
   const uk = need("UserKey").generate();
-  const code = new (need("NewRecoveryCode"))();
-  const codeCredential = code.credential();
   const pair = need("UserKeyPair").generate();
   const identity = need("IdentityKey").generate();
   const vk = need("VaultKey").generate(userId, vaultId, 1);
+  const recovery = newRecoveryCode(userId, uk);
   try {
     const body = {
       username,
       end_to_end: true,
       user_id: userId,
       password: passwordSlotParts(password, userId, uk),
-      recovery: {
-        credential_id: codeCredential.credentialId(),
-        verifier: codeCredential.verifierBase64url(),
-        wrapped_user_key: codeCredential.wrapUserKey(userId, uk),
-        x25519_public: code.publicKey(),
-      },
+      recovery: recovery.parts,
       x25519_public: pair.publicKey(),
       x25519_wrapped: pair.wrap(uk, userId),
       x25519_signature: identity.signUserX25519(userId, pair.publicKey()),
@@ -161,9 +155,53 @@ export function signup(username, password, vaultName) {
         public_key_signature: identity.signVaultKey(vk),
       },
     };
-    return { body, recoveryCode: code.text() };
+    return { body, recoveryCode: recovery.text };
   } finally {
-    for (const h of [uk, code, codeCredential, pair, identity, vk]) h.free();
+    for (const h of [uk, pair, identity, vk]) h.free();
+  }
+}
+
+/** A fresh recovery code for `uk`: its slot parts for the server, and its text to show once. */
+export function newRecoveryCode(userId, uk) {
+  const code = new (need("NewRecoveryCode"))();
+  const credential = code.credential();
+  try {
+    return {
+      parts: {
+        credential_id: credential.credentialId(),
+        verifier: credential.verifierBase64url(),
+        wrapped_user_key: credential.wrapUserKey(userId, uk),
+        x25519_public: code.publicKey(),
+      },
+      text: code.text(),
+    };
+  } finally {
+    credential.free();
+    code.free();
+  }
+}
+
+// ---- Recovery (worker) ----------------------------------------------------------------------
+
+/** The typed recovery code as a credential (prelogin's `recovery_credential_id`); throws on a malformed code. */
+export function recoveryCredential(code, credentialId) {
+  return need("unlockRecoveryCode")(code, credentialId);
+}
+
+/**
+ * Recovery's second step: open the user key from what `begin` answered (the user key
+ * sealed to the code after a user-key rotation, else the recovery slot), then a new
+ * password slot and a new recovery code around it.
+ */
+export function recoverySlots(credential, code, begun, newPassword) {
+  const uk = begun.sealed_user_key
+    ? need("openUserKeyGrant")(code, begun.recovery_credential_id, begun.user_id, begun.sealed_user_key)
+    : credential.openUserKey(begun.user_id, begun.wrapped_user_key);
+  try {
+    const recovery = newRecoveryCode(begun.user_id, uk);
+    return { password: passwordSlotParts(newPassword, begun.user_id, uk), recovery: recovery.parts, recoveryCode: recovery.text };
+  } finally {
+    uk.free();
   }
 }
 

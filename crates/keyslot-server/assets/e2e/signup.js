@@ -5,7 +5,7 @@
 // here and is shown here, once; it never leaves the page.
 "use strict";
 import { api, ApiError } from "/assets/e2e/api.js";
-import { $, show, hide, fieldError, clearErrors, busy } from "/assets/e2e/ui.js";
+import { $, show, hide, fieldError, clearErrors, busy, showRecoveryCode } from "/assets/e2e/ui.js";
 import { inWorker, stopWorker } from "/assets/e2e/argon.js";
 import { remembered } from "/assets/e2e/storage.js";
 import { usernameProblem } from "/assets/e2e/ks.js";
@@ -41,10 +41,7 @@ async function signUp(name, secret) {
     }
     remembered.setEndToEnd(name, true);
     $("password").value = "";
-    form.closest("section").hidden = true;
-    $("recovery-code").textContent = recoveryCode;
-    show("e2e-done");
-    $("saved").focus();
+    showRecoveryCode(form, recoveryCode);
   } catch (e) {
     const p = $("e2e-error");
     p.textContent = e instanceof ApiError ? `The server refused the sign-up (${e.status}): ${e.message}` : `Making the keys failed in this page: ${e.message}`;

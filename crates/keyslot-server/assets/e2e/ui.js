@@ -71,3 +71,16 @@ export function explain(e) {
     default: return e?.status ? "Something went wrong on the server." : `Something went wrong in this page: ${e?.message || e}`;
   }
 }
+
+/**
+ * Show a recovery code made in this page, once: the page's `<template id="e2e-done">`
+ * (inert until cloned, so it is no part of the form before) replaces the form's card.
+ */
+export function showRecoveryCode(form, code) {
+  const card = form.closest("section");
+  const done = $("e2e-done").content.cloneNode(true);
+  done.getElementById("recovery-code").textContent = code;
+  card.after(done);
+  card.hidden = true;
+  $("saved").focus();
+}

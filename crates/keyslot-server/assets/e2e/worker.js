@@ -8,6 +8,13 @@ import * as ks from "/assets/e2e/ks.js";
 const ready = init().then(() => ks.setWasm(wasm));
 let loginCredential = null;
 
+let recovery = null;
+
+function forgetRecovery() {
+  recovery?.free();
+  recovery = null;
+}
+
 function forgetLogin() {
   loginCredential?.free();
   loginCredential = null;
@@ -31,6 +38,15 @@ const ops = {
   },
   passwordChange: ({ stored, slot, current, fresh, pre, lastSeen }) =>
     ks.passwordChange(stored, slot, current, fresh, pre, lastSeen),
+  recoverAuth: ({ code, credentialId }) => {
+    forgetRecovery();
+    recovery = ks.recoveryCredential(code, credentialId);
+    return { auth: recovery.authBase64url() };
+  },
+  recoverSlots: ({ code, begun, password }) => {
+    if (!recovery) throw new Error("recovery: no recovery-code step before");
+    try { return ks.recoverySlots(recovery, code, begun, password); } finally { forgetRecovery(); }
+  },
 };
 
 self.onmessage = async (event) => {

@@ -39,6 +39,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("argon.js", include_str!("../../assets/e2e/argon.js")),
     ("login.js", include_str!("../../assets/e2e/login.js")),
     ("signup.js", include_str!("../../assets/e2e/signup.js")),
+    ("recover.js", include_str!("../../assets/e2e/recover.js")),
     ("vaults.js", include_str!("../../assets/e2e/vaults.js")),
     ("vault.js", include_str!("../../assets/e2e/vault.js")),
     ("item.js", include_str!("../../assets/e2e/item.js")),
