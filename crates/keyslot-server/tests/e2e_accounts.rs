@@ -710,3 +710,73 @@ both_backends!(
     bad_sign_ups_are_refused_naming_the_field_sqlite,
     bad_sign_ups_are_refused_naming_the_field_postgres
 );
+
+/// Whole seconds now: admissions are frozen at it, so the back-off's waits are exact.
+fn unix_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// Guessing `auth` online is defended like guessing a password: six wrong ones from one
+/// source, at an end-to-end account, a server-mode one and a name that is none, get the
+/// same five 401s and the same sixth 429 (body and Retry-After), and then the right
+/// `auth` waits too. No `auth` costs an Argon2 run on the server, for any of them; a
+/// password sent to an end-to-end account costs one, as a wrong one does anywhere.
+async fn guessing_auth_backs_off_like_guessing_a_password(postgres: bool) {
+    let Some((s, _store)) = server(postgres, "e2e guessing").await else {
+        return;
+    };
+    let c = signup(&s, "mona").await;
+    s.signup("ned").await;
+    s.keyslot.freeze_attempt_clock(Some(unix_now()));
+    let before = s.keyslot.argon2_runs();
+    let wrong = b64(&random_bytes(32));
+    let mut sixth = Vec::new();
+    for name in ["mona", "ned", "nobody-4b1d"] {
+        for n in 1..=5 {
+            let r = login_auth(&s, name, &wrong).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name} {n}: {}", r.text);
+        }
+        let r = login_auth(&s, name, &wrong).await;
+        r.problem(StatusCode::TOO_MANY_REQUESTS);
+        let retry = r.headers.get("retry-after").expect("Retry-After").clone();
+        sixth.push((r.text.clone(), retry));
+    }
+    assert_eq!(
+        sixth[0], sixth[1],
+        "an end-to-end and a server-mode account differ"
+    );
+    assert_eq!(
+        sixth[0], sixth[2],
+        "an account and a name that is none differ"
+    );
+    assert_eq!(s.keyslot.argon2_runs(), before, "an auth login ran Argon2");
+    // The right auth waits as well: the back-off is the name's from this source.
+    let pre = prelogin(&s, "mona").await;
+    let (right, _) = auth_for(E2E_PASSWORD, &pre);
+    login_auth(&s, "mona", &right)
+        .await
+        .problem(StatusCode::TOO_MANY_REQUESTS);
+    s.keyslot.freeze_attempt_clock(None);
+    assert_eq!(s.keyslot.argon2_runs(), before);
+
+    // A password for an end-to-end account: one Argon2, like any wrong password.
+    let other = signup(&s, "otto").await;
+    let before = s.keyslot.argon2_runs();
+    s.login("otto", E2E_PASSWORD)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(s.keyslot.argon2_runs(), before + 1);
+    login(&s, &other, E2E_PASSWORD).await;
+    drop(c);
+}
+both_backends!(
+    guessing_auth_backs_off_like_guessing_a_password,
+    guessing_auth_backs_off_like_guessing_a_password_sqlite,
+    guessing_auth_backs_off_like_guessing_a_password_postgres
+);
