@@ -37,3 +37,4 @@ pub use service::{
 pub use service::{e2e_accounts, e2e_recovery};
 pub use store::{Store, StoreError};
 pub use service::e2e_lifecycle;
+pub use service::e2e_deposits;

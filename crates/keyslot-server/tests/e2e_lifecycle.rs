@@ -14,229 +14,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod e2e_support;
 
-use std::sync::Arc;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Auth, Session, TestServer};
-use keyslot_core::Store;
-use keyslot_core::e2e_accounts::{E2eSignup, FirstVault, PasswordSlotParts, RecoverySlotParts};
+use e2e_support::{
+    Client, b64, e2e_account, holders, item_body, members_path, mint, open_read, server,
+    share_body, signature, unb64,
+};
 use keyslot_core::keystore::Holder;
-use keyslot_crypto::item::{SealedItem, open_item, seal_item, seal_vault_name};
+use keyslot_crypto::item::seal_vault_name;
 use keyslot_crypto::slot::vault_key_for_user_aad;
 use keyslot_crypto::{
-    Argon2Params, E2eTokenCredential, Envelope, Id, KdfPolicy, NameIndexKey, Password, PublicKey,
-    RecipientKind, RecoveryCode, RecoveryKeyPair, SealedKey, TokenKeyPair, UserKey, UserKeyPair,
-    VaultKey, VaultKeyPair, Wraps, grant_aad, open_from, seal_to, wrap_chain,
+    Id, PublicKey, RecipientKind, SealedKey, TokenKeyPair, VaultKey, VaultKeyPair, Wraps,
+    grant_aad, open_from, seal_to, wrap_chain,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "an end-to-end passphrase 42";
-const IP: &str = "127.0.0.1";
-
-async fn server(postgres: bool, name: &str) -> Option<(TestServer, Arc<dyn Store>)> {
-    common::with_store(postgres, name, |_| {}).await
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn unb64(text: &str) -> Vec<u8> {
-    URL_SAFE_NO_PAD.decode(text).unwrap()
-}
-
-/// A stand-in Ed25519 signature: the server stores signatures and never checks them
-/// (clients do, under pinned identities), so any 64 bytes exercise it.
-fn signature() -> String {
-    b64(&[7; 64])
-}
-
-/// An end-to-end account as its own client knows it.
-struct Client {
-    username: String,
-    user: Id,
-    uk: UserKey,
-    pair: UserKeyPair,
-    /// The first vault and its version-1 key.
-    vault: Id,
-    vk1: VaultKey,
-    auth: Auth,
-}
-
-impl Client {
-    fn public(&self) -> PublicKey {
-        PublicKey::from_slice(&self.pair.public()).unwrap()
-    }
-}
-
-/// Sign up an end-to-end account (the sign-up's crypto done here, as a client does; the
-/// account made through the use case H3's route calls) and log in with `auth`.
-async fn e2e_account(s: &TestServer, username: &str) -> Client {
-    let user = Id::random().unwrap();
-    let uk = UserKey::generate().unwrap();
-    let params = Argon2Params::OWASP;
-    let salt = keyslot_crypto::generate_salt().unwrap();
-    let credential_id = Id::random().unwrap();
-    let password = Password::new(PASSWORD)
-        .unlock_client(params, &salt, credential_id, &KdfPolicy::default())
-        .unwrap();
-    let code = RecoveryCode::generate().unwrap();
-    let recovery_id = Id::random().unwrap();
-    let recovery = code.unlock(recovery_id);
-    let pair = UserKeyPair::generate().unwrap();
-    let vault = Id::random().unwrap();
-    let vk1 = VaultKey::generate().unwrap();
-    let signup = E2eSignup {
-        username: username.into(),
-        user_id: user,
-        password: PasswordSlotParts {
-            credential_id,
-            salt,
-            params,
-            verifier: password.auth_proof().verifier(),
-            wrapped_user_key: password.wrap_user_key(&user, &uk).unwrap(),
-        },
-        recovery: RecoverySlotParts {
-            credential_id: recovery_id,
-            verifier: recovery.auth_proof().verifier(),
-            wrapped_user_key: recovery.wrap_user_key(&user, &uk).unwrap(),
-            x25519_public: RecoveryKeyPair::derive(&code, &recovery_id).public_key(),
-        },
-        x25519_public: PublicKey::from_slice(&pair.public()).unwrap(),
-        x25519_wrapped: pair.wrap(&uk, &user).unwrap(),
-        x25519_signature: vec![7; 64],
-        identity_public: vec![9; 32],
-        // Any envelope under the user key: the server only stores it.
-        identity_wrapped: pair.wrap(&uk, &user).unwrap(),
-        vault: FirstVault {
-            id: vault,
-            wrapped_vault_key: uk
-                .wrap(&vk1, &vault_key_for_user_aad(&user, &vault, 1))
-                .unwrap(),
-            sealed_name: Envelope::from_bytes(
-                &seal_vault_name(&vk1, &user, &vault, 1, "Personal").unwrap(),
-            )
-            .unwrap(),
-            public_key: VaultKeyPair::derive(&vk1, &vault, 1).public_key(),
-            public_key_signature: vec![7; 64],
-        },
-    };
-    s.keyslot.signup_e2e(signup, IP).await.unwrap();
-    let logged_in = s
-        .keyslot
-        .login_auth(username, &password.auth_proof().auth_base64url(), IP, None)
-        .await
-        .unwrap();
-    Client {
-        username: username.into(),
-        user,
-        uk,
-        pair,
-        vault,
-        vk1,
-        auth: Auth::Session(Session {
-            cookie: logged_in.session.to_string(),
-            csrf: logged_in.csrf_token.to_string(),
-            set_cookie: String::new(),
-        }),
-    }
-}
-
-fn members_path(vault: &Id) -> String {
-    format!("/v1/vaults/{vault}/members")
-}
-
-/// The owner's client shares `vault` at `key_version` (key `vk`) with `member`.
-fn share_body(
-    owner: &Client,
-    vault: &Id,
-    vk: &VaultKey,
-    key_version: u32,
-    member: &Client,
-) -> Value {
-    let sealed = seal_to(
-        &member.public(),
-        vk,
-        &grant_aad(
-            &owner.user,
-            vault,
-            key_version,
-            RecipientKind::User,
-            &member.user,
-        ),
-    )
-    .unwrap();
-    json!({
-        "username": member.username,
-        "role": "write",
-        "key_version": key_version,
-        "grant": b64(&sealed.to_bytes()),
-        "members_signature": signature(),
-    })
-}
-
-async fn holders(s: &TestServer, auth: &Auth, vault: &Id) -> Value {
-    let r = s.get(&format!("/v1/vaults/{vault}/holders"), auth).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.body
-}
-
-/// An item sealed by a client under `vk` at `key_version`, as `POST …/items` takes it.
-fn item_body(
-    owner: &Id,
-    vault: &Id,
-    vk: &VaultKey,
-    key_version: u32,
-    item: &Id,
-    name: &str,
-    value: &Value,
-) -> Value {
-    let sealed = seal_item(
-        vk,
-        owner,
-        vault,
-        item,
-        1,
-        key_version,
-        name,
-        value.to_string().as_bytes(),
-    )
-    .unwrap();
-    json!({
-        "id": item.to_string(),
-        "version": 1,
-        "key_version": key_version,
-        "wrapped_item_key": b64(&sealed.wrapped_item_key),
-        "sealed_name": b64(&sealed.sealed_name),
-        "sealed_value": b64(&sealed.sealed_value),
-        "name_index": b64(&NameIndexKey::derive(vk, vault, key_version).index(name)),
-        "signature": signature(),
-    })
-}
-
-/// The value of an item as `GET …/items/{item}` returned it, opened with `vk`.
-fn open_read(body: &Value, owner: &Id, vault: &Id, vk: &VaultKey) -> Option<Value> {
-    let sealed = SealedItem {
-        wrapped_item_key: unb64(body["wrapped_item_key"].as_str()?),
-        sealed_name: unb64(body["sealed_name"].as_str()?),
-        sealed_value: unb64(body["sealed_value"].as_str()?),
-    };
-    let item: Id = body["id"].as_str()?.parse().ok()?;
-    let (_, value) = open_item(
-        vk,
-        owner,
-        vault,
-        &item,
-        body["version"].as_u64()?,
-        u32::try_from(body["key_version"].as_u64()?).ok()?,
-        &sealed,
-    )
-    .ok()?;
-    serde_json::from_slice(&value).ok()
-}
 
 async fn cross_mode_sharing_is_refused(postgres: bool) {
     let Some((s, store)) = server(postgres, "e2e_cross_mode").await else {
@@ -347,7 +139,16 @@ async fn a_member_opens_the_owners_grant_and_reads(postgres: bool) {
         .post(
             &format!("/v1/vaults/{vault}/items"),
             &alice.auth,
-            item_body(&owner, &vault, &alice.vk1, 1, &item, "db", &secret),
+            item_body(
+                &alice.identity,
+                &owner,
+                &vault,
+                &alice.vk1,
+                1,
+                &item,
+                "db",
+                &secret,
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -427,72 +228,6 @@ async fn a_member_opens_the_owners_grant_and_reads_postgres() {
     a_member_opens_the_owners_grant_and_reads(true).await;
 }
 
-/// A token the owner's client minted: its secret stays here.
-struct Token {
-    id: Id,
-    secret: E2eTokenCredential,
-}
-
-impl Token {
-    fn auth(&self) -> Auth {
-        Auth::Token(self.secret.unlock().auth_proof().to_text().to_string())
-    }
-
-    fn public(&self) -> PublicKey {
-        TokenKeyPair::derive(&self.secret).public_key()
-    }
-}
-
-async fn mint(
-    s: &TestServer,
-    owner: &Client,
-    vault: &Id,
-    vk: &VaultKey,
-    key_version: u32,
-) -> Token {
-    let secret = E2eTokenCredential::generate().unwrap();
-    let unlocked = secret.unlock();
-    let id = *secret.id();
-    let slot = unlocked
-        .wrap_vault_key(&owner.user, vault, key_version, vk)
-        .unwrap();
-    let password = Password::new(PASSWORD);
-    let prelogin = s.keyslot.prelogin(&owner.username).await.unwrap();
-    let auth = password
-        .unlock_client(
-            prelogin.params,
-            &prelogin.salt,
-            prelogin.credential_id,
-            &KdfPolicy::default(),
-        )
-        .unwrap()
-        .auth_proof()
-        .auth_base64url();
-    // Name and name key: any envelopes (the server stores them).
-    let placeholder = b64(&owner.pair.wrap(&owner.uk, &owner.user).unwrap().to_bytes());
-    let r = s
-        .post(
-            "/v1/tokens",
-            &owner.auth,
-            json!({
-                "id": id.to_string(),
-                "sealed_name": placeholder,
-                "name_key": placeholder,
-                "verifier": b64(unlocked.auth_proof().verifier().as_bytes()),
-                "x25519_public": b64(TokenKeyPair::derive(&secret).public_key().as_bytes()),
-                "public_key_signature": signature(),
-                "vaults": [vault.to_string()],
-                "permissions": ["read", "write"],
-                "slots": [{"vault": vault.to_string(), "key_version": key_version,
-                           "wrapped_vault_key": b64(&slot.to_bytes())}],
-                "auth": auth.as_str(),
-            }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    Token { id, secret }
-}
-
 /// A client's rotation of `vault` from `vk` at `from` to a new key, sealed to `grants`.
 struct Rotating {
     key: VaultKey,
@@ -521,7 +256,10 @@ fn rotation(
         "chain_link": b64(&wrap_chain(&key, vk, &owner.user, vault, from).unwrap().to_bytes()),
         "sealed_name": b64(&seal_vault_name(&key, &owner.user, vault, to, "Personal").unwrap()),
         "public_key": b64(VaultKeyPair::derive(&key, vault, to).public_key().as_bytes()),
-        "public_key_signature": signature(),
+        "public_key_signature": owner
+            .identity
+            .sign_vault_key(vault, to, &VaultKeyPair::derive(&key, vault, to).public_key())
+            .to_base64(),
         "own_slot": b64(&owner.uk.wrap(&key, &vault_key_for_user_aad(&owner.user, vault, to)).unwrap().to_bytes()),
         "grants": grants,
         "members_signature": signature(),
@@ -582,7 +320,17 @@ async fn revocation_then_a_client_rotation_with_exact_grants(postgres: bool) {
         unb64(bob_entry["public_key"].as_str().unwrap()),
         bob.pair.public()
     );
-    assert_eq!(bob_entry["signature"], signature());
+    // What vouches for it: bob's identity over his key, which a client checks under its pin.
+    assert_eq!(
+        bob_entry["signature"],
+        bob.identity
+            .sign_user_x25519(&bob.user, &bob.public())
+            .to_base64()
+    );
+    assert_eq!(
+        unb64(bob_entry["identity_public"].as_str().unwrap()),
+        bob.identity.public().as_bytes()
+    );
     let token_entry = h["holders"]
         .as_array()
         .unwrap()
@@ -590,6 +338,13 @@ async fn revocation_then_a_client_rotation_with_exact_grants(postgres: bool) {
         .find(|x| x["id"] == kept.id.to_string())
         .unwrap();
     assert_eq!(token_entry["kind"], "token");
+    assert_eq!(
+        token_entry["signature"],
+        alice
+            .identity
+            .sign_token_key(&owner, &kept.id, &kept.public())
+            .to_base64()
+    );
     assert_eq!(token_entry["user_id"], owner.to_string());
     assert_eq!(
         unb64(token_entry["public_key"].as_str().unwrap()),
@@ -616,7 +371,16 @@ async fn revocation_then_a_client_rotation_with_exact_grants(postgres: bool) {
         .post(
             &format!("/v1/vaults/{vault}/items"),
             &alice.auth,
-            item_body(&owner, &vault, &alice.vk1, 1, &item, "early", &json!("x")),
+            item_body(
+                &alice.identity,
+                &owner,
+                &vault,
+                &alice.vk1,
+                1,
+                &item,
+                "early",
+                &json!("x"),
+            ),
         )
         .await;
     r.problem(StatusCode::CONFLICT);
@@ -750,7 +514,16 @@ async fn revocation_then_a_client_rotation_with_exact_grants(postgres: bool) {
         .post(
             &format!("/v1/vaults/{vault}/items"),
             &alice.auth,
-            item_body(&owner, &vault, &alice.vk1, 1, &item, "late", &json!("x")),
+            item_body(
+                &alice.identity,
+                &owner,
+                &vault,
+                &alice.vk1,
+                1,
+                &item,
+                "late",
+                &json!("x"),
+            ),
         )
         .await;
     r.problem(StatusCode::CONFLICT);
@@ -759,7 +532,16 @@ async fn revocation_then_a_client_rotation_with_exact_grants(postgres: bool) {
         .post(
             &format!("/v1/vaults/{vault}/items"),
             &alice.auth,
-            item_body(&owner, &vault, &vk2, 2, &item, "late", &after),
+            item_body(
+                &alice.identity,
+                &owner,
+                &vault,
+                &vk2,
+                2,
+                &item,
+                "late",
+                &after,
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);

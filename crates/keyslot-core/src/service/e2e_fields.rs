@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keyslot_crypto::{Envelope, Id, PublicKey, SealedKey};
+use keyslot_crypto::{AuthSealedKey, Envelope, Id, PublicKey, SealedKey};
 
 use super::e2e_lifecycle::SealedFor;
 use crate::{ClientActor, Error, FieldError, Principal, Result};
@@ -67,6 +67,30 @@ impl Fields {
         Some(bytes)
     }
 
+    /// A key sealed in HPKE auth mode (FORMAT §11.5): an end-to-end deposit's.
+    pub(super) fn auth_sealed(&mut self, field: &str, text: &str) -> Option<Vec<u8>> {
+        let bytes = self.bytes(field, text)?;
+        if AuthSealedKey::from_bytes(&bytes).is_err() {
+            self.bad(
+                field,
+                "is not a key sealed in HPKE auth mode (FORMAT §11.5)",
+            );
+            return None;
+        }
+        Some(bytes)
+    }
+
+    /// [`Self::envelope`], at most `max` bytes (sizes are all the server can check of
+    /// what it cannot read).
+    pub(super) fn envelope_max(&mut self, field: &str, text: &str, max: usize) -> Option<Vec<u8>> {
+        let bytes = self.envelope(field, text)?;
+        if bytes.len() > max {
+            self.bad(field, &format!("must be at most {max} bytes"));
+            return None;
+        }
+        Some(bytes)
+    }
+
     pub(super) fn signature(&mut self, field: &str, text: &str) -> Option<Vec<u8>> {
         let bytes = self.bytes(field, text)?;
         if bytes.len() != SIGNATURE_BYTES {
@@ -85,15 +109,25 @@ impl Fields {
         key
     }
 
-    /// The holders' grants, each id once.
+    /// The holders' grants (base mode), each id once.
     pub(super) fn grants(&mut self, field: &str, grants: &[SealedFor]) -> Vec<(Id, Vec<u8>)> {
+        self.sealed_for(field, grants, Self::sealed)
+    }
+
+    /// Keys sealed to holders, each id once, each parsed by `parse`.
+    pub(super) fn sealed_for(
+        &mut self,
+        field: &str,
+        grants: &[SealedFor],
+        parse: fn(&mut Self, &str, &str) -> Option<Vec<u8>>,
+    ) -> Vec<(Id, Vec<u8>)> {
         let mut out: Vec<(Id, Vec<u8>)> = Vec::new();
         for (i, g) in grants.iter().enumerate() {
             let id = g.holder.parse::<Id>().ok();
             if id.is_none() {
                 self.bad(format!("{field}[{i}].holder"), "must be a user or token id");
             }
-            let sealed = self.sealed(&format!("{field}[{i}].sealed"), &g.sealed);
+            let sealed = parse(self, &format!("{field}[{i}].sealed"), &g.sealed);
             if let (Some(id), Some(sealed)) = (id, sealed) {
                 if out.iter().any(|(seen, _)| *seen == id) {
                     self.bad(format!("{field}[{i}].holder"), "names a holder twice");

@@ -34,7 +34,7 @@ use crate::keystore::{Grant, Holder, VaultAccess};
 use crate::memberstore::{MemberRow, NewMember, Role};
 use crate::model::Outcome;
 use crate::store::StoreError;
-use crate::{Error, Principal, Result};
+use crate::{ClientActor, Error, Principal, Result};
 
 /// A key sealed by a client to one holder, as sent: the holder's id (a user's or a
 /// token's) and the sealed key, base64url.
@@ -80,6 +80,23 @@ impl Keyslot {
         principal: &Principal,
         vault: &Id,
     ) -> Result<VaultAccess> {
+        if let Principal::Client {
+            actor:
+                ClientActor::Token {
+                    token,
+                    deposit: true,
+                    ..
+                },
+            ..
+        } = principal
+        {
+            // It holds no key: 403 in its scope, 404 outside (scope before permission).
+            return Err(if self.store.deposit_scope(token).await?.contains(vault) {
+                Error::Forbidden("a deposit token may only deposit")
+            } else {
+                Error::NotFound
+            });
+        }
         if principal.is_deposit() {
             return Err(self.deposit_refusal(principal, vault).await);
         }

@@ -100,6 +100,24 @@ impl Keyslot {
     pub async fn vault_holders(&self, principal: &Principal, vault: &Id) -> Result<VaultHolders> {
         let access = self.client_access(principal, vault).await?;
         let at = now();
+        let holders = self.holder_views(vault, at).await?;
+        let members_signature = self.store.members_signature(vault).await?;
+        Ok(VaultHolders {
+            owner: access.state.owner,
+            key_version: access.state.key_version,
+            rotation_due: access.state.is_due(at),
+            members_signature: members_signature.as_deref().map(encode),
+            holders,
+        })
+    }
+
+    /// The holders a rotation at `at` seals to (and a deposit made while due), each with
+    /// its public key and what vouches for it.
+    pub(super) async fn holder_views(
+        &self,
+        vault: &Id,
+        at: crate::model::Timestamp,
+    ) -> Result<Vec<HolderView>> {
         let holders = self.store.rotation_holders(vault, at).await?;
         let roles: BTreeMap<Id, Role> = self
             .store
@@ -109,7 +127,7 @@ impl Keyslot {
             .map(|m| (m.user_id, m.role))
             .collect();
         let signatures: Vec<_> = self.store.holder_signatures(vault).await?;
-        let views = holders
+        Ok(holders
             .into_iter()
             .map(|h| {
                 let signed = signatures.iter().find(|s| s.holder == h.holder);
@@ -127,15 +145,7 @@ impl Keyslot {
                         .map(encode),
                 }
             })
-            .collect();
-        let members_signature = self.store.members_signature(vault).await?;
-        Ok(VaultHolders {
-            owner: access.state.owner,
-            key_version: access.state.key_version,
-            rotation_due: access.state.is_due(at),
-            members_signature: members_signature.as_deref().map(encode),
-            holders: views,
-        })
+            .collect())
     }
 
     /// A client's rotation of an end-to-end vault (END-TO-END §8). The owner's session may
@@ -271,7 +281,7 @@ impl Keyslot {
     }
 }
 
-const fn id_of(holder: Holder) -> Id {
+pub(super) const fn id_of(holder: Holder) -> Id {
     match holder {
         Holder::User(id) | Holder::Token(id) => id,
     }
@@ -279,7 +289,7 @@ const fn id_of(holder: Holder) -> Id {
 
 /// The remaining holders other than the caller that `grants` leaves out, and the ids it
 /// names that are none of them.
-fn holder_mismatch(
+pub(super) fn holder_mismatch(
     remaining: &[crate::keystore::PublicHolder],
     own: Holder,
     grants: &[(Id, Vec<u8>)],

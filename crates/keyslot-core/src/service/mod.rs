@@ -7,6 +7,7 @@ mod audit_log;
 pub mod client_views;
 mod deposit;
 mod deposit_readers;
+pub mod e2e_deposits;
 mod e2e_fields;
 pub mod e2e_lifecycle;
 mod e2e_rotation;

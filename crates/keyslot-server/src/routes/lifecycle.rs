@@ -10,7 +10,9 @@ use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keyslot_core::e2e_lifecycle::{ClientRotate, ClientRotated, HolderMismatch, SealedFor};
+use keyslot_core::e2e_lifecycle::{
+    ClientRotate, ClientRotated, HolderMismatch, HolderView, SealedFor,
+};
 use keyslot_core::keystore::Holder;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -211,7 +213,7 @@ pub async fn rotate_vault(
 
 /// 409 naming, under `grants`, each remaining holder with no grant and each id given one
 /// that holds nothing (ids are no secret; the caller holds a key of the vault).
-fn holders_changed(mismatch: &HolderMismatch) -> Response {
+pub(crate) fn holders_changed(mismatch: &HolderMismatch) -> Response {
     let mut errors: Vec<ProblemField> = mismatch
         .missing
         .iter()
@@ -303,24 +305,23 @@ pub async fn holders(
         key_version: h.key_version,
         rotation_due: h.rotation_due,
         members_signature: h.members_signature,
-        holders: h
-            .holders
-            .into_iter()
-            .map(|v| {
-                let (kind, id) = match v.holder {
-                    Holder::User(id) => ("user", id),
-                    Holder::Token(id) => ("token", id),
-                };
-                HolderEntry {
-                    kind: kind.into(),
-                    id: id.to_string(),
-                    user_id: v.user_id.to_string(),
-                    role: v.role.map(|r| r.as_str().to_owned()),
-                    public_key: v.public_key,
-                    signature: v.signature,
-                    identity_public: v.identity_public,
-                }
-            })
-            .collect(),
+        holders: h.holders.into_iter().map(holder_entry).collect(),
     }))
+}
+
+/// A holder as the wire lists it (also a deposit's readers).
+pub(crate) fn holder_entry(v: HolderView) -> HolderEntry {
+    let (kind, id) = match v.holder {
+        Holder::User(id) => ("user", id),
+        Holder::Token(id) => ("token", id),
+    };
+    HolderEntry {
+        kind: kind.into(),
+        id: id.to_string(),
+        user_id: v.user_id.to_string(),
+        role: v.role.map(|r| r.as_str().to_owned()),
+        public_key: v.public_key,
+        signature: v.signature,
+        identity_public: v.identity_public,
+    }
 }

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod e2e_deposits;
 pub mod e2e_account;
 pub mod e2e_data;
 pub mod keys;
@@ -51,6 +52,9 @@ pub fn api(base: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::get_vault))
         .routes(routes!(lifecycle::rotate_vault))
         .routes(routes!(lifecycle::holders))
+        .routes(routes!(e2e_deposits::deposit_key))
+        .routes(routes!(e2e_deposits::pending, e2e_deposits::deposit))
+        .routes(routes!(e2e_deposits::claim))
         .routes(routes!(e2e_data::put_slot))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::set_role, members::remove))
