@@ -276,6 +276,27 @@ async fn story(server: &Server, backend: &str) {
     );
     let gone = token.item(&personal, &after).await.unwrap_err();
     assert_eq!(gone.status(), Some(401), "{gone}");
+
+    // Any holder runs a due rotation, not only the owner: bob (read, who confirmed alice)
+    // rotates after alice revokes another token; alice opens her grant and writes again.
+    let second = alice
+        .mint_token(ALICE_RECOVERED, "second", Some(&[personal]), false, None)
+        .await
+        .unwrap();
+    alice.revoke_token(&second.id).await.unwrap();
+    assert_eq!(bob.rotate_vault(&personal).await.unwrap(), 3);
+    let (third, _) = alice
+        .create_item(&personal, "after-bobs-rotation", &json!("third-canary"))
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.item(&personal, &third).await.unwrap().value,
+        json!("third-canary")
+    );
+    assert_eq!(
+        alice.item(&personal, &item).await.unwrap().value,
+        json!("hunter3-canary")
+    );
 }
 
 /// A `"*"` token gets every vault its user gets: at mint (a slot per vault), at a new

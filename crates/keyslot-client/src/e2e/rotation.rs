@@ -162,6 +162,17 @@ impl E2eSession {
             .ok_or_else(|| E2eError::protocol("no key version follows"))?;
         let new = VaultKey::generate()?;
         let public = VaultKeyPair::derive(&new, vault, new_version).public_key();
+        // Only an owner signs the member list (the server refuses anyone else's).
+        let is_owner = owner == self.user || v.role.as_deref() == Some("owner");
+        let members_signature = if is_owner {
+            Some(super::sig::b64(&self.identity.sign_members(
+                vault,
+                new_version,
+                &member_list(&holders, &pinned),
+            )?))
+        } else {
+            None
+        };
         let mut grants = Vec::with_capacity(verified.len());
         for holder in &verified {
             let aad = grant_aad(&owner, vault, new_version, holder.kind, &holder.id);
@@ -192,11 +203,7 @@ impl E2eSession {
                     .wrap(&new, &vault_key_for_user_aad(&owner, vault, new_version))?,
             ),
             grants,
-            members_signature: super::sig::b64(&self.identity.sign_members(
-                vault,
-                new_version,
-                &member_list(&holders, &pinned),
-            )?),
+            members_signature,
         };
         let rotated: crate::Rotated = self
             .client

@@ -514,7 +514,9 @@ pub(crate) struct Rotate {
     pub sealed_name: B64,
     pub own_slot: B64,
     pub grants: Vec<Grant>,
-    pub members_signature: B64,
+    /// An owner's signature over the member list at the new version; others send none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members_signature: Option<B64>,
 }
 
 #[cfg(test)]
