@@ -983,8 +983,19 @@ mod sessions {
         assert_eq!(tokens.len(), 1, "{}", r.text);
         assert!(tokens[0].get("name").is_none());
         assert_eq!(tokens[0]["vaults"], json!([vault.to_string()]));
-        // And kst_ with the same secret is not how it authenticates: the server would see
-        // the secret. (Its kse_ form is answered 403 and revokes it: tested above.)
+        // Its secret in the kst_ form would have the server open the item: it is taken as
+        // a disclosure (403, the token revoked), on the one-query read path too.
+        let as_kst = TokenCredential::from_parts(*secret.id(), *secret.expose_secret());
+        let r = s
+            .get(
+                &format!("{path}/{item}"),
+                &Auth::Token(as_kst.expose_text().to_string()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        assert!(r.body.get("value").is_none());
+        let r = s.get(&format!("{path}/{item}"), &token_auth).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
         let _ = alice.vk1;
     }
 
@@ -1095,6 +1106,16 @@ mod sessions {
             .unwrap(),
             "Later"
         );
+        // The kst_ form of its secret, on a route other than an item read: 403, revoked.
+        let as_kst = TokenCredential::from_parts(*secret.id(), *secret.expose_secret());
+        let r = s
+            .get("/v1/vaults", &Auth::Token(as_kst.expose_text().to_string()))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        let r = s.get("/v1/vaults", &token_auth).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+        let r = s.get("/v1/audit?action=token.disclosed", &alice.auth).await;
+        assert_eq!(r.body["events"].as_array().unwrap().len(), 1, "{}", r.text);
     }
 
     #[tokio::test]

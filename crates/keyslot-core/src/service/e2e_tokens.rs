@@ -71,10 +71,7 @@ impl Keyslot {
     /// else is the usual 401. Returns the error to answer with.
     pub async fn token_disclosed(&self, text: &str, ip: Option<IpAddr>) -> Error {
         match self.revoke_disclosed(text, ip).await {
-            Ok(()) => Error::Forbidden(
-                "this token's secret (kse_) was sent to the server, which must never see it: \
-                 the token is revoked and its vaults rotate; mint a new one and send only its ksa_ proof",
-            ),
+            Ok(()) => disclosed(),
             Err(e) => e,
         }
     }
@@ -93,6 +90,19 @@ impl Keyslot {
             .unlock()
             .check(&Verifier::from_slice(&record.verifier)?)
             .map_err(|_| Error::Unauthorized)?;
+        self.revoke_as_disclosed(&record, ip).await
+    }
+
+    /// An end-to-end account's token whose secret (checked already) reached the server as
+    /// `kst_`: revoked as disclosed, like a `kse_`. Returns the error to answer with.
+    pub(super) async fn secret_disclosed(&self, record: &TokenRecord, ip: Option<IpAddr>) -> Error {
+        match self.revoke_as_disclosed(record, ip).await {
+            Ok(()) => disclosed(),
+            Err(e) => e,
+        }
+    }
+
+    async fn revoke_as_disclosed(&self, record: &TokenRecord, ip: Option<IpAddr>) -> Result<()> {
         let mut audit = super::event(
             Some(&record.user_id),
             "token.disclosed",
@@ -221,6 +231,7 @@ impl Keyslot {
             created_at: at,
             expires_at: at + lifetime,
             last_used_at: None,
+            end_to_end: user_record.end_to_end,
         };
         let slots: Vec<TokenVaultSlot> = mint
             .slots
@@ -420,4 +431,11 @@ impl Keyslot {
         self.attempt_succeeded(&admitted, &ip).await;
         Ok(())
     }
+}
+
+fn disclosed() -> Error {
+    Error::Forbidden(
+        "this token's secret was sent to the server, which must never see it: the token is \
+         revoked and its vaults rotate; mint a new one and send only its ksa_ proof",
+    )
 }
