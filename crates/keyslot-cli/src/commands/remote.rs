@@ -175,7 +175,15 @@ impl Remote {
     ) -> CmdResult<ItemVersion> {
         let (id, version) = match self {
             Self::Server(c) => return Ok(c.create_item(vault, name, value).await?),
-            Self::E2e(s) => s.create_item(&id(vault)?, name, value).await?,
+            Self::E2e(s) => {
+                let vault = id(vault)?;
+                match s.create_item(&vault, name, value).await {
+                    Err(e) if rotated_because_due(s, &vault, &e).await? => {
+                        s.create_item(&vault, name, value).await?
+                    }
+                    other => other?,
+                }
+            }
             Self::E2eToken(t) => t.create_item(&id(vault)?, name, value).await?,
         };
         Ok(ItemVersion {
@@ -200,8 +208,17 @@ impl Remote {
                     .await?);
             }
             Self::E2e(s) => {
-                s.update_item(&id(vault)?, &id(item)?, read_version, name, value)
-                    .await?
+                let (vault, item) = (id(vault)?, id(item)?);
+                match s
+                    .update_item(&vault, &item, read_version, name, value)
+                    .await
+                {
+                    Err(e) if rotated_because_due(s, &vault, &e).await? => {
+                        s.update_item(&vault, &item, read_version, name, value)
+                            .await?
+                    }
+                    other => other?,
+                }
             }
             Self::E2eToken(t) => {
                 t.update_item(&id(vault)?, &id(item)?, read_version, name, value)
@@ -222,6 +239,19 @@ impl Remote {
         }
         Ok(())
     }
+}
+
+/// After a write refused with 409: if the vault's rotation is due (a token revoked, a
+/// member removed, elsewhere than in this CLI), run it here — an end-to-end vault rotates
+/// only in a client that holds its key — and say so; then the write is worth one retry.
+/// A 409 for another reason (the item changed meanwhile) is left as it is.
+async fn rotated_because_due(session: &E2eSession, vault: &Id, e: &E2eError) -> CmdResult<bool> {
+    if e.status() != Some(409) || !session.vault(vault).await?.rotation_due {
+        return Ok(false);
+    }
+    let version = session.rotate_vault(vault).await?;
+    eprintln!("The vault's key was due to rotate; rotated it to key version {version}.");
+    Ok(true)
 }
 
 /// An id the server gave (hex); anything else is its fault.

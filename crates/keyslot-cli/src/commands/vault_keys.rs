@@ -10,6 +10,35 @@ use crate::exit::{AUTH, CmdResult, Failure, NOT_FOUND};
 /// `keyslot vault show VAULT`: role, key version, due rotation and pending re-wrap.
 pub async fn show(remote: &Remote, as_json: bool, wanted: &str) -> CmdResult {
     let v = vault(remote, wanted).await?;
+    if let Some(session) = remote.session("vault show")? {
+        // End-to-end: no server-side re-wrap exists (items move to a new key when a
+        // client rewrites them), so there is nothing pending to show.
+        let id =
+            v.id.parse()
+                .map_err(|_| Failure::new(NOT_FOUND, "malformed vault id"))?;
+        let open = session.vault(&id).await?;
+        let role = open.role.unwrap_or_default();
+        if as_json {
+            return json(&object!({
+                "id": v.id,
+                "name": v.name,
+                "role": role,
+                "key_version": open.key_version,
+                "rotation_due": open.rotation_due,
+                "end_to_end": true,
+            }));
+        }
+        return table(
+            &["NAME", "ID", "ROLE", "KEY VERSION", "ROTATION DUE"],
+            &[vec![
+                v.name,
+                v.id,
+                role,
+                open.key_version.to_string(),
+                if open.rotation_due { "yes" } else { "no" }.to_owned(),
+            ]],
+        );
+    }
     let client = remote.server_mode("vault show")?;
     let detail = client.vault_detail(&v.id).await?;
     if as_json {

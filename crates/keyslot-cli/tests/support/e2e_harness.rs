@@ -270,6 +270,19 @@ pub fn random_key() -> [u8; 32] {
 /// `GET path` on `base` (the server itself) with the session saved in `user`'s session
 /// file; the answer must be 200.
 pub fn as_session(user: &User, base: &str, path: &str) -> Value {
+    let (status, body) = session_request(user, base, reqwest::Method::GET, path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// `method path` on `base` with the session saved in `user`'s session file: the status
+/// and the answer.
+pub fn session_request(
+    user: &User,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+) -> (reqwest::StatusCode, Value) {
     let saved: Value =
         serde_json::from_slice(&std::fs::read(user.config.join("session.json")).unwrap()).unwrap();
     let session = crate::support::Session {
@@ -277,16 +290,14 @@ pub fn as_session(user: &User, base: &str, path: &str) -> Value {
         csrf: saved["csrf"].as_str().unwrap().to_owned(),
     };
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let (status, body) = crate::support::Client::new()
+        crate::support::Client::new()
             .send(
                 base,
-                reqwest::Method::GET,
+                method,
                 path,
                 crate::support::As::Session(&session),
                 None,
             )
-            .await;
-        assert_eq!(status, 200, "GET {path}: {body}");
-        body
+            .await
     })
 }

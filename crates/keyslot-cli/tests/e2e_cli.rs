@@ -1,0 +1,184 @@
+//! The `keyslot` CLI's habits with an end-to-end account, beside the secrecy story
+//! (e2e_story.rs) and the malicious server (e2e_malicious.rs): what it keeps on disk,
+//! what it refuses to do, and a vault rotation it runs itself when the server says one
+//! is due.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+#[path = "support/e2e_harness.rs"]
+mod e2e_harness;
+#[path = "support/recording_proxy.rs"]
+mod recording_proxy;
+
+use e2e_harness::{Backend, Recorded, User, random_text, session_request};
+use reqwest::Method;
+use serde_json::Value;
+
+fn signed_up(server: &Recorded, name: &str) -> (User, String) {
+    let user = server.user(name);
+    let password = random_text("pw ");
+    let line = format!("{password}\n");
+    user.ok(
+        &["signup", name, "--end-to-end", "--password-stdin"],
+        Some(&line),
+    );
+    user.ok(&["login", name, "--password-stdin"], Some(&line));
+    (user, password)
+}
+
+fn what_it_keeps_and_what_it_refuses(backend: Backend) {
+    let Some(server) = Recorded::start(backend, "e2e cli habits") else {
+        return;
+    };
+    let (alice, password) = signed_up(&server, "alice");
+
+    // The session file: private, and holding the unlock secret beside the session.
+    let session: Value =
+        serde_json::from_slice(&std::fs::read(alice.config.join("session.json")).unwrap()).unwrap();
+    assert_eq!(session["end_to_end"], true);
+    assert!(session["unlock_secret"].as_str().unwrap().contains('.'));
+    let known: Value =
+        serde_json::from_slice(&std::fs::read(alice.config.join("accounts.json")).unwrap())
+            .unwrap();
+    let account = known["accounts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(account["end_to_end"], true);
+    assert_eq!(account["last_params"]["m_cost_kib"], 19 * 1024);
+    #[cfg(unix)]
+    for file in ["session.json", "accounts.json"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(alice.config.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+
+    // Commands not built for end-to-end accounts refuse before asking for (or sending)
+    // the password.
+    let stderr = alice.fails(
+        &["keys", "rotate", "--password-stdin"],
+        Some(&format!("{password}\n")),
+        10,
+    );
+    assert!(stderr.contains("end-to-end"), "{stderr}");
+    alice.fails(
+        &[
+            "token",
+            "create",
+            "--name",
+            "drop-box",
+            "--deposit",
+            "Personal",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+        1,
+    );
+    let recorded = String::from_utf8_lossy(&server.proxy.all_bytes()).into_owned();
+    assert!(
+        !recorded.contains(&password),
+        "the password reached the server"
+    );
+
+    // A token's commands need a session; a kse_ token reads but does not mint.
+    let token = alice.json(
+        &[
+            "token",
+            "create",
+            "--name",
+            "ci-reader",
+            "--all-vaults",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut script = server.user("script");
+    script.token = Some(token);
+    let stderr = script.fails(&["token", "list"], None, 3);
+    assert!(stderr.contains("session"), "{stderr}");
+    assert!(script.ok(&["vault", "list"], None).contains("Personal"));
+}
+
+fn a_due_rotation_runs_in_the_client_before_a_write(backend: Backend) {
+    let Some(server) = Recorded::start(backend, "e2e cli due rotation") else {
+        return;
+    };
+    let (alice, password) = signed_up(&server, "alice");
+    let vault = random_text("vault-");
+    alice.ok(&["vault", "create", &vault], None);
+    alice.ok(
+        &["item", "set", &vault, "first-item-name", "--stdin"],
+        Some("one"),
+    );
+    let minted = alice.json(
+        &[
+            "token",
+            "create",
+            "--name",
+            "a-reader",
+            "--vault",
+            &vault,
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    // Revoked elsewhere (as the web page or another client would): the server marks the
+    // vault due and cannot rotate it.
+    let (status, body) = session_request(
+        &alice,
+        &server.direct,
+        Method::DELETE,
+        &format!("/v1/tokens/{}", minted["id"].as_str().unwrap()),
+    );
+    assert!(status.is_success(), "{status} {body}");
+    let shown = alice.json(&["vault", "show", &vault], None);
+    assert_eq!(shown["end_to_end"], true);
+    assert_eq!(shown["rotation_due"], true, "{shown}");
+    assert_eq!(shown["key_version"], 1);
+    // The next write rotates it here, then goes through.
+    let out = alice.keyslot(
+        &["item", "set", &vault, "second-item-name", "--stdin"],
+        Some("two"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rotated it to key version 2"));
+    let shown = alice.json(&["vault", "show", &vault], None);
+    assert_eq!(shown["rotation_due"], false, "{shown}");
+    assert_eq!(shown["key_version"], 2);
+    assert_eq!(
+        alice.ok(&["read", &format!("ks://{vault}/first-item-name")], None),
+        "one\n"
+    );
+    assert_eq!(
+        alice.ok(&["read", &format!("ks://{vault}/second-item-name")], None),
+        "two\n"
+    );
+}
+
+#[test]
+fn sqlite_what_it_keeps_and_what_it_refuses() {
+    what_it_keeps_and_what_it_refuses(Backend::Sqlite);
+}
+
+#[test]
+fn sqlite_a_due_rotation_runs_in_the_client_before_a_write() {
+    a_due_rotation_runs_in_the_client_before_a_write(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_a_due_rotation_runs_in_the_client_before_a_write() {
+    a_due_rotation_runs_in_the_client_before_a_write(Backend::Postgres);
+}
