@@ -294,10 +294,15 @@ pub fn open_user_key_grant(
 /// in `sessionStorage` — never sent anywhere — so that a reload reopens the user key from
 /// the session's slot (`PUT`/`GET /v1/session/key`) without the password.
 #[wasm_bindgen]
-#[derive(Debug)]
 pub struct SessionUnlock {
     id: Id,
     secret: Zeroizing<[u8; 32]>,
+}
+
+impl core::fmt::Debug for SessionUnlock {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SessionUnlock({}, secret: ***)", self.id)
+    }
 }
 
 #[wasm_bindgen]

@@ -42,10 +42,17 @@ impl SealedItem {
 
 /// An opened item: its name and value, in wasm memory until read.
 #[wasm_bindgen]
-#[derive(Debug)]
 pub struct OpenedItem {
     name: String,
     value: Zeroizing<Vec<u8>>,
+}
+
+/// Neither the name nor the value: both are the plaintext an end-to-end account keeps
+/// from the server, and a Debug line ends up in logs.
+impl core::fmt::Debug for OpenedItem {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "OpenedItem(<redacted>, {} bytes)", self.value.len())
+    }
 }
 
 impl OpenedItem {

@@ -397,3 +397,43 @@ fn deposits_open_only_from_their_depositor() {
         "as another user"
     );
 }
+
+/// Debug output (which may reach a log or the console) shows no key, secret or plaintext.
+#[test]
+fn debug_shows_no_secret() {
+    let session = keyslot_wasm::SessionUnlock::new().unwrap();
+    let secret = session.secret_for_session_storage();
+    let token = E2eToken::generate().unwrap();
+    let vk = VaultKey::generate(&"11".repeat(16), &"22".repeat(16), 1).unwrap();
+    let item = vk
+        .seal_item(&"33".repeat(16), 1, "db/password", b"hunter2-value")
+        .unwrap();
+    let opened = vk
+        .open_item(
+            &"33".repeat(16),
+            1,
+            &item.wrapped_item_key,
+            &item.sealed_name,
+            &item.sealed_value,
+        )
+        .unwrap();
+    let shown = format!(
+        "{session:?} {token:?} {vk:?} {opened:?} {:?} {:?}",
+        token.credential(),
+        session.credential()
+    );
+    let secret_hex = hex::encode(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &secret).unwrap(),
+    );
+    for leaked in [
+        secret.as_str(),
+        secret_hex.as_str(),
+        &token.secret_text(),
+        "db/password",
+        "hunter2",
+    ] {
+        assert!(!shown.contains(leaked), "{shown}");
+    }
+    // The raw bytes as Rust's Debug would print them.
+    assert!(!shown.contains('['), "no byte arrays: {shown}");
+}
