@@ -388,3 +388,56 @@ async fn while_due_a_deposit_goes_to_each_remaining_reader_sqlite() {
 async fn while_due_a_deposit_goes_to_each_remaining_reader_postgres() {
     while_due_a_deposit_goes_to_each_remaining_reader(true).await;
 }
+
+/// A server-mode vault's deposits are sealed by its server in base mode (its listing opens
+/// them); an auth-mode deposit from a `ksa_` deposit token would be one it cannot open.
+async fn a_server_mode_vault_takes_no_client_deposit(postgres: bool) {
+    let Some((s, _store)) = server(postgres, "e2e_deposit_server_mode").await else {
+        return;
+    };
+    let carol = s.signup("carol-deposit").await;
+    let session = s.session("carol-deposit", common::PASSWORD).await;
+    let (_, text) = s
+        .mint(&session, json!([carol.vault]), json!(["deposit"]))
+        .await;
+    let proof = keyslot_crypto::TokenCredential::parse(&text)
+        .unwrap()
+        .unlock()
+        .auth_proof()
+        .to_text()
+        .to_string();
+    let depositor = common::Auth::Token(proof);
+    let (owner, vault): (Id, Id) = (carol.user_id.parse().unwrap(), carol.vault.parse().unwrap());
+    let r = s
+        .get(&format!("/v1/vaults/{vault}/deposit-key"), &depositor)
+        .await;
+    r.problem(StatusCode::FORBIDDEN);
+    let mut d = deposit(&owner, &vault, 1, "x", &json!("x"));
+    let sender = TokenKeyPair::derive(&keyslot_crypto::E2eTokenCredential::generate().unwrap());
+    let public = PublicKey::from_slice(&[9; 32]).unwrap();
+    d.body["sealed_item_key"] = json!(b64(&seal_to_auth(
+        &public,
+        &sender,
+        &d.key,
+        &deposit_aad(&owner, &vault, &d.id, 1, 1)
+    )
+    .unwrap()
+    .to_bytes()));
+    let r = s
+        .post(&format!("/v1/vaults/{vault}/deposits"), &depositor, d.body)
+        .await;
+    r.problem(StatusCode::FORBIDDEN);
+    // Its own listing still works: nothing it cannot open was stored.
+    let r = s.get(&format!("/v1/vaults/{vault}/items"), &session).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_server_mode_vault_takes_no_client_deposit_sqlite() {
+    a_server_mode_vault_takes_no_client_deposit(false).await;
+}
+
+#[tokio::test]
+async fn a_server_mode_vault_takes_no_client_deposit_postgres() {
+    a_server_mode_vault_takes_no_client_deposit(true).await;
+}

@@ -129,6 +129,20 @@ fn deposit_token(principal: &Principal) -> Result<Id> {
 }
 
 impl Keyslot {
+    /// Deposits sealed in auth mode go only into end-to-end vaults: a server-mode vault's
+    /// readers (the server, for them) open base-mode deposits, which its deposit token
+    /// makes through `POST …/items` with the server sealing.
+    async fn require_end_to_end_vault(&self, owner: &Id) -> Result<()> {
+        if self.is_end_to_end(owner).await? {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "this vault is server-mode: deposit with POST /v1/vaults/{vault}/items and the \
+                 token's kst_ secret; the server seals it",
+            ))
+        }
+    }
+
     /// What a deposit token's client seals to in `vault` (404 outside its scope).
     pub async fn client_deposit_key(
         &self,
@@ -141,6 +155,7 @@ impl Keyslot {
             .deposit_target(&token, vault)
             .await?
             .ok_or(Error::NotFound)?;
+        self.require_end_to_end_vault(&target.owner).await?;
         let at = now();
         let signed = self
             .store
@@ -211,6 +226,7 @@ impl Keyslot {
             .deposit_target(&token, vault)
             .await?
             .ok_or(Error::NotFound)?;
+        self.require_end_to_end_vault(&target.owner).await?;
         self.admit_deposit(&token, self.config.deposits_per_minute)
             .await?;
         if body.key_version != target.key_version {
