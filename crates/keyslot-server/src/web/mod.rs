@@ -143,10 +143,11 @@ impl FromRequestParts<AppState> for WebSession {
                 other => Page::from_error(other).into_response(),
             })?;
         // An end-to-end session's pages are filled in by the browser, which holds the keys.
-        if matches!(principal, Principal::Client { .. }) && parts.method == Method::GET {
-            if let Some(page) = e2e::mirror(parts.uri.path()) {
-                return Err(Redirect::to(&page).into_response());
-            }
+        if matches!(principal, Principal::Client { .. })
+            && parts.method == Method::GET
+            && let Some(page) = e2e::mirror(parts.uri.path())
+        {
+            return Err(Redirect::to(&page).into_response());
         }
         let csrf = csrf::token(cookie.expose()).ok_or_else(to_login)?;
         Ok(Self {
