@@ -168,6 +168,91 @@ fn a_due_rotation_runs_in_the_client_before_a_write(backend: Backend) {
     );
 }
 
+/// `run`, `inject`, `export` and `import` work the same for an end-to-end account and
+/// its `kse_` token: the values are opened here.
+fn scripts_and_transfers(backend: Backend) {
+    let Some(server) = Recorded::start(backend, "e2e cli scripts") else {
+        return;
+    };
+    let (alice, password) = signed_up(&server, "alice");
+    let vault = random_text("vault-");
+    alice.ok(&["vault", "create", &vault], None);
+    alice.ok(
+        &[
+            "item",
+            "set",
+            &vault,
+            "db",
+            "--value-json",
+            r#"{"user":"app","password":"pw-123"}"#,
+        ],
+        None,
+    );
+    alice.ok(
+        &["item", "set", &vault, "api-key", "--stdin"],
+        Some("sk_live_e2e"),
+    );
+    let token = alice.json(
+        &[
+            "token",
+            "create",
+            "--name",
+            "deploy",
+            "--vault",
+            &vault,
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut script = server.user("script");
+    script.token = Some(token);
+    let reference = format!("ks://{vault}/db/password");
+    let out = script.ok(
+        &[
+            "run",
+            "--no-masking",
+            "--env",
+            &format!("DB={reference}"),
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$DB\"",
+        ],
+        None,
+    );
+    assert_eq!(out, "pw-123");
+    let rendered = script.ok(
+        &["inject"],
+        Some(&format!("key: {{{{ ks://{vault}/api-key }}}}\n")),
+    );
+    assert_eq!(rendered, "key: sk_live_e2e\n");
+
+    let exported = alice.ok(&["export", &vault], None);
+    assert_eq!(exported.lines().count(), 2, "{exported}");
+    let copy = random_text("copy-");
+    alice.ok(&["vault", "create", &copy], None);
+    let file = server.dir.path().join("export.jsonl");
+    std::fs::write(&file, &exported).unwrap();
+    alice.ok(&["import", &copy, "--input", file.to_str().unwrap()], None);
+    assert_eq!(
+        alice.ok(&["read", &format!("ks://{copy}/db/user")], None),
+        "app\n"
+    );
+    // Importing again updates the same names.
+    alice.ok(&["import", &copy, "--input", file.to_str().unwrap()], None);
+    let listed = alice.json(&["item", "list", &copy], None);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(listed.as_array().unwrap().iter().all(|i| i["version"] == 2));
+}
+
+#[test]
+fn sqlite_scripts_and_transfers() {
+    scripts_and_transfers(Backend::Sqlite);
+}
+
 #[test]
 fn sqlite_what_it_keeps_and_what_it_refuses() {
     what_it_keeps_and_what_it_refuses(Backend::Sqlite);
