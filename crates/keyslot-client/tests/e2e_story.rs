@@ -297,6 +297,33 @@ async fn story(server: &Server, backend: &str) {
         alice.item(&personal, &item).await.unwrap().value,
         json!("hunter3-canary")
     );
+
+    // Bob becomes a writer; his write is signed, and alice (who pinned him) checks it.
+    alice
+        .set_member_role(&personal, bob.user_id(), "write")
+        .await
+        .unwrap();
+    let (bobs, _) = bob
+        .create_item(&personal, "from-bob", &json!("bob-canary"))
+        .await
+        .unwrap();
+    let read = alice.item(&personal, &bobs).await.unwrap();
+    assert_eq!(read.value, json!("bob-canary"));
+    assert_eq!(read.signed, e2e::items::Signed::Verified(*bob.user_id()));
+
+    // Removing bob rotates at once (the server only marks it due): what alice writes
+    // next is under a key bob never gets.
+    let rotated = alice
+        .remove_member(&personal, bob.user_id(), true)
+        .await
+        .unwrap();
+    assert_eq!(rotated, Some(4));
+    let (secret, _) = alice
+        .create_item(&personal, "after-removal", &json!("bob-must-not-read"))
+        .await
+        .unwrap();
+    let refused = bob.item(&personal, &secret).await.unwrap_err();
+    assert_eq!(refused.status(), Some(404), "{refused}");
 }
 
 /// A `"*"` token gets every vault its user gets: at mint (a slot per vault), at a new

@@ -239,6 +239,67 @@ impl E2eSession {
     }
 }
 
+impl E2eSession {
+    /// Change a member's role (an owner), with this user's signature over the changed
+    /// member list (each member whose identity this user pinned).
+    pub async fn set_member_role(&self, vault: &Id, member: &Id, role: &str) -> E2eResult<()> {
+        let holders = super::rotation::holders(&self.client, vault).await?;
+        let pinned = self.pinned().await?;
+        let mut members = super::rotation::member_list(&holders, &pinned);
+        for entry in &mut members {
+            if entry.0 == *member {
+                entry.1 = super::rotation::role_byte(role);
+            }
+        }
+        let signature = self
+            .identity
+            .sign_members(vault, holders.key_version, &members)?;
+        self.client
+            .send::<serde_json::Value>(
+                Method::PATCH,
+                &format!(
+                    "/v1/vaults/{}/members/{}",
+                    segment(&vault.to_string()),
+                    member
+                ),
+                &serde_json::json!({
+                    "role": role,
+                    "members_signature": signature.to_base64(),
+                }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Remove a member (an owner), or leave (`member` = this user). The server takes
+    /// their keys and marks the vault due; it cannot rotate, so when `rotate` (and this
+    /// user still holds the vault) the rotation runs here at once, sealing the new key to
+    /// the remaining holders only. Returns the new key version when it rotated.
+    pub async fn remove_member(
+        &self,
+        vault: &Id,
+        member: &Id,
+        rotate: bool,
+    ) -> E2eResult<Option<u32>> {
+        self.client
+            .call::<serde_json::Value>(
+                Method::DELETE,
+                &format!(
+                    "/v1/vaults/{}/members/{}",
+                    segment(&vault.to_string()),
+                    member
+                ),
+                None,
+                None,
+            )
+            .await?;
+        if rotate && *member != self.user {
+            return self.rotate_vault(vault).await.map(Some);
+        }
+        Ok(None)
+    }
+}
+
 /// `key` sealed to each of `user`'s live `"*"` tokens (which must receive every vault key
 /// their user gets), each token's key verified first under `identity` — `user`'s own,
 /// confirmed or pinned. One unverified key refuses them all.
