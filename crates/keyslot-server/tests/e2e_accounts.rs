@@ -442,7 +442,19 @@ async fn wrong_and_cross_mode_credentials_answer_alike(postgres: bool) {
     }
     // The right ones still work.
     login(&s, &c, E2E_PASSWORD).await;
-    s.session("hank", PASSWORD).await;
+    let hank = s.session("hank", PASSWORD).await;
+    // A server-mode session sees an end-to-end user's keys (and their mode, which sharing
+    // needs); a token sees none.
+    let keys = s.get("/v1/users/gina/keys", &hank).await;
+    assert_eq!(keys.status, StatusCode::OK, "{}", keys.text);
+    assert_eq!(keys.body["end_to_end"], true);
+    assert_eq!(keys.str("identity_public"), b64(&c.identity_public));
+    let hank_user = s.get("/v1/me", &hank).await;
+    assert_eq!(hank_user.body["end_to_end"], false);
+    let (_, token) = s.mint(&hank, json!("*"), json!(["read"])).await;
+    s.get("/v1/users/gina/keys", &Auth::Token(token))
+        .await
+        .problem(StatusCode::FORBIDDEN);
 
     // A malformed `auth` is a 422 naming it, before anything is looked up.
     let r = login_auth(&s, "gina", "not base64!").await;
