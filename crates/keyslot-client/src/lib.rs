@@ -4,6 +4,10 @@
 //! the tests use it. Errors carry the server's problem+json (status, title, detail, field
 //! errors), never a credential: the credential lives in [`Credential`], whose `Debug`
 //! prints `***`.
+//!
+//! For end-to-end accounts (docs/END-TO-END.md) the client also performs every key
+//! operation: [`e2e`] signs up, logs in, reads and writes, mints and uses `kse_` tokens,
+//! shares and rotates, and checks every key the server hands it before using it.
 
 pub mod e2e;
 mod members;
