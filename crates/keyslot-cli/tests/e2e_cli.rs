@@ -248,6 +248,66 @@ fn scripts_and_transfers(backend: Backend) {
     assert!(listed.as_array().unwrap().iter().all(|i| i["version"] == 2));
 }
 
+/// Members of an end-to-end vault: listed, and removed with the rotation run here.
+fn members_and_unshare(backend: Backend) {
+    let Some(server) = Recorded::start(backend, "e2e cli members") else {
+        return;
+    };
+    let (alice, _) = signed_up(&server, "alice");
+    let (bob, _) = signed_up(&server, "bob");
+    let vault = random_text("vault-");
+    alice.ok(&["vault", "create", &vault], None);
+    alice.ok(
+        &["item", "set", &vault, "shared-item", "--stdin"],
+        Some("before"),
+    );
+    let fingerprint = bob.json(&["whoami"], None)["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice.ok(
+        &[
+            "vault",
+            "share",
+            &vault,
+            "bob",
+            "--role",
+            "read",
+            "--fingerprint",
+            &fingerprint,
+        ],
+        None,
+    );
+    let reference = format!("ks://{vault}/shared-item");
+    assert_eq!(bob.ok(&["read", &reference], None), "before\n");
+    let members = alice.json(&["vault", "members", &vault], None);
+    let names: Vec<&str> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["username"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"bob") && names.contains(&"alice"),
+        "{members}"
+    );
+    alice.ok(&["vault", "unshare", &vault, "bob"], None);
+    let shown = alice.json(&["vault", "show", &vault], None);
+    assert_eq!(shown["key_version"], 2, "{shown}");
+    assert_eq!(shown["rotation_due"], false, "{shown}");
+    alice.ok(
+        &["item", "set", &vault, "shared-item", "--stdin"],
+        Some("after"),
+    );
+    bob.fails(&["read", &reference], None, 2);
+    assert_eq!(alice.ok(&["read", &reference], None), "after\n");
+}
+
+#[test]
+fn sqlite_members_and_unshare() {
+    members_and_unshare(Backend::Sqlite);
+}
+
 #[test]
 fn sqlite_scripts_and_transfers() {
     scripts_and_transfers(Backend::Sqlite);
