@@ -110,6 +110,12 @@ pub struct TokenRecord {
     pub expires_at: Timestamp,
     /// Last use, `None` until first use.
     pub last_used_at: Option<Timestamp>,
+    /// Whether the token's user's account is end-to-end, as read with the token (the
+    /// users row its lookup joins anyway; ignored when a token is created). Such a
+    /// token's secret must never reach the server: presented in full as `kst_` (the
+    /// prefix is only under a CRC, not a MAC, so a `kse_` relabels freely), it is
+    /// treated as disclosed, never used to unwrap its slots (docs/END-TO-END.md §1).
+    pub end_to_end: bool,
 }
 
 /// One vault key held by a vault-scoped token.

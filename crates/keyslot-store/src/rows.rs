@@ -151,6 +151,7 @@ pub(crate) fn token(row: &dyn RowRead) -> StoreResult<TokenRecord> {
         created_at: row.int("created_at")?,
         expires_at: row.int("expires_at")?,
         last_used_at: row.opt_int("last_used_at")?,
+        end_to_end: row.flag("u_end_to_end")?,
     })
 }
 

@@ -25,7 +25,7 @@ pub(crate) async fn read(
              cv.key_version AS cv_key_version, cv.rotation_due AS cv_rotation_due, cv.rotate_due_at AS cv_rotate_due_at, \
              i.id AS i_id, i.vault_id AS i_vault_id, i.user_id AS i_user_id, i.version AS i_version, i.key_version AS i_key_version, \
              i.wrapped_item_key AS i_wrapped_item_key, i.name AS i_name, i.value AS i_value, i.name_index AS i_name_index, i.created_at AS i_created_at, \
-             i.updated_at AS i_updated_at \
+             i.updated_at AS i_updated_at, u.end_to_end AS u_end_to_end \
              FROM tokens t JOIN users u ON u.id = t.user_id AND u.disabled_at IS NULL \
              LEFT JOIN token_vault_slots s ON s.token_id = t.id AND s.vault_id = $1 \
              LEFT JOIN vaults cv ON cv.id = $1 AND cv.user_id = t.user_id \
@@ -128,10 +128,11 @@ pub(crate) async fn create_signed(
     tx.commit().await
 }
 
-/// A token by id; `None` as well when its user is disabled.
+/// A token by id; `None` as well when its user is disabled. The account's mode comes from
+/// the users row this query joins anyway (no second round trip on the `kst_` path).
 pub(crate) async fn by_id(pool: &Pool, id: &Id) -> StoreResult<Option<TokenRecord>> {
     pool.optional(
-        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.all_vaults, t.wrapped_user_key, t.x25519_public, t.public_key_mac, t.created_at, t.expires_at, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
+        query(sql!("SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.all_vaults, t.wrapped_user_key, t.x25519_public, t.public_key_mac, t.created_at, t.expires_at, t.last_used_at, u.end_to_end AS u_end_to_end FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL AND t.id = $1"))
             .bind(id),
         rows::token,
     )
@@ -165,7 +166,7 @@ pub(crate) async fn slots(pool: &Pool, token: &Id) -> StoreResult<Vec<TokenVault
 /// A user's tokens in the order they were minted.
 pub(crate) async fn of_user(pool: &Pool, user: &Id) -> StoreResult<Vec<TokenRecord>> {
     pool.all(
-        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, deposit, all_vaults, wrapped_user_key, x25519_public, public_key_mac, created_at, expires_at, last_used_at FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
+        query(sql!("SELECT id, user_id, name_key, name, verifier, can_write, deposit, all_vaults, wrapped_user_key, x25519_public, public_key_mac, created_at, expires_at, last_used_at, (SELECT u.end_to_end FROM users u WHERE u.id = tokens.user_id) AS u_end_to_end FROM tokens WHERE user_id = $1 ORDER BY created_at, " SEQ))
             .bind(user),
         rows::token,
     )

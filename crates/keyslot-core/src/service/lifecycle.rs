@@ -260,6 +260,16 @@ impl Keyslot {
         trigger: Trigger,
     ) -> Result<bool> {
         let (owner, vault) = (ring.owner, ring.current.id);
+        if self.store.user(&owner).await?.is_some_and(|u| u.end_to_end) {
+            // The server would make the next vault key itself and seal it to the holders'
+            // keys it vouches for by MAC: exactly what an end-to-end vault never trusts.
+            // Only a client holding the key rotates it (`POST …/rotate`, e2e_rotation).
+            // One look-up per rotation, never on a read or write that needs none.
+            return Err(Error::Forbidden(
+                "this vault belongs to an end-to-end account: only a client holding its key \
+                 rotates it",
+            ));
+        }
         let from = ring.current.key_version;
         let to = from
             .checked_add(1)

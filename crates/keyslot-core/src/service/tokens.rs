@@ -125,6 +125,7 @@ impl Keyslot {
             created_at: at,
             expires_at,
             last_used_at: None,
+            end_to_end: false,
         };
         let scope = match &request.vaults {
             Scope::All => "*".to_owned(),
@@ -344,6 +345,14 @@ impl Keyslot {
             .await?
             .ok_or(Error::Unauthorized)?;
         let principal = self.token_principal(token, &record, ip)?;
+        if record.end_to_end {
+            // An end-to-end account's token secret, sent whole (a `kse_` relabelled as
+            // `kst_`: the prefix is under a CRC, not a MAC). The server must never see
+            // it, let alone open slots with it: revoked like a `kse_` sent in a header
+            // (docs/END-TO-END.md §1). The verifier matched above, so naming a token's
+            // id alone revokes nothing.
+            return Err(self.secret_disclosed(&record, ip).await);
+        }
         if let Some(wrapped) = &record.wrapped_user_key {
             self.convert_legacy_star_token(&principal, wrapped).await?;
         }
@@ -369,6 +378,10 @@ impl Keyslot {
             .await?
             .ok_or(Error::Unauthorized)?;
         let principal = self.token_principal(token, &read.token, ip)?;
+        if read.token.end_to_end {
+            // As in `authenticate_token`: a disclosed end-to-end secret, never used.
+            return Err(self.secret_disclosed(&read.token, ip).await);
+        }
         if let Some(wrapped) = &read.token.wrapped_user_key {
             // A "*" token of the first schema: converted to slots now, then read as any.
             self.convert_legacy_star_token(&principal, wrapped).await?;

@@ -130,6 +130,7 @@ pub(super) fn token_record(
         created_at: 10,
         expires_at: 100,
         last_used_at: None,
+        end_to_end: false,
     }
 }
 
