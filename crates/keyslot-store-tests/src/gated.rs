@@ -70,6 +70,10 @@ pub enum Gate {
     DeleteItem,
     /// [`keyslot_core::keystore::KeyStore::chain_links`] (hooks only).
     ChainLinks,
+    /// [`Store::user_by_name`] (hooks only: tests count the look-ups a request makes).
+    UserByName,
+    /// [`Store::recovery`] (hooks only, as [`Gate::UserByName`]).
+    Recovery,
     /// What changes a user's `"*"` tokens or vaults: [`Store::create_token`],
     /// [`keyslot_core::keystore::KeyStore::create_vault_granted`] and
     /// [`keyslot_core::keystore::KeyStore::convert_legacy_token`].
@@ -165,6 +169,7 @@ impl Store for Gated {
     }
 
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        self.hook(Gate::UserByName).await?;
         self.inner.user_by_name(username).await
     }
 
@@ -186,6 +191,7 @@ impl Store for Gated {
     }
 
     async fn recovery(&self, user: &Id) -> StoreResult<Option<RecoveryRecord>> {
+        self.hook(Gate::Recovery).await?;
         self.inner.recovery(user).await
     }
 
@@ -195,6 +201,7 @@ impl Store for Gated {
         now: Timestamp,
     ) -> StoreResult<Admission> {
         self.gate(Gate::AdmitAttempt).await;
+        self.hook(Gate::AdmitAttempt).await?;
         self.inner.admit_attempt(limits, now).await
     }
 

@@ -443,10 +443,14 @@ impl Keyslot {
         // The per-username ceiling does not apply: the right code must get the owner in
         // while an attacker holds the ceiling down, and 128 bits are not guessed by trying.
         let (user, admitted) = self.admit_attempt(username, ip, None, true).await?;
-        let Some(user) = user.filter(|u| !u.end_to_end) else {
+        let user = match user {
+            Some(user) if !user.end_to_end => user,
             // An end-to-end account recovers in its client (`recover_begin`): a code sent
-            // here would let the server open the user key.
-            return Err(self.fail_attempt(None, "recover", ip).await);
+            // here would let the server open the user key. Refused with the same 401, and
+            // audited under that user like any failed recovery of theirs, so the owner
+            // sees the attempt in their log.
+            Some(user) => return Err(self.fail_attempt(Some(&user.id), "recover", ip).await),
+            None => return Err(self.fail_attempt(None, "recover", ip).await),
         };
         let record = self
             .store

@@ -42,6 +42,8 @@ const SIGNUP_NETWORK: u8 = 4;
 const SHARE_LOOKUP: u8 = 5;
 /// Deposits by one deposit token (keyed by the token's id).
 const DEPOSIT_TOKEN: u8 = 6;
+/// Prelogins per source network (`POST /v1/prelogin`).
+const PRELOGIN_NETWORK: u8 = 7;
 
 /// What a device cookie's MAC covers besides the user and the time.
 const DEVICE_DOMAIN: &[u8] = b"keyslot/v1/device-cookie";
@@ -181,6 +183,26 @@ impl Keyslot {
             key: key(DEPOSIT_TOKEN, &[token.as_bytes()]),
             rule: AttemptRule::Budget {
                 limit: per_minute.max(1),
+                window_secs: 60,
+            },
+        };
+        match self.store.admit_attempt(&[limit], self.local.now()).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Refused { retry_after } => Err(Error::TooManyAttempts { retry_after }),
+        }
+    }
+
+    /// Admit one prelogin from `ip` against [`Config::prelogins_per_minute`], counted in
+    /// the database before the username is looked up, whatever it finds. A prelogin costs
+    /// no Argon2, but each answer is a probe (its timing, or parameters that differ from
+    /// the stand-ins'), so a source may ask only so often: 429 with the wait.
+    pub(super) async fn admit_prelogin(&self, ip: &str) -> Result<()> {
+        let net = network(ip);
+        self.shed(&net)?;
+        let limit = AttemptLimit {
+            key: key(PRELOGIN_NETWORK, &[&net]),
+            rule: AttemptRule::Budget {
+                limit: self.config.prelogins_per_minute.max(1),
                 window_secs: 60,
             },
         };

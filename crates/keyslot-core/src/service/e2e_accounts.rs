@@ -35,6 +35,9 @@ pub const MAX_ENVELOPE_BYTES: usize = 1024;
 /// Ed25519 public keys and pins are 32 bytes; signatures 64.
 const KEY_BYTES: usize = 32;
 const SIGNATURE_BYTES: usize = 64;
+/// The user id a prelogin looks a recovery slot up under when the name has no account
+/// (no user has it: ids are random 128-bit values).
+const NO_USER: Id = Id::from_bytes([0; 16]);
 
 impl Keyslot {
     /// The prelogin: for an end-to-end account, its real salt, parameters and credential
@@ -42,18 +45,26 @@ impl Keyslot {
     /// username under the seal key's prelogin key, with the current target parameters —
     /// the same on every instance and after every restart, so repeating the question
     /// tells nothing (docs/END-TO-END.md §3).
+    ///
+    /// Every path makes the same store calls (the name, then a recovery slot) and one
+    /// seal-key call, so the round trips do not tell an end-to-end account from the rest.
+    /// Not rate-limited here: [`Self::prelogin_from`] is what the route calls.
     pub async fn prelogin(&self, username: &str) -> Result<Prelogin> {
         let user = self
             .store
             .user_by_name(username)
             .await?
-            .filter(|u| u.end_to_end && u.disabled_at.is_none());
-        if let Some(user) = user {
+            .filter(|u| u.disabled_at.is_none());
+        // An end-to-end account's answer needs its recovery credential id; every other
+        // name asks for a recovery slot too (a server-mode user's own, or none at all for
+        // an unknown name) and drops it.
+        let recovery = self
+            .store
+            .recovery(&user.as_ref().map_or(NO_USER, |u| u.id))
+            .await?;
+        if let Some(user) = user.filter(|u| u.end_to_end) {
             let slot = self.unseal_password_slot(&user).await?;
-            let recovery = self
-                .store
-                .recovery(&user.id)
-                .await?
+            let recovery = recovery
                 .ok_or_else(|| Error::Internal("end-to-end account without recovery".into()))?;
             return Ok(Prelogin {
                 credential_id: user.password_credential,
@@ -78,6 +89,13 @@ impl Keyslot {
             params: self.config.kdf.target,
             recovery_credential_id,
         })
+    }
+
+    /// [`Self::prelogin`] asked from `ip`: admitted first against the source's prelogin
+    /// budget (429 with the wait past it), whatever the name.
+    pub async fn prelogin_from(&self, username: &str, ip: &str) -> Result<Prelogin> {
+        self.admit_prelogin(ip).await?;
+        self.prelogin(username).await
     }
 
     /// End-to-end sign-up: the client sent every slot and key; the server checks the

@@ -23,11 +23,11 @@ pub struct RecoveryBegun {
     pub user_id: Id,
     /// The recovery credential's id.
     pub recovery_credential_id: Id,
-    /// The user key wrapped under the code's wrap key.
+    /// The user key wrapped under the code's wrap key: the only user key recovery hands
+    /// out. Never a user key *sealed* to the code's public key (server mode's user-key
+    /// rotation makes those, and it refuses end-to-end callers): anyone can seal to a
+    /// public key, so a sealed key would be the server's word for the user key.
     pub wrapped_user_key: Vec<u8>,
-    /// After a user-key rotation: the new user key sealed to the code's X25519 key; the
-    /// client opens this one instead.
-    pub sealed_user_key: Option<Vec<u8>>,
 }
 
 /// The second step: the new slots the client made with the user key it opened.
@@ -120,16 +120,12 @@ impl Keyslot {
     ) -> Result<RecoveryBegun> {
         let presented = parse_auth("recovery_auth", recovery_auth)?;
         let (user, record) = self.check_recovery(username, &presented, ip).await?;
-        let keys = self
-            .store
-            .recovery_keys(&user.id)
-            .await?
-            .unwrap_or_default();
+        // A `sealed_user_key` beside the slot (one a tampered database planted) is not
+        // sent: see `RecoveryBegun::wrapped_user_key`.
         Ok(RecoveryBegun {
             user_id: user.id,
             recovery_credential_id: record.credential_id,
             wrapped_user_key: record.wrapped_user_key,
-            sealed_user_key: keys.sealed_user_key,
         })
     }
 

@@ -57,6 +57,9 @@ pub struct Config {
     pub username_attempts_per_hour: u32,
     /// Signups per source network per hour.
     pub signups_per_hour: u32,
+    /// Prelogins (`POST /v1/prelogin`) per source network per minute, counted in the
+    /// database; an end-to-end login needs one.
+    pub prelogins_per_minute: u32,
     /// Attempts per source network per minute each instance lets through to the database
     /// at most (a local token bucket that sheds floods).
     pub local_attempts_per_minute: u32,
@@ -132,6 +135,7 @@ impl Default for Config {
             ip_failures_per_minute: 30,
             username_attempts_per_hour: 100,
             signups_per_hour: 10,
+            prelogins_per_minute: 60,
             local_attempts_per_minute: 120,
             device_cookie_secs: attempts::DEVICE_COOKIE_SECS,
             session_idle_secs: 30 * 60,

@@ -34,17 +34,19 @@ pub use wire::*;
 /// its `auth`. Every username gets an answer of the same shape: an unknown or
 /// server-mode username gets stable stand-ins, so the answer tells neither existence nor
 /// mode (an account whose parameters differ from the default stays distinguishable until
-/// its next password change).
+/// its next password change). Each source network may ask so often per minute (429 with
+/// `Retry-After` past it), whatever the names.
 #[utoipa::path(post, path = "/v1/prelogin", tag = "account", request_body = PreloginRequest,
-    responses((status = 200, body = PreloginResponse), (status = 422, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 200, body = PreloginResponse), (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn prelogin(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<PreloginRequest>,
 ) -> ApiResult<Json<PreloginResponse>> {
     if req.username.len() > 1024 {
         return Err(Error::invalid("username", "is too long").into());
     }
-    let p = state.keyslot.prelogin(&req.username).await?;
+    let p = state.keyslot.prelogin_from(&req.username, &ip).await?;
     Ok(Json(PreloginResponse {
         credential_id: p.credential_id.to_string(),
         salt: b64(&p.salt),
@@ -335,7 +337,6 @@ pub async fn recover_begin(
         user_id: begun.user_id.to_string(),
         recovery_credential_id: begun.recovery_credential_id.to_string(),
         wrapped_user_key: b64(&begun.wrapped_user_key),
-        sealed_user_key: begun.sealed_user_key.as_deref().map(b64),
     }))
 }
 

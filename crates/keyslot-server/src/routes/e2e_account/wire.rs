@@ -369,10 +369,7 @@ pub struct RecoverBeginResponse {
     pub user_id: String,
     /// The recovery credential's id.
     pub recovery_credential_id: String,
-    /// The user key under the code's wrap key.
+    /// The user key under the code's wrap key, the only user key recovery hands out (a
+    /// key sealed to the code's public key could be anyone's: there is none here).
     pub wrapped_user_key: String,
-    /// After a user-key rotation: the current user key sealed to the code's X25519 key;
-    /// open this one instead.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sealed_user_key: Option<String>,
 }
