@@ -249,6 +249,29 @@ try {
   await page.getByText("Reveal value").click();
   assert.equal((await page.locator("#item-value").textContent()).trim(), ITEM_VALUE_2);
   await shot("e2e-item");
+
+  // A server that alters what it returns is caught in the page: an item version whose
+  // signature does not verify is not shown, nor a vault whose key its owner did not sign.
+  const flip = (b64) => (b64[0] === "A" ? "B" : "A") + b64.slice(1);
+  for (const [path, field, refusal] of [
+    [`/v1/vaults/${vaultId}/items/${itemId}`, "signature", "this item's signature does not verify"],
+    [`/v1/vaults/${vaultId}`, "public_key_signature", "is not the one its owner signed"],
+  ]) {
+    const url = `${base}${path}`;
+    const tamper = async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      json[field] = flip(json[field]);
+      await route.fulfill({ response, json });
+    };
+    await page.route(url, tamper);
+    await page.reload();
+    await page.getByText(refusal).waitFor();
+    assert.equal(await page.locator("#item-card").isVisible(), false, `nothing shown with a tampered ${field}`);
+    await page.unroute(url, tamper);
+  }
+  await page.reload();
+  await page.getByRole("heading", { name: ITEM_NAME }).waitFor();
   await page.getByRole("link", { name: "Personal" }).click();
   await page.getByRole("link", { name: ITEM_NAME }).waitFor();
   await shot("e2e-vault");

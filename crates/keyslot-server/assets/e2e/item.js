@@ -10,22 +10,40 @@ import * as ks from "/assets/e2e/ks.js";
 
 const here = $("e2e-item")?.dataset;
 
+/**
+ * Who wrote this version, as far as this browser can vouch: a member's write is signed by
+ * their identity (checked here against the user's own or a pinned identity; a signature
+ * that does not verify refuses the item); a token's write carries none.
+ */
+async function writer(session, item) {
+  if (!item.signature) return ", written by an API token";
+  const identity = item.signer ? await session.identityOf(item.signer) : null;
+  if (!identity) return ", written by a member this browser has not confirmed";
+  try {
+    ks.verifyItem(here.vault, item, identity);
+  } catch (e) {
+    throw new Error(`this item's signature does not verify (${e.message}): the server may have altered it`);
+  }
+  return item.signer === session.userId ? ", signed by you" : ", signed by a confirmed member";
+}
+
 if (here) start(async (session) => {
   const { vault, key, name: vaultName } = await openVault(session, here.vault);
   const item = await api("GET", `/v1/vaults/${here.vault}/items/${here.item}`);
   const at = ks.keyAt(key, item.key_version, item.chain);
   const { name, value } = ks.openItem(at, item);
   if (at !== key) at.free();
+  const who = await writer(session, item);
   document.title = `${name} · Keyslot`;
   $("crumb-vault").textContent = vaultName;
   $("crumb-item").textContent = name;
   $("item-name").textContent = name;
-  $("item-meta").textContent = `Version ${item.version}, updated ${time(item.updated_at)}.`;
+  $("item-meta").textContent = `Version ${item.version}, updated ${time(item.updated_at)}${who}.`;
   $("item-value").textContent = value;
   $("name").value = name;
   $("value").value = value;
   show("crumbs", "item-card");
-  if (vault.role !== "read") show("edit-card");
+  if (key.verified && vault.role !== "read") show("edit-card");
 
   const form = $("edit-item");
   form.addEventListener("submit", (event) => {

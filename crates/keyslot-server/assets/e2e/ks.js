@@ -124,6 +124,60 @@ function publicText(identity) {
   try { return key.toBase64url(); } finally { key.free(); }
 }
 
+/**
+ * The account's own identity public key, derived from the identity the user key opens —
+ * not the server's copy, which it checks: a server that swapped it is refused.
+ */
+export function ownIdentity(uk, userId, keys) {
+  const identity = identityOf(uk, userId, keys);
+  try {
+    const mine = publicText(identity);
+    if (keys.identity_public && keys.identity_public !== mine) {
+      throw new Error("identity_public: the server's copy of your identity key is not the one your user key opens");
+    }
+    return mine;
+  } finally {
+    identity.free();
+  }
+}
+
+/** A pinned identity (GET /v1/pins entry), checked under the user key's pin key; throws on a bad pin. */
+export function checkedPin(uk, userId, pin) {
+  const key = need("IdentityPublicKey").parse(pin.identity_public);
+  try {
+    uk.checkPin(userId, pin.user_id, key, pin.pin);
+    return pin.identity_public;
+  } finally {
+    key.free();
+  }
+}
+
+/**
+ * That `vk` is the vault key its owner signed: its public half is the one the vault
+ * shows, and `ownerIdentity` signed (vault, key version, public key). Throws otherwise.
+ */
+export function verifyVaultKey(vk, vault, ownerIdentity) {
+  if (vk.publicKey() !== vault.public_key) throw new Error("public_key: the vault's public key is not its key's");
+  const key = need("IdentityPublicKey").parse(ownerIdentity);
+  try {
+    key.verifyVaultKey(vault.id, vk.keyVersion, vault.public_key, vault.public_key_signature || "");
+  } finally {
+    key.free();
+  }
+}
+
+/** That `signerIdentity` signed this item version (FORMAT §11.4). Throws otherwise. */
+export function verifyItem(vaultId, item, signerIdentity) {
+  const key = need("IdentityPublicKey").parse(signerIdentity);
+  const sealed = new (need("SealedItem"))(item.wrapped_item_key, item.sealed_name, item.sealed_value);
+  try {
+    key.verifyItem(vaultId, item.id, BigInt(item.version), sealed, item.signature || "");
+  } finally {
+    sealed.free();
+    key.free();
+  }
+}
+
 // ---- Sign-up (worker) ---------------------------------------------------------------------
 
 /** Every key and slot of a new end-to-end account, and the first vault: the sign-up body. */

@@ -25,8 +25,22 @@ export class Session {
     this.uk = uk;
     this.userId = userId;
     this.keys = keys;
+    this.identity = ks.ownIdentity(uk, userId, keys);
     this.pairHandle = null;
     this.vaultKeys = new Map();
+    this.pins = null;
+  }
+
+  /**
+   * The identity public key of `user` this browser can vouch for: its own (from the user
+   * key), or one the user pinned after confirming its fingerprint (checked under the
+   * user key's pin key). Null for anyone else: their keys are not trusted.
+   */
+  async identityOf(user) {
+    if (user === this.userId) return this.identity;
+    this.pins ??= (await api("GET", "/v1/pins")).pins || [];
+    const pin = this.pins.find((p) => p.user_id === user);
+    return pin ? ks.checkedPin(this.uk, this.userId, pin) : null;
   }
 
   /** The user's X25519 pair, opened on first use (pending grants are sealed to it). */
@@ -43,7 +57,20 @@ export class Session {
     const cacheKey = `${vault.id}/${vault.slot?.key_version}`;
     if (this.vaultKeys.has(cacheKey)) return this.vaultKeys.get(cacheKey);
     const key = ks.openSlot(this.uk, this.userId, vault, vault.slot, () => this.pair());
-    if (vault.slot.kind === "grant") {
+    // Only a key its owner signed is written with, or kept: a grant could be a key the
+    // server made up and sealed to this user, to read what the page would write.
+    const owner = await this.identityOf(vault.owner_id);
+    key.verified = false;
+    if (owner && key.keyVersion === vault.key_version) {
+      try {
+        ks.verifyVaultKey(key, vault, owner);
+      } catch (e) {
+        key.free();
+        throw new Error(`this vault's key is not the one its owner signed (${e.message}): the server may have been tampered with`);
+      }
+      key.verified = true;
+    }
+    if (vault.slot.kind === "grant" && key.verified) {
       await api("PUT", `/v1/vaults/${vault.id}/slot`, { key_version: key.keyVersion, wrapped_vault_key: this.uk.wrapVaultKey(key) });
     }
     this.vaultKeys.set(cacheKey, key);

@@ -48,8 +48,9 @@ if ($("token-rows")) start(async (session) => {
   $("no-tokens").hidden = tokens.length > 0;
 
   const choices = $("token-vaults");
+  // Only vaults whose key this browser verified: a token gets no key the server could know.
   for (const { vault, name, key } of vaults) {
-    if (!key) continue;
+    if (!key?.verified) continue;
     const div = document.createElement("div");
     div.className = "check";
     const input = document.createElement("input");
@@ -70,7 +71,7 @@ if ($("token-rows")) start(async (session) => {
     busy(form, "Creating…", async () => {
       clearErrors(form);
       const name = $("name").value.trim();
-      const chosen = vaults.filter((v) => v.key && $(`vault-${v.vault.id}`)?.checked);
+      const chosen = vaults.filter((v) => v.key?.verified && $(`vault-${v.vault.id}`)?.checked);
       const password = $("current_password").value;
       if (!name) return fieldError("name", "Name must not be empty.");
       if (!chosen.length) return fieldError("vaults", "Choose at least one vault.");

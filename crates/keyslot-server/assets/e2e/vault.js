@@ -74,7 +74,11 @@ if (vaultId) start(async (session) => {
   $("no-items").hidden = rows.length > 0;
   $("key-state").textContent = `Key version ${vault.key_version}.${vault.rotation_due ? " A rotation is due: writes wait until a client holding the key rotates it." : ""}`;
   show("crumbs", "items-card");
-  if (vault.role !== "read") show("new-item-card");
+  if (!key.verified) {
+    $("key-state").textContent += " This browser has not confirmed the owner of this vault, so it does not write to it.";
+  } else if (vault.role !== "read") {
+    show("new-item-card");
+  }
 
   const form = $("new-item");
   form.addEventListener("submit", (event) => {
