@@ -217,6 +217,23 @@ try {
   await page.getByLabel("Username").fill(USER);
   await page.getByLabel("Username").blur();
   assert.equal(await page.getByLabel("End-to-end account").isChecked(), true, "the mode is remembered for the username");
+  // A prelogin answer below the Argon2 floor (a tampered server) is refused before any
+  // hashing, and nothing is sent.
+  let loginsSent = 0;
+  const countLogins = (request) => { if (request.method() === "POST" && request.url().endsWith("/v1/login")) loginsSent++; };
+  page.on("request", countLogins);
+  const weaken = async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, json: { ...(await response.json()), m_cost: 1024, t_cost: 1 } });
+  };
+  await page.route(`${base}/v1/prelogin`, weaken);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByText("This browser refuses to log in").waitFor();
+  assert.equal(loginsSent, 0, "no login is sent after weak parameters");
+  await page.unroute(`${base}/v1/prelogin`, weaken);
+  page.off("request", countLogins);
+
   await page.getByLabel("Password").fill("not the password at all");
   expectedFailures.push("401");
   await page.getByRole("button", { name: "Log in" }).click();
