@@ -284,6 +284,78 @@ async fn data_written_either_way_reads_either_way_postgres() {
     data_written_either_way_reads_either_way(true).await;
 }
 
+async fn the_rewrap_recomputes_the_name_index(postgres: bool) {
+    let Some(s) = server(postgres, "e2e_data_rewrap_index").await else {
+        return;
+    };
+    let alice = s.signup("alice").await;
+    let session = s.session("alice", common::PASSWORD).await;
+    let vault: Id = alice.vault.parse().unwrap();
+    let owner: Id = alice.user_id.parse().unwrap();
+    let item = s
+        .create_item(&session, &alice.vault, "db/password", json!("v"))
+        .await;
+    let (_, text) = s
+        .mint(&session, json!([alice.vault]), json!(["read"]))
+        .await;
+    let client = Client::of(&text);
+    // The owner rotates; the server's re-wrap moves the item to version 2.
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/v1/vaults/{vault}/rotate"),
+            &session,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let path = format!("/v1/vaults/{vault}/items/{item}");
+    let mut body = Value::Null;
+    for _ in 0..100 {
+        body = s.get(&path, &client.auth).await.body;
+        if body["key_version"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(body["key_version"], 2, "the re-wrap moved the item: {body}");
+    // The token's client opens its grant of version 2 and finds the item's index is
+    // version 2's, so a lookup under the current key finds it.
+    assert_eq!(body["slot"]["kind"], "grant", "{body}");
+    let token = TokenCredential::parse(&text).unwrap();
+    let vk2: VaultKey = keyslot_crypto::open_from(
+        &keyslot_crypto::TokenKeyPair::derive(&token),
+        &keyslot_crypto::SealedKey::from_bytes(&unb64(&body["slot"]["sealed"])).unwrap(),
+        &keyslot_crypto::grant_aad(
+            &owner,
+            &vault,
+            2,
+            keyslot_crypto::RecipientKind::Token,
+            token.id(),
+        ),
+    )
+    .unwrap();
+    let index = NameIndexKey::derive(&vk2, &vault, 2).index("db/password");
+    assert_eq!(unb64(&body["name_index"]), index.to_vec());
+    let r = s
+        .get(
+            &format!("/v1/vaults/{vault}/items?name_index={}", b64(&index)),
+            &client.auth,
+        )
+        .await;
+    assert_eq!(r.body["items"][0]["id"], item, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn the_rewrap_recomputes_the_name_index_sqlite() {
+    the_rewrap_recomputes_the_name_index(false).await;
+}
+
+#[tokio::test]
+async fn the_rewrap_recomputes_the_name_index_postgres() {
+    the_rewrap_recomputes_the_name_index(true).await;
+}
+
 async fn a_scoped_token_reaches_its_vaults_only(postgres: bool) {
     let Some(s) = server(postgres, "e2e_data_scope").await else {
         return;
