@@ -98,7 +98,7 @@ impl E2eSession {
 
     /// `GET /v1/vaults/{vault}/items`, every name opened here.
     pub async fn items(&self, vault: &Id) -> E2eResult<Vec<OpenItemSummary>> {
-        list(&self.actor(), vault, None).await
+        list(&self.actor(), vault, None, None).await
     }
 
     /// This session's actor, knowing every identity this user pinned: a read checks the
@@ -174,9 +174,13 @@ fn item_path(vault: &Id, item: &Id) -> String {
 async fn list_raw(
     actor: &Actor<'_>,
     vault: &Id,
+    owner: Option<Id>,
     name_index: Option<&[u8; 32]>,
 ) -> E2eResult<(Vec<wire::ItemRow>, Keyring)> {
-    let owner = vault_row(actor.client, vault).await?.owner_id.0;
+    let owner = match owner {
+        Some(owner) => owner,
+        None => vault_row(actor.client, vault).await?.owner_id.0,
+    };
     let mut path = items_path(vault);
     if let Some(index) = name_index {
         path.push_str("?name_index=");
@@ -233,16 +237,22 @@ fn summary(ring: &mut Keyring, row: &wire::ItemRow) -> E2eResult<OpenItemSummary
 pub(crate) async fn list(
     actor: &Actor<'_>,
     vault: &Id,
+    owner: Option<Id>,
     name_index: Option<&[u8; 32]>,
 ) -> E2eResult<Vec<OpenItemSummary>> {
-    let (rows, mut ring) = list_raw(actor, vault, name_index).await?;
+    let (rows, mut ring) = list_raw(actor, vault, owner, name_index).await?;
     rows.iter().map(|row| summary(&mut ring, row)).collect()
 }
 
 pub(crate) async fn read(actor: &Actor<'_>, vault: &Id, item: &Id) -> E2eResult<OpenItem> {
-    let owner = vault_row(actor.client, vault).await?.owner_id.0;
+    // The owner id comes with the item (else from the vault): it is bound into every AAD
+    // below, so a wrong one opens nothing.
     let full: wire::ItemFull = actor.client.get(&item_path(vault, item)).await?;
-    if full.id.0 != *item || full.owner_id.is_some_and(|o| o.0 != owner) {
+    let owner = match full.owner_id {
+        Some(owner) => owner.0,
+        None => vault_row(actor.client, vault).await?.owner_id.0,
+    };
+    if full.id.0 != *item {
         return Err(Refusal::Mismatch {
             what: format!("asked for item {item}, got {}", full.id.0),
         }
@@ -317,10 +327,11 @@ pub(crate) async fn find(actor: &Actor<'_>, vault: &Id, name: &str) -> E2eResult
     )
     .await?;
     let index = NameIndexKey::derive(ring.current()?, vault, ring.newest).index(name);
-    let mut hits = list(actor, vault, Some(&index)).await?;
+    let owner = Some(v.owner_id.0);
+    let mut hits = list(actor, vault, owner, Some(&index)).await?;
     hits.retain(|s| s.name == name);
     if hits.is_empty() && ring.newest > 1 {
-        hits = list(actor, vault, None).await?;
+        hits = list(actor, vault, owner, None).await?;
         hits.retain(|s| s.name == name);
     }
     match hits.first() {

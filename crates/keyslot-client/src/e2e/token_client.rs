@@ -93,7 +93,7 @@ impl TokenClient {
 
     /// Items of `vault`, names opened here.
     pub async fn items(&self, vault: &Id) -> E2eResult<Vec<OpenItemSummary>> {
-        items::list(&self.actor(), vault, None).await
+        items::list(&self.actor(), vault, None, None).await
     }
 
     /// One item, opened here.
