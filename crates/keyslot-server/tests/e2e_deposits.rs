@@ -241,7 +241,15 @@ async fn a_deposit_reaches_the_readers_and_never_the_depositor(postgres: bool) {
     assert_eq!((name.as_str(), &value), ("ci-key", &secret));
 
     // The claim: re-sealed as an ordinary item under the current key, moved once.
-    let mut claim = item_body(&bob.identity, &owner, &vault, &vk, 1, &d.id, &name, &value);
+    let mut claim = item_body(
+        &bob.identity,
+        &owner,
+        &vault,
+        (&vk, 1),
+        &d.id,
+        &name,
+        &value,
+    );
     for field in ["id", "version", "signature"] {
         claim.as_object_mut().unwrap().remove(field);
     }
