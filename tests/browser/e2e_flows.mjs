@@ -34,6 +34,7 @@ const PASSWORD = "violet kettle under the bridge";
 const NEW_PASSWORD = "seven quiet lanterns at dawn";
 const THIRD_PASSWORD = "amber gulls over a slate harbour";
 const ITEM_NAME = "stripe-live-key-e2e";
+const VAULT_NAME = "Acme deploy keys";
 const ITEM_VALUE = "sk_live_Q7hZp2Xw9Lm4";
 const ITEM_VALUE_2 = "sk_live_R8jAq3Yx0Nn5";
 const SERVER_MODE_PASSWORD = "control password for sam";
@@ -260,6 +261,22 @@ try {
   await page.getByText("Version 2").waitFor();
   const [, vaultId, itemId] = page.url().match(/\/e2e\/vaults\/([0-9a-f]{32})\/items\/([0-9a-f]{32})$/);
 
+  // A second vault, made in the page, and an item deleted from it.
+  await page.getByRole("link", { name: "Vaults" }).first().click();
+  await page.getByLabel("Name").fill(VAULT_NAME);
+  await page.getByRole("button", { name: "Create vault" }).click();
+  await page.getByRole("heading", { name: VAULT_NAME }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("to be deleted");
+  await page.getByLabel("Value", { exact: true }).fill("short-lived");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: "to be deleted" }).waitFor();
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByText("This vault is empty.").waitFor();
+  await page.getByRole("link", { name: "Vaults" }).first().click();
+  await page.getByRole("link", { name: VAULT_NAME }).waitFor();
+  await page.goto(`${base}/e2e/vaults/${vaultId}/items/${itemId}`);
+  await page.getByRole("heading", { name: ITEM_NAME }).waitFor();
+
   // A reload keeps the keys: the tab's unlock secret opens the session's slot again.
   await page.reload();
   await page.getByRole("heading", { name: ITEM_NAME }).waitFor();
@@ -375,6 +392,7 @@ try {
     "token text": token,
     "token secret bytes": tokenParts.secret,
     "item name": ITEM_NAME,
+    "vault name": VAULT_NAME,
     "item value": ITEM_VALUE,
     "item value v2": ITEM_VALUE_2,
   };

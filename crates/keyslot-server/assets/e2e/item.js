@@ -43,7 +43,20 @@ if (here) start(async (session) => {
   $("name").value = name;
   $("value").value = value;
   show("crumbs", "item-card");
-  if (key.verified && vault.role !== "read") show("edit-card");
+  if (key.verified && vault.role !== "read") show("edit-card", "delete-card");
+
+  const remove = $("delete-item");
+  remove.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(remove, "Deleting…", async () => {
+      try {
+        await api("DELETE", `/v1/vaults/${here.vault}/items/${here.item}`);
+        location.assign(`/e2e/vaults/${here.vault}`);
+      } catch (e) {
+        fieldError("delete", writeRefused(e));
+      }
+    });
+  });
 
   const form = $("edit-item");
   form.addEventListener("submit", (event) => {
