@@ -299,9 +299,6 @@ impl From<E2eError> for Failure {
             ),
             E2eError::Invalid(_) => Self::new(INVALID, e.to_string()),
             E2eError::Crypto(_) => Self::new(OTHER, e.to_string()),
-            // E2eError may grow: say what it is.
-            #[allow(unreachable_patterns)]
-            _ => Self::new(OTHER, e.to_string()),
         }
     }
 }
