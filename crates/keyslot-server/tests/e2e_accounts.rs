@@ -792,3 +792,38 @@ both_backends!(
     guessing_auth_backs_off_like_guessing_a_password_sqlite,
     guessing_auth_backs_off_like_guessing_a_password_postgres
 );
+
+/// A login with `auth` makes the same seal-key calls for an end-to-end account (a wrong
+/// `auth`), a server-mode account and a name that is none, and the same 401: the work
+/// does not tell the modes, nor existence, apart.
+async fn an_auth_login_costs_the_same_for_every_name(postgres: bool) {
+    let seal_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seal_calls.clone();
+    let Some((s, _store)) = common::with_store(postgres, "e2e login shape", move |c| {
+        c.core.seal_call_hook = Some(keyslot_core::StrengthCheckHook(Arc::new(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })));
+    })
+    .await
+    else {
+        return;
+    };
+    signup(&s, "pia").await;
+    s.signup("quin").await;
+    let wrong = b64(&random_bytes(32));
+    let mut costs = Vec::new();
+    for name in ["pia", "quin", "nobody-9c2e"] {
+        let before = seal_calls.load(std::sync::atomic::Ordering::SeqCst);
+        login_auth(&s, name, &wrong)
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+        costs.push(seal_calls.load(std::sync::atomic::Ordering::SeqCst) - before);
+    }
+    assert_eq!(costs[0], costs[1], "end-to-end vs server mode: {costs:?}");
+    assert_eq!(costs[0], costs[2], "an account vs no account: {costs:?}");
+}
+both_backends!(
+    an_auth_login_costs_the_same_for_every_name,
+    an_auth_login_costs_the_same_for_every_name_sqlite,
+    an_auth_login_costs_the_same_for_every_name_postgres
+);
