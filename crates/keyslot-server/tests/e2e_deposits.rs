@@ -122,6 +122,12 @@ async fn a_deposit_reaches_the_readers_and_never_the_depositor(postgres: bool) {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // A reader who may not write.
+    let carol = e2e_account(&s, "carol-dep").await;
+    let mut read_only = share_body(&alice, &vault, &alice.vk1, 1, &carol);
+    read_only["role"] = json!("read");
+    let r = s.post(&members_path(&vault), &alice.auth, read_only).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let depositor: Token = mint_deposit(&s, &alice, &vault).await;
     let sender = TokenKeyPair::derive(&depositor.secret);
 
@@ -195,6 +201,12 @@ async fn a_deposit_reaches_the_readers_and_never_the_depositor(postgres: bool) {
         .await
         .problem(StatusCode::FORBIDDEN);
 
+    // The token goes before anyone reads its deposit: the deposit stays, with its sender.
+    let r = s
+        .delete(&format!("/v1/tokens/{}", depositor.id), &alice.auth)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
     // The member's client opens it with the vault key and the sender the server kept.
     let waiting = pending(&s, &bob, &vault).await;
     assert_eq!(waiting.len(), 1, "{waiting:?}");
@@ -254,6 +266,10 @@ async fn a_deposit_reaches_the_readers_and_never_the_depositor(postgres: bool) {
         claim.as_object_mut().unwrap().remove(field);
     }
     let claim_path = format!("{deposits}/{}/claim", d.id);
+    // A reader who may not write cannot put content under the deposit's id.
+    s.post(&claim_path, &carol.auth, claim.clone())
+        .await
+        .problem(StatusCode::FORBIDDEN);
     let r = s.post(&claim_path, &bob.auth, claim.clone()).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     s.post(&claim_path, &alice.auth, claim)
@@ -380,6 +396,31 @@ async fn while_due_a_deposit_goes_to_each_remaining_reader(postgres: bool) {
             ("due".to_owned(), secret.clone())
         );
     }
+    // Claiming is a write: not while due (the item would go under a key the revoked
+    // token holds).
+    let p = &pending(&s, &bob, &vault).await[0];
+    let mut claim = item_body(
+        &bob.identity,
+        &owner,
+        &vault,
+        (&alice.vk1, 1),
+        &d.id,
+        "due",
+        &secret,
+    );
+    for field in ["id", "version", "signature"] {
+        claim.as_object_mut().unwrap().remove(field);
+    }
+    assert_eq!(p["id"], d.id.to_string());
+    let r = s
+        .post(&format!("{deposits}/{}/claim", d.id), &bob.auth, claim)
+        .await;
+    r.problem(StatusCode::CONFLICT);
+    assert_eq!(
+        r.body["type"], "urn:keyslot:problem:rotation-due",
+        "{}",
+        r.text
+    );
     // The revoked token has no copy and no key: it is no reader.
     assert_eq!(
         s.get(&deposits, &leaked.auth()).await.status,

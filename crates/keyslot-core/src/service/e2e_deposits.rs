@@ -364,9 +364,34 @@ impl Keyslot {
             return Err(Error::Internal("validated claim lost a field".into()));
         };
         let access = self.client_access(principal, vault).await?;
+        // The claimer supplies the item's ciphertext, which the server cannot compare with
+        // the deposit: a claim is a write, so only a caller that may write makes one (a
+        // reader could otherwise put any content under a deposit's name).
+        let token_may_write = !matches!(
+            principal,
+            Principal::Client {
+                actor: ClientActor::Token {
+                    can_write: false,
+                    ..
+                },
+                ..
+            }
+        );
+        if !access.role.can_write() || !token_may_write {
+            return Err(Error::Forbidden(
+                "claiming a deposit writes an item: it needs the write permission",
+            ));
+        }
         if claim.key_version != access.state.key_version {
             return Err(Error::StaleKeyVersion {
                 current: access.state.key_version,
+            });
+        }
+        // As every write: never under a key an ended credential holds.
+        if access.state.is_due(now()) {
+            return Err(Error::RotationDue {
+                retry_after: 1,
+                detail: "the vault's rotation is due: rotate it, then claim under the new key",
             });
         }
         let d = self

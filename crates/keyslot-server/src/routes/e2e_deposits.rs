@@ -201,7 +201,8 @@ pub struct ClaimBody {
 }
 
 /// Claim a deposit: it becomes an ordinary item (exactly once; 404 once another reader
-/// claimed it).
+/// claimed it). The claimer supplies the item's ciphertext, so it needs the write
+/// permission (403 otherwise); while the vault's rotation is due, 409 `rotation-due`.
 #[utoipa::path(post, path = "/v1/vaults/{vault}/deposits/{deposit}/claim", tag = "vaults",
     params(("vault" = String, Path, description = "Vault id"), ("deposit" = String, Path, description = "The deposit's (item) id")),
     request_body = ClaimBody,
