@@ -253,6 +253,11 @@ async fn story(server: &Server, backend: &str) {
     // Revoke the token: the vault is due, writes wait for a client to rotate; alice
     // rotates (bob's key verified through his pinned identity); writes work again, bob
     // reads them, the revoked token reads nothing.
+    let keeper = alice
+        .mint_token(ALICE_RECOVERED, "keeper", Some(&[personal]), false, None)
+        .await
+        .unwrap();
+    let keeper = TokenClient::new(&base, &keeper.token).unwrap();
     alice.revoke_token(&minted.id).await.unwrap();
     let due = alice
         .create_item(&personal, "after-revoke", &json!("x"))
@@ -267,6 +272,12 @@ async fn story(server: &Server, backend: &str) {
         .unwrap();
     assert_eq!(
         bob.item(&personal, &after).await.unwrap().value,
+        json!("new-secret-canary")
+    );
+    // The token that stays gets the new key sealed to its verified key, opens that grant
+    // and reads what was written after the rotation.
+    assert_eq!(
+        keeper.item(&personal, &after).await.unwrap().value,
         json!("new-secret-canary")
     );
     // Old items still read through the chain.
