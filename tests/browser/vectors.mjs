@@ -92,8 +92,9 @@ async function inPage({ documented, e2e }) {
   const argonMs = Math.round(performance.now() - argonStart);
   check("password auth", password.authBase64url(), e2e["password.auth.base64url"]);
   check("password verifier", password.verifierBase64url(), hexToB64(documented["password.verifier"]));
-  refuses("Argon2 below the floor", () => m.unlockPassword("x", id(0x44), salt, 19455, 2, 1), "password");
-  refuses("a short salt", () => m.unlockPassword("x", id(0x44), "AAAA", 19456, 2, 1), "password");
+  refuses("Argon2 below the floor", () => m.unlockPassword("x", id(0x44), salt, 19455, 2, 1), "kdf_params");
+  refuses("Argon2 above the ceiling", () => m.unlockPassword("x", id(0x44), salt, 2 * 1024 * 1024, 2, 1), "kdf_params");
+  refuses("a short salt", () => m.unlockPassword("x", id(0x44), "AAAA", 19456, 2, 1), "salt");
   refuses("a bad id", () => m.unlockPassword("x", "not-an-id", salt, 19456, 2, 1), "credential_id");
 
   const token = m.E2eToken.parse(e2e["e2e_token.text"]);

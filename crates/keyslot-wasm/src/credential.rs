@@ -11,9 +11,7 @@ use keyslot_crypto::{
 use wasm_bindgen::prelude::wasm_bindgen;
 use zeroize::Zeroizing;
 
-use crate::encoding::{
-    Refused, Result, at, b64, envelope, from_b64, from_b64_array, id, sealed_key,
-};
+use crate::encoding::{Refused, Result, at, b64, envelope, from_b64_array, id, sealed_key};
 use crate::keys::{UserKey, VaultKey};
 
 /// An unlocked credential (password, recovery code, session unlock secret or `kse_`
@@ -144,7 +142,9 @@ pub fn unlock_password(
     p_cost: u32,
 ) -> Result<Credential> {
     let credential_id = id("credential_id", credential_id)?;
-    let salt = Zeroizing::new(from_b64("salt", salt)?);
+    // Named refusals first (unlock_client checks both again, before hashing).
+    check_kdf_params(m_cost_kib, t_cost, p_cost)?;
+    let salt: [u8; 16] = from_b64_array("salt", salt)?;
     Password::new(password)
         .unlock_client(
             params(m_cost_kib, t_cost, p_cost),

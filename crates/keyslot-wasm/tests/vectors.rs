@@ -106,8 +106,20 @@ fn the_bindings_reproduce_the_documented_values() {
     // Below the floor: refused before hashing, naming the field.
     let low =
         unlock_password("x", &ids(0x44), &hex_to_b64(&"88".repeat(16)), 19455, 2, 1).unwrap_err();
-    assert_eq!(low.field(), "password");
+    assert_eq!(low.field(), "kdf_params");
     assert!(low.to_string().contains("floor"), "{low}");
+    let short_salt = unlock_password("x", &ids(0x44), "AAAA", 19456, 2, 1).unwrap_err();
+    assert_eq!(short_salt.field(), "salt");
+    let huge = unlock_password(
+        "x",
+        &ids(0x44),
+        &hex_to_b64(&"88".repeat(16)),
+        2 * 1024 * 1024,
+        2,
+        1,
+    )
+    .unwrap_err();
+    assert!(huge.to_string().contains("ceiling"), "{huge}");
 
     // kse_ token: the proof, the verifier and public key of the kst_ with the same parts.
     let token = E2eToken::parse(&file["e2e_token.text"]).unwrap();
