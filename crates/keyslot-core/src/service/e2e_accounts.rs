@@ -37,7 +37,7 @@ const KEY_BYTES: usize = 32;
 const SIGNATURE_BYTES: usize = 64;
 /// The user id a prelogin looks a recovery slot up under when the name has no account
 /// (no user has it: ids are random 128-bit values).
-const NO_USER: Id = Id::from_bytes([0; 16]);
+pub(super) const NO_USER: Id = Id::from_bytes([0; 16]);
 
 impl Keyslot {
     /// The prelogin: for an end-to-end account, its real salt, parameters and credential

@@ -212,17 +212,20 @@ impl Keyslot {
         ip: &str,
     ) -> Result<(UserRecord, RecoveryRecord)> {
         let (user, admitted) = self.admit_attempt(username, ip, None, true).await?;
-        let Some(user) = user else {
-            return Err(self.fail_attempt(None, "recover", ip).await);
-        };
-        if !user.end_to_end {
-            return Err(self.fail_attempt(Some(&user.id), "recover", ip).await);
-        }
+        // The same look-up whatever the name (a server-mode user's slot, or none under the
+        // zero id), as the prelogin does: the round trips do not tell the modes apart.
         let record = self
             .store
-            .recovery(&user.id)
-            .await?
-            .ok_or(Error::Unauthorized)?;
+            .recovery(&user.as_ref().map_or(super::e2e_accounts::NO_USER, |u| u.id))
+            .await?;
+        let (user, record) = match (user, record) {
+            (Some(user), Some(record)) if user.end_to_end => (user, record),
+            (user, _) => {
+                return Err(self
+                    .fail_attempt(user.as_ref().map(|u| &u.id), "recover", ip)
+                    .await);
+            }
+        };
         if Verifier::from_slice(&record.verifier)?
             .check(presented)
             .is_err()
