@@ -680,3 +680,128 @@ async fn removal_makes_the_vault_due_and_the_server_keeps_the_mark_sqlite() {
 async fn removal_makes_the_vault_due_and_the_server_keeps_the_mark_postgres() {
     removal_makes_the_vault_due_and_the_server_keeps_the_mark(true).await;
 }
+
+/// Who may rotate an end-to-end vault: its owner's session at any time; while a rotation
+/// is due, any holder of the current key — a token too, its own slot then its token slot.
+async fn while_due_any_holder_rotates_and_otherwise_only_the_owner(postgres: bool) {
+    let Some((s, store)) = server(postgres, "e2e_rotation_who").await else {
+        return;
+    };
+    let alice = e2e_account(&s, "alice-who").await;
+    let bob = e2e_account(&s, "bob-who").await;
+    let (owner, vault) = (alice.user, alice.vault);
+    let r = s
+        .post(
+            &members_path(&vault),
+            &alice.auth,
+            share_body(&alice, &vault, &alice.vk1, 1, &bob),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let token = mint(&s, &alice, &vault, &alice.vk1, 1).await;
+    let gone = mint(&s, &alice, &vault, &alice.vk1, 1).await;
+    let rotate = format!("/v1/vaults/{vault}/rotate");
+    let everyone_but = |own: Option<Id>| -> Vec<(Id, RecipientKind, PublicKey)> {
+        [
+            (owner, RecipientKind::User, alice.public()),
+            (bob.user, RecipientKind::User, bob.public()),
+            (token.id, RecipientKind::Token, token.public()),
+            (gone.id, RecipientKind::Token, gone.public()),
+        ]
+        .into_iter()
+        .filter(|(id, _, _)| Some(*id) != own)
+        .collect()
+    };
+
+    // Not due: neither a member who is no owner nor a token may rotate.
+    let by_bob = rotation(&alice, &vault, &alice.vk1, 1, &everyone_but(Some(bob.user)));
+    s.post(&rotate, &bob.auth, by_bob.body)
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    let by_token = rotation(&alice, &vault, &alice.vk1, 1, &everyone_but(Some(token.id)));
+    s.post(&rotate, &token.auth(), by_token.body)
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    assert_eq!(holders(&s, &alice.auth, &vault).await["key_version"], 1);
+
+    // Due (a token revoked): the remaining token rotates, with its own token slot.
+    let r = s
+        .delete(&format!("/v1/tokens/{}", gone.id), &alice.auth)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let remaining: Vec<_> = everyone_but(Some(token.id))
+        .into_iter()
+        .filter(|(id, _, _)| *id != gone.id)
+        .collect();
+    let mut by_token = rotation(&alice, &vault, &alice.vk1, 1, &remaining);
+    let own_slot = token
+        .secret
+        .unlock()
+        .wrap_vault_key(&owner, &vault, 2, &by_token.key)
+        .unwrap();
+    by_token.body["own_slot"] = json!(b64(&own_slot.to_bytes()));
+    // Only an owner signs the member list.
+    let mut signed = by_token.body.clone();
+    signed["members_signature"] = json!(signature());
+    by_token
+        .body
+        .as_object_mut()
+        .unwrap()
+        .remove("members_signature");
+    let r = s.post(&rotate, &token.auth(), signed).await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), ["members_signature"], "{}", r.text);
+    let r = s.post(&rotate, &token.auth(), by_token.body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["key_version"], 2);
+    let h = holders(&s, &alice.auth, &vault).await;
+    assert_eq!(
+        (h["key_version"].as_u64(), h["rotation_due"].as_bool()),
+        (Some(2), Some(false)),
+        "{h}"
+    );
+    // The owner's grant opens to the key the token made; the token's own slot holds it.
+    let grant = store
+        .newest_grant(Holder::User(owner), &vault)
+        .await
+        .unwrap()
+        .unwrap();
+    let opened: VaultKey = open_from(
+        &alice.pair,
+        &SealedKey::from_bytes(&grant.sealed).unwrap(),
+        &grant_aad(&owner, &vault, 2, RecipientKind::User, &owner),
+    )
+    .unwrap();
+    let slot = store
+        .token_vault_slot(&token.id, &vault)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(slot.key_version, 2);
+    let held = token
+        .secret
+        .unlock()
+        .open_vault_key(
+            &owner,
+            &vault,
+            2,
+            &keyslot_crypto::Envelope::from_bytes(&slot.wrapped_vault_key).unwrap(),
+        )
+        .unwrap();
+    // Same key: what one wraps, the other opens.
+    let probe = VaultKey::generate().unwrap();
+    let aad = vault_key_for_user_aad(&owner, &vault, 9);
+    let wrapped = opened.wrap(&probe, &aad).unwrap();
+    let unwrapped: Result<VaultKey, _> = held.unwrap_key(&wrapped, &aad);
+    assert!(unwrapped.is_ok());
+}
+
+#[tokio::test]
+async fn while_due_any_holder_rotates_and_otherwise_only_the_owner_sqlite() {
+    while_due_any_holder_rotates_and_otherwise_only_the_owner(false).await;
+}
+
+#[tokio::test]
+async fn while_due_any_holder_rotates_and_otherwise_only_the_owner_postgres() {
+    while_due_any_holder_rotates_and_otherwise_only_the_owner(true).await;
+}

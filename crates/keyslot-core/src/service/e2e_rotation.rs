@@ -200,10 +200,12 @@ impl Keyslot {
                 "rotating a vault that is not due needs the owner's session",
             ));
         }
-        if members_signature.is_some() && access.role != Role::Owner {
+        // The list is signed with the owner's identity key, which only the owner's own
+        // session reaches (it is wrapped under their user key; no token holds it).
+        if members_signature.is_some() && !(is_session && access.role == Role::Owner) {
             return Err(Error::invalid(
                 "members_signature",
-                "only an owner signs the member list",
+                "only an owner's session signs the member list",
             ));
         }
         if Some(body.key_version) != state.key_version.checked_add(1) {
