@@ -516,8 +516,25 @@ async fn recovery_hands_out_only_the_code_slot(postgres: bool) {
     let aad = vault_key_for_user_aad(&alice.user, &alice.vault, 9);
     let wrapped = alice.uk.wrap(&VaultKey::generate().unwrap(), &aad).unwrap();
     assert!(Wraps::<VaultKey>::unwrap_key(&opened, &wrapped, &aad).is_ok());
+}
 
-    // 4. The server-mode recovery with her code: the same 401 as ever, audited under her.
+#[tokio::test]
+async fn recovery_hands_out_only_the_code_slot_sqlite() {
+    recovery_hands_out_only_the_code_slot(false).await;
+}
+
+#[tokio::test]
+async fn recovery_hands_out_only_the_code_slot_postgres() {
+    recovery_hands_out_only_the_code_slot(true).await;
+}
+
+/// The server-mode recovery with an end-to-end account's code: the same 401 as ever,
+/// audited under that account like any failed recovery of it (its owner sees it).
+async fn a_server_mode_recovery_attempt_is_audited_under_the_account(postgres: bool) {
+    let Some((s, _db)) = server(postgres, "review_fix_recover_audit", |_| {}).await else {
+        return;
+    };
+    let alice = e2e_account(&s.keyslot, "alice").await;
     let r = s
         .post(
             "/v1/recover",
@@ -535,13 +552,13 @@ async fn recovery_hands_out_only_the_code_slot(postgres: bool) {
 }
 
 #[tokio::test]
-async fn recovery_hands_out_only_the_code_slot_sqlite() {
-    recovery_hands_out_only_the_code_slot(false).await;
+async fn a_server_mode_recovery_attempt_is_audited_under_the_account_sqlite() {
+    a_server_mode_recovery_attempt_is_audited_under_the_account(false).await;
 }
 
 #[tokio::test]
-async fn recovery_hands_out_only_the_code_slot_postgres() {
-    recovery_hands_out_only_the_code_slot(true).await;
+async fn a_server_mode_recovery_attempt_is_audited_under_the_account_postgres() {
+    a_server_mode_recovery_attempt_is_audited_under_the_account(true).await;
 }
 
 // ---- 3. prelogin ------------------------------------------------------------------------
@@ -657,6 +674,11 @@ async fn prelogin_asks_the_same_for_every_name(postgres: bool) {
             seal_calls: seal_calls.load(Ordering::SeqCst) - before,
         });
     }
+    // The same questions whatever the name (an end-to-end account's prelogin once cost
+    // an extra recovery look-up)...
+    assert_eq!(asked[1], asked[0], "server mode vs end-to-end");
+    assert_eq!(asked[2], asked[0], "no account vs end-to-end");
+    // ...and these: one admission against the source's budget first, then the name.
     let expected = Asked {
         by_name: 1,
         recovery: 1,
