@@ -1,6 +1,6 @@
 // An end-to-end account in Debian's Chromium (playwright-core, no downloaded browser).
 //
-// Usage: node e2e_flows.mjs KEYSLOT_BINARY SCREENSHOT_DIR
+// Usage: [KEYSLOT_DATABASE_URL=postgres://…] node e2e_flows.mjs KEYSLOT_BINARY SCREENSHOT_DIR
 // Starts `keyslot serve` on a fresh data dir and walks the story with the crypto in the
 // page: sign up end-to-end (recovery code shown once), log in (the "end-to-end account"
 // box remembered for the username), store an item, reveal it, edit it, reload the tab (the
@@ -170,7 +170,11 @@ async function readWithToken(base, ks, kse, vault, item) {
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), "keyslot-browser-e2e-"));
-const server = spawn(binary, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", join(dataDir, "data")], { stdio: ["ignore", "ignore", "inherit"] });
+// KEYSLOT_DATABASE_URL (a fresh PostgreSQL database, from the cargo test) selects
+// PostgreSQL, migrated at start; without it the server uses SQLite in the data dir.
+const serveArgs = ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", join(dataDir, "data")];
+if (process.env.KEYSLOT_DATABASE_URL) serveArgs.push("--migrate");
+const server = spawn(binary, serveArgs, { stdio: ["ignore", "ignore", "inherit"] });
 const problems = [];
 const expectedFailures = [];
 let browser;
@@ -417,6 +421,7 @@ try {
 
   assert.deepEqual(problems, [], "no console errors, page errors or CSP violations");
   assert.deepEqual(expectedFailures, [], "each wrong password was answered 401");
+  console.log(`backend: ${process.env.KEYSLOT_DATABASE_URL ? "postgresql" : "sqlite"}`);
   console.log("browser e2e flows: 1 passed, 0 failed");
 } catch (e) {
   console.error(e);

@@ -4,14 +4,16 @@
 //! value — while the same recording of a server-mode sign-up holds its password (the
 //! control). Needs `node`, `tests/browser/node_modules` (`npm ci` there) and
 //! `/usr/bin/chromium`; without them the test says so and does nothing — except under CI,
-//! where it fails.
+//! where it fails. The story runs on SQLite and on PostgreSQL (`KEYSLOT_TEST_DATABASE_URL`,
+//! which CI sets; a fresh database per run).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[test]
-fn an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret() {
+/// What the story needs on this machine, or `None` when something is missing outside CI
+/// (where the test says so and does nothing; under CI it fails).
+fn browser() -> Option<(PathBuf, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let browser_dir = root.join("tests/browser");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -37,19 +39,26 @@ fn an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret() {
             std::env::var_os("CI").is_none(),
             "CI must run the browser tests, but these are missing: {missing:?}"
         );
-        eprintln!(
-            "SKIPPED an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret: missing {missing:?}"
-        );
-        return;
+        eprintln!("SKIPPED the end-to-end browser story: missing {missing:?}");
+        return None;
     }
-    let shots = root.join("target/browser-screenshots");
-    let out = Command::new("node")
-        .arg(browser_dir.join("e2e_flows.mjs"))
+    Some((root, chromium))
+}
+
+/// Run `tests/browser/e2e_flows.mjs` against a `keyslot serve` on SQLite, or on the
+/// PostgreSQL database at `database_url`; screenshots go to `target/{shots}`.
+fn story(root: &Path, chromium: &str, shots: &str, database_url: Option<&str>) {
+    let shots = root.join("target").join(shots);
+    let mut node = Command::new("node");
+    node.arg(root.join("tests/browser/e2e_flows.mjs"))
         .arg(env!("CARGO_BIN_EXE_keyslot"))
         .arg(&shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .unwrap();
+        .env("CHROMIUM", chromium)
+        .env_remove("KEYSLOT_DATABASE_URL");
+    if let Some(url) = database_url {
+        node.env("KEYSLOT_DATABASE_URL", url);
+    }
+    let out = node.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -60,6 +69,12 @@ fn an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret() {
         stdout.contains("browser e2e flows: 1 passed, 0 failed"),
         "{stdout}"
     );
+    let backend = if database_url.is_some() {
+        "backend: postgresql"
+    } else {
+        "backend: sqlite"
+    };
+    assert!(stdout.contains(backend), "{stdout}");
     for page in [
         "e2e-signup-recovery-code",
         "e2e-login",
@@ -74,4 +89,30 @@ fn an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret() {
             "screenshot of {page}"
         );
     }
+}
+
+#[test]
+fn an_end_to_end_account_works_in_a_real_browser_and_sends_no_secret() {
+    if let Some((root, chromium)) = browser() {
+        story(&root, &chromium, "browser-screenshots", None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_story_on_postgresql() {
+    let Some((root, chromium)) = browser() else {
+        return;
+    };
+    let Some(url) = keyslot_store_tests::postgres::fresh_database_url(
+        "browser_e2e::the_same_story_on_postgresql",
+    )
+    .await
+    else {
+        return;
+    };
+    tokio::task::spawn_blocking(move || {
+        story(&root, &chromium, "browser-screenshots-postgres", Some(&url));
+    })
+    .await
+    .unwrap();
 }
