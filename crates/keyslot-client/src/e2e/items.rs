@@ -363,7 +363,11 @@ pub(crate) async fn write(
     let key = ring.current()?;
     let key_version = v.key_version;
     let (item, version) = match replacing {
-        Some((item, read)) => (item, read + 1),
+        Some((item, read)) => (
+            item,
+            read.checked_add(1)
+                .ok_or_else(|| E2eError::protocol("no item version follows"))?,
+        ),
         None => (Id::random()?, 1),
     };
     let sealed = seal_item(
