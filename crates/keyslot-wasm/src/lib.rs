@@ -121,18 +121,10 @@ pub use keys::{SealedTokenName, UserKey, UserKeyPair, VaultKey};
 pub use known_answers::{compute as compute_known_answers, known_answers};
 pub use token::E2eToken;
 
-// NOTE from H8 (the end-to-end web pages, crates/keyslot-server/assets/e2e/ks.js) — the
-// names the pages call for what is still to come; rename freely, then tell me (or edit
-// ks.js, the only file that calls the module):
-//   VaultKey.nameIndex(name) -> string (base64url of the 32-byte index)
-//   IdentityKeyPair.generate()  IdentityKeyPair.unwrap(UserKey, user, wrapped)
-//     .publicKey()  .wrap(UserKey, user) -> string
-//     .signUserX25519(user, x25519Public) -> string
-//     .signVaultKey(vault, keyVersion, publicKey) -> string
-//     .signTokenKey(user, token, publicKey) -> string
-//     .signItem(vault, item, version: bigint, wrappedItemKey, sealedName, sealedValue) -> string
+// NOTE from H8 (the end-to-end web pages, crates/keyslot-server/assets/e2e/ks.js, the only
+// file that calls this module; it uses the API above as it stands). One request left:
 //   passwordProblem(password, username) -> string | undefined — keyslot-core's
 //     policy::password (length, not the username, zxcvbn score >= 3 on the first 64
-//     chars), since an end-to-end account's password is checked only in the client. Until
-//     it exists the pages check length and username only.
-//   Also handy: Id generation is done in JS (crypto.getRandomValues, 32 hex) — fine?
+//     chars): an end-to-end account's password is checked only in the client, and until
+//     this exists the pages check its length and the username only (ks.js picks it up
+//     when present).
