@@ -1,7 +1,8 @@
 //! A malicious server against the `keyslot` CLI of an end-to-end account: a proxy
 //! (tests/support/rewriting_proxy.rs) rewrites the server's answers — Argon2 parameters
 //! below the floor or below the last ones seen, a member's X25519 key or whole identity
-//! replaced by the server's own, a token's or a vault's public key replaced — and the
+//! replaced by the server's own (at sharing, and at rotation after the member was
+//! pinned), the pins swapped, a token's or a vault's public key replaced — and the
 //! CLI must refuse (a clear message, exit code 3) before it sends what the rewritten
 //! answer was meant to get: no `auth` at login, no sealed grant, no rotation, no item.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -313,6 +314,74 @@ fn a_tokens_or_members_key_replaced_is_refused_at_rotation(backend: Backend) {
             "a rotation with a grant to the server's {kind} key was sent"
         );
     }
+    // A whole identity of the server's making for bob, consistent in itself (its
+    // signature over its key verifies under the identity it presents): refused, because
+    // alice pinned bob's real identity when she shared with him.
+    let identity = IdentityKeyPair::generate().unwrap();
+    let key = random_key();
+    let bob = s.bob_id;
+    let forged = Value::from(
+        identity
+            .sign_user_x25519(&bob, &keyslot_crypto::x25519::PublicKey::from(key))
+            .to_base64(),
+    );
+    let public = Value::from(base64url(identity.public().as_bytes()));
+    let key = Value::from(base64url(&key));
+    let proxy = turn(
+        &s.setup,
+        Arc::new(
+            move |method: &str, path: &str, status: u16, body: &mut Value| {
+                if method != "GET" || !path.ends_with("/holders") || status != 200 {
+                    return false;
+                }
+                let mut changed = false;
+                for holder in body["holders"].as_array_mut().into_iter().flatten() {
+                    if holder["user_id"].as_str().map(e2e_harness::wire_id) == Some(bob)
+                        && holder["kind"] == "user"
+                    {
+                        holder["identity_public"] = public.clone();
+                        holder["public_key"] = key.clone();
+                        holder["signature"] = forged.clone();
+                        changed = true;
+                    }
+                }
+                changed
+            },
+        ),
+    );
+    let stderr = s.alice.fails(&["vault", "rotate", &s.vault], None, 3);
+    refused(&stderr);
+    assert!(stderr.contains("not the one pinned earlier"), "{stderr}");
+    assert!(
+        proxy.rewrites() >= 1,
+        "bob's holder entry was not rewritten"
+    );
+    assert!(!proxy.sent("POST", "/v1/vaults/", "/rotate"));
+    // The server drops the pins (or swaps bob's for its identity): a pin is a MAC under
+    // alice's user key, so it cannot make one that checks.
+    let public = Value::from(base64url(
+        IdentityKeyPair::generate().unwrap().public().as_bytes(),
+    ));
+    let proxy = turn(
+        &s.setup,
+        Arc::new(
+            move |method: &str, path: &str, status: u16, body: &mut Value| {
+                if method != "GET" || path != "/v1/pins" || status != 200 {
+                    return false;
+                }
+                for pin in body["pins"].as_array_mut().into_iter().flatten() {
+                    pin["identity_public"] = public.clone();
+                }
+                true
+            },
+        ),
+    );
+    let stderr = s.alice.fails(&["vault", "rotate", &s.vault], None, 3);
+    refused(&stderr);
+    assert!(stderr.contains("pinned earlier"), "{stderr}");
+    assert!(proxy.rewrites() >= 1);
+    assert!(!proxy.sent("POST", "/v1/vaults/", "/rotate"));
+
     // Through the honest server, the same rotation goes through.
     s.setup.proxy.honest();
     let rotated = s.alice.json(&["vault", "rotate", &s.vault], None);
