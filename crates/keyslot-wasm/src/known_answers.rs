@@ -4,7 +4,7 @@
 //! and with `crates/keyslot-crypto/tests/vectors/e2e.json`: the wasm32 build and the
 //! native one give the same bytes for the same inputs.
 //!
-//! It ships in the module (a few kilobytes) as a self-test a page may run, like a
+//! It ships in the module as a self-test a page may run, like a
 //! power-on known-answer test; it computes with fixed nonces, and its inputs are the
 //! document's published constants, so it exposes no key of anyone's. Its Argon2id run
 //! (the password vector) takes as long as a login's.
