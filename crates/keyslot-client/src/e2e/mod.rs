@@ -40,7 +40,7 @@ use core::fmt;
 
 pub use account::{E2eSession, RecoveryStarted, SignedUpE2e, UnlockSecret};
 pub use checks::{ParamsCheck, Refusal};
-pub use items::{OpenItem, OpenItemSummary};
+pub use items::{OpenItem, OpenItemSummary, Signed};
 pub use sharing::UserKeys;
 pub use token_client::TokenClient;
 pub use tokens::{MintedE2e, OpenTokenInfo};
