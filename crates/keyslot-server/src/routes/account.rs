@@ -116,6 +116,30 @@ pub enum LoginBody {
     EndToEnd(E2eLoginRequest),
 }
 
+/// `POST /v1/signup`'s answer, for the document: an end-to-end sign-up gets no recovery
+/// code (its client made it).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum SignupAnswer {
+    /// Server mode.
+    Password(SignupResponse),
+    /// End-to-end.
+    EndToEnd(e2e_account::E2eSignupResponse),
+}
+
+/// `POST /v1/login`'s answer, for the document: an end-to-end login also gets its
+/// wrapped user key.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum LoginAnswer {
+    /// A password login.
+    Password(LoginResponse),
+    /// An `auth` login.
+    EndToEnd(e2e_account::E2eLoginResponse),
+}
+
 /// `POST /v1/password`'s body, for the document: told apart by `current_auth`.
 #[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -182,7 +206,7 @@ pub struct RecoverResponse {
 /// `201 {user_id, vault_id}`: the client made the recovery code.
 #[utoipa::path(post, path = "/v1/signup", tag = "account",
     request_body(content = SignupBody, description = "A server-mode sign-up, or an end-to-end one (`end_to_end: true`)"),
-    responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 201, body = SignupAnswer), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -210,7 +234,7 @@ pub async fn signup(
 /// end-to-end one, is the same 401 as a wrong password.
 #[utoipa::path(post, path = "/v1/login", tag = "account",
     request_body(content = LoginBody, description = "A password, or an end-to-end client's `auth`"),
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 200, body = LoginAnswer), (status = 401, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
