@@ -7,6 +7,7 @@ mod concurrency;
 mod deposit_readers;
 mod deposits;
 mod e2e_accounts;
+mod e2e_lifecycle;
 mod fixtures;
 mod items;
 mod keys;
