@@ -83,6 +83,10 @@
 //! UserKey  .pin(me, pinnedUser, IdentityPublicKey) -> string
 //!   .checkPin(me, pinnedUser, IdentityPublicKey, storedPin)      throws on a mismatch
 //!
+//! // Input rules the server cannot check for an end-to-end account (policy.rs)
+//! passwordProblem(password, username) -> string | undefined   (zxcvbn, as the server)
+//! nameProblem(name) -> string | undefined   usernameProblem(name) -> string | undefined
+//!
 //! // Self-test (known_answers.rs)
 //! knownAnswers() -> JSON {name: value}: every FORMAT.md vector, computed by this build
 //! ```
@@ -108,6 +112,7 @@ mod identity;
 mod items;
 mod keys;
 mod known_answers;
+mod policy;
 mod token;
 
 pub use credential::{
@@ -119,6 +124,7 @@ pub use identity::{IdentityKey, IdentityPublicKey, MemberList};
 pub use items::{OpenedItem, SealedItem};
 pub use keys::{SealedTokenName, UserKey, UserKeyPair, VaultKey};
 pub use known_answers::{compute as compute_known_answers, known_answers};
+pub use policy::{name_problem, password_problem, username_problem};
 pub use token::E2eToken;
 
 // NOTE from H8 (the end-to-end web pages, crates/keyslot-server/assets/e2e/ks.js, the only
