@@ -63,6 +63,11 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         secs: u64,
     },
+    /// Microseconds an end-to-end client spends opening one 1 KiB item it read.
+    ClientOpen {
+        #[arg(long, default_value_t = 3)]
+        secs: u64,
+    },
     /// Median time of `--n` password changes for a user (alternating two passwords).
     Pwchange {
         #[arg(long)]
@@ -138,6 +143,7 @@ fn main() -> anyhow::Result<()> {
             Command::Seed { addr, items } => tools::seed(&addr, items).await,
             Command::Fill { db, user, total } => tools::fill(&db, &user, total).await,
             Command::Argon2Rate { threads, secs } => tools::argon2_rate(threads, secs),
+            Command::ClientOpen { secs } => tools::client_open(secs),
             Command::Pwchange { addr, user, n } => tools::pwchange(&addr, &user, n).await,
             Command::RotationPopulate {
                 addr,

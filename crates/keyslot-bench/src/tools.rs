@@ -65,8 +65,16 @@ pub async fn seed(addr: &str, items: usize) -> anyhow::Result<()> {
         let (s, v) = account(&anon, name).await?;
         s.create_item(&v, "only", &value_1kib(0)).await?;
     }
+    // The read token's `ksa_` proof: the same token read as an end-to-end client reads
+    // it (envelopes; the client opens them), next to its server-mode `kst_` reads.
+    let read_proof = keyslot_crypto::TokenCredential::parse(&read_token)
+        .map_err(|e| anyhow::anyhow!("minted token does not parse: {e}"))?
+        .unlock()
+        .auth_proof()
+        .to_text();
     let out = json!({
         "vault": vault, "items": ids, "read_token": read_token, "write_token": write_token,
+        "read_proof": read_proof.as_str(),
         "cookie": cookie.as_str(), "csrf": csrf.as_str(), "username": "bench", "password": PASSWORD,
     });
     println!("{out}");
@@ -171,5 +179,34 @@ pub async fn pwchange(addr: &str, user: &str, n: usize) -> anyhow::Result<()> {
         "{}",
         json!({"user": user, "median_ms": times[times.len() / 2], "all_ms": times})
     );
+    Ok(())
+}
+
+/// What an end-to-end client spends opening one 1 KiB item it read: the item key under
+/// the vault key, then its name and value (XChaCha20-Poly1305), over `--secs` on one
+/// thread. Prints JSON with microseconds per item.
+pub fn client_open(secs: u64) -> anyhow::Result<()> {
+    use keyslot_crypto::VaultKey;
+    use keyslot_crypto::item::ItemPlace;
+    let key = VaultKey::generate()?;
+    let place = ItemPlace {
+        owner: Id::random()?,
+        vault: Id::random()?,
+        item: Id::random()?,
+        version: 1,
+        key_version: 1,
+    };
+    let value = serde_json::to_vec(&value_1kib(0))?;
+    let sealed = place.seal(&key, "item-0000", &value)?;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut n = 0u64;
+    let start = Instant::now();
+    while Instant::now() < deadline {
+        let (_, opened) = place.open(&key, &sealed)?;
+        std::hint::black_box(opened);
+        n += 1;
+    }
+    let us = start.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64;
+    println!("{}", json!({"us_per_item": us, "items": n}));
     Ok(())
 }
