@@ -126,3 +126,44 @@ async fn parameters_above_the_ceiling_would_tie_the_client_up_and_are_refused() 
     );
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+/// A server that seals a user key of its own choosing to the recovery code's public key
+/// (which anyone can compute a seal to): the client refuses it rather than adopt a key
+/// the server knows, and sends no `finish`.
+#[tokio::test]
+async fn a_user_key_sealed_to_the_recovery_codes_public_key_is_refused() {
+    use keyslot_crypto::x25519::RecoveryKeyPair;
+    use keyslot_crypto::{Id, RecoveryCode, UserKey, seal_to, user_key_grant_aad};
+
+    let code = RecoveryCode::generate().unwrap();
+    let credential: Id = "ffeeddccbbaa99887766554433221100".parse().unwrap();
+    let user = Id::from_bytes([9; 16]);
+    let servers_key = UserKey::generate().unwrap();
+    let public = RecoveryKeyPair::derive(&code, &credential).public_key();
+    let sealed = seal_to(
+        &public,
+        &servers_key,
+        &user_key_grant_aad(&user, &credential),
+    )
+    .unwrap();
+    let mut answer = prelogin(19 * 1024, 2, 1);
+    answer["user_id"] = serde_json::json!(user.to_string());
+    answer["wrapped_user_key"] = serde_json::json!("AAAA");
+    answer["sealed_user_key"] = serde_json::json!(sealed.to_base64());
+    let (url, seen) = lying_server(answer);
+    let client = Client::new(&url, Credential::None);
+    let e = account::recover_begin(&client, "alice", &code.expose_text())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.refusal(), Some(Refusal::UnverifiedKey { .. })),
+        "{e}"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "POST /v1/prelogin HTTP/1.1",
+            "POST /v1/recover/begin HTTP/1.1"
+        ]
+    );
+}

@@ -16,8 +16,8 @@ use keyslot_crypto::pins::PinKey;
 use keyslot_crypto::slot::vault_key_for_user_aad;
 use keyslot_crypto::x25519::RecoveryKeyPair;
 use keyslot_crypto::{
-    Argon2Params, Id, Password, RecoveryCode, SealedKey, UnlockedCredential, UserKey, UserKeyPair,
-    VaultKey, VaultKeyPair, Wraps, open_from, user_key_grant_aad,
+    Argon2Params, Id, Password, RecoveryCode, UnlockedCredential, UserKey, UserKeyPair, VaultKey,
+    VaultKeyPair, Wraps,
 };
 use reqwest::Method;
 use zeroize::Zeroizing;
@@ -397,8 +397,8 @@ impl fmt::Debug for RecoveryStarted {
 }
 
 /// Recovery, first step (END-TO-END.md §9): the code's `auth` (with prelogin's recovery
-/// credential id) → the recovery slot, opened here. After a user-key rotation the user key
-/// is sealed to the code's key pair instead, and opened from there.
+/// credential id) → the recovery slot, opened here with the code's wrap key. A user key
+/// sealed to the code's public key instead is refused (see the body).
 pub async fn recover_begin(
     client: &Client,
     username: &str,
@@ -429,18 +429,23 @@ pub async fn recover_begin(
         }
         .into());
     }
-    let user = begun.user_id.0;
-    let user_key = match &begun.sealed_user_key {
-        Some(sealed) => {
-            let pair = RecoveryKeyPair::derive(&code, &credential_id);
-            let sealed: SealedKey = sealed.to_sealed("sealed_user_key")?;
-            open_from(&pair, &sealed, &user_key_grant_aad(&user, &credential_id))?
+    // A user key sealed to the code's public key is refused, never opened: the public
+    // key is public, so anyone — the server included — can seal a key of its choosing to
+    // it, and a client that adopted it would wrap its new slots around a key the server
+    // knows. Only the slot wrapped under the code's wrap key (which only the code
+    // derives) is authentic. End-to-end accounts never get a sealed one (END-TO-END §9).
+    if begun.sealed_user_key.is_some() {
+        return Err(Refusal::UnverifiedKey {
+            what: "a user key sealed to the recovery code's public key (anyone can make one)"
+                .into(),
         }
-        None => unlocked.open_user_key(
-            &user,
-            &begun.wrapped_user_key.to_envelope("wrapped_user_key")?,
-        )?,
-    };
+        .into());
+    }
+    let user = begun.user_id.0;
+    let user_key = unlocked.open_user_key(
+        &user,
+        &begun.wrapped_user_key.to_envelope("wrapped_user_key")?,
+    )?;
     Ok(RecoveryStarted {
         client: client.clone(),
         username: username.to_owned(),
