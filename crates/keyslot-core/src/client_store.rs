@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use keyslot_crypto::Id;
 
 use crate::keystore::Grant;
-use crate::model::{AuditEvent, ItemRecord, TokenRecord, TokenVaultSlot, VaultRecord};
+use crate::model::{AuditEvent, ItemRecord, TokenRead, TokenRecord, TokenVaultSlot, VaultRecord};
 use crate::store::StoreResult;
 
 /// An item as an end-to-end client reads and writes it: the stored envelopes, and the
@@ -24,6 +24,18 @@ pub struct RawItem {
     /// The writer's user id, for a signed write.
     pub signer: Option<Id>,
     /// The writer's identity signature over this version (FORMAT §11.4).
+    pub signature: Option<Vec<u8>>,
+}
+
+/// What a `ksa_` item read needs, fetched in one query ([`ClientStore::client_token_read`]).
+#[derive(Debug, Clone)]
+pub struct ClientTokenRead {
+    /// The token, its slot for the vault, the vault's state (if the token's user owns it)
+    /// and the item as `token_read` reads them.
+    pub read: TokenRead,
+    /// The item's signer, when a member signed it.
+    pub signer: Option<Id>,
+    /// The signer's signature.
     pub signature: Option<Vec<u8>>,
 }
 
@@ -97,6 +109,16 @@ pub trait ClientStore {
         expected_user_public_key: &[u8],
         audit: AuditEvent,
     ) -> StoreResult<()>;
+
+    /// A `ksa_` item read in one round trip: [`crate::store::Store::token_read`] with the
+    /// item's signer and signature (`None` when the token is unknown or its user is
+    /// disabled).
+    async fn client_token_read(
+        &self,
+        token: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<ClientTokenRead>>;
 
     /// The identity signature over a token's X25519 public key, given at its mint.
     async fn token_public_key_signature(&self, token: &Id) -> StoreResult<Option<Vec<u8>>>;

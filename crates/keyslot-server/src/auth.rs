@@ -126,12 +126,23 @@ impl Caller {
     ) -> Result<ItemRead, ApiError> {
         if let Credential::Token(value) = &self.credential {
             let text = bearer(value).ok_or_else(ApiError::unauthorized)?;
-            if TokenText::of(text) == TokenText::Secret {
-                return Ok(ItemRead::Plain(
-                    keyslot
-                        .get_item_with_token(text, self.ip, vault, item)
-                        .await?,
-                ));
+            match TokenText::of(text) {
+                TokenText::Secret => {
+                    return Ok(ItemRead::Plain(
+                        keyslot
+                            .get_item_with_token(text, self.ip, vault, item)
+                            .await?,
+                    ));
+                }
+                // The same single round trip for an end-to-end client's read.
+                TokenText::Proof => {
+                    return Ok(ItemRead::Client(Box::new(
+                        keyslot
+                            .client_item_with_proof(text, self.ip, vault, item)
+                            .await?,
+                    )));
+                }
+                TokenText::Disclosed => {}
             }
         }
         let principal = self.verify(keyslot).await?;

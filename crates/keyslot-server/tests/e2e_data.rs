@@ -433,6 +433,14 @@ async fn a_disclosed_secret_revokes_its_token(postgres: bool) {
         .mint(&session, json!([alice.vault]), json!(["read", "write"]))
         .await;
     let client = Client::of(&text);
+    let item = s.create_item(&session, &alice.vault, "n", json!(1)).await;
+    let r = s
+        .get(
+            &format!("/v1/vaults/{}/items/{item}", alice.vault),
+            &client.auth,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let r = s
         .get(&format!("/v1/vaults/{}/items", alice.vault), &client.auth)
         .await;
@@ -472,6 +480,14 @@ async fn a_disclosed_secret_revokes_its_token(postgres: bool) {
         "the answer never echoes the secret"
     );
     let r = s.get("/v1/vaults", &client.auth).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
+    // The one-query item read refuses it alike.
+    let r = s
+        .get(
+            &format!("/v1/vaults/{}/items/{item}", alice.vault),
+            &client.auth,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
     let r = s.get("/v1/vaults", &Auth::Token(text.clone())).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
@@ -1025,6 +1041,8 @@ mod sessions {
         let r = s.get(&format!("{path}/{item}"), &token_auth).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.body["slot"]["kind"], "token");
+        assert_eq!(r.body["signer"], alice.user.to_string(), "{}", r.text);
+        assert_eq!(r.body["owner_id"], alice.user.to_string(), "{}", r.text);
         let token_vk = secret
             .unlock()
             .open_vault_key(

@@ -2,7 +2,7 @@
 //! blind name index and signature, and the signatures over public keys.
 
 use async_trait::async_trait;
-use keyslot_core::client_store::{ClientStore, RawItem, SignedVaultKey};
+use keyslot_core::client_store::{ClientStore, ClientTokenRead, RawItem, SignedVaultKey};
 use keyslot_core::keystore::Grant;
 use keyslot_core::model::{AuditEvent, TokenRecord, TokenVaultSlot, VaultRecord};
 use keyslot_core::store::{StoreError, StoreResult};
@@ -131,6 +131,48 @@ async fn create_vault(
     tx.commit().await
 }
 
+/// `tokens::read` with the item's signer and signature: the same joins, one round trip.
+async fn token_read(
+    pool: &Pool,
+    token: &Id,
+    vault: &Id,
+    item: &Id,
+) -> StoreResult<Option<ClientTokenRead>> {
+    pool.optional(
+        query(sql!(
+            "SELECT t.id, t.user_id, t.name_key, t.name, t.verifier, t.can_write, t.deposit, t.all_vaults, t.wrapped_user_key, \
+             t.x25519_public, t.public_key_mac, t.created_at, t.expires_at, t.last_used_at, \
+             s.key_version AS s_key_version, s.wrapped_vault_key AS s_wrapped, \
+             cv.key_version AS cv_key_version, cv.rotation_due AS cv_rotation_due, cv.rotate_due_at AS cv_rotate_due_at, \
+             i.id AS i_id, i.vault_id AS i_vault_id, i.user_id AS i_user_id, i.version AS i_version, i.key_version AS i_key_version, \
+             i.wrapped_item_key AS i_wrapped_item_key, i.name AS i_name, i.value AS i_value, i.name_index AS i_name_index, i.created_at AS i_created_at, \
+             i.updated_at AS i_updated_at, i.signer AS i_signer, i.signature AS i_signature, u.end_to_end AS u_end_to_end \
+             FROM tokens t JOIN users u ON u.id = t.user_id AND u.disabled_at IS NULL \
+             LEFT JOIN token_vault_slots s ON s.token_id = t.id AND s.vault_id = $1 \
+             LEFT JOIN vaults cv ON cv.id = $1 AND cv.user_id = t.user_id \
+             LEFT JOIN items i ON i.id = $2 AND i.vault_id = $1 AND i.user_id = t.user_id \
+             WHERE t.id = $3"
+        ))
+        .bind(vault)
+        .bind(item)
+        .bind(token),
+        |r| {
+            let signer = match r.opt_bytes("i_signer")? {
+                Some(bytes) => {
+                    Some(Id::from_slice(&bytes).map_err(|_| StoreError::Corrupt("signer"))?)
+                }
+                None => None,
+            };
+            Ok(ClientTokenRead {
+                read: rows::token_read(r, vault)?,
+                signer,
+                signature: r.opt_bytes("i_signature")?,
+            })
+        },
+    )
+    .await
+}
+
 async fn token_signature(pool: &Pool, token: &Id) -> StoreResult<Option<Vec<u8>>> {
     Ok(pool
         .optional(
@@ -242,6 +284,15 @@ impl ClientStore for SqlStore {
             .await
         }
     }
+    async fn client_token_read(
+        &self,
+        token: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<ClientTokenRead>> {
+        token_read(&self.pool, token, vault, item).await
+    }
+
     async fn token_public_key_signature(&self, token: &Id) -> StoreResult<Option<Vec<u8>>> {
         token_signature(&self.pool, token).await
     }

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use keyslot_crypto::{AuthProof, E2eTokenCredential, Id, PublicKey, Signature, Verifier};
 
-use super::client_views::{ClientMint, ClientToken};
+use super::client_views::{ClientItem, ClientMint, ClientSlot, ClientToken};
 use super::e2e_accounts::{e2e_session, parse_auth};
 use super::e2e_items::{
     MAX_SEALED_NAME, MAX_WRAPPED_KEY, SIGNATURE_LEN, envelope_field, exact_len,
@@ -21,6 +21,7 @@ use super::e2e_items::{
 use super::lifecycle::holder_of;
 use super::views::Scope;
 use super::{Keyslot, now};
+use crate::client_store::RawItem;
 use crate::keystore::Holder;
 use crate::model::{Outcome, TokenRecord, TokenVaultSlot};
 use crate::store::StoreError;
@@ -44,6 +45,72 @@ impl Keyslot {
             .token(proof.id())
             .await?
             .ok_or(Error::Unauthorized)?;
+        self.proof_principal(&proof, &record, ip)
+    }
+
+    /// Read one item with a `ksa_` proof in a single store round trip (the `kst_` hot
+    /// path's shape, `Store::token_read`): the same checks as
+    /// [`Self::authenticate_auth_proof`] then [`Self::client_item`], with the same answers.
+    /// Anything but the common case — the token's own slot at the vault's current version,
+    /// the item under it, the vault its user's — takes the general path.
+    pub async fn client_item_with_proof(
+        &self,
+        text: &str,
+        ip: Option<IpAddr>,
+        vault: &Id,
+        item: &Id,
+    ) -> Result<ClientItem> {
+        let proof = AuthProof::parse(text).map_err(|_| Error::Unauthorized)?;
+        let found = self
+            .store
+            .client_token_read(proof.id(), vault, item)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        let principal = self.proof_principal(&proof, &found.read.token, ip)?;
+        let read = found.read;
+        let fast = match (&read.slot, read.vault_now, &read.item) {
+            (Some(slot), Some((current, _, _)), Some(record))
+                if !read.token.deposit
+                    && slot.key_version >= current
+                    && record.key_version == slot.key_version =>
+            {
+                Some((slot.clone(), record.clone()))
+            }
+            _ => None,
+        };
+        let Some((slot, record)) = fast else {
+            return self.client_item(&principal, vault, item).await;
+        };
+        self.audit
+            .record(principal.event(
+                "item.read",
+                Outcome::Ok,
+                format!("vault={vault} item={item}"),
+            ))
+            .await?;
+        Ok(ClientItem {
+            item: RawItem {
+                record,
+                signer: found.signer,
+                signature: found.signature,
+            },
+            owner_id: read.token.user_id,
+            slot: ClientSlot::Token {
+                key_version: slot.key_version,
+                wrapped_vault_key: slot.wrapped_vault_key,
+            },
+            chain: Vec::new(),
+        })
+    }
+
+    /// The checks of a `ksa_` proof once its token's row is found: expiry, then the
+    /// verifier in constant time.
+    fn proof_principal(
+        &self,
+        proof: &AuthProof,
+        record: &TokenRecord,
+        ip: Option<IpAddr>,
+    ) -> Result<Principal> {
         let at = now();
         if at >= record.expires_at {
             return Err(Error::Unauthorized);

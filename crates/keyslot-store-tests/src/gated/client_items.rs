@@ -1,7 +1,7 @@
 //! [`Gated`] over the end-to-end item methods: passed straight through (none is gated).
 
 use async_trait::async_trait;
-use keyslot_core::client_store::{ClientStore, RawItem, SignedVaultKey};
+use keyslot_core::client_store::{ClientStore, ClientTokenRead, RawItem, SignedVaultKey};
 use keyslot_core::keystore::Grant;
 use keyslot_core::model::{AuditEvent, TokenRecord, TokenVaultSlot, VaultRecord};
 use keyslot_core::store::StoreResult;
@@ -69,6 +69,14 @@ impl ClientStore for Gated {
                 audit,
             )
             .await
+    }
+    async fn client_token_read(
+        &self,
+        token: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<ClientTokenRead>> {
+        self.inner.client_token_read(token, vault, item).await
     }
     async fn token_public_key_signature(&self, token: &Id) -> StoreResult<Option<Vec<u8>>> {
         self.inner.token_public_key_signature(token).await

@@ -2,7 +2,7 @@
 //! creation's audit events are shipped once they committed, like every other change's.
 
 use async_trait::async_trait;
-use keyslot_core::client_store::{ClientStore, RawItem, SignedVaultKey};
+use keyslot_core::client_store::{ClientStore, ClientTokenRead, RawItem, SignedVaultKey};
 use keyslot_core::keystore::Grant;
 use keyslot_core::model::{AuditEvent, TokenRecord, TokenVaultSlot, VaultRecord};
 use keyslot_core::store::StoreResult;
@@ -82,6 +82,14 @@ impl ClientStore for Shipping {
             .await?;
         self.log.write(std::slice::from_ref(&event));
         Ok(())
+    }
+    async fn client_token_read(
+        &self,
+        token: &Id,
+        vault: &Id,
+        item: &Id,
+    ) -> StoreResult<Option<ClientTokenRead>> {
+        self.inner.client_token_read(token, vault, item).await
     }
     async fn token_public_key_signature(&self, token: &Id) -> StoreResult<Option<Vec<u8>>> {
         self.inner.token_public_key_signature(token).await
