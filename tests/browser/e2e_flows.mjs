@@ -35,6 +35,8 @@ const NEW_PASSWORD = "seven quiet lanterns at dawn";
 const THIRD_PASSWORD = "amber gulls over a slate harbour";
 const ITEM_NAME = "stripe-live-key-e2e";
 const VAULT_NAME = "Acme deploy keys";
+const SECOND_ITEM = "acme-registry-password";
+const SECOND_VALUE = "rg_Zq81Lp0Tx";
 const ITEM_VALUE = "sk_live_Q7hZp2Xw9Lm4";
 const ITEM_VALUE_2 = "sk_live_R8jAq3Yx0Nn5";
 const SERVER_MODE_PASSWORD = "control password for sam";
@@ -265,22 +267,6 @@ try {
   await page.getByText("Version 2").waitFor();
   const [, vaultId, itemId] = page.url().match(/\/e2e\/vaults\/([0-9a-f]{32})\/items\/([0-9a-f]{32})$/);
 
-  // A second vault, made in the page, and an item deleted from it.
-  await page.getByRole("link", { name: "Vaults" }).first().click();
-  await page.getByLabel("Name").fill(VAULT_NAME);
-  await page.getByRole("button", { name: "Create vault" }).click();
-  await page.getByRole("heading", { name: VAULT_NAME }).waitFor();
-  await page.getByLabel("Name", { exact: true }).fill("to be deleted");
-  await page.getByLabel("Value", { exact: true }).fill("short-lived");
-  await page.getByRole("button", { name: "Save" }).click();
-  await page.getByRole("heading", { name: "to be deleted" }).waitFor();
-  await page.getByRole("button", { name: "Delete" }).click();
-  await page.getByText("This vault is empty.").waitFor();
-  await page.getByRole("link", { name: "Vaults" }).first().click();
-  await page.getByRole("link", { name: VAULT_NAME }).waitFor();
-  await page.goto(`${base}/e2e/vaults/${vaultId}/items/${itemId}`);
-  await page.getByRole("heading", { name: ITEM_NAME }).waitFor();
-
   // A reload keeps the keys: the tab's unlock secret opens the session's slot again.
   await page.reload();
   await page.getByRole("heading", { name: ITEM_NAME }).waitFor();
@@ -330,6 +316,42 @@ try {
   const viaToken = await readWithToken(base, ks, token, vaultId, itemId);
   assert.equal(viaToken.name, ITEM_NAME);
   assert.equal(viaToken.value, ITEM_VALUE_2);
+
+  // A "*" token: every vault, including vaults created later (the page seals each new
+  // vault's key to it, verified by the signature this user's identity made at mint).
+  await page.getByRole("link", { name: "Back to API tokens" }).click();
+  await page.getByRole("cell", { name: "deploy script", exact: true }).waitFor();
+  await page.getByLabel("Name").fill("backup job");
+  await page.getByLabel("All vaults, including vaults created later").check();
+  await page.getByLabel("Your password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create token" }).click();
+  await page.getByText("Copy this token now").waitFor({ timeout: 60_000 });
+  const starToken = (await page.locator("#new-token").textContent()).trim();
+  assert.match(starToken, /^kse_[0-9A-Za-z]{71}$/);
+  assert.equal((await readWithToken(base, ks, starToken, vaultId, itemId)).value, ITEM_VALUE_2);
+
+  // A second vault, made in the page: the "*" token reads its item through the grant the
+  // page sealed to it; another item is deleted.
+  await page.getByRole("link", { name: "Vaults" }).first().click();
+  await page.getByLabel("Name").fill(VAULT_NAME);
+  await page.getByRole("button", { name: "Create vault" }).click();
+  await page.getByRole("heading", { name: VAULT_NAME }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill(SECOND_ITEM);
+  await page.getByLabel("Value", { exact: true }).fill(SECOND_VALUE);
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: SECOND_ITEM }).waitFor();
+  const [, acmeId, acmeItemId] = page.url().match(/\/e2e\/vaults\/([0-9a-f]{32})\/items\/([0-9a-f]{32})$/);
+  assert.equal((await readWithToken(base, ks, starToken, acmeId, acmeItemId)).value, SECOND_VALUE);
+  await page.getByRole("link", { name: VAULT_NAME }).click();
+  await page.getByLabel("Name", { exact: true }).fill("to be deleted");
+  await page.getByLabel("Value", { exact: true }).fill("short-lived");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: "to be deleted" }).waitFor();
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("link", { name: SECOND_ITEM }).waitFor();
+  assert.equal(await page.getByRole("link", { name: "to be deleted" }).count(), 0, "the deleted item is gone");
+  await page.getByRole("link", { name: "Vaults" }).first().click();
+  await page.getByRole("link", { name: VAULT_NAME }).waitFor();
 
   // Change the password; log out; the old password fails, the new one opens the item.
   await page.getByRole("link", { name: "Password" }).click();
@@ -397,6 +419,10 @@ try {
     "token secret bytes": tokenParts.secret,
     "item name": ITEM_NAME,
     "vault name": VAULT_NAME,
+    "second item name": SECOND_ITEM,
+    "second item value": SECOND_VALUE,
+    "\"*\" token text": starToken,
+    "\"*\" token secret bytes": tokenBytes(starToken).secret,
     "item value": ITEM_VALUE,
     "item value v2": ITEM_VALUE_2,
   };

@@ -376,32 +376,48 @@ export function sealItem(vk, uk, userId, keys, itemId, version, name, value) {
   }
 }
 
-/** A new vault's body: its key at version 1, wrapped under UK, its name, its signed public key. */
+/**
+ * A new vault's body: its key at version 1, wrapped under UK, its name, its signed public
+ * key, and a grant for each of the account's live "*" tokens (GET /v1/keys' star_tokens),
+ * each sealed only to a token key this user's identity signed at mint.
+ */
 export function newVault(uk, userId, keys, name) {
   const id = randomId();
   const vk = need("VaultKey").generate(userId, id, 1);
   const identity = identityOf(uk, userId, keys);
+  const mine = need("IdentityPublicKey").parse(publicText(identity));
   try {
+    const tokenGrants = (keys.star_tokens || []).map((t) => {
+      try {
+        mine.verifyTokenKey(userId, t.id, t.x25519_public, t.public_key_signature);
+      } catch (e) {
+        throw new Error(`the key of "*" token ${t.id} is not one you signed (${e.message}): the server may have been tampered with`);
+      }
+      return { token: t.id, sealed: vk.sealGrant("token", t.id, t.x25519_public) };
+    });
     return {
       id,
       wrapped_vault_key: uk.wrapVaultKey(vk),
       sealed_name: vk.sealVaultName(name),
       public_key: vk.publicKey(),
       public_key_signature: identity.signVaultKey(vk),
+      token_grants: tokenGrants,
     };
   } finally {
     vk.free();
     identity.free();
+    mine.free();
   }
 }
 
 // ---- Tokens -------------------------------------------------------------------------------
 
 /**
- * A new kse_ token for `vaults` ([{vault, key}] with each vault's current key): the mint
- * body without `auth` (the password proof, added by the caller), and the text to show once.
+ * A new kse_ token for `vaults` ([{vault, key}] with each vault's current key; with `all`,
+ * a "*" token, and `vaults` must be every vault the user holds): the mint body without
+ * `auth` (the password proof, added by the caller), and the text to show once.
  */
-export function newToken(uk, userId, keys, name, vaults, permissions, expiresInSeconds) {
+export function newToken(uk, userId, keys, name, vaults, permissions, expiresInSeconds, all = false) {
   const token = need("E2eToken").generate();
   const credential = token.credential();
   const identity = identityOf(uk, userId, keys);
@@ -414,7 +430,7 @@ export function newToken(uk, userId, keys, name, vaults, permissions, expiresInS
       verifier: credential.verifierBase64url(),
       x25519_public: token.publicKey(),
       public_key_signature: identity.signTokenKey(userId, token.id, token.publicKey()),
-      vaults: vaults.map((v) => v.vault.id),
+      vaults: all ? "*" : vaults.map((v) => v.vault.id),
       permissions,
       expires_in_seconds: expiresInSeconds,
       slots: vaults.map((v) => ({ vault: v.vault.id, key_version: v.key.keyVersion, wrapped_vault_key: credential.wrapVaultKey(v.key) })),

@@ -71,10 +71,16 @@ if ($("token-rows")) start(async (session) => {
     busy(form, "Creating…", async () => {
       clearErrors(form);
       const name = $("name").value.trim();
-      const chosen = vaults.filter((v) => v.key?.verified && $(`vault-${v.vault.id}`)?.checked);
+      const all = $("scope-all").checked;
+      // A "*" token gets a slot for every vault the user holds, so each key must be one
+      // this browser verified.
+      if (all && vaults.some((v) => !v.key?.verified)) {
+        return fieldError("vaults", "A vault here is not confirmed in this browser, so a token for all vaults cannot be made here.");
+      }
+      const chosen = all ? vaults : vaults.filter((v) => v.key?.verified && $(`vault-${v.vault.id}`)?.checked);
       const password = $("current_password").value;
       if (!name) return fieldError("name", "Name must not be empty.");
-      if (!chosen.length) return fieldError("vaults", "Choose at least one vault.");
+      if (!all && !chosen.length) return fieldError("vaults", "Choose at least one vault.");
       if (!password) return fieldError("current_password", "Enter your password.");
       const permissions = PERMISSIONS[form.querySelector("input[name=permissions]:checked").value];
       const days = Number($("days").value);
@@ -87,7 +93,7 @@ if ($("token-rows")) start(async (session) => {
         } finally {
           stopWorker();
         }
-        const { body, text } = ks.newToken(session.uk, session.userId, session.keys, name, chosen, permissions, days * 86400);
+        const { body, text } = ks.newToken(session.uk, session.userId, session.keys, name, chosen, permissions, days * 86400, all);
         try {
           await api("POST", "/v1/tokens", { ...body, auth });
         } catch (e) {

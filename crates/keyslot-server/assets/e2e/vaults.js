@@ -21,6 +21,26 @@ export async function openVaults(session) {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * The account's live "*" tokens with their public keys and signatures: a new vault must
+ * carry a grant for each. GET /v1/keys' `star_tokens` when the server sends it; else the
+ * "*" tokens of GET /v1/tokens, whose keys are in any vault's holders (a "*" token holds
+ * every vault). Either way ks.newVault seals only to keys this user's identity signed.
+ */
+async function starTokens(session, vaults) {
+  if (Array.isArray(session.keys.star_tokens)) return session.keys.star_tokens;
+  const { tokens } = await api("GET", "/v1/tokens");
+  const ids = new Set(tokens.filter((t) => t.vaults === "*" && !(t.permissions || []).includes("deposit")).map((t) => t.id));
+  if (!ids.size || !vaults.length) return [];
+  const answer = await api("GET", `/v1/vaults/${vaults[0].vault.id}/holders`);
+  // END-TO-END §9 writes `tokens: [{id, x25519_public, public_key_signature}]`; the route
+  // answers `holders: [{kind, id, public_key, signature}]`: read either.
+  const listed = answer.tokens ?? (answer.holders || [])
+    .filter((h) => h.kind === "token")
+    .map((h) => ({ id: h.id, x25519_public: h.public_key, public_key_signature: h.signature }));
+  return listed.filter((t) => ids.has(t.id));
+}
+
 const list = $("vault-list");
 if (list) start(async (session) => {
   const vaults = await openVaults(session);
@@ -44,7 +64,8 @@ if (list) start(async (session) => {
       const bad = ks.nameProblem(name);
       if (bad) return fieldError("name", `Name ${bad}`);
       try {
-        const body = ks.newVault(session.uk, session.userId, session.keys, name);
+        const keys = { ...session.keys, star_tokens: await starTokens(session, vaults) };
+        const body = ks.newVault(session.uk, session.userId, keys, name);
         await api("POST", "/v1/vaults", body);
         location.assign(`/e2e/vaults/${body.id}`);
       } catch (e) {
