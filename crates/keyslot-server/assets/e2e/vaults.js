@@ -23,9 +23,10 @@ export async function openVaults(session) {
 
 /**
  * The account's live "*" tokens with their public keys and signatures: a new vault must
- * carry a grant for each. GET /v1/keys' `star_tokens` when the server sends it; else the
- * "*" tokens of GET /v1/tokens, whose keys are in any vault's holders (a "*" token holds
- * every vault). Either way ks.newVault seals only to keys this user's identity signed.
+ * carry a grant for each. GET /v1/keys' `star_tokens` (END-TO-END §9) when the server
+ * sends it — at this writing it does not — else the "*" tokens of GET /v1/tokens, whose
+ * keys are in any vault's holders (a "*" token holds every vault). Either way
+ * ks.newVault seals only to keys this user's identity signed.
  */
 async function starTokens(session, vaults) {
   if (Array.isArray(session.keys.star_tokens)) return session.keys.star_tokens;
@@ -33,9 +34,7 @@ async function starTokens(session, vaults) {
   const ids = new Set(tokens.filter((t) => t.vaults === "*" && !(t.permissions || []).includes("deposit")).map((t) => t.id));
   if (!ids.size || !vaults.length) return [];
   const answer = await api("GET", `/v1/vaults/${vaults[0].vault.id}/holders`);
-  // END-TO-END §9 writes `tokens: [{id, x25519_public, public_key_signature}]`; the route
-  // answers `holders: [{kind, id, public_key, signature}]`: read either.
-  const listed = answer.tokens ?? (answer.holders || [])
+  const listed = (answer.holders || [])
     .filter((h) => h.kind === "token")
     .map((h) => ({ id: h.id, x25519_public: h.public_key, public_key_signature: h.signature }));
   return listed.filter((t) => ids.has(t.id));
