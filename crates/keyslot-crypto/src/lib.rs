@@ -57,6 +57,7 @@ pub mod sealed_key;
 pub mod sealed_key_auth;
 pub mod slot;
 pub mod text_credential;
+pub mod token_anchor;
 pub mod x25519;
 
 pub use aad::{Aad, Purpose};
