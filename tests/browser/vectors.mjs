@@ -150,6 +150,12 @@ async function inPage({ documented, e2e }) {
   uk.checkPin(id(0x11), id(0x13), bob, pin);
   refuses("a pin against a changed identity", () => uk.checkPin(id(0x11), id(0x13), alice, pin), "pin");
 
+  // The input rules the server cannot check for an end-to-end account (zxcvbn in wasm).
+  check("a weak password", m.passwordProblem("password1234", "alice")?.startsWith("is too easy to guess"), true);
+  check("a strong password", m.passwordProblem("correct horse battery staple", "alice"), undefined);
+  check("a bidi override in a name", m.nameProblem("invoice\u202Efdp.exe")?.includes("U+202E"), true);
+  check("a plain name", m.nameProblem("db/password"), undefined);
+
   return { failures, compared, computed: Object.keys(computed).length, argonMs };
 }
 

@@ -2253,6 +2253,25 @@ export function knownAnswers() {
 }
 
 /**
+ * What is wrong with a vault, item or token name, or nothing: 1–256 characters, no
+ * control characters, no invisible format characters (bidi overrides, zero-width
+ * characters: a name must look like what it is).
+ * @param {string} name
+ * @returns {string | undefined}
+ */
+export function nameProblem(name) {
+    const ptr0 = passStringToWasm0(name, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    const len0 = WASM_VECTOR_LEN;
+    const ret = wasm.nameProblem(ptr0, len0);
+    let v2;
+    if (ret[0] !== 0) {
+        v2 = getStringFromWasm0(ret[0], ret[1]);
+        wasm.__wbindgen_free(ret[0], ret[1] * 1, 1);
+    }
+    return v2;
+}
+
+/**
  * Open a user key sealed to the recovery code after a user-key rotation (FORMAT §9,
  * AAD user-key grant).
  * @param {string} code
@@ -2284,6 +2303,35 @@ export function openUserKeyGrant(code, credential_id, user, sealed) {
         throw takeFromExternrefTable0(ret[1]);
     }
     return UserKey.__wrap(ret[0]);
+}
+
+/**
+ * What is wrong with `password` for `username`, or nothing: 12–1024 characters, not the
+ * username, and a zxcvbn score of at least 3 for its first 64 characters (cut at the
+ * 16th l33t character), the username and the service's own words counting as known.
+ * @param {string} password
+ * @param {string} username
+ * @returns {string | undefined}
+ */
+export function passwordProblem(password, username) {
+    let ptr0, len0, ptr1, len1;
+    try {
+        ptr0 = passStringToWasm0(password, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len0 = WASM_VECTOR_LEN;
+        ptr1 = passStringToWasm0(username, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len1 = WASM_VECTOR_LEN;
+    } catch (e) {
+        if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+        if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+        throw e;
+    }
+    const ret = wasm.passwordProblem(ptr0, len0, ptr1, len1);
+    let v3;
+    if (ret[0] !== 0) {
+        v3 = getStringFromWasm0(ret[0], ret[1]);
+        wasm.__wbindgen_free(ret[0], ret[1] * 1, 1);
+    }
+    return v3;
 }
 
 /**
@@ -2385,6 +2433,23 @@ export function unlockRecoveryCode(code, credential_id) {
     }
     return Credential.__wrap(ret[0]);
 }
+
+/**
+ * What is wrong with a username, or nothing: 3–128 letters, digits and `._@+-`.
+ * @param {string} name
+ * @returns {string | undefined}
+ */
+export function usernameProblem(name) {
+    const ptr0 = passStringToWasm0(name, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    const len0 = WASM_VECTOR_LEN;
+    const ret = wasm.usernameProblem(ptr0, len0);
+    let v2;
+    if (ret[0] !== 0) {
+        v2 = getStringFromWasm0(ret[0], ret[1]);
+        wasm.__wbindgen_free(ret[0], ret[1] * 1, 1);
+    }
+    return v2;
+}
 function __wbg_get_imports() {
     const import0 = {
         __proto__: null,
@@ -2395,9 +2460,25 @@ function __wbg_get_imports() {
         __wbg___wbindgen_throw_4c88d8bf264fd984: function(arg0, arg1) {
             throw new Error(getStringFromWasm0(arg0, arg1));
         },
+        __wbg_getFullYear_94114da14f235fca: function(arg0) {
+            const ret = arg0.getFullYear();
+            return ret;
+        },
         __wbg_getRandomValues_8b6f1f663e6f188d: function() { return handleError(function (arg0, arg1) {
             globalThis.crypto.getRandomValues(getArrayU8FromWasm0(arg0, arg1));
         }, arguments); },
+        __wbg_new_0_36d738a0c8cfac43: function() {
+            const ret = new Date();
+            return ret;
+        },
+        __wbg_now_043d245551b22f9c: function(arg0) {
+            const ret = arg0.now();
+            return ret;
+        },
+        __wbg_static_accessor_performance_7f6ecf1ec56b9bbe: function() {
+            const ret = performance;
+            return ret;
+        },
         __wbindgen_init_externref_table: function() {
             const table = wasm.__wbindgen_externrefs;
             table.set(0, undefined);
