@@ -106,6 +106,24 @@ fn what_it_keeps_and_what_it_refuses(backend: Backend) {
     let stderr = script.fails(&["token", "list"], None, 3);
     assert!(stderr.contains("session"), "{stderr}");
     assert!(script.ok(&["vault", "list"], None).contains("Personal"));
+
+    // A username this machine recorded as end-to-end that signs up again in server mode
+    // (the server was reset, say) logs in as server-mode afterwards.
+    let file = alice.config.join("accounts.json");
+    let mut known: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let key = format!("{} dave", alice.addr);
+    known["accounts"][&key] = serde_json::json!({"end_to_end": true});
+    std::fs::write(&file, serde_json::to_vec(&known).unwrap()).unwrap();
+    let dave = alice.at(&alice.addr);
+    let dave_password = format!("{}\n", random_text("dave pw "));
+    dave.ok(
+        &["signup", "dave", "--password-stdin"],
+        Some(&dave_password),
+    );
+    let known: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(known["accounts"][&key]["end_to_end"], false, "{known}");
+    dave.ok(&["login", "dave", "--password-stdin"], Some(&dave_password));
+    assert_eq!(dave.json(&["whoami"], None)["end_to_end"], false);
 }
 
 fn a_due_rotation_runs_in_the_client_before_a_write(backend: Backend) {

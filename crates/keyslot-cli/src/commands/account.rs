@@ -86,6 +86,11 @@ pub async fn signup(addr: &str, as_json: bool, args: &CredentialsArgs) -> CmdRes
     let done = connect(addr, Credential::None)?
         .signup(&username, &first)
         .await?;
+    // A username this machine knew as end-to-end (an account since deleted, a server
+    // since reset) is now a server-mode account: later logins must send the password.
+    if known_accounts::get(addr, &username)?.is_some() {
+        known_accounts::remember(addr, &username, KnownAccount::default())?;
+    }
     eprintln!("Account {username} created. Its recovery code is below, shown this once:");
     eprintln!(
         "save it somewhere safe and apart from your password. Without both, the data is gone for good."
