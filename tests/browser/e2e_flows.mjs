@@ -37,6 +37,8 @@ const ITEM_NAME = "stripe-live-key-e2e";
 const VAULT_NAME = "Acme deploy keys";
 const SECOND_ITEM = "acme-registry-password";
 const SECOND_VALUE = "rg_Zq81Lp0Tx";
+const ROTATED_ITEM = "written-after-rotation";
+const ROTATED_VALUE = "post_rotation_Vb93Qs";
 const ITEM_VALUE = "sk_live_Q7hZp2Xw9Lm4";
 const ITEM_VALUE_2 = "sk_live_R8jAq3Yx0Nn5";
 const SERVER_MODE_PASSWORD = "control password for sam";
@@ -353,6 +355,30 @@ try {
   await page.getByRole("link", { name: "Vaults" }).first().click();
   await page.getByRole("link", { name: VAULT_NAME }).waitFor();
 
+  // Revoking a token makes its vault due (the server holds no key to rotate it); the page
+  // rotates it: a new key, sealed to the remaining "*" token (its key verified first),
+  // which reads what is written after and, through the chain, what was written before;
+  // the revoked token reads nothing.
+  await page.getByRole("link", { name: "API tokens" }).click();
+  await page.getByRole("button", { name: "Revoke deploy script" }).click();
+  await page.getByRole("button", { name: "Revoke deploy script" }).waitFor({ state: "detached" });
+  await page.getByRole("cell", { name: "backup job", exact: true }).waitFor();
+  const revokedRead = await fetch(`${base}/v1/vaults/${vaultId}/items/${itemId}`, { headers: { authorization: `Bearer ${ks.tokenFromText(token).proof()}` } });
+  assert.equal(revokedRead.status, 401, "a revoked token reads nothing");
+  await page.getByRole("link", { name: "Vaults" }).first().click();
+  await page.getByRole("link", { name: "Personal" }).click();
+  await page.getByText("A rotation is due").waitFor();
+  await page.getByRole("button", { name: "Rotate key now" }).click();
+  await page.getByText("Key version 2.").waitFor({ timeout: 60_000 });
+  await page.getByLabel("Name", { exact: true }).fill(ROTATED_ITEM);
+  await page.getByLabel("Value", { exact: true }).fill(ROTATED_VALUE);
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: ROTATED_ITEM }).waitFor();
+  const [, , rotatedItemId] = page.url().match(/\/e2e\/vaults\/([0-9a-f]{32})\/items\/([0-9a-f]{32})$/);
+  assert.equal((await readWithToken(base, ks, starToken, vaultId, rotatedItemId)).value, ROTATED_VALUE);
+  assert.equal((await readWithToken(base, ks, starToken, vaultId, itemId)).value, ITEM_VALUE_2, "the older item reads through the chain");
+  await shot("e2e-rotated");
+
   // Change the password; log out; the old password fails, the new one opens the item.
   await page.getByRole("link", { name: "Password" }).click();
   await page.getByLabel("Current password").fill(PASSWORD);
@@ -373,7 +399,7 @@ try {
   await page.getByRole("link", { name: ITEM_NAME }).click();
   await page.getByText("Reveal value").click();
   assert.equal((await page.locator("#item-value").textContent()).trim(), ITEM_VALUE_2);
-  const again = await readWithToken(base, ks, token, vaultId, itemId);
+  const again = await readWithToken(base, ks, starToken, vaultId, itemId);
   assert.equal(again.value, ITEM_VALUE_2, "the token survives the password change");
   // The account's activity is server-rendered (it holds no secret) for both kinds of account.
   await page.getByRole("link", { name: "Activity" }).click();
@@ -402,7 +428,7 @@ try {
   await page.getByRole("link", { name: ITEM_NAME }).click();
   await page.getByText("Reveal value").click();
   assert.equal((await page.locator("#item-value").textContent()).trim(), ITEM_VALUE_2);
-  const afterRecovery = await readWithToken(base, ks, token, vaultId, itemId);
+  const afterRecovery = await readWithToken(base, ks, starToken, vaultId, itemId);
   assert.equal(afterRecovery.value, ITEM_VALUE_2, "the token survives the recovery");
 
   // Nothing secret crossed the wire, in any encoding.
@@ -421,6 +447,8 @@ try {
     "vault name": VAULT_NAME,
     "second item name": SECOND_ITEM,
     "second item value": SECOND_VALUE,
+    "rotated item name": ROTATED_ITEM,
+    "rotated item value": ROTATED_VALUE,
     "\"*\" token text": starToken,
     "\"*\" token secret bytes": tokenBytes(starToken).secret,
     "item value": ITEM_VALUE,

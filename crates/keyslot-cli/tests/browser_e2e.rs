@@ -83,6 +83,7 @@ fn story(root: &Path, chromium: &str, shots: &str, database_url: Option<&str>) {
         "e2e-token-created",
         "e2e-password",
         "e2e-recovered",
+        "e2e-rotated",
     ] {
         assert!(
             shots.join(format!("{page}.png")).is_file(),

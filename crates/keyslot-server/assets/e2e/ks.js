@@ -410,6 +410,56 @@ export function newVault(uk, userId, keys, name) {
   }
 }
 
+/**
+ * A client rotation of `vault` (END-TO-END §8, §9): a new key at the next version, the
+ * chain link down to `oldKey`, the new public key signed, the name resealed, the caller's
+ * own slot, and a grant for every other holder the server lists — each sealed only to a
+ * key whose holder's identity this browser vouches for (`vouched`: user id → identity
+ * public key, the user's own or pinned) signed it. With `owner`, the member list is signed
+ * too. Throws, naming the holder, when a key is not vouched for: nothing is sent then.
+ */
+export function rotation(uk, userId, keys, oldKey, vault, name, holders, vouched, owner) {
+  const next = vault.key_version + 1;
+  const vk = need("VaultKey").generate(vault.owner_id, vault.id, next);
+  const identity = identityOf(uk, userId, keys);
+  const members = new (need("MemberList"))();
+  try {
+    const grants = [];
+    for (const h of holders) {
+      const vouch = vouched.get(h.user_id);
+      if (!vouch) throw new Error(`${h.kind} ${h.id}: no identity confirmed in this browser vouches for its key`);
+      const key = need("IdentityPublicKey").parse(vouch);
+      try {
+        if (h.kind === "user") {
+          key.verifyUserX25519(h.user_id, h.public_key, h.signature || "");
+          members.add(h.user_id, h.role, key);
+        } else {
+          key.verifyTokenKey(h.user_id, h.id, h.public_key, h.signature || "");
+        }
+      } catch (e) {
+        throw new Error(`${h.kind} ${h.id}: its key is not the one its user signed (${e.message})`);
+      } finally {
+        key.free();
+      }
+      if (h.kind === "user" && h.id === userId) continue;
+      grants.push({ holder: h.id, sealed: vk.sealGrant(h.kind, h.id, h.public_key) });
+    }
+    const body = {
+      key_version: next,
+      chain_link: vk.wrapOlder(oldKey),
+      sealed_name: vk.sealVaultName(name),
+      public_key: vk.publicKey(),
+      public_key_signature: identity.signVaultKey(vk),
+      own_slot: uk.wrapVaultKey(vk),
+      grants,
+    };
+    if (owner) body.members_signature = identity.signMembers(vault.id, next, members);
+    return body;
+  } finally {
+    for (const h of [vk, identity, members]) h.free();
+  }
+}
+
 // ---- Tokens -------------------------------------------------------------------------------
 
 /**

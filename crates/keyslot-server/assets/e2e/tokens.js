@@ -5,7 +5,7 @@
 // token — the page already holds it, and shows it once.
 "use strict";
 import { api, ApiError } from "/assets/e2e/api.js";
-import { $, show, hide, fieldError, clearErrors, busy, time, explain } from "/assets/e2e/ui.js";
+import { $, show, hide, fieldError, clearErrors, busy, time, explain, status } from "/assets/e2e/ui.js";
 import { start, remembered } from "/assets/e2e/session.js";
 import { inWorker, stopWorker } from "/assets/e2e/argon.js";
 import { openVaults } from "/assets/e2e/vaults.js";
@@ -42,6 +42,26 @@ if ($("token-rows")) start(async (session) => {
     cell(tr, scope(token.vaults, names));
     cell(tr, access(token.permissions));
     cell(tr, time(token.expires_at));
+    const td = document.createElement("td");
+    const revoke = document.createElement("button");
+    revoke.type = "button";
+    revoke.className = "danger small";
+    revoke.textContent = "Revoke";
+    revoke.setAttribute("aria-label", `Revoke ${name}`);
+    revoke.addEventListener("click", async () => {
+      revoke.disabled = true;
+      try {
+        // The server cannot rotate an end-to-end vault: the token's vaults become due,
+        // and the next write waits for a rotation from the vault page.
+        await api("DELETE", `/v1/tokens/${token.id}`);
+        location.reload();
+      } catch (e) {
+        revoke.disabled = false;
+        status(explain(e), { error: true });
+      }
+    });
+    td.append(revoke);
+    tr.append(td);
     $("token-rows").append(tr);
   }
   $("tokens-table").hidden = tokens.length === 0;

@@ -29,7 +29,7 @@ export function itemProblems(name) {
 /** What a refused write means to the person who made it. */
 export function writeRefused(e) {
   if (e instanceof ApiError && e.status === 409 && /rotation/.test(e.problem.type || "")) {
-    return "This vault's key must be rotated before anything is written (a token or member lost access). Its owner rotates it from a client that holds the key, such as the keyslot command line.";
+    return "This vault's key must be rotated before anything is written (a token or member lost access): rotate it below, then save again.";
   }
   if (e instanceof ApiError && (e.status === 413 || e.status === 422)) {
     return `The server refused this item: ${e.problem.errors?.[0]?.message ?? e.message}`;
@@ -78,6 +78,27 @@ if (vaultId) start(async (session) => {
     $("key-state").textContent += " This browser has not confirmed the owner of this vault, so it does not write to it.";
   } else if (vault.role !== "read") {
     show("new-item-card");
+  }
+
+  if (key.verified && vault.rotation_due) {
+    show("rotate-form");
+    const rotate = $("rotate-form");
+    rotate.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(rotate, "Rotating…", async () => {
+        clearErrors(rotate);
+        try {
+          const { holders } = await api("GET", `/v1/vaults/${vaultId}/holders`);
+          const vouched = new Map();
+          for (const user of new Set(holders.map((h) => h.user_id))) vouched.set(user, await session.identityOf(user));
+          const body = ks.rotation(session.uk, session.userId, session.keys, key, vault, name, holders, vouched, vault.role === "owner");
+          await api("POST", `/v1/vaults/${vaultId}/rotate`, body);
+          location.reload();
+        } catch (e) {
+          fieldError("rotate", e instanceof ApiError ? explain(e) : `The rotation was not sent: ${e.message}`);
+        }
+      });
+    });
   }
 
   const form = $("new-item");
