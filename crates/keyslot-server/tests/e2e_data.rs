@@ -1073,6 +1073,42 @@ mod sessions {
         assert_eq!(tokens.len(), 1, "{}", r.text);
         assert!(tokens[0].get("name").is_none());
         assert_eq!(tokens[0]["vaults"], json!([vault.to_string()]));
+        // A deposit token holds no key: no slots, vaults she owns; it reads nothing.
+        let depositor = E2eTokenCredential::generate().unwrap();
+        let mut body = mint_body(
+            &alice,
+            &depositor,
+            json!([vault.to_string()]),
+            json!([]),
+            &auth,
+        );
+        body["permissions"] = json!(["deposit"]);
+        let with_slot = json!([{"vault": vault.to_string(), "key_version": 1,
+                                "wrapped_vault_key": b64(&slot.to_bytes())}]);
+        let mut refused = body.clone();
+        refused["slots"] = with_slot;
+        let r = s.post("/v1/tokens", &alice.auth, refused).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], "slots");
+        let r = s.post("/v1/tokens", &alice.auth, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let deposit_auth = Auth::Token(depositor.unlock().auth_proof().to_text().to_string());
+        for path in [format!("{path}/{item}"), path.clone()] {
+            let r = s.get(&path, &deposit_auth).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.text);
+        }
+        let r = s.get("/v1/vaults", &deposit_auth).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        let r = s.get("/v1/tokens", &alice.auth).await;
+        let tokens = r.body["tokens"].as_array().unwrap();
+        assert!(
+            tokens
+                .iter()
+                .any(|t| t["permissions"] == json!(["deposit"])),
+            "{}",
+            r.text
+        );
+
         // Its secret in the kst_ form would have the server open the item: it is taken as
         // a disclosure (403, the token revoked), on the one-query read path too.
         let as_kst = TokenCredential::from_parts(*secret.id(), *secret.expose_secret());
