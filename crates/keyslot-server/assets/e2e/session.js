@@ -2,9 +2,10 @@
 // with this tab's unlock secret (END-TO-END §4; DESIGN-NOTES "End-to-end web pages").
 //
 // sessionStorage holds {user_id, unlock_id, secret}: one tab's life, never sent. The
-// server holds the slot (the user key wrapped under the secret's wrap key) and never the
-// secret; the page holds the secret and never the slot. A reload needs both, so neither
-// side alone opens the user key, and logging out (which deletes the slot) ends it.
+// server stores the slot (the user key wrapped under the secret's wrap key) and never
+// sees the secret; the browser stores the secret and fetches the slot at each load. Each
+// load needs both, so neither side's storage alone opens the user key, and logging out
+// (which deletes the slot with the session) ends it.
 "use strict";
 import init, * as wasm from "/assets/wasm/keyslot_wasm.js";
 import * as ks from "/assets/e2e/ks.js";
@@ -21,9 +22,11 @@ export function loadCrypto() {
 
 /** An unlocked session: the user key (a wasm handle) and the account's own key material. */
 export class Session {
-  constructor(uk, userId, keys) {
+  constructor(uk, userId, keys, username = null) {
     this.uk = uk;
     this.userId = userId;
+    /** The username typed at login in this tab (never the server's copy: see login.js). */
+    this.username = username;
     this.keys = keys;
     this.identity = ks.ownIdentity(uk, userId, keys);
     this.pairHandle = null;
@@ -92,7 +95,7 @@ export async function unlock() {
   if (!slot || slot.unlock_id !== stored.unlock_id) return null;
   const uk = ks.openSession(stored, slot);
   const keys = await api("GET", "/v1/keys");
-  return new Session(uk, stored.user_id, keys);
+  return new Session(uk, stored.user_id, keys, stored.username || null);
 }
 
 /**
