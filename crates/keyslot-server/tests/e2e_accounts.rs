@@ -451,6 +451,28 @@ async fn wrong_and_cross_mode_credentials_answer_alike(postgres: bool) {
     assert_eq!(keys.str("identity_public"), b64(&c.identity_public));
     let hank_user = s.get("/v1/me", &hank).await;
     assert_eq!(hank_user.body["end_to_end"], false);
+    // A server-mode session's own reads: its keys without an identity, no pins, and no
+    // unlock slot (its session slot is the server's, never handed out).
+    let own = s.get("/v1/keys", &hank).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    assert_eq!(own.body["end_to_end"], false);
+    assert!(own.body.get("identity_public").is_none(), "{}", own.text);
+    assert_eq!(s.get("/v1/pins", &hank).await.body, json!({"pins": []}));
+    s.get("/v1/session/key", &hank)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    // Nor may it store one: the server-mode session's key stays the server's.
+    let unlock = Id::random().unwrap();
+    let slot = UnlockedCredential::from_session_unlock(unlock, &[7; 32])
+        .wrap_user_key(&unlock, &UserKey::generate().unwrap())
+        .unwrap();
+    s.put(
+        "/v1/session/key",
+        &hank,
+        json!({"unlock_id": unlock.to_string(), "wrapped_user_key": b64(&slot.to_bytes())}),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN);
     let (_, token) = s.mint(&hank, json!("*"), json!(["read"])).await;
     s.get("/v1/users/gina/keys", &Auth::Token(token))
         .await

@@ -326,10 +326,19 @@ impl Keyslot {
     }
 
     /// This end-to-end session's unlock slot: `(unlock_id, wrapped_user_key)`.
+    /// A server-mode session has none to give (its slot is under its own credential, and
+    /// the server never hands it out): 404, as before an end-to-end session stores one.
     pub async fn session_key(&self, principal: &Principal) -> Result<(Id, Vec<u8>)> {
-        let session = e2e_session(principal)?;
+        any_session(principal)?;
+        let Principal::Client {
+            actor: ClientActor::Session { session },
+            ..
+        } = principal
+        else {
+            return Err(Error::NotFound);
+        };
         self.store
-            .session_unlock(&session)
+            .session_unlock(session)
             .await?
             .ok_or(Error::NotFound)
     }
@@ -344,34 +353,39 @@ impl Keyslot {
         Ok((user.id, user.username, user.end_to_end))
     }
 
-    /// An end-to-end session's own key material (`GET /v1/keys`).
+    /// The caller's own key material (`GET /v1/keys`): a session of either mode; the
+    /// identity is an end-to-end account's only.
     pub async fn own_keys(&self, principal: &Principal) -> Result<OwnKeys> {
-        e2e_session(principal)?;
+        any_session(principal)?;
         let user = self
             .store
             .user(principal.user())
             .await?
             .ok_or(Error::Unauthorized)?;
-        let identity = self
-            .store
-            .e2e_identity(&user.id)
-            .await?
-            .ok_or_else(|| Error::Internal("end-to-end account without identity".into()))?;
+        let identity = if user.end_to_end {
+            Some(
+                self.store
+                    .e2e_identity(&user.id)
+                    .await?
+                    .ok_or_else(|| Error::Internal("end-to-end account without identity".into()))?,
+            )
+        } else {
+            None
+        };
         let recovery = self
             .store
             .recovery(&user.id)
             .await?
-            .ok_or_else(|| Error::Internal("end-to-end account without recovery".into()))?;
+            .ok_or_else(|| Error::Internal("account without recovery".into()))?;
         Ok(OwnKeys {
             user_id: user.id,
             username: user.username,
+            end_to_end: user.end_to_end,
             password_credential_id: user.password_credential,
             recovery_credential_id: recovery.credential_id,
             x25519_public: user.x25519_public,
             x25519_wrapped: user.x25519_wrapped,
-            x25519_signature: identity.x25519_signature,
-            identity_public: identity.identity_public,
-            identity_wrapped: identity.identity_wrapped,
+            identity,
         })
     }
 
@@ -446,8 +460,9 @@ impl Keyslot {
     }
 
     /// The caller's pins.
+    /// The caller's pins (a server-mode session has none: it pins nothing).
     pub async fn pins(&self, principal: &Principal) -> Result<Vec<PinRecord>> {
-        e2e_session(principal)?;
+        any_session(principal)?;
         Ok(self.store.pins(principal.user()).await?)
     }
 

@@ -37,6 +37,7 @@ pub use wire::*;
 /// its next password change). Each source network may ask so often per minute (429 with
 /// `Retry-After` past it), whatever the names.
 #[utoipa::path(post, path = "/v1/prelogin", tag = "account", request_body = PreloginRequest,
+    security(()),
     responses((status = 200, body = PreloginResponse), (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn prelogin(
     State(state): State<AppState>,
@@ -211,7 +212,8 @@ pub async fn put_session_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// This end-to-end session's unlock slot (404 until it is stored).
+/// This end-to-end session's unlock slot (404 until it is stored, and always for a
+/// server-mode session, whose slot the server never hands out).
 #[utoipa::path(get, path = "/v1/session/key", tag = "account",
     responses((status = 200, body = SessionKeyBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_session_key(
@@ -225,8 +227,8 @@ pub async fn get_session_key(
     }))
 }
 
-/// The caller's own key material (an end-to-end session): publics, signatures, and
-/// privates wrapped under the user key.
+/// The caller's own key material (a session of either mode): publics, signatures, and
+/// privates wrapped under the user key; the identity is an end-to-end account's only.
 #[utoipa::path(get, path = "/v1/keys", tag = "account",
     responses((status = 200, body = OwnKeysResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn own_keys(
@@ -234,16 +236,18 @@ pub async fn own_keys(
     Auth(principal): Auth,
 ) -> ApiResult<Json<OwnKeysResponse>> {
     let k = state.keyslot.own_keys(&principal).await?;
+    let identity = k.identity.as_ref();
     Ok(Json(OwnKeysResponse {
         user_id: k.user_id.to_string(),
         username: k.username,
+        end_to_end: k.end_to_end,
         password_credential_id: k.password_credential_id.to_string(),
         recovery_credential_id: k.recovery_credential_id.to_string(),
         x25519_public: b64(&k.x25519_public),
         x25519_wrapped: b64(&k.x25519_wrapped),
-        x25519_signature: b64(&k.x25519_signature),
-        identity_public: b64(&k.identity_public),
-        identity_wrapped: b64(&k.identity_wrapped),
+        x25519_signature: identity.map(|i| b64(&i.x25519_signature)),
+        identity_public: identity.map(|i| b64(&i.identity_public)),
+        identity_wrapped: identity.map(|i| b64(&i.identity_wrapped)),
     }))
 }
 
@@ -299,7 +303,7 @@ pub async fn put_pin(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller's pins (an end-to-end session).
+/// The caller's pins (a session of either mode; a server-mode account pins nothing).
 #[utoipa::path(get, path = "/v1/pins", tag = "account",
     responses((status = 200, body = PinList), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_pins(

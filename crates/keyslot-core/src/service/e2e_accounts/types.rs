@@ -122,6 +122,8 @@ pub struct OwnKeys {
     pub user_id: Id,
     /// The username as signed up.
     pub username: String,
+    /// Whether the account is end-to-end.
+    pub end_to_end: bool,
     /// The password credential's id.
     pub password_credential_id: Id,
     /// The recovery credential's id.
@@ -130,12 +132,9 @@ pub struct OwnKeys {
     pub x25519_public: Vec<u8>,
     /// Its private half under the user key.
     pub x25519_wrapped: Vec<u8>,
-    /// The identity's signature over it.
-    pub x25519_signature: Vec<u8>,
-    /// The identity public key.
-    pub identity_public: Vec<u8>,
-    /// Its private half under the user key.
-    pub identity_wrapped: Vec<u8>,
+    /// An end-to-end account's identity: its public key, its private half under the user
+    /// key, and its signature over `x25519_public`. `None` in server mode.
+    pub identity: Option<crate::e2e_store::E2eIdentity>,
 }
 
 /// Another user's public keys (`GET /v1/users/{username}/keys`).

@@ -275,13 +275,16 @@ pub struct PreloginResponse {
     pub recovery_credential_id: String,
 }
 
-/// An end-to-end account's own key material (all public or wrapped under its user key).
+/// The caller's own key material (all public or wrapped under its user key); the identity
+/// fields are an end-to-end account's only.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OwnKeysResponse {
     /// User id.
     pub user_id: String,
     /// Username.
     pub username: String,
+    /// Whether the account is end-to-end.
+    pub end_to_end: bool,
     /// The password credential's id.
     pub password_credential_id: String,
     /// The recovery credential's id.
@@ -290,12 +293,15 @@ pub struct OwnKeysResponse {
     pub x25519_public: String,
     /// Its private half under the user key.
     pub x25519_wrapped: String,
-    /// The identity's signature over it.
-    pub x25519_signature: String,
-    /// The identity public key.
-    pub identity_public: String,
-    /// Its private half under the user key.
-    pub identity_wrapped: String,
+    /// End-to-end: the identity's signature over it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x25519_signature: Option<String>,
+    /// End-to-end: the identity public key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_public: Option<String>,
+    /// End-to-end: its private half under the user key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_wrapped: Option<String>,
 }
 
 /// Another user's public keys.
