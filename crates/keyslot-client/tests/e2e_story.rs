@@ -236,15 +236,21 @@ async fn story(server: &Server, backend: &str) {
         .await
         .unwrap();
     assert_eq!(bob_id, *bob.user_id());
+    // Bob accepts the grant only once he has confirmed alice's identity: anyone can seal
+    // a key to him, and her signature over the vault's public key is what tells hers
+    // from one the server made (review R1 finding 2).
+    let unconfirmed = bob.vault(&personal).await.unwrap_err();
+    assert!(
+        matches!(unconfirmed.refusal(), Some(Refusal::NotPinned { .. })),
+        "{unconfirmed}"
+    );
+    bob.confirm_user("alice", &alice_up.fingerprint)
+        .await
+        .unwrap();
     let shared = bob.vault(&personal).await.unwrap();
     assert_eq!(shared.name.as_deref(), Some("Personal"));
     let read = bob.item(&personal, &item).await.unwrap();
     assert_eq!(read.value, json!("hunter3-canary"));
-    // Alice's signature is not checked until bob confirms her identity; then it is.
-    assert_eq!(read.signed, e2e::items::Signed::Unchecked(*alice.user_id()));
-    bob.confirm_user("alice", &alice_up.fingerprint)
-        .await
-        .unwrap();
     assert_eq!(
         bob.item(&personal, &item).await.unwrap().signed,
         e2e::items::Signed::Verified(*alice.user_id())
@@ -388,9 +394,13 @@ async fn a_star_token_reaches_vaults_made_and_shared_after_it() {
             .share_vault(&shared.id, "dave", "read", &dave_up.fingerprint)
             .await
             .unwrap_or_else(|e| panic!("{backend}: share to a user with a * token: {e}"));
-        assert_eq!(
-            star.item(&shared.id, &item).await.unwrap().value,
-            json!("v2")
+        // The token's id commits to dave's identity only; carol signed this vault's key,
+        // and nothing the token holds vouches for carol, so a grant the server could
+        // have made is refused rather than trusted (review R1 finding 2).
+        let refused = star.item(&shared.id, &item).await.unwrap_err();
+        assert!(
+            matches!(refused.refusal(), Some(Refusal::UnverifiedKey { .. })),
+            "{backend}: {refused}"
         );
         let _ = carol_up;
         server.stop().await;

@@ -23,11 +23,16 @@ pub(crate) enum Opener<'a> {
         user: &'a Id,
         user_key: &'a UserKey,
         pair: &'a UserKeyPair,
+        /// The session, whose pinned identities vouch for vault keys.
+        session: &'a super::E2eSession,
     },
     Token {
         token: &'a Id,
         credential: &'a UnlockedCredential,
         pair: &'a TokenKeyPair,
+        /// A `kse_` token's anchor key (its id commits to its user's identity); `None`
+        /// for a server-mode `kst_` token, whose server holds the keys anyway.
+        anchor: Option<&'a keyslot_crypto::token_anchor::TokenAnchorKey>,
     },
 }
 
@@ -67,6 +72,7 @@ impl Opener<'_> {
                     user,
                     user_key,
                     pair,
+                    ..
                 },
                 Slot::Grant { sealed, .. },
             ) => {
@@ -81,6 +87,7 @@ impl Opener<'_> {
                     token,
                     credential,
                     pair,
+                    ..
                 },
                 Slot::Grant { sealed, .. },
             ) => {

@@ -33,6 +33,7 @@ pub mod sharing;
 mod sig;
 pub mod token_client;
 pub mod tokens;
+mod vault_trust;
 pub mod vaults;
 mod wire;
 

@@ -5,6 +5,7 @@
 
 use core::fmt;
 
+use keyslot_crypto::token_anchor::TokenAnchorKey;
 use keyslot_crypto::{E2eTokenCredential, Id, TokenCredential, TokenKeyPair, UnlockedCredential};
 use zeroize::Zeroizing;
 
@@ -21,6 +22,9 @@ pub struct TokenClient {
     id: Id,
     unlocked: UnlockedCredential,
     pair: TokenKeyPair,
+    /// A `kse_` token's anchor key: vault keys it is granted must be signed by the
+    /// identity its id commits to (`keyslot_crypto::token_anchor`).
+    anchor: Option<TokenAnchorKey>,
 }
 
 impl fmt::Debug for TokenClient {
@@ -36,10 +40,15 @@ impl TokenClient {
     /// carry its `ksa_` proof only.
     pub fn new(base: &Client, secret: &str) -> E2eResult<Self> {
         let secret = secret.trim();
-        let (id, unlocked, pair) = match E2eTokenCredential::parse(secret) {
-            Ok(token) => (*token.id(), token.unlock(), TokenKeyPair::derive(&token)),
+        let (id, unlocked, pair, anchor) = match E2eTokenCredential::parse(secret) {
+            Ok(token) => (
+                *token.id(),
+                token.unlock(),
+                TokenKeyPair::derive(&token),
+                Some(TokenAnchorKey::derive(token.expose_secret())),
+            ),
             Err(e2e_error) => match TokenCredential::parse(secret) {
-                Ok(token) => (*token.id(), token.unlock(), TokenKeyPair::derive(&token)),
+                Ok(token) => (*token.id(), token.unlock(), TokenKeyPair::derive(&token), None),
                 Err(_) => {
                     return Err(E2eError::Invalid(vec![(
                         "token".into(),
@@ -54,6 +63,7 @@ impl TokenClient {
             id,
             pair,
             unlocked,
+            anchor,
         })
     }
 
@@ -74,6 +84,7 @@ impl TokenClient {
                 token: &self.id,
                 credential: &self.unlocked,
                 pair: &self.pair,
+                anchor: self.anchor.as_ref(),
             },
             signer: None,
             known: Vec::new(),

@@ -81,7 +81,10 @@ impl E2eSession {
                 all.vaults.iter().map(|v| v.id.0).collect()
             }
         };
-        let token = E2eTokenCredential::generate()?;
+        // Its id commits to this user's identity, so the token can check the vault keys
+        // it is granted later without trusting the server (keyslot_crypto::token_anchor).
+        let token: E2eTokenCredential =
+            keyslot_crypto::token_anchor::anchored_token(&self.identity.public())?;
         let unlocked = token.unlock();
         let pair = TokenKeyPair::derive(&token);
         let mut slots = Vec::with_capacity(scope.len());

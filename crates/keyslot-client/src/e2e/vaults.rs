@@ -37,6 +37,7 @@ impl E2eSession {
             user: &self.user,
             user_key: &self.user_key,
             pair: &self.pair,
+            session: self,
         }
     }
 
@@ -135,9 +136,10 @@ impl E2eSession {
     /// The vault's keys through this user's slot (converting a pending grant).
     pub(crate) async fn keyring(&self, vault: &Id) -> E2eResult<(wire::Vault, Keyring)> {
         let v = vault_row(&self.client, vault).await?;
-        let ring = keyring(
+        let ring = keyring_of(
             &self.client,
             &self.opener(),
+            Some(&v),
             &v.owner_id.0,
             vault,
             &v.slot,
@@ -164,6 +166,9 @@ pub(crate) async fn vault_row(client: &Client, vault: &Id) -> E2eResult<wire::Va
 /// Open a slot into a keyring; a pending grant is converted into an ordinary slot
 /// (`PUT /v1/vaults/{vault}/slot`). The conversion is best effort: when it fails the
 /// grant stays and is opened again next time, so the read goes on.
+///
+/// The key is checked first ([`super::vault_trust::check`]): a grant the owner's side did
+/// not sign is refused, and never converted.
 pub(crate) async fn keyring(
     client: &Client,
     opener: &Opener<'_>,
@@ -172,7 +177,35 @@ pub(crate) async fn keyring(
     slot: &Slot,
     chain: &[ChainLink],
 ) -> E2eResult<Keyring> {
+    keyring_of(client, opener, None, owner, vault, slot, chain).await
+}
+
+/// [`keyring`], with the vault's row when the caller already has it (else it is fetched).
+pub(crate) async fn keyring_of(
+    client: &Client,
+    opener: &Opener<'_>,
+    row: Option<&wire::Vault>,
+    owner: &Id,
+    vault: &Id,
+    slot: &Slot,
+    chain: &[ChainLink],
+) -> E2eResult<Keyring> {
     let (key, convert) = opener.open(owner, vault, slot)?;
+    let fetched;
+    let row = match row {
+        Some(row) => row,
+        None => {
+            fetched = vault_row(client, vault).await?;
+            &fetched
+        }
+    };
+    if row.owner_id.0 != *owner {
+        return Err(Refusal::Mismatch {
+            what: format!("vault {vault}'s owner is not the one its keys name"),
+        }
+        .into());
+    }
+    super::vault_trust::check(client, opener, row, slot, &key).await?;
     if let Some(body) = convert
         && let Ok(body) = to_json(&body)
     {
@@ -189,7 +222,16 @@ pub(crate) async fn open_vault(
     opener: &Opener<'_>,
     v: &wire::Vault,
 ) -> E2eResult<OpenVault> {
-    let mut ring = keyring(client, opener, &v.owner_id.0, &v.id.0, &v.slot, &[]).await?;
+    let mut ring = keyring_of(
+        client,
+        opener,
+        Some(v),
+        &v.owner_id.0,
+        &v.id.0,
+        &v.slot,
+        &[],
+    )
+    .await?;
     let name = if v.key_version == ring.newest {
         let key = ring.at(v.key_version)?;
         // The vault's public key (deposits are sealed to it) must be the one its key

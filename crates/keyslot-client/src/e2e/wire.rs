@@ -339,6 +339,10 @@ pub(crate) struct Vault {
     /// tokens; a holder checks the key against the vault key itself).
     #[serde(default)]
     pub public_key: Option<B64>,
+    /// The identity signature over `public_key` (its owner's, or the member who rotated
+    /// it): what a holder checks a vault key against before trusting it.
+    #[serde(default)]
+    pub public_key_signature: Option<B64>,
     pub slot: Slot,
 }
 
