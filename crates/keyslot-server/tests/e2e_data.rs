@@ -1157,6 +1157,15 @@ mod sessions {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 
+        // Her client learns of it, with its signed key, from her keys.
+        let r = s.get("/v1/keys", &alice.auth).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(
+            r.body["star_tokens"][0]["id"],
+            secret.id().to_string(),
+            "{}",
+            r.text
+        );
         // A vault made afterwards must come with a grant to the "*" token.
         let vault = Id::random().unwrap();
         let vk = VaultKey::generate().unwrap();
