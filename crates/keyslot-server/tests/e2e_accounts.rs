@@ -328,6 +328,8 @@ async fn sign_up_log_in_and_keep_the_user_key_in_the_client(postgres: bool) {
         keys.str("recovery_credential_id"),
         c.recovery_credential.to_string()
     );
+    // No "*" token yet (keyslot-client's e2e_story mints one and sees it here).
+    assert_eq!(keys.body["star_tokens"], json!([]));
 
     // What the server keeps opens nothing: the session row's slot is the client's (the
     // session credential, which the server made, does not open it), and the password

@@ -19,7 +19,7 @@ mod types;
 
 pub use types::{
     E2eLoggedIn, E2eSignup, FirstVault, OwnKeys, PasswordSlotParts, Prelogin, RecoverySlotParts,
-    UserPublicKeys,
+    StarTokenKey, UserPublicKeys,
 };
 
 use super::{Keyslot, event, now};
@@ -377,7 +377,9 @@ impl Keyslot {
             .recovery(&user.id)
             .await?
             .ok_or_else(|| Error::Internal("account without recovery".into()))?;
+        let star_tokens = self.star_token_keys(&user).await?;
         Ok(OwnKeys {
+            star_tokens,
             user_id: user.id,
             username: user.username,
             end_to_end: user.end_to_end,
@@ -425,7 +427,9 @@ impl Keyslot {
         } else {
             None
         };
+        let star_tokens = self.star_token_keys(&user).await?;
         Ok(UserPublicKeys {
+            star_tokens,
             user_id: user.id,
             username: user.username,
             end_to_end: user.end_to_end,
@@ -464,6 +468,29 @@ impl Keyslot {
     pub async fn pins(&self, principal: &Principal) -> Result<Vec<PinRecord>> {
         any_session(principal)?;
         Ok(self.store.pins(principal.user()).await?)
+    }
+
+    /// An end-to-end account's live `"*"` tokens with their signed public keys (none for a
+    /// server-mode account: its tokens' keys are the server's to seal to). A token without
+    /// a signature is left out: no client could verify it, so none would seal to it.
+    async fn star_token_keys(&self, user: &UserRecord) -> Result<Vec<StarTokenKey>> {
+        if !user.end_to_end {
+            return Ok(Vec::new());
+        }
+        let mut keys = Vec::new();
+        for holder in self.store.star_tokens(&user.id, now()).await? {
+            let Holder::Token(id) = holder.holder else {
+                continue;
+            };
+            if let Some(signature) = self.store.token_public_key_signature(&id).await? {
+                keys.push(StarTokenKey {
+                    id,
+                    x25519_public: holder.public_key,
+                    public_key_signature: signature,
+                });
+            }
+        }
+        Ok(keys)
     }
 
     /// Whether `params` lie within the policy's floor and ceiling (an end-to-end client

@@ -248,6 +248,7 @@ pub async fn own_keys(
         x25519_signature: identity.map(|i| b64(&i.x25519_signature)),
         identity_public: identity.map(|i| b64(&i.identity_public)),
         identity_wrapped: identity.map(|i| b64(&i.identity_wrapped)),
+        star_tokens: star_tokens(&k.star_tokens),
     }))
 }
 
@@ -277,6 +278,7 @@ pub async fn user_keys(
         identity_public,
         x25519_public: b64(&k.x25519_public),
         x25519_signature,
+        star_tokens: star_tokens(&k.star_tokens),
     }))
 }
 
@@ -371,4 +373,14 @@ pub async fn recover_finish(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn star_tokens(keys: &[keyslot_core::e2e_accounts::StarTokenKey]) -> Vec<StarTokenView> {
+    keys.iter()
+        .map(|t| StarTokenView {
+            id: t.id.to_string(),
+            x25519_public: b64(&t.x25519_public),
+            public_key_signature: b64(&t.public_key_signature),
+        })
+        .collect()
 }

@@ -135,6 +135,21 @@ pub struct OwnKeys {
     /// An end-to-end account's identity: its public key, its private half under the user
     /// key, and its signature over `x25519_public`. `None` in server mode.
     pub identity: Option<crate::e2e_store::E2eIdentity>,
+    /// The account's live `"*"` tokens (end-to-end accounts only).
+    pub star_tokens: Vec<StarTokenKey>,
+}
+
+/// A live `"*"` token of an end-to-end account, as a client that creates or shares a vault
+/// needs it: every such token must get a grant, sealed to this key once the client has
+/// checked the signature under the user's pinned identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StarTokenKey {
+    /// The token.
+    pub id: Id,
+    /// Its X25519 public key.
+    pub x25519_public: Vec<u8>,
+    /// Its user's identity signature over it, made at mint.
+    pub public_key_signature: Vec<u8>,
 }
 
 /// Another user's public keys (`GET /v1/users/{username}/keys`).
@@ -150,4 +165,6 @@ pub struct UserPublicKeys {
     pub x25519_public: Vec<u8>,
     /// End-to-end accounts only: the identity key and its signature over `x25519_public`.
     pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// The account's live `"*"` tokens (end-to-end accounts only).
+    pub star_tokens: Vec<StarTokenKey>,
 }

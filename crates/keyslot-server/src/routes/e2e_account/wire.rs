@@ -302,6 +302,19 @@ pub struct OwnKeysResponse {
     /// End-to-end: its private half under the user key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_wrapped: Option<String>,
+    /// The account's live `"*"` tokens (end-to-end accounts; empty in server mode).
+    pub star_tokens: Vec<StarTokenView>,
+}
+
+/// A live `"*"` token: a vault its user creates or is added to must be granted to it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StarTokenView {
+    /// The token id.
+    pub id: String,
+    /// Its X25519 public key.
+    pub x25519_public: String,
+    /// Its user's identity signature over it (verify it under the pinned identity).
+    pub public_key_signature: String,
 }
 
 /// Another user's public keys.
@@ -322,6 +335,8 @@ pub struct UserKeysResponse {
     /// End-to-end accounts: the identity's signature over `x25519_public`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub x25519_signature: Option<String>,
+    /// The account's live `"*"` tokens (end-to-end accounts; empty in server mode).
+    pub star_tokens: Vec<StarTokenView>,
 }
 
 /// One pin.
