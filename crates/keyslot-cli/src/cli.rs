@@ -106,6 +106,20 @@ pub enum Command {
     ///
     /// Example: keyslot whoami
     Whoami,
+    /// End-to-end accounts: confirm another user's identity fingerprint, as they read it
+    /// to you from `keyslot whoami`, and pin it. Needed before a vault they share with
+    /// you opens (its key must be signed by an identity you confirmed: anyone, the server
+    /// included, can seal a key to you) and before you rotate a vault you share with
+    /// them. With --json: {username, user_id, fingerprint}.
+    ///
+    /// Example: keyslot trust alice --fingerprint "1a2b3c4d 5e6f7a8b ..."
+    Trust {
+        /// Their username.
+        username: String,
+        /// Their identity fingerprint (5 groups of 8 hex digits; spaces and case ignored).
+        #[arg(long, value_name = "FINGERPRINT")]
+        fingerprint: String,
+    },
     /// Your password.
     ///
     /// Example: keyslot password change

@@ -86,6 +86,10 @@ async fn run(cli: Cli) -> CmdResult<u8> {
         Command::Login(args) => account::login(addr, cli.json, args).await?,
         Command::Logout => account::logout(addr, cli.json).await?,
         Command::Whoami => account::whoami(addr, cli.json).await?,
+        Command::Trust {
+            username,
+            fingerprint,
+        } => commands::trust::trust(addr, cli.json, username, fingerprint).await?,
         Command::Password(cli::PasswordCommand::Change {
             password_stdin,
             end_other_sessions,

@@ -297,6 +297,26 @@ fn members_and_unshare(backend: Backend) {
         None,
     );
     let reference = format!("ks://{vault}/shared-item");
+    // Bob's client opens alice's grant only once he has confirmed her identity (anyone
+    // can seal a key to him; her signature over it is what counts): until then it is
+    // refused, naming the command; `keyslot trust` pins her and the read works.
+    let refused = bob.fails(&["read", &reference], None, 3);
+    assert!(refused.contains("keyslot trust"), "{refused}");
+    let alice_fingerprint = alice.json(&["whoami"], None)["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = bob.fails(&["trust", "alice", "--fingerprint", &fingerprint], None, 3);
+    assert!(wrong.contains("fingerprint"), "{wrong}");
+    let trusted = bob.json(
+        &["trust", "alice", "--fingerprint", &alice_fingerprint],
+        None,
+    );
+    assert_eq!(
+        trusted["fingerprint"],
+        alice_fingerprint.as_str(),
+        "{trusted}"
+    );
     assert_eq!(bob.ok(&["read", &reference], None), "before\n");
     let members = alice.json(&["vault", "members", &vault], None);
     let names: Vec<&str> = members

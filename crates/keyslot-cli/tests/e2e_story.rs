@@ -463,6 +463,11 @@ fn end_to_end_story(backend: Backend) {
         ],
         None,
     );
+    // Bob's client opens the grant once he has confirmed alice's identity.
+    bob.ok(
+        &["trust", "alice", "--fingerprint", &alice_fingerprint],
+        None,
+    );
     assert_eq!(
         bob.ok(&["read", &reference], None),
         format!("{}\n", s.value)

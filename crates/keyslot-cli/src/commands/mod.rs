@@ -18,6 +18,7 @@ mod seal_macs;
 pub mod secrets;
 pub mod tokens;
 pub mod transfer;
+pub mod trust;
 pub mod user_keys;
 pub mod vault_keys;
 pub mod vault_members;

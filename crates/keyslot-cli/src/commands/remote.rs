@@ -13,7 +13,8 @@
 use std::str::FromStr as _;
 
 use keyslot_client::e2e::{
-    self, E2eError, E2eSession, OpenItem, OpenItemSummary, OpenVault, TokenClient, UnlockSecret,
+    self, E2eError, E2eSession, OpenItem, OpenItemSummary, OpenVault, Refusal, TokenClient,
+    UnlockSecret,
 };
 use keyslot_client::{Client, Credential, Item, ItemSummary, ItemVersion, Vault};
 use keyslot_crypto::Id;
@@ -293,10 +294,18 @@ impl From<E2eError> for Failure {
     fn from(e: E2eError) -> Self {
         match e {
             E2eError::Api(e) => e.into(),
-            E2eError::Refused(r) => Self::new(
-                AUTH,
-                format!("refused what the server sent, and sent nothing after it: {r}"),
-            ),
+            E2eError::Refused(r) => {
+                let hint = if matches!(r, Refusal::NotPinned { .. }) {
+                    " (ask them for the fingerprint `keyslot whoami` shows them, then run \
+                     `keyslot trust <username> --fingerprint <theirs>`)"
+                } else {
+                    ""
+                };
+                Self::new(
+                    AUTH,
+                    format!("refused what the server sent, and sent nothing after it: {r}{hint}"),
+                )
+            }
             E2eError::Invalid(_) => Self::new(INVALID, e.to_string()),
             E2eError::Crypto(_) => Self::new(OTHER, e.to_string()),
         }
