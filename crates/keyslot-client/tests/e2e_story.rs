@@ -294,16 +294,27 @@ async fn story(server: &Server, backend: &str) {
     let gone = token.item(&personal, &after).await.unwrap_err();
     assert_eq!(gone.status(), Some(401), "{gone}");
 
-    // Any holder runs a due rotation, not only the owner: bob (read, who confirmed alice)
-    // rotates after alice revokes another token; alice opens her grant and writes again.
+    // Only the owner runs a due rotation (her identity signs the vault's keys): bob's
+    // client refuses to, sending nothing, and the vault stays due until alice rotates;
+    // bob then reads what she writes under the new key.
     let second = alice
         .mint_token(ALICE_RECOVERED, "second", Some(&[personal]), false, None)
         .await
         .unwrap();
     alice.revoke_token(&second.id).await.unwrap();
-    assert_eq!(bob.rotate_vault(&personal).await.unwrap(), 3);
+    let refused = bob.rotate_vault(&personal).await.unwrap_err();
+    assert!(
+        matches!(&refused, E2eError::Invalid(fields) if fields[0].0 == "vault"),
+        "{refused}"
+    );
+    assert!(bob.vault(&personal).await.unwrap().rotation_due);
+    assert_eq!(alice.rotate_vault(&personal).await.unwrap(), 3);
     let (third, _) = alice
-        .create_item(&personal, "after-bobs-rotation", &json!("third-canary"))
+        .create_item(
+            &personal,
+            "after-the-owners-rotation",
+            &json!("third-canary"),
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -681,9 +681,13 @@ async fn removal_makes_the_vault_due_and_the_server_keeps_the_mark_postgres() {
     removal_makes_the_vault_due_and_the_server_keeps_the_mark(true).await;
 }
 
-/// Who may rotate an end-to-end vault: its owner's session at any time; while a rotation
-/// is due, any holder of the current key — a token too, its own slot then its token slot.
-async fn while_due_any_holder_rotates_and_otherwise_only_the_owner(postgres: bool) {
+/// Who may rotate an end-to-end vault: only its owner's own session (review R2 finding
+/// 2). Every client checks a vault key's signature under the owner's identity, so a
+/// rotation by a member, a co-owner or a token — which cannot make that signature — would
+/// leave the vault unopenable: not due, they get 403; due, 409 `rotation-due` saying the
+/// owner must rotate, and nothing changes. The owner's rotation must carry the owner's
+/// identity signature over the new public key (422 naming it otherwise).
+async fn only_the_owners_session_rotates(postgres: bool) {
     let Some((s, store)) = server(postgres, "e2e_rotation_who").await else {
         return;
     };
@@ -698,6 +702,16 @@ async fn while_due_any_holder_rotates_and_otherwise_only_the_owner(postgres: boo
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Bob is a co-owner: his role says owner, but the vault's keys are alice's.
+    let r = s
+        .call(
+            reqwest::Method::PATCH,
+            &format!("{}/{}", members_path(&vault), bob.user),
+            &alice.auth,
+            Some(json!({"role": "owner"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let token = mint(&s, &alice, &vault, &alice.vk1, 1).await;
     let gone = mint(&s, &alice, &vault, &alice.vk1, 1).await;
     let rotate = format!("/v1/vaults/{vault}/rotate");
@@ -712,46 +726,99 @@ async fn while_due_any_holder_rotates_and_otherwise_only_the_owner(postgres: boo
         .filter(|(id, _, _)| Some(*id) != own)
         .collect()
     };
+    // A rotation as `rotator` would send it: signed with its own identity.
+    let by_bob = || {
+        let mut r = rotation(&alice, &vault, &alice.vk1, 1, &everyone_but(Some(bob.user)));
+        let public = unb64(r.body["public_key"].as_str().unwrap());
+        let public = PublicKey::from_slice(&public).unwrap();
+        r.body["public_key_signature"] =
+            json!(bob.identity.sign_vault_key(&vault, 2, &public).to_base64());
+        r
+    };
+    let by_token = || {
+        let mut r = rotation(&alice, &vault, &alice.vk1, 1, &everyone_but(Some(token.id)));
+        let own_slot = token
+            .secret
+            .unlock()
+            .wrap_vault_key(&owner, &vault, 2, &r.key)
+            .unwrap();
+        r.body["own_slot"] = json!(b64(&own_slot.to_bytes()));
+        r.body.as_object_mut().unwrap().remove("members_signature");
+        r
+    };
 
-    // Not due: neither a member who is no owner nor a token may rotate.
-    let by_bob = rotation(&alice, &vault, &alice.vk1, 1, &everyone_but(Some(bob.user)));
-    s.post(&rotate, &bob.auth, by_bob.body)
+    // Not due: neither a co-owner nor a token may rotate.
+    s.post(&rotate, &bob.auth, by_bob().body)
         .await
         .problem(StatusCode::FORBIDDEN);
-    let by_token = rotation(&alice, &vault, &alice.vk1, 1, &everyone_but(Some(token.id)));
-    s.post(&rotate, &token.auth(), by_token.body)
+    s.post(&rotate, &token.auth(), by_token().body)
         .await
         .problem(StatusCode::FORBIDDEN);
     assert_eq!(holders(&s, &alice.auth, &vault).await["key_version"], 1);
 
-    // Due (a token revoked): the remaining token rotates, with its own token slot.
+    // Due (a token revoked): still only the owner. The others wait, told why.
     let r = s
         .delete(&format!("/v1/tokens/{}", gone.id), &alice.auth)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let remaining: Vec<_> = everyone_but(Some(token.id))
-        .into_iter()
-        .filter(|(id, _, _)| *id != gone.id)
-        .collect();
-    let mut by_token = rotation(&alice, &vault, &alice.vk1, 1, &remaining);
-    let own_slot = token
-        .secret
-        .unlock()
-        .wrap_vault_key(&owner, &vault, 2, &by_token.key)
-        .unwrap();
-    by_token.body["own_slot"] = json!(b64(&own_slot.to_bytes()));
-    // Only an owner signs the member list.
-    let mut signed = by_token.body.clone();
-    signed["members_signature"] = json!(signature());
-    by_token
-        .body
-        .as_object_mut()
-        .unwrap()
-        .remove("members_signature");
-    let r = s.post(&rotate, &token.auth(), signed).await;
-    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.fields(), ["members_signature"], "{}", r.text);
-    let r = s.post(&rotate, &token.auth(), by_token.body).await;
+    let remaining = |own: Id| -> Vec<(Id, RecipientKind, PublicKey)> {
+        everyone_but(Some(own))
+            .into_iter()
+            .filter(|(id, _, _)| *id != gone.id)
+            .collect()
+    };
+    let mut bobs = by_bob();
+    bobs.body["grants"] =
+        rotation(&alice, &vault, &alice.vk1, 1, &remaining(bob.user)).body["grants"].clone();
+    let mut tokens = by_token();
+    tokens.body["grants"] =
+        rotation(&alice, &vault, &alice.vk1, 1, &remaining(token.id)).body["grants"].clone();
+    for (who, auth, body) in [
+        ("co-owner", &bob.auth, bobs.body),
+        ("token", &token.auth(), tokens.body),
+    ] {
+        let r = s.post(&rotate, auth, body).await;
+        r.problem(StatusCode::CONFLICT);
+        assert_eq!(
+            r.body["type"], "urn:keyslot:problem:rotation-due",
+            "{who}: {}",
+            r.text
+        );
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("the vault's owner must rotate it"),
+            "{who}: {}",
+            r.text
+        );
+    }
+    let h = holders(&s, &alice.auth, &vault).await;
+    assert_eq!(
+        (h["key_version"].as_u64(), h["rotation_due"].as_bool()),
+        (Some(1), Some(true)),
+        "{h}"
+    );
+
+    // The owner's rotation signed by someone else's identity (or over another version) is
+    // 422 naming public_key_signature; nothing is committed.
+    let exact = rotation(&alice, &vault, &alice.vk1, 1, &remaining(owner));
+    let public = PublicKey::from_slice(&unb64(exact.body["public_key"].as_str().unwrap())).unwrap();
+    for wrong in [
+        bob.identity.sign_vault_key(&vault, 2, &public),
+        alice.identity.sign_vault_key(&vault, 3, &public),
+        alice.identity.sign_vault_key(&bob.vault, 2, &public),
+    ] {
+        let mut forged = exact.body.clone();
+        forged["public_key_signature"] = json!(wrong.to_base64());
+        let r = s.post(&rotate, &alice.auth, forged).await;
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.fields(), ["public_key_signature"], "{}", r.text);
+    }
+    assert_eq!(holders(&s, &alice.auth, &vault).await["key_version"], 1);
+
+    // The owner's session rotates; every remaining holder's grant opens to its key.
+    let r = s.post(&rotate, &alice.auth, exact.body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["key_version"], 2);
     let h = holders(&s, &alice.auth, &vault).await;
@@ -760,48 +827,31 @@ async fn while_due_any_holder_rotates_and_otherwise_only_the_owner(postgres: boo
         (Some(2), Some(false)),
         "{h}"
     );
-    // The owner's grant opens to the key the token made; the token's own slot holds it.
     let grant = store
-        .newest_grant(Holder::User(owner), &vault)
+        .newest_grant(Holder::User(bob.user), &vault)
         .await
         .unwrap()
         .unwrap();
     let opened: VaultKey = open_from(
-        &alice.pair,
+        &bob.pair,
         &SealedKey::from_bytes(&grant.sealed).unwrap(),
-        &grant_aad(&owner, &vault, 2, RecipientKind::User, &owner),
+        &grant_aad(&owner, &vault, 2, RecipientKind::User, &bob.user),
     )
     .unwrap();
-    let slot = store
-        .token_vault_slot(&token.id, &vault)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(slot.key_version, 2);
-    let held = token
-        .secret
-        .unlock()
-        .open_vault_key(
-            &owner,
-            &vault,
-            2,
-            &keyslot_crypto::Envelope::from_bytes(&slot.wrapped_vault_key).unwrap(),
-        )
-        .unwrap();
-    // Same key: what one wraps, the other opens.
+    // Same key as the owner made: what one wraps, the other opens.
     let probe = VaultKey::generate().unwrap();
     let aad = vault_key_for_user_aad(&owner, &vault, 9);
     let wrapped = opened.wrap(&probe, &aad).unwrap();
-    let unwrapped: Result<VaultKey, _> = held.unwrap_key(&wrapped, &aad);
+    let unwrapped: Result<VaultKey, _> = exact.key.unwrap_key(&wrapped, &aad);
     assert!(unwrapped.is_ok());
 }
 
 #[tokio::test]
-async fn while_due_any_holder_rotates_and_otherwise_only_the_owner_sqlite() {
-    while_due_any_holder_rotates_and_otherwise_only_the_owner(false).await;
+async fn only_the_owners_session_rotates_sqlite() {
+    only_the_owners_session_rotates(false).await;
 }
 
 #[tokio::test]
-async fn while_due_any_holder_rotates_and_otherwise_only_the_owner_postgres() {
-    while_due_any_holder_rotates_and_otherwise_only_the_owner(true).await;
+async fn only_the_owners_session_rotates_postgres() {
+    only_the_owners_session_rotates(true).await;
 }

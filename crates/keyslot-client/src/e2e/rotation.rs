@@ -1,6 +1,6 @@
 //! Rotating an end-to-end vault (END-TO-END.md §8, §9): after a token is revoked or a
-//! member removed the server marks the vault due and refuses writes; a client holding the
-//! key rotates it. The new key goes to every remaining holder sealed to a key verified
+//! member removed the server marks the vault due and refuses writes until the vault
+//! owner's client rotates it (only the owner's identity signs a vault key others accept). The new key goes to every remaining holder sealed to a key verified
 //! through its signature chain — a member's X25519 key signed by their pinned identity, a
 //! token's key signed by its user's — and to no key the chain does not verify.
 
@@ -126,13 +126,23 @@ fn verify_holders(
 }
 
 impl E2eSession {
-    /// Rotate `vault` to a new key (`POST /v1/vaults/{vault}/rotate`): the new key's chain
+    /// Rotate `vault` to a new key (`POST /v1/vaults/{vault}/rotate`), which only its
+    /// owner may (anyone else: [`E2eError::Invalid`] naming `vault`, nothing sent): the new key's chain
     /// link, its public key signed by this user, the name sealed again, this user's slot,
     /// and a grant for every other holder sealed to its verified key. Refuses (and sends
     /// nothing) if any holder's key does not verify. Returns the new key version.
     pub async fn rotate_vault(&self, vault: &Id) -> E2eResult<u32> {
         let (v, mut ring) = self.keyring(vault).await?;
         let owner = v.owner_id.0;
+        // Every client checks a vault key's signature under the owner's identity, so only
+        // the owner can make one that opens for everyone; the server refuses anyone else
+        // (409 rotation-due while due), and so does this client, before sealing anything.
+        if owner != self.user {
+            return Err(E2eError::Invalid(vec![(
+                "vault".into(),
+                "is rotated only by its owner: the owner's client runs the due rotation".into(),
+            )]));
+        }
         let old_version = v.key_version;
         if ring.newest != old_version {
             return Err(E2eError::protocol(
@@ -146,6 +156,7 @@ impl E2eSession {
             }
             .into());
         }
+        self.refuse_ended(vault, &holders)?;
         let pinned = self.pinned().await?;
         let verified = verify_holders(&self.user, &holders, &pinned)?;
 
@@ -162,17 +173,12 @@ impl E2eSession {
             .ok_or_else(|| E2eError::protocol("no key version follows"))?;
         let new = VaultKey::generate()?;
         let public = VaultKeyPair::derive(&new, vault, new_version).public_key();
-        // Only an owner signs the member list (the server refuses anyone else's).
-        let is_owner = owner == self.user || v.role.as_deref() == Some("owner");
-        let members_signature = if is_owner {
-            Some(super::sig::b64(&self.identity.sign_members(
-                vault,
-                new_version,
-                &member_list(&holders, &pinned),
-            )?))
-        } else {
-            None
-        };
+        // The owner signs the member list at the new version.
+        let members_signature = Some(super::sig::b64(&self.identity.sign_members(
+            vault,
+            new_version,
+            &member_list(&holders, &pinned),
+        )?));
         let mut grants = Vec::with_capacity(verified.len());
         for holder in &verified {
             let aad = grant_aad(&owner, vault, new_version, holder.kind, &holder.id);

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use keyslot_crypto::{Id, RecipientKind, public_key_mac};
+use keyslot_crypto::{Id, RecipientKind, Signature, public_key_mac};
 
 use super::e2e_fields::{Fields, encode};
 use super::e2e_lifecycle::SealedFor;
@@ -148,8 +148,10 @@ impl Keyslot {
             .collect())
     }
 
-    /// A client's rotation of an end-to-end vault (END-TO-END §8). The owner's session may
-    /// rotate at any time; while a rotation is due, any holder of the current key may.
+    /// A client's rotation of an end-to-end vault (END-TO-END §8): only the owner's own
+    /// session rotates, at any time, and its new public key must carry the owner's
+    /// identity signature (422 naming `public_key_signature` otherwise). Anyone else gets
+    /// 409 `rotation-due` while due (the owner must rotate) and 403 otherwise.
     pub async fn rotate_vault_client(
         &self,
         principal: &Principal,
@@ -187,25 +189,28 @@ impl Keyslot {
             ));
         }
         let at = now();
-        let is_session = matches!(
+        // Only the vault's owner — the user its keys' AADs name, whose identity every
+        // client checks a vault key's signature under — rotates, from their own session:
+        // a member's or a token's rotation would carry a signature no client accepts (a
+        // token has no identity at all), leaving the vault unopenable for everyone. While
+        // due, others wait (409 rotation-due) until the owner's client runs it.
+        let is_owner_session = matches!(
             principal,
             Principal::Client {
                 actor: ClientActor::Session { .. },
+                user,
                 ..
-            }
+            } if *user == state.owner
         );
-        let may_rotate = state.is_due(at) || (is_session && access.role == Role::Owner);
-        if !may_rotate {
+        if !is_owner_session {
+            if state.is_due(at) {
+                return Err(Error::RotationDue {
+                    retry_after: 60,
+                    detail: "the vault's owner must rotate it: only their session signs its next key",
+                });
+            }
             return Err(Error::Forbidden(
-                "rotating a vault that is not due needs the owner's session",
-            ));
-        }
-        // The list is signed with the owner's identity key, which only the owner's own
-        // session reaches (it is wrapped under their user key; no token holds it).
-        if members_signature.is_some() && !(is_session && access.role == Role::Owner) {
-            return Err(Error::invalid(
-                "members_signature",
-                "only an owner's session signs the member list",
+                "rotating an end-to-end vault needs its owner's session",
             ));
         }
         if Some(body.key_version) != state.key_version.checked_add(1) {
@@ -214,13 +219,22 @@ impl Keyslot {
                 current: state.key_version,
             });
         }
+        let to = body.key_version;
+        let identity = self.identity_of(&state.owner).await?;
+        let signed = Signature::from_slice(&public_key_signature)
+            .and_then(|signature| identity.verify_vault_key(vault, to, &public_key, &signature));
+        if signed.is_err() {
+            return Err(Error::invalid(
+                "public_key_signature",
+                "does not verify under the vault owner's identity key over (vault, key_version, public_key)",
+            ));
+        }
         let own = holder_of(principal);
         let remaining = self.store.rotation_holders(vault, at).await?;
         let mismatch = holder_mismatch(&remaining, own, &grants);
         if !mismatch.missing.is_empty() || !mismatch.extra.is_empty() {
             return Ok(ClientRotated::Holders(mismatch));
         }
-        let to = body.key_version;
         let grants: Vec<Grant> = grants
             .into_iter()
             .filter_map(|(id, sealed)| {
