@@ -118,6 +118,8 @@ pub struct E2eSession {
     pub(crate) identity: IdentityKeyPair,
     pub(crate) pair: UserKeyPair,
     pub(crate) pin_key: PinKey,
+    /// Tokens revoked and members removed by this user ([`super::ended`]).
+    pub(crate) ended: std::sync::Mutex<super::EndedHolders>,
 }
 
 impl fmt::Debug for E2eSession {
@@ -375,6 +377,7 @@ async fn open_session(
         identity,
         pair,
         pin_key,
+        ended: Default::default(),
     })
 }
 

@@ -53,6 +53,13 @@ pub enum Refusal {
         /// Whose pin.
         user: String,
     },
+    /// A holder this user ended (a token it revoked, a member it removed) that the
+    /// server lists again: sealing to it would hand the new key to a key the server may
+    /// hold, under a signature that is old but still valid.
+    EndedHolder {
+        /// Which holder, e.g. "token 1a2b…".
+        what: String,
+    },
     /// A holder whose identity this user never confirmed: sealing to it would trust the
     /// server's word. Confirm their fingerprint (share with them) first.
     NotPinned {
@@ -119,6 +126,11 @@ impl fmt::Display for Refusal {
                 f,
                 "{user}'s identity was never confirmed on this account; confirm their \
                  fingerprint first"
+            ),
+            Self::EndedHolder { what } => write!(
+                f,
+                "{what} was revoked or removed by this user earlier, yet the server lists it \
+                 as a holder; nothing was sealed to it"
             ),
             Self::NotEndToEnd { user } => write!(f, "{user} is not an end-to-end account"),
             Self::Mismatch { what } => write!(f, "the server's answer does not match: {what}"),

@@ -26,6 +26,7 @@
 
 pub mod account;
 pub mod checks;
+mod ended;
 pub mod items;
 mod keyring;
 pub mod rotation;
@@ -41,6 +42,7 @@ use core::fmt;
 
 pub use account::{E2eSession, RecoveryStarted, SignedUpE2e, UnlockSecret};
 pub use checks::{ParamsCheck, Refusal};
+pub use ended::EndedHolders;
 pub use items::{OpenItem, OpenItemSummary, Signed};
 pub use sharing::UserKeys;
 pub use token_client::TokenClient;

@@ -157,6 +157,7 @@ impl E2eSession {
             }
             .into());
         }
+        self.refuse_ended(vault, &holders)?;
         let pinned = self.pinned().await?;
         let verified = verify_holders(&self.user, &holders, &pinned)?;
 

@@ -192,6 +192,9 @@ impl E2eSession {
             &keys.user_id,
         );
         let grant = seal_to(&x25519, ring.current()?, &aad)?;
+        for t in &keys.star_tokens {
+            self.refuse_ended_token(&t.id.0)?;
+        }
         let token_grants = star_token_grants(
             &identity,
             &keys.user_id,
@@ -202,6 +205,8 @@ impl E2eSession {
             ring.current()?,
         )?;
         let holders = super::rotation::holders(&self.client, vault).await?;
+        self.note_member_added(*vault, keys.user_id);
+        self.refuse_ended(vault, &holders)?;
         let pinned = self.pinned().await?;
         let mut members = super::rotation::member_list(&holders, &pinned);
         members.retain(|(id, _, _)| *id != keys.user_id);
@@ -281,6 +286,10 @@ impl E2eSession {
         member: &Id,
         rotate: bool,
     ) -> E2eResult<Option<u32>> {
+        if *member != self.user {
+            // Remembered first: a server listing them again as a holder is refused.
+            self.note_removed_member(*vault, *member);
+        }
         self.client
             .call::<serde_json::Value>(
                 Method::DELETE,

@@ -48,7 +48,12 @@ impl TokenClient {
                 Some(TokenAnchorKey::derive(token.expose_secret())),
             ),
             Err(e2e_error) => match TokenCredential::parse(secret) {
-                Ok(token) => (*token.id(), token.unlock(), TokenKeyPair::derive(&token), None),
+                Ok(token) => (
+                    *token.id(),
+                    token.unlock(),
+                    TokenKeyPair::derive(&token),
+                    None,
+                ),
                 Err(_) => {
                     return Err(E2eError::Invalid(vec![(
                         "token".into(),

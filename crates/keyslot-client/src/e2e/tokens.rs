@@ -199,6 +199,8 @@ impl E2eSession {
     /// `DELETE /v1/tokens/{id}`: its vaults become due; the next write by a member runs
     /// the rotation ([`E2eSession::rotate_vault`]).
     pub async fn revoke_token(&self, id: &Id) -> E2eResult<()> {
+        // Remembered first: from now on a server listing it as a holder is refused.
+        self.note_revoked_token(*id);
         self.client
             .call::<serde_json::Value>(
                 Method::DELETE,

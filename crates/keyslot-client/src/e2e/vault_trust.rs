@@ -8,10 +8,11 @@
 //! afterwards. So a vault key is trusted only when
 //!
 //! - the vault's public key is the one the key derives ([`VaultKeyPair`]), and
-//! - that public key is signed by an identity this caller trusts without the server's
-//!   word: for a member, an identity it pinned (the owner's — `confirm_user` — or a
-//!   member's who rotated the vault; its own identity is always among them); for a
-//!   `kse_` token, the identity its id commits to (`keyslot_crypto::token_anchor`).
+//! - that public key is signed by the vault owner's identity (only the owner rotates),
+//!   known without the server's word: for a member, its own identity (an own vault) or
+//!   the owner's as it pinned it (`confirm_user`); for a `kse_` token, the identity its
+//!   id commits to (`keyslot_crypto::token_anchor`), so a token opens grants of its own
+//!   user's vaults only.
 //!
 //! A grant that fails is refused before it is converted, and so before anything is sealed
 //! or written under it. A wrapped slot is checked the same way whenever a trusted
@@ -106,9 +107,15 @@ async fn trusted_identities(
 ) -> E2eResult<(Vec<IdentityPublic>, bool)> {
     match opener {
         Opener::Member { session, .. } => {
-            let pinned = session.pinned().await?;
-            let owner_known = pinned.contains_key(owner);
-            Ok((pinned.into_values().collect(), owner_known))
+            // Only the owner rotates (END-TO-END §8), so only the owner's identity signs
+            // a vault key: its own for an own vault, else the one this user pinned.
+            let owner_identity = if *owner == session.user {
+                Some(session.identity.public())
+            } else {
+                session.pinned().await?.remove(owner)
+            };
+            let known = owner_identity.is_some();
+            Ok((owner_identity.into_iter().collect(), known))
         }
         Opener::Token {
             token,

@@ -84,6 +84,9 @@ impl E2eSession {
         // This user's live "*" tokens get the new vault too (the server refuses the vault
         // otherwise), sealed to their keys as this user's identity signed them at mint.
         let own: wire::OwnKeys = self.client.get("/v1/keys").await?;
+        for t in &own.star_tokens {
+            self.refuse_ended_token(&t.id.0)?;
+        }
         let token_grants = super::sharing::star_token_grants(
             &self.identity.public(),
             &self.user,
