@@ -41,8 +41,10 @@ pub struct NewE2eAccount {
     pub recovery_public_key: (Vec<u8>, Vec<u8>),
     /// The first vault: its key wrapped under the user key, its name sealed by the client.
     pub vault: VaultRecord,
-    /// The first vault key version's public key and the owner's signature over it.
-    pub vault_public_key: (Vec<u8>, Vec<u8>),
+    /// The first vault key version's public key, the owner's signature over it, and the
+    /// server's MAC binding it to the vault (for the server-mode checks that read it;
+    /// clients trust the signature).
+    pub vault_public_key: (Vec<u8>, Vec<u8>, Vec<u8>),
     /// `signup`.
     pub audit: AuditEvent,
 }

@@ -353,6 +353,10 @@ async fn sign_up_log_in_and_keep_the_user_key_in_the_client(postgres: bool) {
     );
     let user = store.user(&c.user).await.unwrap().unwrap();
     assert!(user.end_to_end);
+    // The first vault's public key is stored with the server's MAC, as a vault the client
+    // creates later is (server-mode checks read it; clients trust the signature).
+    let (public, mac) = store.vault_public_key(&c.vault, 1).await.unwrap().unwrap();
+    assert!(public.is_some() && mac.is_some());
     assert!(
         !contains(&user.password_slot, unlock.verifier().as_bytes())
             && !contains(&user.x25519_wrapped, &secret),

@@ -23,7 +23,7 @@ async fn create(pool: &Pool, a: NewE2eAccount) -> StoreResult<()> {
         recovery,
         recovery_public_key: (recovery_public, recovery_mac),
         vault,
-        vault_public_key: (vault_public, vault_signature),
+        vault_public_key: (vault_public, vault_signature, vault_mac),
         audit,
     } = a;
     let (user_id, credential_id, vault_id, key_version) =
@@ -66,13 +66,14 @@ async fn create(pool: &Pool, a: NewE2eAccount) -> StoreResult<()> {
     touched(
         tx.execute(
             query(sql!(
-                "UPDATE vault_keys SET public_key = $1, public_key_signature = $2 \
+                "UPDATE vault_keys SET public_key = $1, public_key_signature = $2, public_key_mac = $5 \
                  WHERE vault_id = $3 AND key_version = $4"
             ))
             .bind(&vault_public)
             .bind(&vault_signature)
             .bind(&vault_id)
-            .bind(key_version),
+            .bind(key_version)
+            .bind(&vault_mac),
         )
         .await?,
     )?;

@@ -148,8 +148,27 @@ impl Keyslot {
         let recovery_mac = self
             .recovery_key_mac(user, s.recovery.credential_id, s.recovery.x25519_public)
             .await?;
-        let at = now();
         let vault_id = s.vault.id;
+        // The server's MAC binds the first key's public key to the vault for the
+        // server-mode checks that read it, as for a vault the client creates later;
+        // clients trust the owner's signature instead (END-TO-END §5).
+        let vault_public = s.vault.public_key;
+        let vault_mac = self
+            .seal_calls
+            .run(move |seal| {
+                Ok(public_key_mac(
+                    seal,
+                    keyslot_crypto::RecipientKind::Vault,
+                    &vault_id,
+                    &user,
+                    Some(&vault_id),
+                    Some(1),
+                    &vault_public,
+                )?
+                .to_vec())
+            })
+            .await?;
+        let at = now();
         let mut audit = event(
             Some(&user),
             "signup",
@@ -196,6 +215,7 @@ impl Keyslot {
             vault_public_key: (
                 s.vault.public_key.as_bytes().to_vec(),
                 s.vault.public_key_signature,
+                vault_mac,
             ),
             audit,
         };

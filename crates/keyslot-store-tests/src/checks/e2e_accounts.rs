@@ -41,7 +41,7 @@ fn new_account(user: Id, username: &str) -> NewE2eAccount {
         },
         recovery_public_key: (vec![8; 32], b"rc mac".to_vec()),
         vault: vault_record(&user, id()),
-        vault_public_key: (vec![9; 32], vec![10; 64]),
+        vault_public_key: (vec![9; 32], vec![10; 64], b"vault mac".to_vec()),
         audit: audit(Some(&user), "signup"),
     }
 }
@@ -52,10 +52,16 @@ check!(
         let user = id();
         let account = new_account(user, "e2e-erin");
         let (identity, credential) = (account.identity.clone(), account.recovery.credential_id);
+        let vault_id = account.vault.id;
         store.create_e2e_account(account).await.unwrap();
         let row = store.user_by_name("E2E-ERIN").await.unwrap().unwrap();
         assert!(row.end_to_end);
         assert_eq!(store.e2e_identity(&user).await.unwrap(), Some(identity));
+        let vault = store.vault_public_key(&vault_id, 1).await.unwrap();
+        assert_eq!(
+            vault,
+            Some((Some(vec![9; 32]), Some(b"vault mac".to_vec())))
+        );
         let keys = store.recovery_keys(&user).await.unwrap().unwrap();
         assert_eq!(keys.public_key, Some(vec![8; 32]));
         assert_eq!(
