@@ -14,7 +14,7 @@ use keyslot_crypto::Id;
 
 use crate::deposit_store::{DepositRecord, ReaderCopy};
 use crate::keystore::{Grant, Holder, Rotation};
-use crate::memberstore::NewMember;
+use crate::memberstore::{NewMember, Role};
 use crate::model::AuditEvent;
 use crate::model::Timestamp;
 use crate::store::StoreResult;
@@ -74,9 +74,20 @@ pub trait E2eLifecycleStore {
         now: Timestamp,
     ) -> StoreResult<()>;
 
-    /// Replace the vault's member-list signature (`None`: clear it, the list changed
-    /// without one).
-    async fn set_members_signature(&self, vault: &Id, signature: Option<&[u8]>) -> StoreResult<()>;
+    /// [`crate::memberstore::MemberStore::set_member_role`] (same conditions and answers)
+    /// and, in the same transaction, the vault's member-list signature replaced by
+    /// `members_signature` (`None`: cleared, the old one signed the old list). One
+    /// transaction, so no failure or concurrent change leaves a signature over a list
+    /// that is not the stored one. (A removal clears the signature in its own
+    /// transaction.)
+    async fn set_member_role_signed(
+        &self,
+        vault: &Id,
+        user: &Id,
+        role: Role,
+        members_signature: Option<Vec<u8>>,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
 
     /// The vault's member-list signature, if any.
     async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>>;

@@ -8,7 +8,7 @@ use keyslot_core::e2e_lifecycle_store::{
     ClientRotation, DepositSender, E2eLifecycleStore, HolderSignature,
 };
 use keyslot_core::keystore::{Grant, Holder};
-use keyslot_core::memberstore::NewMember;
+use keyslot_core::memberstore::{NewMember, Role};
 use keyslot_core::model::{AuditEvent, Timestamp};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
@@ -174,9 +174,17 @@ impl E2eLifecycleStore for crate::SqlStore {
     ) -> StoreResult<()> {
         add_member_signed(&self.pool, member, token_grants, members_signature, now).await
     }
-    async fn set_members_signature(&self, vault: &Id, signature: Option<&[u8]>) -> StoreResult<()> {
+    async fn set_member_role_signed(
+        &self,
+        vault: &Id,
+        user: &Id,
+        role: Role,
+        members_signature: Option<Vec<u8>>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.write().await?;
-        set_members_signature_in(&mut tx, vault, signature).await?;
+        crate::members::set_member_role_in(&mut tx, vault, user, role, &audit).await?;
+        set_members_signature_in(&mut tx, vault, members_signature.as_deref()).await?;
         tx.commit().await
     }
     async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>> {

@@ -150,9 +150,22 @@ async fn set_member_role(
     audit_event: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
-    lock_vault(&mut tx, vault).await?;
+    set_member_role_in(&mut tx, vault, user, role, &audit_event).await?;
+    tx.commit().await
+}
+
+/// The role change under the vault's lock, in the caller's transaction (an end-to-end
+/// owner's comes with the member-list signature, written in the same one).
+pub(crate) async fn set_member_role_in(
+    tx: &mut Tx,
+    vault: &Id,
+    user: &Id,
+    role: Role,
+    audit_event: &AuditEvent,
+) -> StoreResult<()> {
+    lock_vault(tx, vault).await?;
     if role != Role::Owner {
-        keep_an_owner(&mut tx, vault, user).await?;
+        keep_an_owner(tx, vault, user).await?;
     }
     touched(
         tx.execute(
@@ -165,8 +178,7 @@ async fn set_member_role(
         )
         .await?,
     )?;
-    audit::insert(&mut tx, &audit_event).await?;
-    tx.commit().await
+    audit::insert(tx, audit_event).await
 }
 
 async fn remove_member(
@@ -227,10 +239,14 @@ async fn remove_member(
         )
         .await?,
     )?;
+    // Due; and an end-to-end owner's signature over the member list (NULL in server
+    // mode) goes in the same statement: it covers a list that no longer is, and clearing
+    // it later, apart from the removal, could leave it standing if that step failed.
     tx.execute(
         query(sql!(
             "UPDATE vaults SET rotation_due = TRUE, rotate_due_at = \
-             (SELECT MIN(t.expires_at) FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id WHERE s.vault_id = $1) \
+             (SELECT MIN(t.expires_at) FROM token_vault_slots s JOIN tokens t ON t.id = s.token_id WHERE s.vault_id = $1), \
+             members_signature = NULL \
              WHERE id = $1"
         ))
         .bind(vault),

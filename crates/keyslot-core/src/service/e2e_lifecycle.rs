@@ -301,24 +301,25 @@ impl Keyslot {
             Outcome::Ok,
             format!("vault={vault} member={member} role={}", role.as_str()),
         );
-        match self.store.set_member_role(vault, member, role, audit).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => {
-                return Err(Error::Conflict(
-                    "the vault's last owner cannot be demoted: make another member owner first",
-                ));
-            }
-            Err(e) => return Err(e.into()),
+        // The role and the list signature in one transaction: a signature over the old
+        // list never stands beside the new one.
+        match self
+            .store
+            .set_member_role_signed(vault, member, role, signature, audit)
+            .await
+        {
+            Ok(()) => Ok(role),
+            Err(StoreError::Conflict) => Err(Error::Conflict(
+                "the vault's last owner cannot be demoted: make another member owner first",
+            )),
+            Err(e) => Err(e.into()),
         }
-        self.store
-            .set_members_signature(vault, signature.as_deref())
-            .await?;
-        Ok(role)
     }
 
     /// An end-to-end owner removes a member, or a member leaves: their keys and their
-    /// tokens' keys of the vault go and the vault becomes due, in one transaction (as in
-    /// server mode); the server cannot rotate, so the mark stays until a client does.
+    /// tokens' keys of the vault go, the member-list signature is cleared and the vault
+    /// becomes due, in one transaction (as in server mode); the server cannot rotate, so
+    /// the mark stays until the owner's client does.
     pub async fn remove_member_client(
         &self,
         principal: &Principal,
@@ -342,11 +343,8 @@ impl Keyslot {
                 .remove_member(vault, member, access.state.key_version, audit)
                 .await
             {
-                Ok(()) => {
-                    // The stored signature covers a list that no longer is.
-                    self.store.set_members_signature(vault, None).await?;
-                    return Ok(());
-                }
+                // The store cleared the list signature in the removal's transaction.
+                Ok(()) => return Ok(()),
                 Err(StoreError::KeyVersionMoved) => {}
                 Err(StoreError::Conflict) => {
                     return Err(Error::Conflict(

@@ -121,8 +121,110 @@ check!(
         // The signers of the holders' keys are listed for clients to check.
         let signatures = store.holder_signatures(&a.vault).await.unwrap();
         assert_eq!(signatures.len(), 2);
-        store.set_members_signature(&a.vault, None).await.unwrap();
+    }
+);
+
+check!(
+    a_role_change_or_removal_replaces_the_list_signature_in_its_own_transaction,
+    |store| async move {
+        let a = account(store.as_ref(), "ida").await;
+        let b = account(store.as_ref(), "jon").await;
+        let share = NewMember {
+            vault: a.vault,
+            user: b.user,
+            role: Role::Write,
+            grant: Grant {
+                holder: Holder::User(b.user),
+                vault_id: a.vault,
+                key_version: 1,
+                sealed: b"vk sealed by the owner's client".to_vec(),
+            },
+            audit: audit(Some(&a.user), "vault.member.add"),
+        };
+        store
+            .add_member_signed(share, Vec::new(), vec![3; 64], 50)
+            .await
+            .unwrap();
+        let role_of = |members: Vec<keyslot_core::memberstore::MemberRow>, user: Id| {
+            members
+                .into_iter()
+                .find(|m| m.user_id == user)
+                .map(|m| m.role)
+        };
+        // A role change stores the signature sent over the new list with it.
+        store
+            .set_member_role_signed(
+                &a.vault,
+                &b.user,
+                Role::Read,
+                Some(vec![4; 64]),
+                audit(Some(&a.user), "vault.member.role"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            role_of(store.members(&a.vault).await.unwrap(), b.user),
+            Some(Role::Read)
+        );
+        assert_eq!(
+            store.members_signature(&a.vault).await.unwrap(),
+            Some(vec![4; 64])
+        );
+        // Refused (the last owner demoted): neither the role nor the signature changes.
+        assert_eq!(
+            store
+                .set_member_role_signed(
+                    &a.vault,
+                    &a.user,
+                    Role::Read,
+                    Some(vec![5; 64]),
+                    audit(Some(&a.user), "vault.member.role"),
+                )
+                .await,
+            Err(StoreError::Conflict)
+        );
+        assert_eq!(
+            role_of(store.members(&a.vault).await.unwrap(), a.user),
+            Some(Role::Owner)
+        );
+        assert_eq!(
+            store.members_signature(&a.vault).await.unwrap(),
+            Some(vec![4; 64])
+        );
+        // A change without a signature clears the old one (it signed the old list).
+        store
+            .set_member_role_signed(
+                &a.vault,
+                &b.user,
+                Role::Write,
+                None,
+                audit(Some(&a.user), "vault.member.role"),
+            )
+            .await
+            .unwrap();
         assert_eq!(store.members_signature(&a.vault).await.unwrap(), None);
+        store
+            .set_member_role_signed(
+                &a.vault,
+                &b.user,
+                Role::Write,
+                Some(vec![6; 64]),
+                audit(Some(&a.user), "vault.member.role"),
+            )
+            .await
+            .unwrap();
+        // A removal clears it in the removal's own transaction.
+        store
+            .remove_member(
+                &a.vault,
+                &b.user,
+                1,
+                audit(Some(&a.user), "vault.member.remove"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.members_signature(&a.vault).await.unwrap(), None);
+        assert_eq!(store.members(&a.vault).await.unwrap().len(), 1);
     }
 );
 

@@ -7,7 +7,7 @@ use keyslot_core::e2e_lifecycle_store::{
     ClientRotation, DepositSender, E2eLifecycleStore, HolderSignature,
 };
 use keyslot_core::keystore::Grant;
-use keyslot_core::memberstore::NewMember;
+use keyslot_core::memberstore::{NewMember, Role};
 use keyslot_core::model::{AuditEvent, Timestamp};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
@@ -27,8 +27,17 @@ impl E2eLifecycleStore for Gated {
             .add_member_signed(member, token_grants, members_signature, now)
             .await
     }
-    async fn set_members_signature(&self, vault: &Id, signature: Option<&[u8]>) -> StoreResult<()> {
-        self.inner.set_members_signature(vault, signature).await
+    async fn set_member_role_signed(
+        &self,
+        vault: &Id,
+        user: &Id,
+        role: Role,
+        members_signature: Option<Vec<u8>>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner
+            .set_member_role_signed(vault, user, role, members_signature, audit)
+            .await
     }
     async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>> {
         self.inner.members_signature(vault).await

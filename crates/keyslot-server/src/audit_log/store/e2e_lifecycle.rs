@@ -7,7 +7,7 @@ use keyslot_core::e2e_lifecycle_store::{
     ClientRotation, DepositSender, E2eLifecycleStore, HolderSignature,
 };
 use keyslot_core::keystore::Grant;
-use keyslot_core::memberstore::NewMember;
+use keyslot_core::memberstore::{NewMember, Role};
 use keyslot_core::model::{AuditEvent, Timestamp};
 use keyslot_core::store::StoreResult;
 use keyslot_crypto::Id;
@@ -30,8 +30,20 @@ impl E2eLifecycleStore for Shipping {
         self.log.write(std::slice::from_ref(&event));
         Ok(())
     }
-    async fn set_members_signature(&self, vault: &Id, signature: Option<&[u8]>) -> StoreResult<()> {
-        self.inner.set_members_signature(vault, signature).await
+    async fn set_member_role_signed(
+        &self,
+        vault: &Id,
+        user: &Id,
+        role: Role,
+        members_signature: Option<Vec<u8>>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let event = audit.clone();
+        self.inner
+            .set_member_role_signed(vault, user, role, members_signature, audit)
+            .await?;
+        self.log.write(std::slice::from_ref(&event));
+        Ok(())
     }
     async fn members_signature(&self, vault: &Id) -> StoreResult<Option<Vec<u8>>> {
         self.inner.members_signature(vault).await
