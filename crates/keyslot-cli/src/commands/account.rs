@@ -118,6 +118,8 @@ async fn signup_end_to_end(addr: &str, as_json: bool, username: &str, password: 
         KnownAccount {
             end_to_end: true,
             last_params: Some(done.params.into()),
+            fingerprint: Some(done.fingerprint.clone()),
+            ..KnownAccount::default()
         },
     )?;
     eprintln!(
@@ -218,6 +220,10 @@ async fn login_end_to_end(
         &ParamsCheck::after(last_seen),
     )
     .await?;
+    // The account's identity must be the one recorded here at sign-up or first login.
+    if let Some(known) = known_accounts::get(addr, username)? {
+        known_accounts::check_fingerprint(&known, &session.fingerprint())?;
+    }
     let Credential::Session {
         session: cookie,
         csrf,
@@ -243,6 +249,8 @@ async fn login_end_to_end(
         KnownAccount {
             end_to_end: true,
             last_params: Some(params.into()),
+            fingerprint: Some(session.fingerprint()),
+            ..KnownAccount::default()
         },
     )?;
     let fingerprint = session.fingerprint();

@@ -37,6 +37,7 @@ pub async fn change(
                 KnownAccount {
                     end_to_end: true,
                     last_params: Some(params.into()),
+                    ..KnownAccount::default()
                 },
             )?;
         }
@@ -104,6 +105,7 @@ pub async fn recover(addr: &str, as_json: bool, args: &RecoverArgs) -> CmdResult
         KnownAccount {
             end_to_end: true,
             last_params: Some(params.into()),
+            ..KnownAccount::default()
         },
     )?;
     recovered(as_json, username, &new_code)

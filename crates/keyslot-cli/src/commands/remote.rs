@@ -75,6 +75,7 @@ pub async fn remote(addr: &str) -> CmdResult<Remote> {
     })?;
     let unlock = UnlockSecret::parse(unlock)?;
     let session = e2e::account::resume(&client, &unlock).await?;
+    crate::known_accounts::check_session(addr, &session)?;
     Ok(Remote::E2e(Box::new(session)))
 }
 

@@ -149,6 +149,8 @@ async fn e2e_token_command(
                 .parse()
                 .map_err(|_| Failure::new(NOT_FOUND, format!("{id:?} is not a token id")))?;
             session.revoke_token(&token).await?;
+            // Recorded here: a server listing it as a holder again is refused.
+            crate::known_accounts::save_ended(session)?;
             // The server marks the token's vaults due and cannot rotate them: their
             // owner's client does, here and now, so nothing written next opens with
             // what the token held.

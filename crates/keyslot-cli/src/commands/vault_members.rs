@@ -109,15 +109,24 @@ pub async fn unshare(remote: &Remote, as_json: bool, wanted: &str, username: &st
     let client = remote.client();
     let members = client.members(&v.id).await?;
     let member = find(&members, username, &v.name)?;
-    client
-        .remove_member(&v.id, &member.user_id)
-        .await
-        .map_err(owner_only)?;
     if let Some(session) = session {
         let id =
             v.id.parse()
                 .map_err(|_| Failure::new(NOT_FOUND, "malformed vault id"))?;
-        session.rotate_vault(&id).await?;
+        let user = member
+            .user_id
+            .parse()
+            .map_err(|_| Failure::new(NOT_FOUND, "malformed user id"))?;
+        // Recorded first (a server listing them again as a holder is refused), then
+        // removed; the owner's client rotates at once.
+        let removed = session.remove_member(&id, &user, true).await;
+        crate::known_accounts::save_ended(session)?;
+        removed?;
+    } else {
+        client
+            .remove_member(&v.id, &member.user_id)
+            .await
+            .map_err(owner_only)?;
     }
     if as_json {
         return json(
