@@ -17,8 +17,8 @@ mod common;
 mod e2e_support;
 
 use e2e_support::{
-    Client, b64, e2e_account, holders, item_body, members_path, mint, open_read, server,
-    share_body, signature, unb64,
+    Client, b64, e2e_account, holders, item_body, members_path, mint, mint_claiming, open_read,
+    server, share_body, signature, unb64,
 };
 use keyslot_core::keystore::Holder;
 use keyslot_crypto::item::seal_vault_name;
@@ -854,4 +854,53 @@ async fn only_the_owners_session_rotates_sqlite() {
 #[tokio::test]
 async fn only_the_owners_session_rotates_postgres() {
     only_the_owners_session_rotates(true).await;
+}
+
+/// A vault's holders are told apart by id alone (a rotation's grants name them so), and a
+/// token's id is its client's choice: a mint claiming an id already in use — a member's
+/// user id, or another token's — is 409 and nothing is minted (review R1 finding 9).
+/// Before, a token with bob's id made every rotation of the vault unformable.
+async fn a_token_cannot_claim_an_id_in_use(postgres: bool) {
+    let Some((s, store)) = server(postgres, "e2e_token_ids").await else {
+        return;
+    };
+    let alice = e2e_account(&s, "alice-ids").await;
+    let bob = e2e_account(&s, "bob-ids").await;
+    let vault = alice.vault;
+    let r = s
+        .post(
+            &members_path(&vault),
+            &alice.auth,
+            share_body(&alice, &vault, &alice.vk1, 1, &bob),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let kept = mint(&s, &alice, &vault, &alice.vk1, 1).await;
+    for claimed in [bob.user, alice.user, kept.id] {
+        let (r, _) = mint_claiming(&s, &alice, &vault, &alice.vk1, 1, false, Some(claimed)).await;
+        r.problem(StatusCode::CONFLICT);
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("already in use"),
+            "{}",
+            r.text
+        );
+    }
+    assert!(store.token(&bob.user).await.unwrap().is_none());
+    assert!(store.token(&alice.user).await.unwrap().is_none());
+    // The vault's holders are the two members and the one token, each once.
+    let h = holders(&s, &alice.auth, &vault).await;
+    assert_eq!(h["holders"].as_array().unwrap().len(), 3, "{h}");
+}
+
+#[tokio::test]
+async fn a_token_cannot_claim_an_id_in_use_sqlite() {
+    a_token_cannot_claim_an_id_in_use(false).await;
+}
+
+#[tokio::test]
+async fn a_token_cannot_claim_an_id_in_use_postgres() {
+    a_token_cannot_claim_an_id_in_use(true).await;
 }

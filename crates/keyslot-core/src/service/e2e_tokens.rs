@@ -273,6 +273,16 @@ impl Keyslot {
             ));
         }
         let presented = parse_auth("auth", &mint.auth)?;
+        // The id is the client's choice, and a vault's holders are told apart by id
+        // alone (a rotation's grants name them so): a token claiming a user's id — a
+        // member's, say — would make that vault's grants unformable and leave it due
+        // for good. Any id already in use is refused (review R1 finding 9).
+        if self.store.user(&mint.id).await?.is_some() || self.store.token(&mint.id).await?.is_some()
+        {
+            return Err(Error::Conflict(
+                "this token id is already in use: generate another token",
+            ));
+        }
         let deposit_vaults = self.check_client_slots(principal, &mint).await?;
         self.confirm_auth(principal, &presented, "token.mint")
             .await?;

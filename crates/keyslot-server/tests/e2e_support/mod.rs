@@ -265,9 +265,25 @@ async fn mint_as(
     key_version: u32,
     deposit: bool,
 ) -> Token {
+    let (r, token) = mint_claiming(s, owner, vault, vk, key_version, deposit, None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    token
+}
+
+/// A mint as [`mint`] makes it, but sending `claimed` as the token's id when given (its
+/// signature made over that id), and the server's answer whatever it is.
+pub async fn mint_claiming(
+    s: &TestServer,
+    owner: &Client,
+    vault: &Id,
+    vk: &VaultKey,
+    key_version: u32,
+    deposit: bool,
+    claimed: Option<Id>,
+) -> (common::Reply, Token) {
     let secret = E2eTokenCredential::generate().unwrap();
     let unlocked = secret.unlock();
-    let id = *secret.id();
+    let id = claimed.unwrap_or(*secret.id());
     let slot = unlocked
         .wrap_vault_key(&owner.user, vault, key_version, vk)
         .unwrap();
@@ -307,8 +323,7 @@ async fn mint_as(
         body["slots"] = json!([]);
     }
     let r = s.post("/v1/tokens", &owner.auth, body).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    Token { id, secret }
+    (r, Token { id, secret })
 }
 
 /// A read-write token with a slot of `vault` at `key_version`.
