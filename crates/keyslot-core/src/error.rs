@@ -68,6 +68,11 @@ pub enum Error {
     /// The username is taken.
     #[error("username taken")]
     UsernameTaken,
+    /// An end-to-end write's `name_index` is another item's in the same vault at the same
+    /// key version: 409 `name-taken` naming `name_index` (a look-up by name must find one
+    /// item).
+    #[error("item name taken")]
+    NameTaken,
     /// Too many failed logins: try again after this many seconds.
     #[error("too many attempts")]
     TooManyAttempts {
@@ -103,6 +108,7 @@ impl From<crate::store::StoreError> for Error {
             StoreError::Corrupt(what) => Self::Internal(format!("corrupt record: {what}")),
             // Retried where it can happen; seen here only when retries ran out.
             StoreError::KeyVersionMoved => Self::Unavailable { retry_after: 1 },
+            StoreError::NameTaken => Self::NameTaken,
         }
     }
 }

@@ -33,6 +33,10 @@ pub enum StoreError {
     /// Nothing was written; re-read, re-wrap and retry ([`crate::keystore`]).
     #[error("the vault key version moved")]
     KeyVersionMoved,
+    /// A client's item write names an item of the vault that another item already has
+    /// at the same key version (the same blind index, END-TO-END §6): nothing written.
+    #[error("the item name is taken")]
+    NameTaken,
 }
 
 /// Result of store calls.

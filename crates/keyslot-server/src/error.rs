@@ -172,6 +172,19 @@ impl From<Error> for ApiError {
                 });
                 e
             }
+            Error::NameTaken => {
+                let mut e = Self::new(
+                    StatusCode::CONFLICT,
+                    "name-taken",
+                    "Name taken",
+                    "another item in this vault has this name: choose another name, or write to that item",
+                );
+                e.errors.push(ProblemField {
+                    field: "name_index".into(),
+                    message: "is another item's at this key version".into(),
+                });
+                e
+            }
             Error::TooManyAttempts { retry_after } => {
                 let mut e = Self::new(
                     StatusCode::TOO_MANY_REQUESTS,

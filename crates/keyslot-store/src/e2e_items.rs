@@ -207,6 +207,7 @@ impl ClientStore for SqlStore {
             item.record,
             item.signer.as_ref(),
             &item.signature,
+            true,
             audit,
         )
         .await
@@ -218,6 +219,7 @@ impl ClientStore for SqlStore {
             item.record,
             item.signer.as_ref(),
             &item.signature,
+            true,
             audit,
         )
         .await

@@ -110,19 +110,57 @@ async fn require_writer(tx: &mut Tx, vault: &Id, audit: &AuditEvent) -> StoreRes
     }
 }
 
-pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
-    create_signed(pool, i, None, &None, audit).await
+/// Inside a client's item write, before anything else: no other item of the vault has
+/// this name's blind index at the same key version, or [`StoreError::NameTaken`] (END-TO-END
+/// §6), so a look-up by index finds one item. The vault's row is taken for update first
+/// (SQLite's `BEGIN IMMEDIATE` already excludes every other writer), so two clients
+/// writing the same new name one after the other cannot both find it free. Server-mode
+/// writes keep allowing repeated names (the CLI asks for the id when a name is ambiguous).
+async fn require_free_name(tx: &mut Tx, i: &ItemRecord) -> StoreResult<()> {
+    let Some(index) = &i.name_index else {
+        return Ok(());
+    };
+    tx.one(
+        query(sql!("SELECT key_version FROM vaults WHERE id = $1" FOR_UPDATE)).bind(&i.vault_id),
+        |r| r.int("key_version"),
+    )
+    .await?;
+    let taken = tx
+        .optional(
+            query(sql!(
+                "SELECT id FROM items WHERE vault_id = $1 AND key_version = $2 AND name_index = $3 AND id <> $4 LIMIT 1"
+            ))
+            .bind(&i.vault_id)
+            .bind(i.key_version)
+            .bind(index)
+            .bind(&i.id),
+            |r| rows::id(r, "id"),
+        )
+        .await?;
+    match taken {
+        Some(_) => Err(StoreError::NameTaken),
+        None => Ok(()),
+    }
 }
 
-/// [`create`], with the writer's identity signature of an end-to-end write.
+pub(crate) async fn create(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
+    create_signed(pool, i, None, &None, false, audit).await
+}
+
+/// [`create`], with the writer's identity signature of an end-to-end write; with
+/// `unique_name` (a client's write), refused if the name is taken ([`require_free_name`]).
 pub(crate) async fn create_signed(
     pool: &Pool,
     i: ItemRecord,
     signer: Option<&Id>,
     signature: &Option<Vec<u8>>,
+    unique_name: bool,
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    if unique_name {
+        require_free_name(&mut tx, &i).await?;
+    }
     crate::keys::require_writable(&mut tx, &i.vault_id, i.key_version, i.updated_at).await?;
     require_writer(&mut tx, &i.vault_id, &audit).await?;
     tx.execute(
@@ -153,19 +191,23 @@ pub(crate) async fn create_signed(
 /// concurrent writers with the same `If-Match`, exactly one matches; PostgreSQL re-checks
 /// the condition on the row a waiting writer was blocked on, so the others touch nothing.
 pub(crate) async fn update(pool: &Pool, i: ItemRecord, audit: AuditEvent) -> StoreResult<()> {
-    update_signed(pool, i, None, &None, audit).await
+    update_signed(pool, i, None, &None, false, audit).await
 }
 
 /// [`update`], with the writer's identity signature of an end-to-end write (a write
-/// without one clears the previous version's).
+/// without one clears the previous version's); `unique_name` as in [`create_signed`].
 pub(crate) async fn update_signed(
     pool: &Pool,
     i: ItemRecord,
     signer: Option<&Id>,
     signature: &Option<Vec<u8>>,
+    unique_name: bool,
     audit: AuditEvent,
 ) -> StoreResult<()> {
     let mut tx = pool.write().await?;
+    if unique_name {
+        require_free_name(&mut tx, &i).await?;
+    }
     crate::keys::require_writable(&mut tx, &i.vault_id, i.key_version, i.updated_at).await?;
     require_writer(&mut tx, &i.vault_id, &audit).await?;
     let previous = rows::version_to_db(i.version.saturating_sub(1))?;
