@@ -6,6 +6,10 @@
 //! `/usr/bin/chromium`; without them the test says so and does nothing — except under CI,
 //! where it fails. The story runs on SQLite and on PostgreSQL (`KEYSLOT_TEST_DATABASE_URL`,
 //! which CI sets; a fresh database per run).
+//!
+//! `tests/browser/e2e_refusals.mjs` runs the same way: the pages facing a server that lies
+//! (a user key sealed to the recovery code, an unverifiable vault key, another username,
+//! a revoked token listed again), on both backends.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -113,6 +117,94 @@ async fn the_same_story_on_postgresql() {
     };
     tokio::task::spawn_blocking(move || {
         story(&root, &chromium, "browser-screenshots-postgres", Some(&url));
+    })
+    .await
+    .unwrap();
+}
+
+/// What a compromised server would answer `POST /v1/recover/begin` with, made here with
+/// keyslot-crypto (the pages have no way to seal a user key): a user key of its own sealed
+/// to the recovery code's public key, which anyone can compute. JSON for
+/// `e2e_refusals.mjs`: the account's user id and recovery code (the script signs up with
+/// them, as the seal is bound to both) and the seal.
+fn planted_recovery_seal() -> String {
+    use keyslot_crypto::x25519::RecoveryKeyPair;
+    use keyslot_crypto::{Id, RecoveryCode, UserKey, seal_to, user_key_grant_aad};
+
+    let code = RecoveryCode::generate().unwrap();
+    let credential = Id::random().unwrap();
+    let user = Id::random().unwrap();
+    let servers_key = UserKey::generate().unwrap();
+    let public = RecoveryKeyPair::derive(&code, &credential).public_key();
+    let sealed = seal_to(
+        &public,
+        &servers_key,
+        &user_key_grant_aad(&user, &credential),
+    )
+    .unwrap();
+    serde_json::json!({
+        "user_id": user.to_string(),
+        "recovery_code": code.expose_text().as_str(),
+        "recovery_credential_id": credential.to_string(),
+        "sealed_user_key": sealed.to_base64(),
+    })
+    .to_string()
+}
+
+/// Run `tests/browser/e2e_refusals.mjs` against a `keyslot serve` on SQLite, or on the
+/// PostgreSQL database at `database_url`.
+fn refusals(root: &Path, chromium: &str, shots: &str, database_url: Option<&str>) {
+    let shots = root.join("target").join(shots);
+    let mut node = Command::new("node");
+    node.arg(root.join("tests/browser/e2e_refusals.mjs"))
+        .arg(env!("CARGO_BIN_EXE_keyslot"))
+        .arg(&shots)
+        .env("CHROMIUM", chromium)
+        .env("KEYSLOT_TEST_PLANT", planted_recovery_seal())
+        .env_remove("KEYSLOT_DATABASE_URL");
+    if let Some(url) = database_url {
+        node.env("KEYSLOT_DATABASE_URL", url);
+    }
+    let out = node.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser e2e refusals failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("browser e2e refusals: 1 passed, 0 failed"),
+        "{stdout}"
+    );
+    let backend = if database_url.is_some() {
+        "backend: postgresql"
+    } else {
+        "backend: sqlite"
+    };
+    assert!(stdout.contains(backend), "{stdout}");
+}
+
+#[test]
+fn the_pages_refuse_what_a_lying_server_plants() {
+    if let Some((root, chromium)) = browser() {
+        refusals(&root, &chromium, "browser-refusals", None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_refusals_on_postgresql() {
+    let Some((root, chromium)) = browser() else {
+        return;
+    };
+    let Some(url) = keyslot_store_tests::postgres::fresh_database_url(
+        "browser_e2e::the_same_refusals_on_postgresql",
+    )
+    .await
+    else {
+        return;
+    };
+    tokio::task::spawn_blocking(move || {
+        refusals(&root, &chromium, "browser-refusals-postgres", Some(&url));
     })
     .await
     .unwrap();

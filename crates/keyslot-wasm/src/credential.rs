@@ -6,12 +6,11 @@
 use keyslot_crypto::slot::password::generate_salt;
 use keyslot_crypto::{
     Argon2Params, Id, KdfPolicy, Password, RecoveryCode, RecoveryKeyPair, UnlockedCredential,
-    UserKey as CryptoUserKey, open_from, user_key_grant_aad,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use zeroize::Zeroizing;
 
-use crate::encoding::{Refused, Result, at, b64, envelope, from_b64_array, id, sealed_key};
+use crate::encoding::{Refused, Result, at, b64, envelope, from_b64_array, id};
 use crate::keys::{UserKey, VaultKey};
 
 /// An unlocked credential (password, recovery code, session unlock secret or `kse_`
@@ -266,28 +265,6 @@ pub fn unlock_recovery_code(code: &str, credential_id: &str) -> Result<Credentia
     let credential_id = id("credential_id", credential_id)?;
     let code = RecoveryCode::parse(code).map_err(at("recovery_code"))?;
     Ok(Credential::new(code.unlock(credential_id)))
-}
-
-/// Open a user key sealed to the recovery code after a user-key rotation (FORMAT §9,
-/// AAD user-key grant).
-#[wasm_bindgen(js_name = openUserKeyGrant)]
-pub fn open_user_key_grant(
-    code: &str,
-    credential_id: &str,
-    user: &str,
-    sealed: &str,
-) -> Result<UserKey> {
-    let credential_id = id("credential_id", credential_id)?;
-    let user = id("user", user)?;
-    let code = RecoveryCode::parse(code).map_err(at("recovery_code"))?;
-    let pair = RecoveryKeyPair::derive(&code, &credential_id);
-    open_from::<CryptoUserKey>(
-        &pair,
-        &sealed_key("sealed", sealed)?,
-        &user_key_grant_aad(&user, &credential_id),
-    )
-    .map(UserKey::new)
-    .map_err(at("sealed"))
 }
 
 /// The session's *unlock secret* (END-TO-END §4): an id and 32 random bytes the page keeps

@@ -23,7 +23,7 @@ pub struct IdentityKey {
 #[wasm_bindgen]
 #[derive(Debug, Clone)]
 pub struct IdentityPublicKey {
-    inner: IdentityPublic,
+    pub(crate) inner: IdentityPublic,
 }
 
 /// A vault's member list at one key version, as the owner signs it.

@@ -26,7 +26,6 @@
 //! new NewRecoveryCode()  .text()  .publicKey()  .credential() -> Credential
 //! unlockRecoveryCode(code, credentialId) -> Credential
 //! recoveryPublicKey(code, credentialId) -> string
-//! openUserKeyGrant(code, credentialId, user, sealed) -> UserKey
 //! new SessionUnlock()  SessionUnlock.fromStorage(unlockId, secret)
 //!   .unlockId  .secretForSessionStorage()  .credential() -> Credential
 //! Credential  .credentialId()  .authBase64url()  .verifierBase64url()
@@ -64,7 +63,8 @@
 //!   sealedItemKey, sealedName, sealedValue)                      -> OpenedItem
 //!
 //! // Tokens (token.rs)
-//! E2eToken.generate()  E2eToken.parse(kseText)
+//! E2eToken.generateAnchored(IdentityPublicKey)  E2eToken.parse(kseText)
+//!   .anchoredTo(IdentityPublicKey) -> bool       (the id commits to the minting identity)
 //!   .id  .secretText()  .authProof() -> "ksa_…"  .publicKey()  .credential() -> Credential
 //!   .openGrant(owner, vault, keyVersion, sealed) -> VaultKey
 //!
@@ -117,7 +117,7 @@ mod token;
 
 pub use credential::{
     Credential, NewPassword, NewRecoveryCode, SessionUnlock, check_kdf_params, kdf_params_below,
-    open_user_key_grant, recovery_public_key, unlock_password, unlock_recovery_code,
+    recovery_public_key, unlock_password, unlock_recovery_code,
 };
 pub use encoding::{Refused, Result};
 pub use identity::{IdentityKey, IdentityPublicKey, MemberList};

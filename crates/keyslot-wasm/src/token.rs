@@ -2,6 +2,7 @@
 //! never sent), derives what the server stores (verifier, X25519 public key) and the
 //! `ksa_` proof a script sends instead of the secret (FORMAT §11.1).
 
+use keyslot_crypto::token_anchor::{TokenAnchorKey, anchored_token};
 use keyslot_crypto::{
     E2eTokenCredential, RecipientKind, TokenKeyPair, VaultKey as CryptoVaultKey, grant_aad,
     open_from,
@@ -10,6 +11,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::credential::Credential;
 use crate::encoding::{Result, at, b64, id, sealed_key};
+use crate::identity::IdentityPublicKey;
 use crate::keys::VaultKey;
 
 /// A `kse_` token held by the page.
@@ -21,11 +23,23 @@ pub struct E2eToken {
 
 #[wasm_bindgen]
 impl E2eToken {
-    /// A fresh token (random id and secret).
-    pub fn generate() -> Result<Self> {
-        E2eTokenCredential::generate()
+    /// A fresh token whose id commits to `identity`, the minting user's identity public
+    /// key (FORMAT §11.5, `keyslot_crypto::token_anchor`): the token can later check the
+    /// identity that signs a vault key it is granted without asking the server. A page
+    /// mints with this; a token with a random id matches no identity and its grants are
+    /// refused.
+    #[wasm_bindgen(js_name = generateAnchored)]
+    pub fn generate_anchored(identity: &IdentityPublicKey) -> Result<Self> {
+        anchored_token(&identity.inner)
             .map(|inner| Self { inner })
             .map_err(at("token"))
+    }
+
+    /// Whether this token's id commits to `identity` (constant time): true only for the
+    /// identity of the user who minted it with [`E2eToken::generate_anchored`].
+    #[wasm_bindgen(js_name = anchoredTo)]
+    pub fn anchored_to(&self, identity: &IdentityPublicKey) -> bool {
+        TokenAnchorKey::derive(self.inner.expose_secret()).anchors(self.inner.id(), &identity.inner)
     }
 
     /// Parse a `kse_…` text (prefix, length, alphabet and checksum checked offline).

@@ -415,7 +415,8 @@ fn deposits_open_only_from_their_depositor() {
 fn debug_shows_no_secret() {
     let session = keyslot_wasm::SessionUnlock::new().unwrap();
     let secret = session.secret_for_session_storage();
-    let token = E2eToken::generate().unwrap();
+    let token =
+        E2eToken::generate_anchored(&IdentityKey::generate().unwrap().public_key()).unwrap();
     let vk = VaultKey::generate(&"11".repeat(16), &"22".repeat(16), 1).unwrap();
     let item = vk
         .seal_item(&"33".repeat(16), 1, "db/password", b"hunter2-value")
@@ -448,4 +449,23 @@ fn debug_shows_no_secret() {
     }
     // The raw bytes as Rust's Debug would print them.
     assert!(!shown.contains('['), "no byte arrays: {shown}");
+}
+
+/// A token minted in the page commits its id to the minting identity (review R2 finding
+/// 5): it is anchored to that identity and no other, and the anchor survives the `kse_`
+/// text (what the user copies into a script).
+#[test]
+fn a_page_minted_token_is_anchored_to_its_users_identity() {
+    let alice = IdentityKey::generate().unwrap().public_key();
+    let server = IdentityKey::generate().unwrap().public_key();
+    let token = E2eToken::generate_anchored(&alice).unwrap();
+    assert!(token.anchored_to(&alice));
+    assert!(
+        !token.anchored_to(&server),
+        "another identity does not match the id"
+    );
+    let copied = E2eToken::parse(&token.secret_text()).unwrap();
+    assert_eq!(copied.id(), token.id());
+    assert!(copied.anchored_to(&alice));
+    assert!(!copied.anchored_to(&server));
 }

@@ -39,6 +39,11 @@ if (here) start(async (session) => {
   $("crumb-item").textContent = name;
   $("item-name").textContent = name;
   $("item-meta").textContent = `Version ${item.version}, updated ${time(item.updated_at)}${who}.`;
+  if (!key.verified) {
+    // Opened with a key no confirmed identity signed: the server may have made it, and
+    // what it shows.
+    $("item-meta").textContent += " Not confirmed in this browser: this vault's key may not be the one its owner signed, so the server could have written what is shown.";
+  }
   $("item-value").textContent = value;
   $("name").value = name;
   $("value").value = value;

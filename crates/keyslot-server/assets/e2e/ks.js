@@ -243,14 +243,17 @@ export function recoveryCredential(code, credentialId) {
 }
 
 /**
- * Recovery's second step: open the user key from what `begin` answered (the user key
- * sealed to the code after a user-key rotation, else the recovery slot), then a new
- * password slot and a new recovery code around it.
+ * Recovery's second step: open the user key from the recovery slot `begin` answered (only
+ * the code's wrap key makes that slot), then a new password slot and a new recovery code
+ * around it. A user key *sealed* to the code's public key is refused, not opened: that
+ * key is public, so anyone — the server too — can seal a key of their choosing to it, and
+ * the new slots would then wrap a key the server knows (END-TO-END §10).
  */
-export function recoverySlots(credential, code, begun, newPassword) {
-  const uk = begun.sealed_user_key
-    ? need("openUserKeyGrant")(code, begun.recovery_credential_id, begun.user_id, begun.sealed_user_key)
-    : credential.openUserKey(begun.user_id, begun.wrapped_user_key);
+export function recoverySlots(credential, begun, newPassword) {
+  if (begun.sealed_user_key) {
+    throw new Error("sealed_user_key: the server sent a user key sealed to your recovery code's public key, which anyone can make; this browser does not use it. The server may have been tampered with");
+  }
+  const uk = credential.openUserKey(begun.user_id, begun.wrapped_user_key);
   try {
     const recovery = newRecoveryCode(begun.user_id, uk);
     return { password: passwordSlotParts(newPassword, begun.user_id, uk), recovery: recovery.parts, recoveryCode: recovery.text };
@@ -416,9 +419,11 @@ export function newVault(uk, userId, keys, name) {
  * own slot, and a grant for every other holder the server lists — each sealed only to a
  * key whose holder's identity this browser vouches for (`vouched`: user id → identity
  * public key, the user's own or pinned) signed it. With `owner`, the member list is signed
- * too. Throws, naming the holder, when a key is not vouched for: nothing is sent then.
+ * too. Throws, naming the holder, when a key is not vouched for or is a token in `revoked`
+ * (ids this browser revoked: its mint signature still verifies, so only this memory tells
+ * a revoked token the server kept listing from a live one): nothing is sent then.
  */
-export function rotation(uk, userId, keys, oldKey, vault, name, holders, vouched, owner) {
+export function rotation(uk, userId, keys, oldKey, vault, name, holders, vouched, owner, revoked = new Set()) {
   const next = vault.key_version + 1;
   const vk = need("VaultKey").generate(vault.owner_id, vault.id, next);
   const identity = identityOf(uk, userId, keys);
@@ -426,6 +431,9 @@ export function rotation(uk, userId, keys, oldKey, vault, name, holders, vouched
   try {
     const grants = [];
     for (const h of holders) {
+      if (h.kind === "token" && revoked.has(h.id)) {
+        throw new Error(`token ${h.id}: revoked in this browser, yet the server still lists it as holding this vault; nothing is sealed to it`);
+      }
       const vouch = vouched.get(h.user_id);
       if (!vouch) throw new Error(`${h.kind} ${h.id}: no identity confirmed in this browser vouches for its key`);
       const key = need("IdentityPublicKey").parse(vouch);
@@ -468,9 +476,13 @@ export function rotation(uk, userId, keys, oldKey, vault, name, holders, vouched
  * `auth` (the password proof, added by the caller), and the text to show once.
  */
 export function newToken(uk, userId, keys, name, vaults, permissions, expiresInSeconds, all = false) {
-  const token = need("E2eToken").generate();
-  const credential = token.credential();
   const identity = identityOf(uk, userId, keys);
+  // The token's id commits to this user's identity (a token anchor): the token can then
+  // tell which identity must sign a vault key it is granted without asking the server.
+  const identityPublic = identity.publicKey();
+  let token;
+  try { token = need("E2eToken").generateAnchored(identityPublic); } finally { identityPublic.free(); }
+  const credential = token.credential();
   try {
     const sealedName = uk.sealTokenName(userId, token.id, name);
     const body = {

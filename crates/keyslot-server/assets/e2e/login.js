@@ -67,7 +67,10 @@ async function logIn(name, secret) {
     remembered.setParams(name, pre);
     const { slot, stored } = await inWorker("loginSlot", { userId: login.user_id, wrappedUserKey: login.wrapped_user_key });
     await api("PUT", "/v1/session/key", slot, { csrf: login.csrf_token });
-    storeUnlock(stored);
+    // The username as typed here, not as the server spells it later: the last Argon2
+    // parameters seen are remembered under it, and a server that answered another
+    // spelling would get prelogin checked against the floor only.
+    storeUnlock({ ...stored, username: name });
     location.assign("/e2e/vaults");
   } catch (e) {
     problem(e instanceof ApiError ? `The server answered ${e.status}: ${e.message}` : `Logging in failed in this page: ${e.message}`);

@@ -20,7 +20,10 @@ if ($("password-form")) start(async (session) => {
       hide("password-done");
       const current = $("current_password").value;
       const fresh = $("new_password").value;
-      const username = session.keys.username;
+      // As typed at login, not GET /v1/keys' spelling: the last parameters seen are
+      // remembered under it, and another name would check prelogin against the floor only.
+      const username = session.username;
+      if (!username) return fieldError("current_password", "This tab does not know the username you logged in with: log out and log in again.");
       if (!current) return fieldError("current_password", "Enter your current password.");
       const bad = passwordProblem(fresh, username);
       if (bad) return fieldError("new_password", `New password ${bad}`);

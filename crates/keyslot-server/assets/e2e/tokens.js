@@ -8,6 +8,7 @@ import { api, ApiError } from "/assets/e2e/api.js";
 import { $, show, hide, fieldError, clearErrors, busy, time, explain, status } from "/assets/e2e/ui.js";
 import { start, remembered } from "/assets/e2e/session.js";
 import { inWorker, stopWorker } from "/assets/e2e/argon.js";
+import { revokedHere } from "/assets/e2e/storage.js";
 import { openVaults } from "/assets/e2e/vaults.js";
 import * as ks from "/assets/e2e/ks.js";
 
@@ -54,6 +55,7 @@ if ($("token-rows")) start(async (session) => {
         // The server cannot rotate an end-to-end vault: the token's vaults become due,
         // and the next write waits for a rotation from the vault page.
         await api("DELETE", `/v1/tokens/${token.id}`);
+        revokedHere.add(session.userId, token.id);
         location.reload();
       } catch (e) {
         revoke.disabled = false;
@@ -105,7 +107,9 @@ if ($("token-rows")) start(async (session) => {
       const permissions = PERMISSIONS[form.querySelector("input[name=permissions]:checked").value];
       const days = Number($("days").value);
       try {
-        const username = session.keys.username;
+        // As typed at login (see password.js), not the server's spelling.
+        const username = session.username;
+        if (!username) return fieldError("current_password", "This tab does not know the username you logged in with: log out and log in again.");
         const pre = await api("POST", "/v1/prelogin", { username });
         let auth;
         try {

@@ -4,6 +4,7 @@
 import { api, ApiError } from "/assets/e2e/api.js";
 import { $, show, fieldError, clearErrors, busy, time, explain } from "/assets/e2e/ui.js";
 import { start } from "/assets/e2e/session.js";
+import { revokedHere } from "/assets/e2e/storage.js";
 import * as ks from "/assets/e2e/ks.js";
 
 const vaultId = $("e2e-vault")?.dataset.vault;
@@ -72,15 +73,20 @@ if (vaultId) start(async (session) => {
   }
   $("items-table").hidden = rows.length === 0;
   $("no-items").hidden = rows.length > 0;
-  $("key-state").textContent = `Key version ${vault.key_version}.${vault.rotation_due ? " A rotation is due: writes wait until a client holding the key rotates it." : ""}`;
+  // Only the owner's own session rotates (END-TO-END §8): the new public key must carry the
+  // owner's signature, which every reader checks; a member's or token's rotation would
+  // leave a key no client accepts. Others wait for the owner.
+  const mine = vault.owner_id === session.userId;
+  const due = mine ? " A rotation is due: writes wait until you rotate the key." : " A rotation is due: writes wait until the vault's owner rotates its key.";
+  $("key-state").textContent = `Key version ${vault.key_version}.${vault.rotation_due ? due : ""}`;
   show("crumbs", "items-card");
   if (!key.verified) {
-    $("key-state").textContent += " This browser has not confirmed the owner of this vault, so it does not write to it.";
+    $("key-state").textContent += " Not confirmed in this browser: this vault's key may not be the one its owner signed, so the server could have written what is listed here, and this page does not write to it.";
   } else if (vault.role !== "read") {
     show("new-item-card");
   }
 
-  if (key.verified && vault.rotation_due) {
+  if (key.verified && vault.rotation_due && mine) {
     show("rotate-form");
     const rotate = $("rotate-form");
     rotate.addEventListener("submit", (event) => {
@@ -91,7 +97,7 @@ if (vaultId) start(async (session) => {
           const { holders } = await api("GET", `/v1/vaults/${vaultId}/holders`);
           const vouched = new Map();
           for (const user of new Set(holders.map((h) => h.user_id))) vouched.set(user, await session.identityOf(user));
-          const body = ks.rotation(session.uk, session.userId, session.keys, key, vault, name, holders, vouched, vault.role === "owner");
+          const body = ks.rotation(session.uk, session.userId, session.keys, key, vault, name, holders, vouched, true, revokedHere.ids(session.userId));
           await api("POST", `/v1/vaults/${vaultId}/rotate`, body);
           location.reload();
         } catch (e) {

@@ -40,15 +40,26 @@ async function starTokens(session, vaults) {
   return listed.filter((t) => ids.has(t.id));
 }
 
+/** The flag beside content opened with a key this browser has not verified. */
+export function unconfirmed() {
+  const span = document.createElement("span");
+  span.className = "muted";
+  span.textContent = " (not confirmed in this browser: its key may not be the one its owner signed)";
+  return span;
+}
+
 const list = $("vault-list");
 if (list) start(async (session) => {
   const vaults = await openVaults(session);
-  for (const { vault, name } of vaults) {
+  for (const { vault, name, key } of vaults) {
     const li = document.createElement("li");
     const a = document.createElement("a");
     a.href = `/e2e/vaults/${vault.id}`;
     a.textContent = name;
     li.append(a);
+    // A key this browser could not check against its owner's signature may be one the
+    // server made: what it opens is shown, but flagged.
+    if (key && !key.verified) li.append(unconfirmed());
     list.append(li);
   }
   $("no-vaults").hidden = vaults.length > 0;

@@ -43,9 +43,9 @@ const ops = {
     recovery = ks.recoveryCredential(code, credentialId);
     return { auth: recovery.authBase64url() };
   },
-  recoverSlots: ({ code, begun, password }) => {
+  recoverSlots: ({ begun, password }) => {
     if (!recovery) throw new Error("recovery: no recovery-code step before");
-    try { return ks.recoverySlots(recovery, code, begun, password); } finally { forgetRecovery(); }
+    try { return ks.recoverySlots(recovery, begun, password); } finally { forgetRecovery(); }
   },
 };
 

@@ -198,6 +198,17 @@ export class E2eToken {
         wasm.__wbg_e2etoken_free(ptr, 0);
     }
     /**
+     * Whether this token's id commits to `identity` (constant time): true only for the
+     * identity of the user who minted it with [`E2eToken::generate_anchored`].
+     * @param {IdentityPublicKey} identity
+     * @returns {boolean}
+     */
+    anchoredTo(identity) {
+        _assertClass(identity, IdentityPublicKey);
+        const ret = wasm.e2etoken_anchoredTo(this.__wbg_ptr, identity.__wbg_ptr);
+        return ret !== 0;
+    }
+    /**
      * The `ksa_…` proof (id ‖ auth) a script sends as its bearer credential.
      * @returns {string}
      */
@@ -222,11 +233,17 @@ export class E2eToken {
         return Credential.__wrap(ret);
     }
     /**
-     * A fresh token (random id and secret).
+     * A fresh token whose id commits to `identity`, the minting user's identity public
+     * key (FORMAT §11.5, `keyslot_crypto::token_anchor`): the token can later check the
+     * identity that signs a vault key it is granted without asking the server. A page
+     * mints with this; a token with a random id matches no identity and its grants are
+     * refused.
+     * @param {IdentityPublicKey} identity
      * @returns {E2eToken}
      */
-    static generate() {
-        const ret = wasm.e2etoken_generate();
+    static generateAnchored(identity) {
+        _assertClass(identity, IdentityPublicKey);
+        const ret = wasm.e2etoken_generateAnchored(identity.__wbg_ptr);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -2269,40 +2286,6 @@ export function nameProblem(name) {
         wasm.__wbindgen_free(ret[0], ret[1] * 1, 1);
     }
     return v2;
-}
-
-/**
- * Open a user key sealed to the recovery code after a user-key rotation (FORMAT §9,
- * AAD user-key grant).
- * @param {string} code
- * @param {string} credential_id
- * @param {string} user
- * @param {string} sealed
- * @returns {UserKey}
- */
-export function openUserKeyGrant(code, credential_id, user, sealed) {
-    let ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3;
-    try {
-        ptr0 = passStringToWasm0(code, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        len0 = WASM_VECTOR_LEN;
-        ptr1 = passStringToWasm0(credential_id, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        len1 = WASM_VECTOR_LEN;
-        ptr2 = passStringToWasm0(user, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        len2 = WASM_VECTOR_LEN;
-        ptr3 = passStringToWasm0(sealed, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        len3 = WASM_VECTOR_LEN;
-    } catch (e) {
-        if (ptr3) { wasm.__wbindgen_free(ptr3, len3 * 1, 1); }
-        if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
-        if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
-        if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
-        throw e;
-    }
-    const ret = wasm.openUserKeyGrant(ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3);
-    if (ret[2]) {
-        throw takeFromExternrefTable0(ret[1]);
-    }
-    return UserKey.__wrap(ret[0]);
 }
 
 /**
