@@ -17,8 +17,8 @@ mod common;
 mod e2e_support;
 
 use e2e_support::{
-    Client, b64, e2e_account, holders, item_body, members_path, mint, mint_claiming, open_read,
-    server, share_body, signature, unb64,
+    Client, b64, e2e_account, e2e_account_claiming, holders, item_body, members_path, mint,
+    mint_claiming, open_read, server, share_body, signature, unb64,
 };
 use keyslot_core::keystore::Holder;
 use keyslot_crypto::item::seal_vault_name;
@@ -858,7 +858,8 @@ async fn only_the_owners_session_rotates_postgres() {
 
 /// A vault's holders are told apart by id alone (a rotation's grants name them so), and a
 /// token's id is its client's choice: a mint claiming an id already in use — a member's
-/// user id, or another token's — is 409 and nothing is minted (review R1 finding 9).
+/// user id, or another token's — is 409 and nothing is minted, and a sign-up claiming a
+/// token's id as its user id is refused the same way (review R1 finding 9).
 /// Before, a token with bob's id made every rotation of the vault unformable.
 async fn a_token_cannot_claim_an_id_in_use(postgres: bool) {
     let Some((s, store)) = server(postgres, "e2e_token_ids").await else {
@@ -890,6 +891,14 @@ async fn a_token_cannot_claim_an_id_in_use(postgres: bool) {
     }
     assert!(store.token(&bob.user).await.unwrap().is_none());
     assert!(store.token(&alice.user).await.unwrap().is_none());
+    // Nor does a sign-up take a token's id as its user id.
+    let refused = e2e_account_claiming(&s, "carol-ids", kept.id).await;
+    assert!(
+        matches!(&refused, Err(keyslot_core::Error::Conflict(why)) if why.contains("user_id")),
+        "{:?}",
+        refused.err()
+    );
+    assert!(store.user(&kept.id).await.unwrap().is_none());
     // The vault's holders are the two members and the one token, each once.
     let h = holders(&s, &alice.auth, &vault).await;
     assert_eq!(h["holders"].as_array().unwrap().len(), 3, "{h}");

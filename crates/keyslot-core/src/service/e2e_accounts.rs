@@ -128,7 +128,11 @@ impl Keyslot {
         if self.store.user_by_name(&s.username).await?.is_some() {
             return Err(Error::UsernameTaken);
         }
-        if self.store.user(&s.user_id).await?.is_some() {
+        // A token's id counts too: a vault's holders are told apart by id alone (review
+        // R1 finding 9; a mint refuses a user's id the same way).
+        if self.store.user(&s.user_id).await?.is_some()
+            || self.store.token(&s.user_id).await?.is_some()
+        {
             return Err(Error::Conflict("user_id is taken: generate another"));
         }
         let user = s.user_id;

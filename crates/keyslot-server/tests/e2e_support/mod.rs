@@ -65,7 +65,17 @@ impl Client {
 /// Sign up an end-to-end account (the sign-up's crypto done here, as a client does; the
 /// account made through the use case H3's route calls) and log in with `auth`.
 pub async fn e2e_account(s: &TestServer, username: &str) -> Client {
-    let user = Id::random().unwrap();
+    e2e_account_claiming(s, username, Id::random().unwrap())
+        .await
+        .unwrap()
+}
+
+/// [`e2e_account`] with `user` as the client's chosen user id, and the sign-up's answer.
+pub async fn e2e_account_claiming(
+    s: &TestServer,
+    username: &str,
+    user: Id,
+) -> keyslot_core::Result<Client> {
     let uk = UserKey::generate().unwrap();
     let params = Argon2Params::OWASP;
     let salt = keyslot_crypto::generate_salt().unwrap();
@@ -125,13 +135,13 @@ pub async fn e2e_account(s: &TestServer, username: &str) -> Client {
                 .to_vec(),
         },
     };
-    s.keyslot.signup_e2e(signup, IP).await.unwrap();
+    s.keyslot.signup_e2e(signup, IP).await?;
     let logged_in = s
         .keyslot
         .login_auth(username, &password.auth_proof().auth_base64url(), IP, None)
         .await
         .unwrap();
-    Client {
+    Ok(Client {
         username: username.into(),
         user,
         uk,
@@ -144,7 +154,7 @@ pub async fn e2e_account(s: &TestServer, username: &str) -> Client {
             csrf: logged_in.csrf_token.to_string(),
             set_cookie: String::new(),
         }),
-    }
+    })
 }
 
 pub fn members_path(vault: &Id) -> String {
