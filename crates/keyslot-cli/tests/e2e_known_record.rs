@@ -114,6 +114,72 @@ fn the_record_and_its_refusals(backend: Backend) {
     assert_eq!(known(&alice)["fingerprint"], fingerprint.as_str());
 }
 
+/// `item get` shows who signed an item (review R1 finding 6): alice's own write is
+/// verified under her identity; a token's write is unsigned, flagged on stderr.
+fn the_signing_status_is_shown(backend: Backend) {
+    let Some(server) = Recorded::start(backend, "e2e cli signing status") else {
+        return;
+    };
+    let (alice, password) = signed_up(&server, "alice");
+    let me = alice.json(&["whoami"], None);
+    let vault = random_text("vault-");
+    alice.ok(&["vault", "create", &vault], None);
+    alice.ok(
+        &["item", "set", &vault, "mine", "--stdin"],
+        Some("by-alice"),
+    );
+    let got = alice.keyslot(&["--json", "item", "get", &vault, "mine"], None);
+    assert!(got.status.success());
+    let item: Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(
+        item["signed"],
+        format!("verified:{}", me["user_id"].as_str().unwrap()).as_str(),
+        "{item}"
+    );
+    assert!(
+        got.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+
+    let minted = alice.json(
+        &[
+            "token",
+            "create",
+            "--name",
+            "a-writer",
+            "--vault",
+            &vault,
+            "--write",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    let mut script = server.user("script");
+    script.token = Some(minted["token"].as_str().unwrap().to_owned());
+    script.ok(
+        &["item", "set", &vault, "by-token", "--stdin"],
+        Some("from-ci"),
+    );
+    let got = alice.keyslot(&["--json", "item", "get", &vault, "by-token"], None);
+    assert!(got.status.success());
+    let item: Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(item["signed"], "unsigned", "{item}");
+    assert_eq!(item["value"], "from-ci", "{item}");
+    let note = String::from_utf8_lossy(&got.stderr);
+    assert!(note.contains("unsigned"), "{note}");
+}
+
+#[test]
+fn sqlite_the_signing_status_is_shown() {
+    the_signing_status_is_shown(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_the_signing_status_is_shown() {
+    the_signing_status_is_shown(Backend::Postgres);
+}
+
 #[test]
 fn sqlite_the_record_and_its_refusals() {
     the_record_and_its_refusals(Backend::Sqlite);

@@ -123,6 +123,13 @@ pub struct Item {
     pub version: u64,
     /// Last write (RFC 3339).
     pub updated_at: String,
+    /// End-to-end items: who signed this version, as this client checked it —
+    /// `verified:<user id>` (under that user's identity, yours or one you confirmed),
+    /// `unchecked:<user id>` (signed by someone whose identity you have not confirmed:
+    /// not checked) or `unsigned` (a token's write, or one the server could have made).
+    /// Absent for server-mode items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<String>,
 }
 
 /// Where an item stands after a write.

@@ -87,6 +87,9 @@ pub async fn item_command(addr: &str, as_json: bool, command: &ItemCommand) -> C
             let v = vault(&client, v).await?;
             let summary = item(&client, &v, i).await?;
             let full = client.item(&v.id, &summary.id).await?;
+            if let Some(note) = remote::signing_note(&full) {
+                eprintln!("{note}");
+            }
             if as_json {
                 json(&full)
             } else {

@@ -13,7 +13,7 @@
 use std::str::FromStr as _;
 
 use keyslot_client::e2e::{
-    self, E2eError, E2eSession, OpenItem, OpenItemSummary, OpenVault, Refusal, TokenClient,
+    self, E2eError, E2eSession, OpenItem, OpenItemSummary, OpenVault, Refusal, Signed, TokenClient,
     UnlockSecret,
 };
 use keyslot_client::{Client, Credential, Item, ItemSummary, ItemVersion, Vault};
@@ -288,7 +288,33 @@ fn open_item(i: OpenItem) -> Item {
         value: i.value,
         version: i.version,
         updated_at: i.updated_at,
+        signed: Some(match i.signed {
+            Signed::Verified(user) => format!("verified:{user}"),
+            Signed::Unchecked(user) => format!("unchecked:{user}"),
+            Signed::Unsigned => "unsigned".to_owned(),
+        }),
     }
+}
+
+/// A line for stderr when an item's writer is not verified (review R1 finding 6): the
+/// value is still printed, but the user sees that no identity vouches for it.
+pub fn signing_note(item: &Item) -> Option<String> {
+    let signed = item.signed.as_deref()?;
+    if let Some(user) = signed.strip_prefix("unchecked:") {
+        return Some(format!(
+            "note: item {:?} is signed by user {user}, whose identity you have not \
+             confirmed, so the signature was not checked (`keyslot trust <username> \
+             --fingerprint <theirs>`)",
+            item.name
+        ));
+    }
+    (signed == "unsigned").then(|| {
+        format!(
+            "note: item {:?} is unsigned (written by a token, or by the server): no \
+             identity vouches for it",
+            item.name
+        )
+    })
 }
 
 impl From<E2eError> for Failure {

@@ -120,6 +120,10 @@ pub struct E2eSession {
     pub(crate) pin_key: PinKey,
     /// Tokens revoked and members removed by this user ([`super::ended`]).
     pub(crate) ended: std::sync::Mutex<super::EndedHolders>,
+    /// The highest Argon2 parameters seen for this account (at login, or handed over by
+    /// the caller): prelogin's answer for a password change or a token mint may not be
+    /// lower (review R1 finding 8).
+    pub(crate) params_seen: std::sync::Mutex<Option<Argon2Params>>,
 }
 
 impl fmt::Debug for E2eSession {
@@ -164,7 +168,7 @@ impl E2eSession {
     ) -> E2eResult<Argon2Params> {
         check_input([policy::password("new_password", new, &self.username)])?;
         let (prelogin, params) =
-            prelogin(&self.client, &self.username, &ParamsCheck::default()).await?;
+            prelogin(&self.client, &self.username, &self.params_check()).await?;
         let current_cred = password_credential(current, &prelogin, params)?;
         let new_params = at_least_default(params);
         let parts = password_parts(new, new_params, &self.user, &self.user_key)?;
@@ -176,7 +180,28 @@ impl E2eSession {
         self.client
             .send::<serde_json::Value>(Method::POST, "/v1/password", &to_json(&body)?)
             .await?;
+        self.params_seen(new_params);
         Ok(new_params)
+    }
+
+    /// Raise the Argon2 parameters this session holds as the last seen (the caller's
+    /// record, e.g. after a resume); lower ones are ignored.
+    pub fn params_seen(&self, seen: Argon2Params) {
+        let mut mine = self.params_seen.lock().unwrap_or_else(|p| p.into_inner());
+        *mine = Some(match *mine {
+            Some(held) => Argon2Params {
+                m_cost_kib: held.m_cost_kib.max(seen.m_cost_kib),
+                t_cost: held.t_cost.max(seen.t_cost),
+                p_cost: held.p_cost.max(seen.p_cost),
+            },
+            None => seen,
+        });
+    }
+
+    /// The check for this account's prelogin answers: the floor, the ceiling and the
+    /// last parameters seen.
+    pub(crate) fn params_check(&self) -> ParamsCheck {
+        ParamsCheck::after(*self.params_seen.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -298,6 +323,7 @@ pub async fn login(
         .send::<serde_json::Value>(Method::PUT, "/v1/session/key", &to_json(&slot)?)
         .await?;
     let session = open_session(session_client, user, username, user_key).await?;
+    session.params_seen(params);
     Ok((session, unlock, params))
 }
 
@@ -378,6 +404,7 @@ async fn open_session(
         pair,
         pin_key,
         ended: Default::default(),
+        params_seen: Default::default(),
     })
 }
 

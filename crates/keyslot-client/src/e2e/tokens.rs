@@ -12,7 +12,7 @@ use reqwest::Method;
 use zeroize::Zeroizing;
 
 use super::account::{E2eSession, prelogin, to_json};
-use super::checks::{ParamsCheck, Refusal};
+use super::checks::Refusal;
 use super::vaults::{keyring, vault_row};
 use super::wire::{self, B64, WireId};
 use super::{E2eError, E2eResult, check_input};
@@ -125,7 +125,7 @@ impl E2eSession {
             &name_aad(Purpose::TokenName, &self.user, token.id()),
             name.as_bytes(),
         )?;
-        let (pre, params) = prelogin(&self.client, &self.username, &ParamsCheck::default()).await?;
+        let (pre, params) = prelogin(&self.client, &self.username, &self.params_check()).await?;
         let auth = super::account::password_auth(current_password, &pre, params)?;
         let body = wire::Mint {
             id: WireId(*token.id()),
