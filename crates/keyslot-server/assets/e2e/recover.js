@@ -67,7 +67,7 @@ async function recover(name, code, password, revokeTokens) {
       if (e instanceof ApiError && e.status === 429) return fieldError("recovery_code", `Too many failed attempts: wait ${e.problem.retry_after ?? "a few"} seconds.`);
       throw e;
     }
-    const made = await inWorker("recoverSlots", { code, begun, password });
+    const made = await inWorker("recoverSlots", { begun, password });
     await api("POST", "/v1/recover/finish", { username: name, auth, password: made.password, recovery: made.recovery, revoke_tokens: revokeTokens });
     forgetUnlock();
     remembered.setEndToEnd(name, true);

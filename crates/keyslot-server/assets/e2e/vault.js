@@ -30,7 +30,7 @@ export function itemProblems(name) {
 /** What a refused write means to the person who made it. */
 export function writeRefused(e) {
   if (e instanceof ApiError && e.status === 409 && /rotation/.test(e.problem.type || "")) {
-    return "This vault's key must be rotated before anything is written (a token or member lost access): rotate it below, then save again.";
+    return "This vault's key must be rotated before anything is written (a token or member lost access). Its owner rotates it from the vault's page; then save again.";
   }
   if (e instanceof ApiError && (e.status === 413 || e.status === 422)) {
     return `The server refused this item: ${e.problem.errors?.[0]?.message ?? e.message}`;
