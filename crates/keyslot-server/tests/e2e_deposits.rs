@@ -136,6 +136,11 @@ async fn a_deposit_reaches_the_readers_and_never_the_depositor(postgres: bool) {
     let r = s.get(&key_path, &depositor.auth()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["owner_id"], owner.to_string());
+    // The owner's identity, which the token's client accepts only if its id commits to it.
+    assert_eq!(
+        r.body["owner_identity_public"],
+        b64(alice.identity.public().as_bytes())
+    );
     assert_eq!(r.body["key_version"], 1);
     assert_eq!(r.body["rotation_due"], false);
     let vault_public = VaultKeyPair::derive(&alice.vk1, &vault, 1).public_key();

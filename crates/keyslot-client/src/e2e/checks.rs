@@ -78,6 +78,17 @@ pub enum Refusal {
         /// What did not match.
         what: String,
     },
+    /// A deposit made while the vault's rotation is due must be sealed to every
+    /// remaining reader, but a deposit token can verify only keys its owner's identity
+    /// signed (its id commits to that identity and to nothing else): another member's key
+    /// could be the server's. Nothing was sent; once the owner rotates, the deposit goes
+    /// to the vault's new key, which the owner signed.
+    DepositReadersUnverifiable {
+        /// The vault.
+        vault: String,
+        /// The readers this token cannot vouch for (user ids).
+        readers: Vec<String>,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -134,6 +145,14 @@ impl fmt::Display for Refusal {
             ),
             Self::NotEndToEnd { user } => write!(f, "{user} is not an end-to-end account"),
             Self::Mismatch { what } => write!(f, "the server's answer does not match: {what}"),
+            Self::DepositReadersUnverifiable { vault, readers } => write!(
+                f,
+                "vault {vault} is due for a key rotation, so a deposit must be sealed to each \
+                 of its readers, and this token cannot verify the keys of {} (only its owner's \
+                 identity vouches for keys to a deposit token); nothing was sent: retry after \
+                 the vault's owner rotates its key",
+                readers.join(", ")
+            ),
         }
     }
 }

@@ -26,6 +26,7 @@
 
 pub mod account;
 pub mod checks;
+pub mod deposits;
 mod ended;
 pub mod items;
 mod keyring;

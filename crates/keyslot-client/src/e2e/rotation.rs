@@ -22,10 +22,10 @@ use crate::{Client, segment};
 
 /// A holder the new key is sealed to, verified.
 #[derive(Debug)]
-struct Verified {
-    kind: RecipientKind,
-    id: Id,
-    public: PublicKey,
+pub(crate) struct Verified {
+    pub kind: RecipientKind,
+    pub id: Id,
+    pub public: PublicKey,
 }
 
 /// The role byte bound into the signed member list (FORMAT §11.4).
@@ -72,7 +72,7 @@ pub(crate) fn member_list(
 /// a member's key signed by that member's pinned identity, a token's signed by its
 /// user's. Refuses the first that fails; an identity the server sends that differs from
 /// the pinned one is refused too.
-fn verify_holders(
+pub(crate) fn verify_holders(
     me: &Id,
     holders: &wire::Holders,
     pinned: &HashMap<Id, IdentityPublic>,

@@ -82,6 +82,11 @@ impl TokenClient {
         &self.client
     }
 
+    /// How this token opens keys (its id, pair and anchor), for [`super::deposits`].
+    pub(crate) fn opener(&self) -> Opener<'_> {
+        self.actor().opener
+    }
+
     fn actor(&self) -> Actor<'_> {
         Actor {
             client: &self.client,

@@ -38,6 +38,25 @@ impl fmt::Debug for MintedE2e {
     }
 }
 
+/// What a minted token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Permissions {
+    Read,
+    ReadWrite,
+    /// Write-only deposits, sealed by the token's client (`super::deposits`).
+    Deposit,
+}
+
+impl Permissions {
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Self::Read => &["read"],
+            Self::ReadWrite => &["read", "write"],
+            Self::Deposit => &["deposit"],
+        }
+    }
+}
+
 /// A token as listed, its name opened here.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenTokenInfo {
@@ -73,6 +92,31 @@ impl E2eSession {
         can_write: bool,
         expires_in_seconds: Option<i64>,
     ) -> E2eResult<MintedE2e> {
+        let permissions = if can_write {
+            Permissions::ReadWrite
+        } else {
+            Permissions::Read
+        };
+        self.mint(
+            current_password,
+            name,
+            vaults,
+            permissions,
+            expires_in_seconds,
+        )
+        .await
+    }
+
+    /// [`Self::mint_token`] and [`Self::mint_deposit_token`]: a deposit token gets no
+    /// slots (it holds no vault key).
+    pub(crate) async fn mint(
+        &self,
+        current_password: &str,
+        name: &str,
+        vaults: Option<&[Id]>,
+        permissions: Permissions,
+        expires_in_seconds: Option<i64>,
+    ) -> E2eResult<MintedE2e> {
         check_input([policy::name("name", name)])?;
         let scope: Vec<Id> = match vaults {
             Some(ids) => ids.to_vec(),
@@ -88,7 +132,12 @@ impl E2eSession {
         let unlocked = token.unlock();
         let pair = TokenKeyPair::derive(&token);
         let mut slots = Vec::with_capacity(scope.len());
-        for vault in &scope {
+        let slotted: &[Id] = if matches!(permissions, Permissions::Deposit) {
+            &[]
+        } else {
+            &scope
+        };
+        for vault in slotted {
             let v = vault_row(&self.client, vault).await?;
             let ring = keyring(
                 &self.client,
@@ -142,11 +191,11 @@ impl E2eSession {
                 Some(ids) => ids.iter().map(|i| i.to_string()).collect(),
                 None => "*".into(),
             },
-            permissions: if can_write {
-                vec!["read".into(), "write".into()]
-            } else {
-                vec!["read".into()]
-            },
+            permissions: permissions
+                .names()
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
             expires_in_seconds,
             slots,
             auth: auth.to_string(),

@@ -30,6 +30,11 @@ use crate::{ClientActor, Error, Principal, Result};
 pub struct DepositKey {
     /// The vault's owner, whose identity (pinned at mint) signed the key.
     pub owner: Id,
+    /// The owner's Ed25519 identity public key (base64url). The token's client trusts it
+    /// only when its token id commits to it (`keyslot_crypto::token_anchor`), so the
+    /// server's word on it adds nothing; it is here because a deposit token may read no
+    /// other route that names it.
+    pub owner_identity_public: String,
     /// The current key version: a deposit is bound to it.
     pub key_version: u32,
     /// A rotation is due: seal to `readers`, not to the vault.
@@ -156,6 +161,7 @@ impl Keyslot {
             .await?
             .ok_or(Error::NotFound)?;
         self.require_end_to_end_vault(&target.owner).await?;
+        let owner_identity = self.identity_of(&target.owner).await?;
         let at = now();
         let signed = self
             .store
@@ -172,6 +178,7 @@ impl Keyslot {
         };
         Ok(DepositKey {
             owner: target.owner,
+            owner_identity_public: encode(owner_identity.as_bytes()),
             key_version: target.key_version,
             rotation_due: due,
             public_key: public_key.as_deref().map(encode),

@@ -27,6 +27,10 @@ fn ids<const N: usize>(PathIds(ids): PathIds) -> ApiResult<[keyslot_crypto::Id; 
 pub struct DepositKeyView {
     /// The vault's owner: their identity (pinned at the token's mint) signed the key.
     pub owner_id: String,
+    /// The owner's Ed25519 identity public key, base64url: the token's client accepts it
+    /// only when its own id commits to it (the anchor made at mint), then checks
+    /// `public_key_signature` (and each reader's signature) under it.
+    pub owner_identity_public: String,
     /// The current key version: the deposit binds it.
     pub key_version: u32,
     /// A rotation is due: seal to `readers`, not to `public_key`.
@@ -52,6 +56,7 @@ pub async fn deposit_key(
     let k = state.keyslot.client_deposit_key(&p, &vault).await?;
     Ok(Json(DepositKeyView {
         owner_id: k.owner.to_string(),
+        owner_identity_public: k.owner_identity_public,
         key_version: k.key_version,
         rotation_due: k.rotation_due,
         public_key: k.public_key,
