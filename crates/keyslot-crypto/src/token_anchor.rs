@@ -97,4 +97,13 @@ mod tests {
         let parsed = E2eTokenCredential::parse(&token.expose_text()).unwrap();
         assert!(TokenAnchorKey::derive(parsed.expose_secret()).anchors(parsed.id(), &alice));
     }
+
+    /// FORMAT §11.1's vector: secret 55…55, the identity of Ed25519 seed 66…66
+    /// (recomputed independently with Python's hmac and hashlib).
+    #[test]
+    fn the_known_answer_of_format_11_1() {
+        let identity = IdentityKeyPair::from_seed(&[0x66; 32]).public();
+        let id = TokenAnchorKey::derive(&[0x55; 32]).id_for(&identity);
+        assert_eq!(id.to_string(), "d8462d644c89c723ffb5b5bdb8f1943e");
+    }
 }
