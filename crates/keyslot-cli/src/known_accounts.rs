@@ -177,7 +177,7 @@ static SESSION_ACCOUNT: std::sync::OnceLock<(String, String)> = std::sync::OnceL
 /// Check a resumed (or new) end-to-end session against what is recorded for it: its
 /// identity's fingerprint must be the one recorded at the first sign-up or login here (a
 /// server that substituted the account's keys shows as another fingerprint). Hands the
-/// session the record of ended holders.
+/// session the record of ended holders and the last Argon2 parameters seen.
 pub fn check_session(addr: &str, session: &keyslot_client::e2e::E2eSession) -> CmdResult {
     let _ = SESSION_ACCOUNT.set((addr.to_owned(), session.username().to_owned()));
     let Some(known) = get(addr, session.username())? else {
@@ -185,6 +185,10 @@ pub fn check_session(addr: &str, session: &keyslot_client::e2e::E2eSession) -> C
     };
     check_fingerprint(&known, &session.fingerprint())?;
     session.remember_ended(&known.ended());
+    // A password change or a token mint checks prelogin against these too.
+    if let Some(params) = known.last_params {
+        session.params_seen(params.into());
+    }
     Ok(())
 }
 
