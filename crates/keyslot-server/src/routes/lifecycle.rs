@@ -167,10 +167,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for MaybeJso
 /// Server mode (no body; its owner's session): holders that keep access get the new key;
 /// items under older versions stay readable through the key chain. Tokens get 403.
 ///
-/// End-to-end (a body; the owner's session, or while a rotation is due any holder of the
-/// current key): the client sends the new key's chain link, sealed name, public key and
-/// its owner signature, the caller's own slot and a grant for every other remaining
-/// holder (`GET /v1/vaults/{vault}/holders`). If the grants do not name exactly those
+/// End-to-end (a body; the vault owner's own session only: anyone else gets 409
+/// `rotation-due` while due, 403 otherwise): the client sends the new key's chain link,
+/// sealed name, public key and the owner's identity signature over it (422 naming
+/// `public_key_signature` when it does not verify), the owner's own slot and a grant for
+/// every other remaining holder (`GET /v1/vaults/{vault}/holders`). If the grants do not name exactly those
 /// holders nothing is committed: 409 `holders-changed`, its `errors` naming each missing
 /// holder and each extra id under `grants`. A `key_version` other than the current one
 /// plus one is 409 too.

@@ -216,7 +216,7 @@ pub async fn list_items(
 #[utoipa::path(post, path = "/v1/vaults/{vault}/items", tag = "items", params(("vault" = String, Path, description = "Vault id")),
     request_body(description = "Server mode: `WriteItem`; an end-to-end caller: `ClientWriteBody` (version 1, under the current key version)", content = either::WriteItemBody),
     responses((status = 201, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, description = "End-to-end: `rotation-due` or `stale-key-version`", body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+        (status = 409, description = "End-to-end: `rotation-due`, `stale-key-version`, or `name-taken` (another item has this `name_index` at this key version)", body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn create_item(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -294,7 +294,7 @@ pub async fn get_item(
            ("If-Match" = Option<String>, Header, description = "The version this write replaces")),
     request_body(description = "Server mode: `WriteItem`; an end-to-end caller: `ClientWriteBody` (version = the version read + 1)", content = either::WriteItemBody),
     responses((status = 200, body = ItemVersion), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, description = "End-to-end: `rotation-due` or `stale-key-version`", body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+        (status = 409, description = "End-to-end: `rotation-due`, `stale-key-version`, or `name-taken` (another item has this `name_index` at this key version)", body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_item(
     State(state): State<AppState>,
     Auth(p): Auth,
