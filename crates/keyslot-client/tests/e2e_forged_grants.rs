@@ -243,4 +243,18 @@ async fn story(proxy: &Proxy, base: &Client, backend: &str) {
         .create_item(&vault, "from-token", &json!(2))
         .await
         .unwrap();
+
+    // Bob's slot is wrapped now, and still checked: a server hiding his pin of alice
+    // (so that no owner identity is known) gets the vault refused, not trusted.
+    proxy.set(Some(Box::new(|_, path, body| {
+        if path == "/v1/pins" {
+            *body = json!({"pins": []});
+        }
+    })));
+    let hidden = bob.vault(&vault).await.unwrap_err();
+    assert!(
+        matches!(hidden.refusal(), Some(Refusal::NotPinned { .. })),
+        "{backend}: {hidden}"
+    );
+    proxy.set(None);
 }

@@ -15,9 +15,10 @@
 //!   user's vaults only.
 //!
 //! A grant that fails is refused before it is converted, and so before anything is sealed
-//! or written under it. A wrapped slot is checked the same way whenever a trusted
-//! identity can be found (a substituted public key or signature is refused); when none
-//! can be (a member who never confirmed the owner), the wrap itself vouches for it.
+//! or written under it. A wrapped slot is checked the same way: a member's needs the
+//! owner confirmed too (it may have been converted from a grant before grants were
+//! checked); only a token minted before anchors, whose id commits to no identity, has its
+//! wrapped slots (made by its owner at mint) vouched for by the wrap alone.
 
 use keyslot_crypto::identity::IdentityPublic;
 use keyslot_crypto::{Id, VaultKey, VaultKeyPair};
@@ -78,9 +79,13 @@ pub(crate) async fn check(
     });
     match (verified, is_grant, owner_known) {
         (true, _, _) => Ok(()),
-        // A wrapped slot whose owner this caller cannot vouch for: the wrap does.
-        (false, false, false) => Ok(()),
-        (false, true, false) => Err(match opener {
+        // A token's wrapped slot when its id commits to no identity (minted before
+        // anchors): its owner's client made that slot at mint, so the wrap vouches.
+        (false, false, false) if matches!(opener, Opener::Token { .. }) => Ok(()),
+        // A member's slot in a vault whose owner it never confirmed: it may have been
+        // converted from a grant before grants were checked, so the owner is confirmed
+        // first.
+        (false, _, false) => Err(match opener {
             Opener::Member { .. } => Refusal::NotPinned {
                 user: row.owner_id.0.to_string(),
             },
