@@ -4,8 +4,9 @@
 //! Their keys still carry valid signatures (the owner's over the token's key at mint, the
 //! member's over their own), so the rotation's signature checks pass; only the client
 //! that ended them knows. It refuses them and sends no rotation, in the session that
-//! ended them and in a later session handed the saved record; through the honest server
-//! the rotation runs.
+//! ended them and in a later session handed the saved record; a member the owner never
+//! added, slipped into the list with a valid signature of their own, is refused against
+//! the member list the owner last signed; through the honest server the rotation runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/proxy.rs"]
@@ -121,4 +122,33 @@ async fn story(proxy: &Proxy, base: &Client, backend: &str) {
     assert!(!proxy.saw(&rotate), "{backend}: sealed to a removed member");
     proxy.set(None);
     assert_eq!(alice.rotate_vault(&vault).await.unwrap(), 3, "{backend}");
+
+    // A member slipped in: carol, whom alice confirmed but never shared with, listed
+    // with her own valid signature. The list alice signed at version 3 does not have
+    // her, so the rotation is refused and nothing is sealed to her.
+    let carol_up = account::signup(base, "carol", BOB).await.unwrap();
+    alice
+        .confirm_user("carol", &carol_up.fingerprint)
+        .await
+        .unwrap();
+    let keys = proxy.answers.lock().unwrap()["/v1/users/carol/keys"].clone();
+    let carol = carol_up.user_id.to_string();
+    let carol_entry = json!({
+        "kind": "user", "id": carol, "user_id": carol, "role": "read",
+        "public_key": keys["x25519_public"], "signature": keys["x25519_signature"],
+        "identity_public": keys["identity_public"],
+    });
+    proxy.set(Some(relisting(holders_path.clone(), carol_entry)));
+    proxy.clear();
+    let refused = alice.rotate_vault(&vault).await.unwrap_err();
+    assert!(
+        matches!(refused.refusal(), Some(Refusal::Mismatch { .. })),
+        "{backend}: {refused}"
+    );
+    assert!(
+        !proxy.saw(&rotate),
+        "{backend}: sealed to a member never added"
+    );
+    proxy.set(None);
+    assert_eq!(alice.rotate_vault(&vault).await.unwrap(), 4, "{backend}");
 }

@@ -192,6 +192,7 @@ impl TokenClient {
                     owner_id: k.owner_id,
                     key_version,
                     holders: k.readers,
+                    members_signature: None,
                 };
                 // `me` is the token's own id: no reader is skipped.
                 let pinned = std::iter::once((owner, owner_identity)).collect();

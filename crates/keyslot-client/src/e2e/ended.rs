@@ -11,9 +11,10 @@
 //! accounts file) and hands it back with [`E2eSession::remember_ended`] at the next
 //! session; rotations, shares and new vaults refuse any holder in it before sealing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use keyslot_crypto::Id;
+use keyslot_crypto::identity::IdentityPublic;
 
 use super::E2eSession;
 use super::checks::Refusal;
@@ -72,6 +73,42 @@ impl E2eSession {
             }
         }
         Ok(())
+    }
+
+    /// When the server keeps an owner's signature over the member list at this version,
+    /// the members it lists now must be the ones signed: a member slipped in (or a role
+    /// raised) since the last signed change is refused before anything is sealed. The
+    /// signer is this user or a co-owner it pinned. (A removal clears the signature; the
+    /// record above covers this user's own removals.)
+    pub(crate) fn check_member_list(
+        &self,
+        vault: &Id,
+        holders: &wire::Holders,
+        pinned: &HashMap<Id, IdentityPublic>,
+    ) -> Result<(), Refusal> {
+        let Some(signature) = &holders.members_signature else {
+            return Ok(());
+        };
+        let changed = || Refusal::Mismatch {
+            what: "the vault's members are not the list its owner last signed".into(),
+        };
+        let signature = super::sig::parse(signature, "members_signature").map_err(|_| changed())?;
+        let members = super::rotation::member_list(holders, pinned);
+        let owners = holders
+            .holders
+            .iter()
+            .filter(|h| h.kind == "user" && h.role.as_deref() == Some("owner"))
+            .filter_map(|h| pinned.get(&h.user_id.0));
+        let own = self.identity.public();
+        std::iter::once(&own)
+            .chain(owners)
+            .any(|identity| {
+                identity
+                    .verify_members(vault, holders.key_version, &members, &signature)
+                    .is_ok()
+            })
+            .then_some(())
+            .ok_or_else(changed)
     }
 
     /// Refuse a `"*"` token this user revoked.

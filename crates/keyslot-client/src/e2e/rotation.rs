@@ -160,6 +160,7 @@ impl E2eSession {
         self.refuse_ended(vault, &holders)?;
         let pinned = self.pinned().await?;
         let verified = verify_holders(&self.user, &holders, &pinned)?;
+        self.check_member_list(vault, &holders, &pinned)?;
 
         let old = ring.at(old_version)?;
         let name = keyslot_crypto::item::open_vault_name(

@@ -490,6 +490,9 @@ pub(crate) struct Holders {
     pub owner_id: WireId,
     pub key_version: u32,
     pub holders: Vec<Holder>,
+    /// An owner's signature over the member list at `key_version` (none after a removal).
+    #[serde(default)]
+    pub members_signature: Option<B64>,
 }
 
 #[derive(Debug, Serialize)]
