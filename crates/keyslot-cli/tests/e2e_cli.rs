@@ -67,19 +67,7 @@ fn what_it_keeps_and_what_it_refuses(backend: Backend) {
         10,
     );
     assert!(stderr.contains("end-to-end"), "{stderr}");
-    alice.fails(
-        &[
-            "token",
-            "create",
-            "--name",
-            "drop-box",
-            "--deposit",
-            "Personal",
-            "--password-stdin",
-        ],
-        Some(&format!("{password}\n")),
-        1,
-    );
+    // (Deposit tokens are built for end-to-end accounts: tests/e2e_cli_deposits.rs.)
     let recorded = String::from_utf8_lossy(&server.proxy.all_bytes()).into_owned();
     assert!(
         !recorded.contains(&password),

@@ -105,6 +105,21 @@ pub async fn item_command(addr: &str, as_json: bool, command: &ItemCommand) -> C
             value_json,
         } => {
             let value = new_value(value.as_deref(), *stdin, file.as_deref(), *value_json)?;
+            // An end-to-end deposit token seals the item itself and can read nothing
+            // back, so there is nothing to look up first.
+            if let Some(written) = client.deposit(v, name, &value).await? {
+                eprintln!("{name} deposited in {v}; this token cannot read it back.");
+                if as_json {
+                    return json(&object!({
+                        "vault_id": v,
+                        "id": written.id,
+                        "name": name,
+                        "version": written.version,
+                        "created": true,
+                    }));
+                }
+                return Ok(());
+            }
             let v = vault(&client, v).await?;
             let existing = find_item(&client, &v, name).await?;
             let created = existing.is_none();

@@ -22,7 +22,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::connect;
-use crate::exit::{AUTH, CmdResult, Failure, INVALID, NOT_FOUND, OTHER};
+use crate::exit::{AUTH, CmdResult, Failure, INVALID, NOT_FOUND, OTHER, USAGE};
 use crate::session_file;
 
 /// The credential in use and what it can open.
@@ -133,15 +133,48 @@ impl Remote {
         })
     }
 
+    /// A `kse_` deposit token's write (END-TO-END.md §8), sealed here: `None` for any
+    /// other credential, and for a `kse_` token that may read (it writes as a member
+    /// does). A deposit token reads nothing, not even vault names, so `vault` must be the
+    /// vault's id.
+    pub async fn deposit(
+        &self,
+        vault: &str,
+        name: &str,
+        value: &Value,
+    ) -> CmdResult<Option<ItemVersion>> {
+        let Self::E2eToken(t) = self else {
+            return Ok(None);
+        };
+        match t.vaults().await {
+            // Only a deposit token is refused its own vault list.
+            Err(e) if e.status() == Some(403) => {}
+            _ => return Ok(None),
+        }
+        let vault = Id::from_str(vault).map_err(|_| {
+            Failure::new(
+                USAGE,
+                format!(
+                    "{vault:?}: a deposit token reads no vault names; give the vault's id \
+                     (`keyslot vault list` in its owner's session shows it)"
+                ),
+            )
+        })?;
+        let item = t.deposit(&vault, name, value).await?;
+        Ok(Some(ItemVersion {
+            id: item.to_string(),
+            version: 1,
+        }))
+    }
+
     pub async fn items(&self, vault: &str) -> CmdResult<Vec<ItemSummary>> {
         Ok(match self {
             Self::Server(c) => c.items(vault).await?,
-            Self::E2e(s) => s
-                .items(&id(vault)?)
-                .await?
-                .into_iter()
-                .map(summary)
-                .collect(),
+            Self::E2e(s) => {
+                let vault = id(vault)?;
+                claim_deposits(s, &vault).await?;
+                s.items(&vault).await?.into_iter().map(summary).collect()
+            }
             Self::E2eToken(t) => t
                 .items(&id(vault)?)
                 .await?
@@ -240,6 +273,23 @@ impl Remote {
             Self::E2eToken(t) => t.delete_item(&id(vault)?, &id(item)?).await?,
         }
         Ok(())
+    }
+}
+
+/// Deposits waiting in `vault` become items before it is listed, as a server-mode
+/// listing claims them on the server (END-TO-END.md §8): this client opens each, checks
+/// its sender, re-seals it and claims it. A member who may not write (403) or a vault
+/// whose rotation is due (409) leaves them waiting; they are listed once claimed.
+async fn claim_deposits(session: &E2eSession, vault: &Id) -> CmdResult {
+    match session.claim_deposits(vault).await {
+        Ok(claimed) => {
+            if !claimed.is_empty() {
+                eprintln!("Claimed {} deposited item(s).", claimed.len());
+            }
+            Ok(())
+        }
+        Err(e) if matches!(e.status(), Some(403 | 409)) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
