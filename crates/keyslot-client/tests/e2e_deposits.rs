@@ -17,7 +17,7 @@ use base64::Engine as _;
 use keyslot_client::e2e::{E2eSession, ParamsCheck, Refusal, TokenClient, account};
 use keyslot_client::{Client, Credential};
 use keyslot_crypto::identity::IdentityKeyPair;
-use keyslot_crypto::{Id, VaultKey, VaultKeyPair};
+use keyslot_crypto::{E2eTokenCredential, Id, TokenKeyPair, VaultKey, VaultKeyPair};
 use proxy::{Proxy, Rewrite};
 use serde_json::{Value, json};
 use support::{BACKENDS, Server};
@@ -76,8 +76,9 @@ async fn story(proxy: &Proxy, base: &Client, backend: &str) {
     let bob = login(base, "bob", BOB).await;
     let inbox = alice.create_vault("Inbox").await.unwrap().id;
 
+    let solo = alice.create_vault("Solo").await.unwrap().id;
     let minted = alice
-        .mint_deposit_token(ALICE, "intake", &[inbox], None)
+        .mint_deposit_token(ALICE, "intake", &[inbox, solo], None)
         .await
         .unwrap();
     let listed = alice.tokens().await.unwrap();
@@ -91,6 +92,36 @@ async fn story(proxy: &Proxy, base: &Client, backend: &str) {
     assert_eq!(refused.status(), Some(403), "{backend}: {refused}");
     let refused = depositor.vaults().await.unwrap_err();
     assert_eq!(refused.status(), Some(403), "{backend}: {refused}");
+
+    // A lying server names another sender (its own key, signed by an identity of its
+    // own): the owner's client refuses before opening, and claims nothing.
+    let server_identity = IdentityKeyPair::generate().unwrap();
+    let server_sender = TokenKeyPair::derive(&E2eTokenCredential::generate().unwrap());
+    let owner = *alice.user_id();
+    proxy.set(Some(Box::new(move |method, path, body| {
+        if method != "GET" || !path.ends_with("/deposits") {
+            return;
+        }
+        for d in body["deposits"].as_array_mut().unwrap() {
+            let token: Id = d["token_id"].as_str().unwrap().parse().unwrap();
+            let public = server_sender.public_key();
+            d["sender_public_key"] = json!(b64(public.as_bytes()));
+            d["sender_signature"] = json!(b64(server_identity
+                .sign_token_key(&owner, &token, &public)
+                .as_bytes()));
+        }
+    })));
+    proxy.clear();
+    let e = alice.claim_deposits(&inbox).await.unwrap_err();
+    assert!(
+        matches!(e.refusal(), Some(Refusal::UnverifiedKey { .. })),
+        "{backend}: {e}"
+    );
+    assert!(
+        !proxy.saw(&format!("POST /v1/vaults/{inbox}/deposits/")),
+        "{backend}: a deposit with a forged sender was claimed"
+    );
+    proxy.set(None);
 
     // The owner claims it, then reads it as an ordinary item.
     assert_eq!(
@@ -182,6 +213,24 @@ async fn story(proxy: &Proxy, base: &Client, backend: &str) {
         (read.name.as_str(), &read.value),
         ("after-rotation", &json!("later"))
     );
+    // A vault due with no reader but its owner: the token vouches for the owner's key
+    // and seals to it; the owner claims it once the rotation is done (a claim is a write).
+    let solo_reader = alice
+        .mint_token(ALICE, "solo-reader", Some(&[solo]), false, None)
+        .await
+        .unwrap();
+    alice.revoke_token(&solo_reader.id).await.unwrap();
+    let due_id = depositor
+        .deposit(&solo, "to-the-owner", &json!("owner-only"))
+        .await
+        .unwrap();
+    let e = alice.claim_deposits(&solo).await.unwrap_err();
+    assert_eq!(e.status(), Some(409), "{backend}: {e}");
+    assert_eq!(alice.rotate_vault(&solo).await.unwrap(), 2, "{backend}");
+    assert_eq!(alice.claim_deposits(&solo).await.unwrap(), [due_id]);
+    let read = alice.item(&solo, &due_id).await.unwrap();
+    assert_eq!(read.value, json!("owner-only"), "{backend}");
+
     let text: Value = json!(format!("{minted:?}"));
     assert!(!text.to_string().contains(minted.token.as_str()));
 }
