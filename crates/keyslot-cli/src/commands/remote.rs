@@ -278,8 +278,10 @@ impl Remote {
 
 /// Deposits waiting in `vault` become items before it is listed, as a server-mode
 /// listing claims them on the server (END-TO-END.md §8): this client opens each, checks
-/// its sender, re-seals it and claims it. A member who may not write (403) or a vault
-/// whose rotation is due (409) leaves them waiting; they are listed once claimed.
+/// its sender, re-seals it and claims it. A member who may not write (403), a vault
+/// whose rotation is due (409), or a member who has not confirmed the owner (whose
+/// identity vouches for each deposit's sender) leaves them waiting, and the listing goes
+/// on; they are listed once claimed.
 async fn claim_deposits(session: &E2eSession, vault: &Id) -> CmdResult {
     match session.claim_deposits(vault).await {
         Ok(claimed) => {
@@ -289,6 +291,13 @@ async fn claim_deposits(session: &E2eSession, vault: &Id) -> CmdResult {
             Ok(())
         }
         Err(e) if matches!(e.status(), Some(403 | 409)) => Ok(()),
+        Err(e) if matches!(e.refusal(), Some(Refusal::NotPinned { .. })) => {
+            eprintln!(
+                "Deposits wait in this vault; they are claimed once you confirm its owner \
+                 (`keyslot trust`)."
+            );
+            Ok(())
+        }
         Err(e) => Err(e.into()),
     }
 }
