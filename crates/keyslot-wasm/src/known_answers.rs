@@ -24,6 +24,7 @@ use keyslot_crypto::sealed_key::seal_with_ephemeral_ikm;
 use keyslot_crypto::sealed_key_auth::seal_auth_with_ephemeral_ikm;
 use keyslot_crypto::slot::item_key_aad;
 use keyslot_crypto::slot::password::derive;
+use keyslot_crypto::token_anchor::TokenAnchorKey;
 use keyslot_crypto::x25519::token_public_key;
 use keyslot_crypto::{
     Aad, Argon2Params, CredentialKind, E2eTokenCredential, Id, ItemKey, LocalSealKey, Password,
@@ -305,6 +306,15 @@ fn e2e_vectors(v: &mut Vectors) -> keyslot_crypto::Result<()> {
     put(v, "e2e_token.auth_proof", proof.to_text().as_str());
     let password = password_vector()?.auth_proof();
     put(v, "password.auth", hex::encode(password.expose_auth()));
+    // The anchored token id: secret 55…55, the identity of seed 66…66.
+    let anchor_identity = IdentityKeyPair::from_seed(&[0x66; 32]).public();
+    put(
+        v,
+        "token_anchor.id",
+        TokenAnchorKey::derive(&[0x55; 32])
+            .id_for(&anchor_identity)
+            .to_string(),
+    );
     put(
         v,
         "password.auth.base64url",
