@@ -353,3 +353,98 @@ fn sqlite_a_due_rotation_runs_in_the_client_before_a_write() {
 fn postgres_a_due_rotation_runs_in_the_client_before_a_write() {
     a_due_rotation_runs_in_the_client_before_a_write(Backend::Postgres);
 }
+
+/// A member's write to a vault whose rotation is due waits for the owner (only the owner's
+/// session signs the next key) and says so; once the owner's client has rotated, the
+/// member's write goes through under the new key.
+fn a_members_write_to_a_due_vault_waits_for_its_owner(backend: Backend) {
+    let Some(server) = Recorded::start(backend, "e2e cli member due write") else {
+        return;
+    };
+    let (alice, password) = signed_up(&server, "alice");
+    let (bob, _) = signed_up(&server, "bob");
+    let vault = random_text("vault-");
+    alice.ok(&["vault", "create", &vault], None);
+    let bob_fingerprint = bob.json(&["whoami"], None)["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice.ok(
+        &[
+            "vault",
+            "share",
+            &vault,
+            "bob",
+            "--role",
+            "write",
+            "--fingerprint",
+            &bob_fingerprint,
+        ],
+        None,
+    );
+    let alice_fingerprint = alice.json(&["whoami"], None)["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    bob.json(
+        &["trust", "alice", "--fingerprint", &alice_fingerprint],
+        None,
+    );
+    bob.ok(
+        &["item", "set", &vault, "bobs-item", "--stdin"],
+        Some("one"),
+    );
+    let minted = alice.json(
+        &[
+            "token",
+            "create",
+            "--name",
+            "a-reader",
+            "--vault",
+            &vault,
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    let (status, body) = session_request(
+        &alice,
+        &server.direct,
+        Method::DELETE,
+        &format!("/v1/tokens/{}", minted["id"].as_str().unwrap()),
+    );
+    assert!(status.is_success(), "{status} {body}");
+    let refused = bob.fails(
+        &["item", "set", &vault, "bobs-item", "--stdin"],
+        Some("two"),
+        4,
+    );
+    assert!(
+        refused.contains("only its owner can rotate it"),
+        "{refused}"
+    );
+    assert_eq!(
+        alice.json(&["vault", "show", &vault], None)["key_version"],
+        1
+    );
+    alice.ok(
+        &["item", "set", &vault, "alices-item", "--stdin"],
+        Some("a"),
+    );
+    assert_eq!(
+        alice.json(&["vault", "show", &vault], None)["key_version"],
+        2
+    );
+    bob.ok(
+        &["item", "set", &vault, "bobs-item", "--stdin"],
+        Some("two"),
+    );
+    assert_eq!(
+        alice.ok(&["read", &format!("ks://{vault}/bobs-item")], None),
+        "two\n"
+    );
+}
+
+#[test]
+fn sqlite_a_members_write_to_a_due_vault_waits_for_its_owner() {
+    a_members_write_to_a_due_vault_waits_for_its_owner(Backend::Sqlite);
+}

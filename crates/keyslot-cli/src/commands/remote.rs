@@ -22,7 +22,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::connect;
-use crate::exit::{AUTH, CmdResult, Failure, INVALID, NOT_FOUND, OTHER, USAGE};
+use crate::exit::{AUTH, CONFLICT, CmdResult, Failure, INVALID, NOT_FOUND, OTHER, USAGE};
 use crate::session_file;
 
 /// The credential in use and what it can open.
@@ -307,8 +307,22 @@ async fn claim_deposits(session: &E2eSession, vault: &Id) -> CmdResult {
 /// only in a client that holds its key — and say so; then the write is worth one retry.
 /// A 409 for another reason (the item changed meanwhile) is left as it is.
 async fn rotated_because_due(session: &E2eSession, vault: &Id, e: &E2eError) -> CmdResult<bool> {
-    if e.status() != Some(409) || !session.vault(vault).await?.rotation_due {
+    if e.status() != Some(409) {
         return Ok(false);
+    }
+    let open = session.vault(vault).await?;
+    if !open.rotation_due {
+        return Ok(false);
+    }
+    // Only the owner's session signs an end-to-end vault's next key (the server refuses
+    // anyone else): a member's write waits for the owner, and says so.
+    if open.owner_id != *session.user_id() {
+        return Err(Failure::new(
+            CONFLICT,
+            "this vault's key is due to rotate (a token was revoked or a member removed) and only \
+             its owner can rotate it: ask the owner to run any write in it or `keyslot vault rotate`, \
+             then try again",
+        ));
     }
     let version = session.rotate_vault(vault).await?;
     eprintln!("The vault's key was due to rotate; rotated it to key version {version}.");
