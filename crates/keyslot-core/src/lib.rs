@@ -31,10 +31,10 @@ pub mod user_key_store;
 
 pub use error::{Error, FieldError, Result};
 pub use principal::{ClientActor, Principal, TokenAccess};
+pub use service::e2e_deposits;
+pub use service::e2e_lifecycle;
 pub use service::{
     Config, KeysRotated, Keyslot, StrengthCheckHook, check_seal_key, client_views, views,
 };
 pub use service::{e2e_accounts, e2e_recovery};
 pub use store::{Store, StoreError};
-pub use service::e2e_lifecycle;
-pub use service::e2e_deposits;

@@ -50,7 +50,16 @@ pub(crate) async fn create(
     expected_user_public_key: Option<&[u8]>,
     audit: AuditEvent,
 ) -> StoreResult<()> {
-    create_signed(pool, t, slots, session, expected_user_public_key, None, audit).await
+    create_signed(
+        pool,
+        t,
+        slots,
+        session,
+        expected_user_public_key,
+        None,
+        audit,
+    )
+    .await
 }
 
 /// [`create`], with the identity signature over the token's public key that an

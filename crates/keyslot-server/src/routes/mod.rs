@@ -8,9 +8,9 @@
 
 pub mod account;
 pub mod audit;
-pub mod e2e_deposits;
 pub mod e2e_account;
 pub mod e2e_data;
+pub mod e2e_deposits;
 pub mod keys;
 pub mod lifecycle;
 pub mod members;
