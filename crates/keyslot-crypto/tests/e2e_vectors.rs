@@ -68,6 +68,14 @@ fn credential_vectors(v: &mut BTreeMap<String, String>) {
         "password.auth.base64url".into(),
         password.auth_base64url().to_string(),
     );
+    // The anchored id of a token with secret 55…55 minted by the identity of seed 66…66.
+    let anchor = keyslot_crypto::token_anchor::TokenAnchorKey::derive(&[0x55; 32]);
+    v.insert(
+        "token_anchor.id".into(),
+        anchor
+            .id_for(&IdentityKeyPair::from_seed(&[0x66; 32]).public())
+            .to_string(),
+    );
 }
 
 /// §11.2: the prelogin's stand-in salt and credential id, seal key 99…99 (§7).

@@ -24,8 +24,18 @@ if (form && box) {
   recall();
   username.addEventListener("change", recall);
   username.addEventListener("blur", recall);
+  // Unticked for a name this browser knows as end-to-end, the form would post the
+  // password to the server, which must never see it: the first such submit is held and
+  // explained; a second one goes (the account may have been made again in server mode).
+  let held = false;
   form.addEventListener("submit", (event) => {
     if (!box.checked) {
+      if (!held && remembered.isEndToEnd(username.value)) {
+        event.preventDefault();
+        held = true;
+        problem(`This browser knows ${username.value} as an end-to-end account, whose password must never reach the server: tick "End-to-end account" and log in again. Submit unticked only if this account is now a server-mode one.`);
+        return;
+      }
       remembered.setEndToEnd(username.value, false);
       return;
     }

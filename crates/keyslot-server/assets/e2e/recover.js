@@ -33,8 +33,18 @@ if (form && box) {
   username.addEventListener("change", recall);
   username.addEventListener("blur", recall);
   box.addEventListener("change", offerRotation);
+  // As on the login page: unticked for a name known here as end-to-end, the first submit
+  // is held (the form would post the recovery code and the new password to the server).
+  let held = false;
   form.addEventListener("submit", (event) => {
-    if (!box.checked) return;
+    if (!box.checked) {
+      if (!held && remembered.isEndToEnd(username.value)) {
+        event.preventDefault();
+        held = true;
+        problem(`This browser knows ${username.value} as an end-to-end account, whose recovery code and password must never reach the server: tick "End-to-end account" and submit again. Submit unticked only if this account is now a server-mode one.`);
+      }
+      return;
+    }
     event.preventDefault();
     busy(form, "Recovering…", () => recover(username.value, $("recovery_code").value, $("new_password").value, $("revoke_tokens").checked));
   });
