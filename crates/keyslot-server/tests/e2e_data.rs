@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod e2e_support;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -703,13 +704,11 @@ mod sessions {
 
     use super::*;
     use common::Session;
-    use keyslot_core::e2e_accounts::{E2eSignup, FirstVault, PasswordSlotParts, RecoverySlotParts};
     use keyslot_crypto::item::seal_vault_name;
     use keyslot_crypto::slot::vault_key_for_user_aad;
     use keyslot_crypto::{
-        Argon2Params, IdentityKeyPair, KdfPolicy, Password, PublicKey, RecipientKind, RecoveryCode,
-        RecoveryKeyPair, SealedKey, TokenKeyPair, UserKey, UserKeyPair, VaultKeyPair, Wraps,
-        grant_aad, open_from, seal_to,
+        IdentityKeyPair, KdfPolicy, Password, RecipientKind, SealedKey, TokenKeyPair, UserKey,
+        VaultKeyPair, Wraps, grant_aad, open_from, seal_to,
     };
 
     const PASSWORD: &str = "an end-to-end passphrase 42";
@@ -727,76 +726,21 @@ mod sessions {
     }
 
     pub(super) async fn e2e_account(s: &TestServer, username: &str) -> Owner {
-        let user = Id::random().unwrap();
-        let uk = UserKey::generate().unwrap();
-        let identity = IdentityKeyPair::generate().unwrap();
-        let params = Argon2Params::OWASP;
-        let salt = keyslot_crypto::generate_salt().unwrap();
-        let credential_id = Id::random().unwrap();
-        let password = Password::new(PASSWORD)
-            .unlock_client(params, &salt, credential_id, &KdfPolicy::default())
-            .unwrap();
-        let code = RecoveryCode::generate().unwrap();
-        let recovery_id = Id::random().unwrap();
-        let recovery = code.unlock(recovery_id);
-        let pair = UserKeyPair::generate().unwrap();
-        let x25519 = PublicKey::from_slice(&pair.public()).unwrap();
-        let vault = Id::random().unwrap();
-        let vk1 = VaultKey::generate().unwrap();
-        let vault_public = VaultKeyPair::derive(&vk1, &vault, 1).public_key();
-        let signup = E2eSignup {
-            username: username.into(),
-            user_id: user,
-            password: PasswordSlotParts {
-                credential_id,
-                salt,
-                params,
-                verifier: password.auth_proof().verifier(),
-                wrapped_user_key: password.wrap_user_key(&user, &uk).unwrap(),
-            },
-            recovery: RecoverySlotParts {
-                credential_id: recovery_id,
-                verifier: recovery.auth_proof().verifier(),
-                wrapped_user_key: recovery.wrap_user_key(&user, &uk).unwrap(),
-                x25519_public: RecoveryKeyPair::derive(&code, &recovery_id).public_key(),
-            },
-            x25519_public: x25519,
-            x25519_wrapped: pair.wrap(&uk, &user).unwrap(),
-            x25519_signature: identity
-                .sign_user_x25519(&user, &x25519)
-                .as_bytes()
-                .to_vec(),
-            identity_public: identity.public().as_bytes().to_vec(),
-            identity_wrapped: identity.wrap(&uk, &user).unwrap(),
-            vault: FirstVault {
-                id: vault,
-                wrapped_vault_key: uk
-                    .wrap(&vk1, &vault_key_for_user_aad(&user, &vault, 1))
-                    .unwrap(),
-                sealed_name: Envelope::from_bytes(
-                    &seal_vault_name(&vk1, &user, &vault, 1, "Personal").unwrap(),
-                )
-                .unwrap(),
-                public_key: vault_public,
-                public_key_signature: identity
-                    .sign_vault_key(&vault, 1, &vault_public)
-                    .as_bytes()
-                    .to_vec(),
-            },
-        };
-        s.keyslot.signup_e2e(signup, IP).await.unwrap();
+        let made = e2e_support::make_signup(username, Id::random().unwrap());
+        let user = made.signup.user_id;
+        s.keyslot.signup_e2e(made.signup, IP).await.unwrap();
         let logged_in = s
             .keyslot
-            .login_auth(username, &password.auth_proof().auth_base64url(), IP, None)
+            .login_auth(username, &made.auth, IP, None)
             .await
             .unwrap();
         Owner {
             username: username.into(),
             user,
-            uk,
-            identity,
-            vault,
-            vk1,
+            uk: made.uk,
+            identity: made.identity,
+            vault: made.vault,
+            vk1: made.vk1,
             auth: Auth::Session(Session {
                 cookie: logged_in.session.to_string(),
                 csrf: logged_in.csrf_token.to_string(),

@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod e2e_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,14 +20,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Auth, Session, TestServer};
-use keyslot_core::e2e_accounts::{E2eSignup, FirstVault, PasswordSlotParts, RecoverySlotParts};
+use keyslot_core::e2e_accounts::E2eSignup;
 use keyslot_core::{Config, Keyslot, Principal, Store, StrengthCheckHook, TokenAccess};
-use keyslot_crypto::item::{ItemPlace, seal_vault_name};
+use keyslot_crypto::item::ItemPlace;
 use keyslot_crypto::slot::vault_key_for_user_aad;
 use keyslot_crypto::{
-    Argon2Params, E2eTokenCredential, Envelope, Id, IdentityKeyPair, KdfPolicy, LocalSealKey,
-    NameIndexKey, Password, PublicKey, RecoveryCode, RecoveryKeyPair, TokenCredential,
-    TokenKeyPair, UserKey, UserKeyPair, VaultKey, VaultKeyPair, Wraps,
+    E2eTokenCredential, Envelope, Id, IdentityKeyPair, KdfPolicy, LocalSealKey, NameIndexKey,
+    Password, RecoveryCode, RecoveryKeyPair, TokenCredential, TokenKeyPair, UserKey, VaultKey,
+    Wraps,
 };
 use keyslot_store_tests::{Gate, Gated};
 use reqwest::StatusCode;
@@ -113,76 +114,19 @@ struct Owner {
 
 /// The sign-up a client makes for `username` (every key its own), with the first vault.
 fn signup_parts(username: &str) -> (E2eSignup, Owner, String) {
-    let user = Id::random().unwrap();
-    let uk = UserKey::generate().unwrap();
-    let identity = IdentityKeyPair::generate().unwrap();
-    let params = Argon2Params::OWASP;
-    let salt = keyslot_crypto::generate_salt().unwrap();
-    let credential_id = Id::random().unwrap();
-    let password = Password::new(PASSWORD)
-        .unlock_client(params, &salt, credential_id, &KdfPolicy::default())
-        .unwrap();
-    let code = RecoveryCode::generate().unwrap();
-    let recovery_id = Id::random().unwrap();
-    let recovery = code.unlock(recovery_id);
-    let pair = UserKeyPair::generate().unwrap();
-    let x25519 = PublicKey::from_slice(&pair.public()).unwrap();
-    let vault = Id::random().unwrap();
-    let vk1 = VaultKey::generate().unwrap();
-    let vault_public = VaultKeyPair::derive(&vk1, &vault, 1).public_key();
-    let signup = E2eSignup {
-        username: username.into(),
-        user_id: user,
-        password: PasswordSlotParts {
-            credential_id,
-            salt,
-            params,
-            verifier: password.auth_proof().verifier(),
-            wrapped_user_key: password.wrap_user_key(&user, &uk).unwrap(),
-        },
-        recovery: RecoverySlotParts {
-            credential_id: recovery_id,
-            verifier: recovery.auth_proof().verifier(),
-            wrapped_user_key: recovery.wrap_user_key(&user, &uk).unwrap(),
-            x25519_public: RecoveryKeyPair::derive(&code, &recovery_id).public_key(),
-        },
-        x25519_public: x25519,
-        x25519_wrapped: pair.wrap(&uk, &user).unwrap(),
-        x25519_signature: identity
-            .sign_user_x25519(&user, &x25519)
-            .as_bytes()
-            .to_vec(),
-        identity_public: identity.public().as_bytes().to_vec(),
-        identity_wrapped: identity.wrap(&uk, &user).unwrap(),
-        vault: FirstVault {
-            id: vault,
-            wrapped_vault_key: uk
-                .wrap(&vk1, &vault_key_for_user_aad(&user, &vault, 1))
-                .unwrap(),
-            sealed_name: Envelope::from_bytes(
-                &seal_vault_name(&vk1, &user, &vault, 1, "Personal").unwrap(),
-            )
-            .unwrap(),
-            public_key: vault_public,
-            public_key_signature: identity
-                .sign_vault_key(&vault, 1, &vault_public)
-                .as_bytes()
-                .to_vec(),
-        },
-    };
+    let made = e2e_support::make_signup(username, Id::random().unwrap());
     let owner = Owner {
         username: username.into(),
-        user,
-        uk,
-        identity,
-        vault,
-        vk1,
-        code,
-        recovery_id,
+        user: made.signup.user_id,
+        uk: made.uk,
+        identity: made.identity,
+        vault: made.vault,
+        vk1: made.vk1,
+        code: made.code,
+        recovery_id: made.recovery_id,
         auth: Auth::None,
     };
-    let auth = password.auth_proof().auth_base64url().to_string();
-    (signup, owner, auth)
+    (made.signup, owner, made.auth)
 }
 
 /// Sign up an end-to-end account on `keyslot` and log in.

@@ -76,6 +76,48 @@ pub async fn e2e_account_claiming(
     username: &str,
     user: Id,
 ) -> keyslot_core::Result<Client> {
+    let made = make_signup(username, user);
+    s.keyslot.signup_e2e(made.signup, IP).await?;
+    let logged_in = s
+        .keyslot
+        .login_auth(username, &made.auth, IP, None)
+        .await
+        .unwrap();
+    Ok(Client {
+        username: username.into(),
+        user,
+        uk: made.uk,
+        pair: made.pair,
+        identity: made.identity,
+        vault: made.vault,
+        vk1: made.vk1,
+        auth: Auth::Session(Session {
+            cookie: logged_in.session.to_string(),
+            csrf: logged_in.csrf_token.to_string(),
+            set_cookie: String::new(),
+        }),
+    })
+}
+
+/// What an end-to-end client makes at sign-up — every key its own, [`PASSWORD`] with the
+/// default Argon2 parameters, a recovery code, the first vault "Personal" — and the sign-up
+/// it sends. The end-to-end test files share it (e2e_data, e2e_review_fixes, the lifecycle
+/// tests) so the sign-up is written once.
+pub struct MadeSignup {
+    pub signup: E2eSignup,
+    pub uk: UserKey,
+    pub pair: UserKeyPair,
+    pub identity: IdentityKeyPair,
+    pub vault: Id,
+    pub vk1: VaultKey,
+    pub code: RecoveryCode,
+    pub recovery_id: Id,
+    /// The password's proof (base64url), as a login sends it.
+    pub auth: String,
+}
+
+/// The sign-up an end-to-end client makes for `username` under the user id `user`.
+pub fn make_signup(username: &str, user: Id) -> MadeSignup {
     let uk = UserKey::generate().unwrap();
     let params = Argon2Params::OWASP;
     let salt = keyslot_crypto::generate_salt().unwrap();
@@ -135,26 +177,18 @@ pub async fn e2e_account_claiming(
                 .to_vec(),
         },
     };
-    s.keyslot.signup_e2e(signup, IP).await?;
-    let logged_in = s
-        .keyslot
-        .login_auth(username, &password.auth_proof().auth_base64url(), IP, None)
-        .await
-        .unwrap();
-    Ok(Client {
-        username: username.into(),
-        user,
+    let auth = password.auth_proof().auth_base64url().to_string();
+    MadeSignup {
+        signup,
         uk,
         pair,
         identity,
         vault,
         vk1,
-        auth: Auth::Session(Session {
-            cookie: logged_in.session.to_string(),
-            csrf: logged_in.csrf_token.to_string(),
-            set_cookie: String::new(),
-        }),
-    })
+        code,
+        recovery_id,
+        auth,
+    }
 }
 
 pub fn members_path(vault: &Id) -> String {
