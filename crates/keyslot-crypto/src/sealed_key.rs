@@ -42,7 +42,7 @@ use ::hpke::rand_core::{TryCryptoRng, TryRng};
 use ::hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::aad::{Aad, Purpose, RecipientKind};
 use crate::keys::{ItemKey, KEY_LEN, SymmetricKey, UserKey, VaultKey};
@@ -211,40 +211,16 @@ pub fn seal_with_ephemeral_ikm<K: Sealable>(
     ikm_e: &[u8; 32],
 ) -> Result<SealedKey> {
     check_allowed::<K>(aad)?;
-    let pk = <Kem as ::hpke::Kem>::PublicKey::from_bytes(recipient.as_bytes()).map_err(|_| {
-        Error::Malformed {
-            what: "x25519 public key",
-            reason: "not 32 bytes",
-        }
-    })?;
-    let info = aad.encode();
-    let mut rng = OneShotIkm::new(ikm_e);
-    let setup =
-        ::hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(&OpModeS::Base, &pk, &info, &mut rng);
-    if rng.overdrawn {
-        // The KEM asked for more randomness than one X25519 key: not this suite's
-        // behaviour, and the rest would not have been random. Refuse what it made.
-        return Err(Error::Rng);
-    }
-    let (enc, mut ctx) = setup.map_err(|_| Error::Malformed {
-        what: "x25519 public key",
-        reason: "a low-order point (no shared secret)",
-    })?;
-    let sealed = ctx
-        .seal(key.key_bytes(), &HEADER)
-        .map_err(|_| Error::Malformed {
-            what: "sealed key",
-            reason: "the AEAD refused to seal",
-        })?;
-    let mut enc_bytes = [0u8; ENC_LEN];
-    enc_bytes.copy_from_slice(&enc.to_bytes());
-    Ok(SealedKey {
-        enc: enc_bytes,
-        ciphertext: sealed.as_slice().try_into().map_err(|_| Error::Malformed {
-            what: "sealed key",
-            reason: "ciphertext of an unexpected length",
-        })?,
-    })
+    let (enc, ciphertext) = hpke_seal(
+        &OpModeS::Base,
+        &kem_public_key(recipient)?,
+        key.key_bytes(),
+        aad,
+        &HEADER,
+        ikm_e,
+        "sealed key",
+    )?;
+    Ok(SealedKey { enc, ciphertext })
 }
 
 /// Open a key sealed to `identity`, bound to `aad`. Fails with [`Error::Decrypt`] on the
@@ -256,33 +232,87 @@ pub fn open_from<K: Sealable>(
     sealed: &SealedKey,
     aad: &Aad,
 ) -> Result<K> {
+    check_recipient::<K, _>(identity, aad)?;
+    let sk = kem_private_key(private::Sealed::secret(identity, private::Token::new()))?;
+    let bytes = hpke_open(
+        &OpModeR::Base,
+        &sk,
+        &sealed.enc,
+        &sealed.ciphertext,
+        aad,
+        &HEADER,
+    )?;
+    Ok(K::from_key_bytes(bytes))
+}
+
+/// What every open checks before any decryption: `K` may be sealed under the AAD's purpose
+/// to its kind of recipient, and that kind is the opening identity's.
+pub(crate) fn check_recipient<K: Sealable, I: X25519Identity>(_: &I, aad: &Aad) -> Result<()> {
     check_allowed::<K>(aad)?;
-    if aad.recipient_kind() != Some(identity_kind(identity)) {
+    if aad.recipient_kind() != Some(I::KIND) {
         return Err(Error::Malformed {
             what: "sealed key context",
             reason: "names another kind of recipient than the identity opening it",
         });
     }
-    let secret = private::Sealed::secret(identity, private::Token::new());
-    let mut sk_bytes = Zeroizing::new(secret.to_bytes());
-    let sk = <Kem as ::hpke::Kem>::PrivateKey::from_bytes(sk_bytes.as_ref())
-        .map_err(|_| Error::Decrypt)?;
-    sk_bytes.zeroize();
-    let enc =
-        <Kem as ::hpke::Kem>::EncappedKey::from_bytes(&sealed.enc).map_err(|_| Error::Decrypt)?;
-    let info = aad.encode();
-    let mut ctx = ::hpke::setup_receiver::<Aead, Kdf, Kem>(&OpModeR::Base, &sk, &enc, &info)
-        .map_err(|_| Error::Decrypt)?;
-    let plain = Zeroizing::new(
-        ctx.open(&sealed.ciphertext, &HEADER)
-            .map_err(|_| Error::Decrypt)?,
-    );
-    let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| Error::Decrypt)?;
-    Ok(K::from_key_bytes(bytes))
+    Ok(())
 }
 
-pub(crate) fn identity_kind<I: X25519Identity>(_: &I) -> RecipientKind {
-    I::KIND
+/// The HPKE seal both sealed-key formats share (base mode here, auth mode in
+/// [`crate::sealed_key_auth`]): a sender in `mode` to `pk` with the AAD's encoding as
+/// `info` and `ikm_e` as the only randomness, sealing the key's bytes with the format's
+/// `header` as the AEAD's associated data. `what` names the format in errors.
+pub(crate) fn hpke_seal(
+    mode: &OpModeS<'_, Kem>,
+    pk: &<Kem as ::hpke::Kem>::PublicKey,
+    key: &[u8; KEY_LEN],
+    aad: &Aad,
+    header: &[u8; 2],
+    ikm_e: &[u8; 32],
+    what: &'static str,
+) -> Result<([u8; ENC_LEN], [u8; CIPHERTEXT_LEN])> {
+    let info = aad.encode();
+    let mut rng = OneShotIkm::new(ikm_e);
+    let setup = ::hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(mode, pk, &info, &mut rng);
+    if rng.overdrawn() {
+        // The KEM asked for more randomness than one X25519 key: not this suite's
+        // behaviour, and the rest would not have been random. Refuse what it made.
+        return Err(Error::Rng);
+    }
+    let (enc, mut ctx) = setup.map_err(|_| Error::Malformed {
+        what: "x25519 public key",
+        reason: "a low-order point (no shared secret)",
+    })?;
+    let sealed = ctx.seal(key, header).map_err(|_| Error::Malformed {
+        what,
+        reason: "the AEAD refused to seal",
+    })?;
+    let mut enc_bytes = [0u8; ENC_LEN];
+    enc_bytes.copy_from_slice(&enc.to_bytes());
+    let ciphertext = sealed.as_slice().try_into().map_err(|_| Error::Malformed {
+        what,
+        reason: "ciphertext of an unexpected length",
+    })?;
+    Ok((enc_bytes, ciphertext))
+}
+
+/// The HPKE open both sealed-key formats share: a receiver in `mode` with `sk`, the AAD's
+/// encoding as `info` and the format's `header` as the AEAD's associated data. Any failure
+/// is [`Error::Decrypt`]: a wrong identity, sender or context, or tampered bytes.
+pub(crate) fn hpke_open(
+    mode: &OpModeR<'_, Kem>,
+    sk: &<Kem as ::hpke::Kem>::PrivateKey,
+    enc: &[u8; ENC_LEN],
+    ciphertext: &[u8],
+    aad: &Aad,
+    header: &[u8; 2],
+) -> Result<[u8; KEY_LEN]> {
+    let enc = <Kem as ::hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| Error::Decrypt)?;
+    let info = aad.encode();
+    let mut ctx = ::hpke::setup_receiver::<Aead, Kdf, Kem>(mode, sk, &enc, &info)
+        .map_err(|_| Error::Decrypt)?;
+    let plain = Zeroizing::new(ctx.open(ciphertext, header).map_err(|_| Error::Decrypt)?);
+    plain.as_slice().try_into().map_err(|_| Error::Decrypt)
 }
 
 pub(crate) fn check_allowed<K: Sealable>(aad: &Aad) -> Result<()> {

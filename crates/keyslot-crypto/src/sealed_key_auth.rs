@@ -21,16 +21,15 @@
 //! `info` = the canonical AAD (§3), as for base mode; the sender's public key enters the
 //! KEM context (`enc ‖ pkR ‖ pkS`), so it need not be in the AAD.
 
-use ::hpke::{Deserializable, OpModeR, OpModeS, Serializable};
+use ::hpke::{OpModeR, OpModeS};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
 use crate::aad::Aad;
-use crate::keys::KEY_LEN;
 use crate::sealed_key::{
-    Aead, CIPHERTEXT_LEN, ENC_LEN, FORMAT_VERSION, Kdf, Kem, OneShotIkm, Opens, SEALED_KEY_LEN,
-    Sealable, check_allowed, identity_kind, kem_private_key, kem_public_key,
+    CIPHERTEXT_LEN, ENC_LEN, FORMAT_VERSION, Opens, SEALED_KEY_LEN, Sealable, check_allowed,
+    check_recipient, hpke_open, hpke_seal, kem_private_key, kem_public_key,
 };
 use crate::x25519::{PublicKey, TokenKeyPair, UserKeyPair, X25519Identity, private};
 use crate::{Error, Result, random};
@@ -138,39 +137,18 @@ pub fn seal_auth_with_ephemeral_ikm<K: Sealable>(
     ikm_e: &[u8; 32],
 ) -> Result<AuthSealedKey> {
     check_allowed::<K>(aad)?;
-    let pk = kem_public_key(recipient)?;
     let sender_sk = kem_private_key(private::Sealed::secret(sender, private::Token::new()))?;
     let sender_pk = kem_public_key(&sender.public_key())?;
-    let info = aad.encode();
-    let mut rng = OneShotIkm::new(ikm_e);
-    let setup = ::hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(
+    let (enc, ciphertext) = hpke_seal(
         &OpModeS::Auth((sender_sk, sender_pk)),
-        &pk,
-        &info,
-        &mut rng,
-    );
-    if rng.overdrawn() {
-        return Err(Error::Rng);
-    }
-    let (enc, mut ctx) = setup.map_err(|_| Error::Malformed {
-        what: "x25519 public key",
-        reason: "a low-order point (no shared secret)",
-    })?;
-    let sealed = ctx
-        .seal(key.key_bytes(), &HEADER)
-        .map_err(|_| Error::Malformed {
-            what: "auth sealed key",
-            reason: "the AEAD refused to seal",
-        })?;
-    let mut enc_bytes = [0u8; ENC_LEN];
-    enc_bytes.copy_from_slice(&enc.to_bytes());
-    Ok(AuthSealedKey {
-        enc: enc_bytes,
-        ciphertext: sealed.as_slice().try_into().map_err(|_| Error::Malformed {
-            what: "auth sealed key",
-            reason: "ciphertext of an unexpected length",
-        })?,
-    })
+        &kem_public_key(recipient)?,
+        key.key_bytes(),
+        aad,
+        &HEADER,
+        ikm_e,
+        "auth sealed key",
+    )?;
+    Ok(AuthSealedKey { enc, ciphertext })
 }
 
 /// Open a key sealed to `identity` by the holder of `sender_public`, bound to `aad`.
@@ -181,26 +159,17 @@ pub fn open_from_auth<K: Sealable>(
     sealed: &AuthSealedKey,
     aad: &Aad,
 ) -> Result<K> {
-    check_allowed::<K>(aad)?;
-    if aad.recipient_kind() != Some(identity_kind(identity)) {
-        return Err(Error::Malformed {
-            what: "sealed key context",
-            reason: "names another kind of recipient than the identity opening it",
-        });
-    }
+    check_recipient::<K, _>(identity, aad)?;
     let sk = kem_private_key(private::Sealed::secret(identity, private::Token::new()))
         .map_err(|_| Error::Decrypt)?;
     let sender_pk = kem_public_key(sender_public).map_err(|_| Error::Decrypt)?;
-    let enc =
-        <Kem as ::hpke::Kem>::EncappedKey::from_bytes(&sealed.enc).map_err(|_| Error::Decrypt)?;
-    let info = aad.encode();
-    let mut ctx =
-        ::hpke::setup_receiver::<Aead, Kdf, Kem>(&OpModeR::Auth(sender_pk), &sk, &enc, &info)
-            .map_err(|_| Error::Decrypt)?;
-    let plain = Zeroizing::new(
-        ctx.open(&sealed.ciphertext, &HEADER)
-            .map_err(|_| Error::Decrypt)?,
-    );
-    let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| Error::Decrypt)?;
+    let bytes = hpke_open(
+        &OpModeR::Auth(sender_pk),
+        &sk,
+        &sealed.enc,
+        &sealed.ciphertext,
+        aad,
+        &HEADER,
+    )?;
     Ok(K::from_key_bytes(bytes))
 }
